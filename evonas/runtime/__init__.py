@@ -1,0 +1,1 @@
+"""Run directories, crash-safe writes, devices and executors."""

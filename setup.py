@@ -1,0 +1,41 @@
+"""Installation script for evonas."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="evonas",
+    version="0.1.0",
+    description="Evolutionary neural architecture search: DEAP / pymoo populations, "
+    "weight-sharing supernet evaluators, DARTS and SCARLET spaces.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["evonas", "evonas.*"]),
+    package_data={"evonas.data": ["_embedded/*.npz"]},
+    include_package_data=True,
+    install_requires=[
+        "torch>=2.1",
+        "torchvision>=0.16",
+        "deap>=1.4",
+        "pymoo>=0.6.1",
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "lmdb>=1.4",
+        "pillow>=9.0",
+        "tqdm>=4.60",
+        "matplotlib>=3.7",
+        "tomli>=2.0; python_version < '3.11'",
+    ],
+    extras_require={
+        "dev": ["pytest>=7.4", "pytest-timeout>=2.2"],
+    },
+    entry_points={"console_scripts": ["evonas=evonas.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

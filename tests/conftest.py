@@ -1,0 +1,43 @@
+"""Shared fixtures: small real images written as files, and the shared data folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    """Keep tests on the 2-core budget and deterministic across runs."""
+    torch.set_num_threads(2)
+    yield
+
+
+@pytest.fixture(scope="session")
+def cifar_mini():
+    """The embedded cifar10-mini dataset (uint8 images, no transform)."""
+    from evonas.data import get_dataset
+
+    return get_dataset("cifar10-mini")
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory, cifar_mini):
+    """A PNG image folder of 3 classes x 4 real CIFAR images; returns (root, images, labels)."""
+    from evonas.data.datasets import encode_png
+
+    root = tmp_path_factory.mktemp("folder")
+    labels = np.asarray(cifar_mini.targets)
+    images, kept = [], []
+    for cls, name in enumerate(["airplane", "automobile", "bird"]):
+        (root / name).mkdir()
+        for j, index in enumerate(np.flatnonzero(labels == cls)[:4]):
+            image = cifar_mini[int(index)][0]
+            (root / name / f"img{j:02d}.png").write_bytes(encode_png(image))
+            images.append(image)
+            kept.append(cls)
+    return root, images, kept
