@@ -10,6 +10,14 @@ import torch
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session")
+def shared_data():
+    """The project's shared data folder, or skip when it is not beside the clone."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("shared data folder not beside the project")
+    return SHARED_DATA
+
+
 @pytest.fixture(autouse=True)
 def _few_threads():
     """Keep tests on the 2-core budget and deterministic across runs."""

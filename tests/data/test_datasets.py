@@ -23,12 +23,8 @@ def test_cifar_mini_shapes_dtypes_and_labels(cifar_mini):
     assert cifar_mini.classes[0] == "airplane" and len(cifar_mini.classes) == 10
 
 
-def test_cifar_mini_matches_shared_file(cifar_mini):
-    from tests.conftest import SHARED_DATA
-
-    path = SHARED_DATA / "cifar10-mini-train.npz"
-    if not path.exists():
-        pytest.skip("shared data folder not beside the project")
+def test_cifar_mini_matches_shared_file(cifar_mini, shared_data):
+    path = shared_data / "cifar10-mini-train.npz"
     with np.load(path) as raw:
         assert np.array_equal(raw["x"][7].transpose(2, 0, 1), cifar_mini[7][0].numpy())
         assert np.array_equal(raw["y"], cifar_mini.targets)
