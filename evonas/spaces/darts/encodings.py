@@ -1,0 +1,289 @@
+"""Vector encodings of DARTS genotypes, and random variation on genotypes.
+
+Encodings are explicit objects with ``encode(genotype) -> np.ndarray`` and
+``decode(vector) -> Genotype``; each carries its own *string* op list (op
+ids are only meaningful relative to that list, ALGORITHMS.md §5). Both
+encode the normal cell first, then the reduction cell, four numbers per
+node: ``[input_1, op_1, input_2, op_2]``. The concat is not encoded: decoded
+genotypes concatenate every intermediate node (DARTS default).
+
+Variation (``sample_genotype``, ``mutate_genotype``, ``crossover_genotypes``)
+takes ``rng: np.random.Generator`` and always returns valid genotypes.
+"""
+from __future__ import annotations
+
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from evonas.errors import GenotypeError
+from evonas.spaces.base import check_rng
+from evonas.spaces.darts.genotype import CELL_KINDS, Genotype
+from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES, OPS
+
+#: RelativeNAS' op order (its index 0..6), ALGORITHMS.md §3.1.
+RELATIVENAS_PRIMITIVES: Tuple[str, ...] = (
+    "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3",
+    "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
+)
+_SLOTS = ("input 1", "op 1", "input 2", "op 2")
+
+
+def _check_primitives(primitives: Iterable[str]) -> Tuple[str, ...]:
+    prims = tuple(primitives)
+    bad = [p for p in prims if p not in OPS or p == "none"]
+    if not prims or bad or len(set(prims)) != len(prims):
+        raise GenotypeError(
+            f"genotype primitives must be distinct known op names other than 'none', got {list(prims)}")
+    return prims
+
+
+def _where(kind: str, node: int, slot: int, position: int) -> str:
+    return f"{kind} cell, node {node} (state {node + 2}), {_SLOTS[slot]} (vector index {position})"
+
+
+class _CellEncoding:
+    """Shared layout of the two encodings: 2 cells x steps nodes x 4 numbers."""
+
+    def __init__(self, primitives: Sequence[str], steps: int, allow_duplicate_inputs: bool):
+        self.primitives = _check_primitives(primitives)
+        self.steps = int(steps)
+        self.allow_duplicate_inputs = allow_duplicate_inputs
+        self._op_index = {name: p for p, name in enumerate(self.primitives)}
+
+    @property
+    def length(self) -> int:
+        """Vector length: 8 * steps (32 for 4 nodes)."""
+        return 8 * self.steps
+
+    def _indices(self, genotype: Genotype) -> np.ndarray:
+        """Integer (inputs, op ids) layout of ``genotype``."""
+        if not isinstance(genotype, Genotype):
+            raise GenotypeError(f"expected a Genotype, got {type(genotype).__name__}")
+        if genotype.steps != self.steps:
+            raise GenotypeError(f"genotype has {genotype.steps} nodes per cell; this encoding has {self.steps}")
+        out = np.empty(self.length, dtype=np.int64)
+        for c, kind in enumerate(CELL_KINDS):
+            if tuple(sorted(genotype.concat(kind))) != tuple(range(2, 2 + self.steps)):
+                raise GenotypeError(f"{kind}_concat {list(genotype.concat(kind))} cannot be encoded "
+                                    "(encodings assume every intermediate node is concatenated)")
+            for j, (op, inp) in enumerate(genotype.cell(kind)):
+                if op not in self._op_index:
+                    raise GenotypeError(f"{kind} cell, node {j // 2}: op {op!r} is not in this "
+                                        f"encoding's primitives ({', '.join(self.primitives)})")
+                pos = c * 4 * self.steps + 2 * j
+                out[pos], out[pos + 1] = inp, self._op_index[op]
+        return out
+
+    def _genotype(self, indices: np.ndarray) -> Genotype:
+        cells = []
+        for c in range(2):
+            block = indices[c * 4 * self.steps:(c + 1) * 4 * self.steps]
+            cells.append([(self.primitives[int(block[k + 1])], int(block[k])) for k in range(0, len(block), 2)])
+        return Genotype(normal=cells[0], reduce=cells[1], allow_duplicate_inputs=self.allow_duplicate_inputs)
+
+    def _as_vector(self, vector: object) -> np.ndarray:
+        v = np.asarray(vector)
+        if v.shape != (self.length,):
+            raise GenotypeError(f"encoded vector must have shape ({self.length},), got {v.shape}")
+        if not np.issubdtype(v.dtype, np.number) or not np.all(np.isfinite(v)):
+            raise GenotypeError("encoded vector must hold finite numbers")
+        return v
+
+    def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) float arrays of length ``length``; see the subclass for inclusivity."""
+        upper = np.empty(self.length)
+        for c in range(2):
+            for node in range(self.steps):
+                pos = c * 4 * self.steps + 4 * node
+                upper[pos:pos + 4] = (self._input_upper(node), self._op_upper(), self._input_upper(node),
+                                      self._op_upper())
+        return np.zeros(self.length), upper
+
+    def _position(self, pos: int) -> str:
+        c, rest = divmod(int(pos), 4 * self.steps)
+        node, slot = divmod(rest, 4)
+        return _where(CELL_KINDS[c], node, slot, int(pos))
+
+    def _check_bounds(self, v: np.ndarray) -> None:
+        lower, upper = self.bounds()
+        for pos in np.flatnonzero((v < lower) | (v > upper)):
+            raise GenotypeError(f"{self._position(pos)}: value {v[pos].item()!r} "
+                                f"is outside {lower[pos]:g}..{upper[pos]:g}")
+
+
+class DiscreteEdgeEncoding(_CellEncoding):
+    """Integer encoding: per node (input_1, op_1, input_2, op_2), ops indexing ``primitives``.
+
+    Bounds are inclusive integers: input of node i in 0..i+1, op in
+    0..len(primitives)-1. This is the representation DAP perturbs and
+    integer GA / pymoo operators work on.
+    """
+
+    def __init__(self, *, primitives: Optional[Sequence[str]] = None, steps: Optional[int] = None,
+                 allow_duplicate_inputs: Optional[bool] = None):
+        super().__init__(GENOTYPE_PRIMITIVES if primitives is None else primitives,
+                         4 if steps is None else steps, bool(allow_duplicate_inputs))
+
+    def _input_upper(self, node: int) -> int:
+        return node + 1
+
+    def _op_upper(self) -> int:
+        return len(self.primitives) - 1
+
+    def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) inclusive int64 bounds."""
+        lower, upper = super().bounds()
+        return lower.astype(np.int64), upper.astype(np.int64)
+
+    def encode(self, genotype: Genotype) -> np.ndarray:
+        """Genotype -> int64 vector of length ``length``."""
+        return self._indices(genotype)
+
+    def decode(self, vector: object) -> Genotype:
+        """Integer-valued vector -> Genotype; GenotypeError names any bad coordinate."""
+        v = self._as_vector(vector)
+        frac = np.flatnonzero(v != np.round(v))
+        if frac.size:
+            raise GenotypeError(f"{self._position(frac[0])}: value {v[frac[0]].item()!r} is not an integer")
+        self._check_bounds(v)
+        return self._genotype(v.astype(np.int64))
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """Encoding of a uniformly sampled valid genotype."""
+        return self.encode(sample_genotype(rng, steps=self.steps, primitives=self.primitives,
+                                           allow_duplicate_inputs=self.allow_duplicate_inputs))
+
+
+class RelativeNASEncoding(_CellEncoding):
+    """RelativeNAS' continuous encoding (ALGORITHMS.md §3.2), 32 reals for 4 nodes.
+
+    Box bounds: input of node j in [0, 2 + j], op in [0, 7] (7 =
+    len(RELATIVENAS_PRIMITIVES)). A coordinate v decodes to
+    ``d(v) = floor(v)`` if v is not an integer, else ``max(v - 1, 0)``; so
+    every point of the closed box is valid (0 -> 0, upper u -> u - 1).
+    Duplicate inputs (and ops) are allowed.
+    """
+
+    def __init__(self, *, steps: Optional[int] = None):
+        super().__init__(RELATIVENAS_PRIMITIVES, 4 if steps is None else steps, True)
+
+    def _input_upper(self, node: int) -> int:
+        return node + 2
+
+    def _op_upper(self) -> int:
+        return len(self.primitives)
+
+    @staticmethod
+    def decode_value(v: float) -> int:
+        """d(v): floor(v) for non-integers, v - 1 for integers (0 stays 0)."""
+        f = int(np.floor(v))
+        return f if f != v else max(f - 1, 0)
+
+    def encode(self, genotype: Genotype) -> np.ndarray:
+        """Genotype -> float vector (each index + 0.5, the centre of its decoding cell)."""
+        return self._indices(genotype).astype(np.float64) + 0.5
+
+    def decode(self, vector: object) -> Genotype:
+        """Real vector inside :meth:`bounds` -> Genotype (apply :meth:`clip` first after an update)."""
+        v = self._as_vector(vector).astype(np.float64)
+        self._check_bounds(v)
+        return self._genotype(np.array([self.decode_value(x) for x in v], dtype=np.int64))
+
+    def clip(self, vector: object) -> np.ndarray:
+        """Clip into the box (RelativeNAS clips after each pseudo-gradient update)."""
+        lower, upper = self.bounds()
+        return np.clip(np.asarray(vector, dtype=np.float64), lower, upper)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """Uniform sample inside the box (RelativeNAS population initialisation)."""
+        lower, upper = self.bounds()
+        return check_rng(rng).uniform(lower, upper)
+
+
+# --------------------------------------------------------------- variation
+def _sample_node(rng: np.random.Generator, node: int, prims: Sequence[str], dup: bool) -> List[Tuple[str, int]]:
+    if dup:
+        inputs = rng.integers(0, node + 2, size=2)
+    else:
+        inputs = rng.choice(node + 2, size=2, replace=False)
+    ops = rng.integers(0, len(prims), size=2)
+    return [(prims[int(ops[0])], int(inputs[0])), (prims[int(ops[1])], int(inputs[1]))]
+
+
+def sample_genotype(rng: np.random.Generator, *, steps: int = 4,
+                    primitives: Sequence[str] = GENOTYPE_PRIMITIVES,
+                    allow_duplicate_inputs: bool = False, shared_cell: bool = False) -> Genotype:
+    """Uniformly random genotype: per node two inputs (distinct unless allowed) and two ops.
+
+    ``shared_cell=True`` makes the reduction cell equal the normal cell (DAP).
+    """
+    check_rng(rng)
+    prims = _check_primitives(primitives)
+    cells = [[pair for node in range(steps) for pair in _sample_node(rng, node, prims, allow_duplicate_inputs)]
+             for _ in range(1 if shared_cell else 2)]
+    return Genotype(normal=cells[0], reduce=cells[-1], allow_duplicate_inputs=allow_duplicate_inputs)
+
+
+def mutate_genotype(genotype: Genotype, rng: np.random.Generator, *,
+                    primitives: Sequence[str] = GENOTYPE_PRIMITIVES,
+                    allow_duplicate_inputs: Optional[bool] = None, shared_cell: bool = False) -> Genotype:
+    """Change one op or one input of one node (50/50 when both are possible).
+
+    The result always differs from ``genotype`` (as a :meth:`Genotype.key`
+    too). ``allow_duplicate_inputs=None`` keeps the genotype's own policy.
+    With ``shared_cell`` the mutated normal cell is also the reduction cell.
+    """
+    check_rng(rng)
+    prims = _check_primitives(primitives)
+    dup = genotype.allow_duplicate_inputs if allow_duplicate_inputs is None else allow_duplicate_inputs
+    kinds = CELL_KINDS[:1] if shared_cell else CELL_KINDS
+    positions = [(k, j) for k in kinds for j in range(2 * genotype.steps)]
+    for pos in rng.permutation(len(positions)):
+        kind, j = positions[int(pos)]
+        cell = list(genotype.cell(kind))
+        node, (op, inp) = j // 2, cell[j]
+        other = cell[j ^ 1][1]
+        new_ops = [p for p in prims if p != op]
+        new_inputs = [i for i in range(node + 2) if i != inp and (dup or i != other)]
+        moves = [m for m, ok in (("op", new_ops), ("input", new_inputs)) if ok]
+        if not moves:
+            continue
+        if moves[int(rng.integers(len(moves)))] == "op":
+            cell[j] = (new_ops[int(rng.integers(len(new_ops)))], inp)
+        else:
+            cell[j] = (op, new_inputs[int(rng.integers(len(new_inputs)))])
+        changes = {"normal": cell, "reduce": cell} if shared_cell else {kind: cell}
+        return genotype.with_cells(allow_duplicate_inputs=dup, **changes)
+    raise GenotypeError("no mutation possible: every op and input is forced by the primitives and rules")
+
+
+def crossover_genotypes(a: Genotype, b: Genotype, rng: np.random.Generator, *,
+                        shared_cell: bool = False) -> Tuple[Genotype, Genotype]:
+    """Node-wise uniform crossover; returns two complementary children.
+
+    Each node (both of its pairs) of child 1 comes from ``a`` or ``b`` with
+    probability 1/2, child 2 takes the other parent's node. Children keep
+    the concats of ``a`` and ``b`` respectively and allow duplicate inputs if
+    either parent does. With ``shared_cell`` only the normal cell is crossed
+    and copied to the reduction cell.
+    """
+    check_rng(rng)
+    if a.steps != b.steps:
+        raise GenotypeError(f"cannot cross genotypes with {a.steps} and {b.steps} nodes per cell")
+    dup = a.allow_duplicate_inputs or b.allow_duplicate_inputs
+    children: List[dict] = [{}, {}]
+    for kind in CELL_KINDS[:1] if shared_cell else CELL_KINDS:
+        take_a = rng.random(a.steps) < 0.5
+        ca, cb = a.cell(kind), b.cell(kind)
+        c1, c2 = [], []
+        for node in range(a.steps):
+            na, nb = ca[2 * node: 2 * node + 2], cb[2 * node: 2 * node + 2]
+            c1 += na if take_a[node] else nb
+            c2 += nb if take_a[node] else na
+        children[0][kind], children[1][kind] = c1, c2
+    if shared_cell:
+        for child in children:
+            child["reduce"] = child["normal"]
+    return (a.with_cells(allow_duplicate_inputs=dup, **children[0]),
+            b.with_cells(allow_duplicate_inputs=dup, **children[1]))

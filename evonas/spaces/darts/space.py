@@ -1,0 +1,155 @@
+"""``DartsSpace``: the DARTS cell search space behind the SearchSpace contract."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from torch import nn
+
+from evonas.errors import ConfigError, GenotypeError
+from evonas.registry import spaces
+from evonas.spaces.base import SearchSpace
+from evonas.spaces.darts.encodings import (
+    DiscreteEdgeEncoding,
+    RelativeNASEncoding,
+    crossover_genotypes,
+    mutate_genotype,
+    sample_genotype,
+)
+from evonas.spaces.darts.genotype import CELL_KINDS, Genotype, GenotypeSpec, resolve_genotype
+from evonas.spaces.darts.networks import NetworkCIFAR, NetworkImageNet
+from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES
+
+_NETWORK_DEFAULTS = {
+    "cifar": dict(C=36, num_classes=10, layers=20, auxiliary=False, drop_path_prob=0.0),
+    "imagenet": dict(C=48, num_classes=1000, layers=14, auxiliary=False, drop_path_prob=0.0),
+}
+
+
+@spaces.register("darts")
+class DartsSpace(SearchSpace):
+    """DARTS cell space: a normal and a reduction cell of ``steps`` nodes.
+
+    Keyword-only arguments, all defaulting to None (stored as given):
+
+    * ``steps``: intermediate nodes per cell (4).
+    * ``primitives``: ops that sampling and mutation may choose (the 7
+      non-``none`` DARTS ops). Validation also requires every op of an
+      architecture to be in this list.
+    * ``allow_duplicate_inputs``: allow a node to read one state twice
+      (RelativeNAS; False: NASBench-301 / DARTS rule).
+    * ``shared_cell``: the reduction cell equals the normal cell (DAP).
+    * ``encoding``: ``"discrete"`` (:class:`DiscreteEdgeEncoding`, default),
+      ``"relativenas"`` (:class:`RelativeNASEncoding`; implies duplicate
+      inputs and its own 7-op order) or an encoding object.
+    * ``network``: what :meth:`build` makes, ``"cifar"`` (default) or
+      ``"imagenet"``.
+
+    Architectures are :class:`Genotype` values; any
+    :func:`resolve_genotype` spec (name, JSON, text, path) is accepted.
+    """
+
+    name = "darts"
+
+    def __init__(self, *, steps: Optional[int] = None, primitives: Optional[Sequence[str]] = None,
+                 allow_duplicate_inputs: Optional[bool] = None, shared_cell: Optional[bool] = None,
+                 encoding: Union[None, str, Any] = None, network: Optional[str] = None):
+        self.steps = steps
+        self.primitives = primitives
+        self.allow_duplicate_inputs = allow_duplicate_inputs
+        self.shared_cell = shared_cell
+        self.encoding = encoding
+        self.network = network
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and v is not None)
+        return f"DartsSpace({args})"
+
+    # ------------------------------------------------------- resolved config
+    @property
+    def _steps(self) -> int:
+        return 4 if self.steps is None else int(self.steps)
+
+    @property
+    def _encoding(self) -> Any:
+        enc = self.encoding
+        if enc is None or enc == "discrete":
+            return DiscreteEdgeEncoding(primitives=self._primitives, steps=self._steps,
+                                        allow_duplicate_inputs=self._dup)
+        if enc == "relativenas":
+            return RelativeNASEncoding(steps=self._steps)
+        if isinstance(enc, str):
+            raise ConfigError(f"unknown encoding {enc!r}; valid: 'discrete', 'relativenas' or an encoding object")
+        return enc
+
+    @property
+    def _primitives(self) -> Tuple[str, ...]:
+        return GENOTYPE_PRIMITIVES if self.primitives is None else tuple(self.primitives)
+
+    @property
+    def _dup(self) -> bool:
+        if self.allow_duplicate_inputs is None:
+            return self.encoding == "relativenas"
+        return bool(self.allow_duplicate_inputs)
+
+    # ----------------------------------------------------------- contract
+    def validate(self, arch: GenotypeSpec) -> Genotype:
+        """Resolve ``arch`` and check it against this space's rules (GenotypeError otherwise)."""
+        g = resolve_genotype(arch, allow_duplicate_inputs=self._dup)
+        if g.steps != self._steps:
+            raise GenotypeError(f"genotype has {g.steps} nodes per cell; this space has {self._steps}")
+        for kind in CELL_KINDS:
+            for j, (op, inp) in enumerate(g.cell(kind)):
+                if op not in self._primitives:
+                    raise GenotypeError(f"{kind} cell, node {j // 2} (state {j // 2 + 2}), pair {j % 2}: "
+                                        f"op {op!r} is not in this space ({', '.join(self._primitives)})")
+                if j % 2 and not self._dup and inp == g.cell(kind)[j - 1][1]:
+                    raise GenotypeError(f"{kind} cell, node {j // 2} (state {j // 2 + 2}): both inputs are "
+                                        f"state {inp}; this space does not allow duplicate inputs")
+        if self.shared_cell and g.normal != g.reduce:
+            raise GenotypeError("this space shares one cell: the reduce cell must equal the normal cell")
+        return g
+
+    def _sample(self, rng: np.random.Generator) -> Genotype:
+        return sample_genotype(rng, steps=self._steps, primitives=self._primitives,
+                               allow_duplicate_inputs=self._dup, shared_cell=bool(self.shared_cell))
+
+    def _mutate(self, arch: Genotype, rng: np.random.Generator) -> Genotype:
+        return mutate_genotype(arch, rng, primitives=self._primitives, allow_duplicate_inputs=self._dup,
+                               shared_cell=bool(self.shared_cell))
+
+    def _crossover(self, a: Genotype, b: Genotype, rng: np.random.Generator) -> Tuple[Genotype, Genotype]:
+        return crossover_genotypes(a, b, rng, shared_cell=bool(self.shared_cell))
+
+    def _encode(self, arch: Genotype) -> np.ndarray:
+        return self._encoding.encode(arch)
+
+    def _decode(self, vector: np.ndarray) -> Genotype:
+        return self._encoding.decode(vector)
+
+    def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) of the encoding's vectors."""
+        return self._encoding.bounds()
+
+    def _build(self, arch: Genotype, **net_kwargs: Any) -> nn.Module:
+        """``NetworkCIFAR`` (default C=36, 10 classes, 20 layers) or ``NetworkImageNet``."""
+        kind = net_kwargs.pop("network", None) or self.network or "cifar"
+        if kind not in _NETWORK_DEFAULTS:
+            raise ConfigError(f"unknown network {kind!r}; valid: {', '.join(_NETWORK_DEFAULTS)}")
+        kwargs = {**_NETWORK_DEFAULTS[kind], **net_kwargs}
+        cls = NetworkCIFAR if kind == "cifar" else NetworkImageNet
+        return cls(genotype=arch, **kwargs)
+
+    def _key(self, arch: Genotype) -> str:
+        return arch.key()
+
+    def build_supernet(self, **kwargs: Any) -> nn.Module:
+        """The weight-sharing :class:`SearchNetwork` over this space's ops (default C=16, 8 cells).
+
+        Its ``forward_path(x, genotype)`` runs one architecture's path only.
+        """
+        from evonas.spaces.darts.supernet import SearchNetwork
+
+        kwargs.setdefault("primitives", self._primitives)
+        kwargs.setdefault("steps", self._steps)
+        return SearchNetwork(**kwargs)

@@ -1,0 +1,255 @@
+"""Weight-sharing DARTS search network with discrete and continuous forward modes.
+
+Every edge of every cell holds every op of ``primitives`` (BN non-affine,
+pools followed by a non-affine BN; the stem BN is affine), as in DARTS'
+``model_search.Network``. The same weights serve two forward modes:
+
+* **discrete** (single path): ``net(x, genotype=g)`` runs only the op
+  modules that ``g`` selects, on the selected edges; nothing else is
+  computed. Used by evolutionary strategies and supernet evaluators.
+* **continuous** (mixture): ``net(x)`` mixes all ops of each edge with
+  ``softmax(alpha)`` weights (DARTS eq. 2), the network's own
+  ``alphas_normal`` / ``alphas_reduce`` (E, P) parameters; or
+  ``net(x, weights_normal=W_n, weights_reduce=W_r)`` uses given (E, P)
+  weights *as is* (no softmax): e.g. a 0/1 mask for DAP's unweighted sums.
+  Ops whose given weight is exactly 0 are skipped when the weights do not
+  require grad.
+
+E = ``num_edges(steps)`` (14 for 4 nodes), P = ``len(primitives)``.
+
+Options: ``partial_channel_k`` (PC-DARTS partial channels, see
+:class:`~evonas.spaces.darts.cells.MixedOp`; the op modules then hold C / k
+channels, and discrete mode also sends 1/k of the channels through the
+chosen op) and ``edge_normalization`` (PC-DARTS betas: per-edge logits
+``betas_normal`` / ``betas_reduce`` (E,), softmax-normalised over each
+node's incoming edges, multiplying each edge's output in continuous mode).
+
+``forward`` returns logits (N, num_classes) only (DARTS search convention).
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from evonas.errors import ConfigError, GenotypeError
+from evonas.spaces.darts.cells import SearchCell, edge_index, num_edges
+from evonas.spaces.darts.genotype import CELL_KINDS, Genotype, GenotypeSpec, resolve_genotype
+from evonas.spaces.darts.ops import OPS, PRIMITIVES
+
+
+class SearchNetwork(nn.Module):
+    """DARTS search network. Input (N, 3, H, W) with H, W >= 8; output logits (N, classes)."""
+
+    def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4,
+                 multiplier: int = 4, stem_multiplier: int = 3,
+                 primitives: Sequence[str] = PRIMITIVES, partial_channel_k: Optional[int] = None,
+                 edge_normalization: bool = False):
+        super().__init__()
+        primitives = tuple(primitives)
+        unknown = [p for p in primitives if p not in OPS]
+        if unknown or not primitives or len(set(primitives)) != len(primitives):
+            raise ConfigError(
+                f"primitives must be distinct known op names, got {list(primitives)} "
+                f"(known: {', '.join(OPS)})")
+        if not 1 <= multiplier <= steps:
+            raise ConfigError(f"multiplier must be in 1..steps={steps}, got {multiplier}")
+        k = partial_channel_k or 1
+        if k < 1 or C % k or (2 * C // k) % 2:
+            raise ConfigError(
+                f"partial_channel_k={partial_channel_k} must divide C={C} and leave an even "
+                "channel count in reduction cells")
+        self.C, self.num_classes, self.layers = C, num_classes, layers
+        self.steps, self.multiplier, self.primitives = steps, multiplier, primitives
+        self.partial_channel_k = k
+        self.edge_normalization = edge_normalization
+        self.drop_path_prob = 0.0  # discrete mode, training only (RelativeNAS)
+
+        C_curr = stem_multiplier * C
+        self.stem = nn.Sequential(nn.Conv2d(3, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr))
+        C_prev_prev, C_prev, C_curr = C_curr, C_curr, C
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)
+            if reduction:
+                C_curr *= 2
+            self.cells.append(SearchCell(steps, multiplier, C_prev_prev, C_prev, C_curr,
+                                         reduction, reduction_prev, primitives, k))
+            reduction_prev = reduction
+            C_prev_prev, C_prev = C_prev, multiplier * C_curr
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(C_prev, num_classes)
+
+        E = num_edges(steps)
+        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(E, len(primitives)))
+        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(E, len(primitives)))
+        if edge_normalization:
+            self.betas_normal = nn.Parameter(1e-3 * torch.randn(E))
+            self.betas_reduce = nn.Parameter(1e-3 * torch.randn(E))
+
+    # ----------------------------------------------------------- parameters
+    def arch_parameters(self) -> List[nn.Parameter]:
+        """Architecture parameters: alphas (E, P) and, with edge normalisation, betas (E,)."""
+        params = [self.alphas_normal, self.alphas_reduce]
+        if self.edge_normalization:
+            params += [self.betas_normal, self.betas_reduce]
+        return params
+
+    def weight_parameters(self) -> List[nn.Parameter]:
+        """All other parameters (what the weight optimiser trains)."""
+        arch = {id(p) for p in self.arch_parameters()}
+        return [p for p in self.parameters() if id(p) not in arch]
+
+    def edge_weights(self, kind: str) -> torch.Tensor:
+        """Per-edge weights (E,) from the betas: softmax over each node's incoming edges."""
+        betas = self.betas_normal if kind == "normal" else self.betas_reduce
+        parts, offset = [], 0
+        for i in range(self.steps):
+            parts.append(F.softmax(betas[offset: offset + i + 2], dim=-1))
+            offset += i + 2
+        return torch.cat(parts)
+
+    # -------------------------------------------------------------- forward
+    def forward(self, x: torch.Tensor, *, genotype: Optional[GenotypeSpec] = None,
+                weights_normal: Optional[torch.Tensor] = None,
+                weights_reduce: Optional[torch.Tensor] = None,
+                edge_weights_normal: Optional[torch.Tensor] = None,
+                edge_weights_reduce: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits (N, num_classes); discrete with ``genotype``, else continuous."""
+        explicit = (weights_normal, weights_reduce, edge_weights_normal, edge_weights_reduce)
+        if genotype is not None:
+            if any(w is not None for w in explicit):
+                raise ValueError("pass either genotype= (discrete mode) or weights (continuous), not both")
+            return self._forward_discrete(x, self.check_genotype(genotype))
+        if (weights_normal is None) != (weights_reduce is None):
+            raise ValueError("pass both weights_normal and weights_reduce, or neither")
+        if weights_normal is None:
+            if edge_weights_normal is not None or edge_weights_reduce is not None:
+                raise ValueError("explicit edge weights need explicit op weights too")
+            weights = {k: F.softmax(a, dim=-1) for k, a in zip(CELL_KINDS, (self.alphas_normal, self.alphas_reduce))}
+            edges = {k: self.edge_weights(k) if self.edge_normalization else None for k in CELL_KINDS}
+        else:
+            weights = {"normal": weights_normal, "reduce": weights_reduce}
+            edges = {"normal": edge_weights_normal, "reduce": edge_weights_reduce}
+        shape = (num_edges(self.steps), len(self.primitives))
+        for kind in CELL_KINDS:
+            if tuple(weights[kind].shape) != shape:
+                raise ValueError(f"weights_{kind} must have shape {shape}, got {tuple(weights[kind].shape)}")
+            if edges[kind] is not None and tuple(edges[kind].shape) != shape[:1]:
+                raise ValueError(f"edge_weights_{kind} must have shape {shape[:1]}, got {tuple(edges[kind].shape)}")
+        active = {k: _active_ops(weights[k]) for k in CELL_KINDS}
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            kind = "reduce" if cell.reduction else "normal"
+            s0, s1 = s1, cell(s0, s1, weights[kind], edges[kind], active[kind])
+        return self.classifier(self.global_pooling(s1).flatten(1))
+
+    def forward_path(self, x: torch.Tensor, arch: GenotypeSpec) -> torch.Tensor:
+        """Discrete (single-path) forward: the supernet contract of :mod:`evonas.training.one_shot`."""
+        return self._forward_discrete(x, self.check_genotype(arch))
+
+    def _forward_discrete(self, x: torch.Tensor, genotype: Genotype) -> torch.Tensor:
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            pairs = genotype.reduce if cell.reduction else genotype.normal
+            s0, s1 = s1, cell.forward_discrete(s0, s1, pairs, self.drop_path_prob)
+        return self.classifier(self.global_pooling(s1).flatten(1))
+
+    # ------------------------------------------------------------ genotypes
+    def check_genotype(self, genotype: GenotypeSpec) -> Genotype:
+        """Resolve ``genotype`` and check this network can run it in discrete mode.
+
+        Raises GenotypeError when the node count, the concat (must be the
+        last ``multiplier`` nodes) or an op (must be in ``primitives``) does
+        not fit.
+        """
+        g = resolve_genotype(genotype, allow_duplicate_inputs=True)
+        if g.steps != self.steps:
+            raise GenotypeError(f"genotype has {g.steps} nodes per cell; this network has {self.steps}")
+        expected = tuple(range(2 + self.steps - self.multiplier, 2 + self.steps))
+        for kind in CELL_KINDS:
+            if tuple(sorted(g.concat(kind))) != expected:
+                raise GenotypeError(
+                    f"{kind}_concat {list(g.concat(kind))} does not match this network's "
+                    f"cell output (nodes {list(expected)})")
+            for j, (op, index) in enumerate(g.cell(kind)):
+                if op not in self.primitives:
+                    raise GenotypeError(
+                        f"{kind} cell, node {j // 2} (state {j // 2 + 2}), pair {j % 2}: op {op!r} "
+                        f"is not in this network's primitives ({', '.join(self.primitives)})")
+        return g
+
+    def genotype(self) -> Genotype:
+        """Derive the discrete genotype from the alphas (DARTS rule).
+
+        Per node, keep the two incoming edges with the largest best non-``none``
+        weight softmax(alpha) (times the normalised beta with edge
+        normalisation, as PC-DARTS), each with its best non-``none`` op.
+        """
+        cells = {}
+        with torch.no_grad():
+            for kind, alphas in zip(CELL_KINDS, (self.alphas_normal, self.alphas_reduce)):
+                w = F.softmax(alphas, dim=-1)
+                if self.edge_normalization:
+                    w = w * self.edge_weights(kind)[:, None]
+                cells[kind] = derive_cell(w, self.primitives, self.steps)
+        concat = range(2 + self.steps - self.multiplier, 2 + self.steps)
+        return Genotype(normal=cells["normal"], normal_concat=concat,
+                        reduce=cells["reduce"], reduce_concat=concat)
+
+
+def _active_ops(weights: torch.Tensor) -> Optional[List[List[int]]]:
+    """Per edge, indices of non-zero weights; None (compute all) when weights need grad."""
+    if weights.requires_grad:
+        return None
+    return [[p for p, w in enumerate(row) if w != 0.0] for row in weights.detach().cpu().tolist()]
+
+
+def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int) -> List[Tuple[str, int]]:
+    """DARTS ``_parse``: top-2 incoming edges per node by their best non-``none`` weight.
+
+    ``weights``: (E, P). Returns the flat (op, input) list of one cell.
+    """
+    candidates = [p for p, name in enumerate(primitives) if name != "none"]
+    if not candidates:
+        raise GenotypeError("cannot derive a genotype: primitives hold only 'none'")
+    w = weights.detach().cpu()
+    pairs: List[Tuple[str, int]] = []
+    for i in range(steps):
+        scored = []
+        for j in range(i + 2):
+            row = w[edge_index(i, j)]
+            best = max(candidates, key=lambda p: float(row[p]))
+            scored.append((float(row[best]), j, primitives[best]))
+        scored.sort(key=lambda t: -t[0])
+        pairs += [(name, j) for _, j, name in scored[:2]]
+    return pairs
+
+
+def genotype_to_weights(genotype: GenotypeSpec, primitives: Sequence[str] = PRIMITIVES
+                        ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """0/1 op masks (E, P) for the normal and reduction cell of ``genotype``.
+
+    Entry (e, p) counts how often the genotype uses op p on edge e (2 for a
+    duplicated pair); unused edges are all zero. Usable directly as explicit
+    continuous-mode weights (DAP-style unweighted sums): the output then
+    equals discrete mode in full-channel networks.
+    """
+    g = resolve_genotype(genotype, allow_duplicate_inputs=True)
+    steps = g.steps
+    index = {name: p for p, name in enumerate(primitives)}
+    out = []
+    for kind in CELL_KINDS:
+        w = torch.zeros(num_edges(steps), len(primitives))
+        for j, (op, inp) in enumerate(g.cell(kind)):
+            if op not in index:
+                raise GenotypeError(f"{kind} cell, node {j // 2}: op {op!r} is not in primitives {list(primitives)}")
+            w[edge_index(j // 2, inp), index[op]] += 1.0
+        out.append(w)
+    return out[0], out[1]
+
+
+__all__ = ["SearchNetwork", "derive_cell", "genotype_to_weights"]
