@@ -13,7 +13,7 @@ import logging
 import sys
 from typing import Callable, Sequence
 
-from evonas.errors import EvonasError
+from evonas.errors import ConfigError, EvonasError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -90,9 +90,174 @@ def _add_data(subparsers) -> None:
     verify.set_defaults(handler=_data_verify)
 
 
+# --------------------------------------------------------------------------- train / evaluate
+
+
+def _train(args: argparse.Namespace) -> int:
+    from evonas.training.standalone import StandaloneConfig, train_standalone
+
+    if args.resume:
+        result = train_standalone(None, args.resume, resume=True, progress=not args.quiet)
+        run_dir = args.resume
+    else:
+        if not args.genotype:
+            raise ConfigError("--genotype is required (a published name, JSON, Genotype(...) text or a file)")
+        from evonas.spaces.darts.genotype import resolve_genotype
+
+        genotype = resolve_genotype(args.genotype, allow_duplicate_inputs=True)
+        values = {key: value for key, value in vars(args).items() if key in _TRAIN_FLAGS and value is not None}
+        config = StandaloneConfig.from_dict({"genotype": genotype.to_dict(), **values})
+        name = args.genotype if args.genotype.replace("_", "").isalnum() else genotype.key_hash(8)
+        run_dir = args.run_dir or f"runs/train-{name}-{args.dataset}"
+        result = train_standalone(config, run_dir, progress=not args.quiet)
+    print(f"{run_dir}: {result['parameters']:,} parameters, final test top-1 {result['test_top1']:.2f}% "
+          f"(top-5 {result['test_top5']:.2f}%, loss {result['test_loss']:.4f}) on {result['test_images']} "
+          f"held-out images after {result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}")
+    return 0
+
+
+_TRAIN_FLAGS = {
+    "dataset", "root", "test_fraction", "init_channels", "layers", "auxiliary", "auxiliary_weight",
+    "drop_path_prob", "epochs", "batch_size", "learning_rate", "momentum", "weight_decay", "grad_clip",
+    "cutout", "seed", "workers", "device", "channels_last", "max_batches",
+}
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from evonas.training.standalone import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, root=args.root, genotype=args.genotype,
+                                 batch_size=args.batch_size, device=args.device, workers=args.workers)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['checkpoint']} (epoch {result['epoch']}) on {result['images']} {result['dataset']} "
+              f"images: top-1 {result['top1']:.2f}%, top-5 {result['top5']:.2f}%, loss {result['loss']:.4f}")
+    return 0
+
+
+def _add_train(subparsers) -> None:
+    train = subparsers.add_parser(
+        "train", help="train a stand-alone DARTS network from scratch",
+        description="Train a network from a genotype with the DARTS recipe (defaults: C=36, 20 cells, "
+                    "600 epochs, batch 96, lr 0.025 cosine, wd 3e-4, Cutout 16, auxiliary 0.4, drop path 0.2).")
+    train.add_argument("--genotype", help="published name (e.g. DARTS_V2), JSON, Genotype(...) text or a file")
+    train.add_argument("--dataset", default="cifar10-mini", help="dataset name or path (default cifar10-mini)")
+    train.add_argument("--root", help="local folder for cifar10 / cifar100 / imagefolder")
+    train.add_argument("--run-dir", help="where to write the run (default runs/train-GENOTYPE-DATASET)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its latest checkpoint")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", dest="learning_rate", type=float)
+    train.add_argument("--momentum", type=float)
+    train.add_argument("--weight-decay", type=float)
+    train.add_argument("--grad-clip", type=float, help="0 disables")
+    train.add_argument("--init-channels", "-C", type=int)
+    train.add_argument("--layers", type=int, help="number of cells")
+    train.add_argument("--no-auxiliary", dest="auxiliary", action="store_const", const=False)
+    train.add_argument("--auxiliary-weight", type=float)
+    train.add_argument("--drop-path", dest="drop_path_prob", type=float)
+    train.add_argument("--cutout", type=int, help="Cutout square side in pixels, 0 disables")
+    train.add_argument("--test-fraction", type=float, help="held-out share for datasets without a test split")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--workers", type=int, help="DataLoader worker processes")
+    train.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    train.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                       help="NHWC memory format (default: on for the CPU, off on GPUs)")
+    train.add_argument("--max-batches", type=int, help="cap training batches per epoch (smoke runs)")
+    train.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+    train.set_defaults(handler=_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="test accuracy of a trained checkpoint")
+    evaluate.add_argument("--checkpoint", required=True, help="a checkpoint.pt or a run directory")
+    evaluate.add_argument("--dataset", help="evaluate on another dataset (default: the run's held-out split)")
+    evaluate.add_argument("--root")
+    evaluate.add_argument("--genotype", help="refuse the checkpoint unless it is of this genotype")
+    evaluate.add_argument("--batch-size", type=int)
+    evaluate.add_argument("--workers", type=int, default=0)
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=_evaluate)
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _search(args: argparse.Namespace) -> int:
+    from evonas.search import search
+    from evonas.search_config import build_components, load_config_file, make_config, parse_options
+
+    if args.resume:
+        from evonas.runtime.run_dir import RunDir
+
+        saved = RunDir(args.resume).read_json("search.json")
+        config = make_config(saved, {"run_dir": args.resume, "budget": args.budget})
+    else:
+        file_values = load_config_file(args.config) if args.config else {}
+        overrides = {key: getattr(args, key) for key in ("space", "strategy", "evaluator", "budget", "seed",
+                                                         "run_dir")}
+        overrides["objectives"] = args.objectives
+        overrides["constraints"] = args.constraint
+        config = make_config(file_values, overrides)
+        for flag, name in (("space_opt", "space_options"), ("strategy_opt", "strategy_options"),
+                           ("evaluator_opt", "evaluator_options")):
+            getattr(config, name).update(parse_options(getattr(args, flag)))
+        if args.pop_size is not None:
+            config.strategy_options["pop_size"] = args.pop_size
+        if config.run_dir is None:
+            config.run_dir = f"runs/search-{config.space}-{config.strategy}-seed{config.seed}"
+    space, strategy, evaluator = build_components(config)
+    if not args.resume:
+        from evonas.runtime.run_dir import RunDir
+
+        run = RunDir(config.run_dir)
+        if (run.path / "checkpoint.pkl").exists():
+            raise ConfigError(f"{run.path} already holds a search; continue it with --resume {run.path}")
+        run.write_json("search.json", config.to_dict())
+    result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
+                    constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet)
+    print(_front_table(result))
+    print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json, plots)")
+    return 0
+
+
+def _front_table(result) -> str:
+    names = [o.name for o in result.objectives]
+    header = ["#", "gen", *[f"{o.name} ({o.direction})" for o in result.objectives], "key"]
+    rows = [[str(i), str(ind.generation), *[f"{ind.values[n]:.6g}" for n in names], ind.key[:48]]
+            for i, ind in enumerate(result.front)]
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header, *rows]]
+    return f"Pareto front ({len(result.front)} architectures):\n" + "\n".join(lines)
+
+
+def _add_search(subparsers) -> None:
+    search = subparsers.add_parser(
+        "search", help="evolutionary search over a space",
+        description="Run an evolutionary search; settings come from flags and/or a TOML/YAML --config file.")
+    search.add_argument("--config", help="TOML or YAML file with the settings (flags override it)")
+    search.add_argument("--space", help="search space (darts, toy, ...)")
+    search.add_argument("--strategy", help="nsga2, ga, nsga3, agemoea, smsemoa, deap-ga, deap-nsga2, random")
+    search.add_argument("--evaluator", help="cost, hamming, zdt, ...")
+    search.add_argument("--objectives", nargs="+", metavar="NAME[:min|max]",
+                        help="objectives among the evaluator's values, e.g. params:min latency:min")
+    search.add_argument("--constraint", action="append", metavar="EXPR", help="e.g. 'flops <= 300e6' (repeatable)")
+    search.add_argument("--budget", type=int, help="distinct architectures to evaluate")
+    search.add_argument("--pop-size", type=int)
+    search.add_argument("--seed", type=int)
+    search.add_argument("--run-dir")
+    search.add_argument("--resume", metavar="RUN_DIR", help="continue a killed search")
+    search.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
+    search.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE")
+    search.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE",
+                        help="e.g. net_kwargs='{\"C\": 16, \"layers\": 8}'")
+    search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
+    search.set_defaults(handler=_search)
+
+
 # --------------------------------------------------------------------------- entry point
 
-_ADDERS = [_add_data]
+_ADDERS = [_add_data, _add_train, _add_search]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``evonas`` command; return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    quiet = getattr(args, "quiet", False)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     try:
         return int(args.handler(args) or 0)

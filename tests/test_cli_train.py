@@ -1,0 +1,48 @@
+"""``evonas train`` / ``evaluate`` on the command line: happy path and one-line errors."""
+from __future__ import annotations
+
+import pytest
+
+from evonas.cli import main
+
+TINY = ["-C", "4", "--layers", "3", "--epochs", "1", "--batch-size", "16", "--max-batches", "1",
+        "--workers", "0", "--test-fraction", "0.05", "--device", "cpu", "--quiet"]
+
+
+def test_train_then_evaluate(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "--genotype", "DARTS_V1", "--run-dir", str(run), *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "final test top-1" in out and "191 held-out images" in out
+    assert main(["evaluate", "--checkpoint", str(run), "--device", "cpu", "--json"]) == 0
+    assert '"top1"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "genotype, message",
+    [
+        ("NOT_A_GENOTYPE", "unknown genotype"),
+        ("Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2], reduce=[], reduce_concat=[2])", "node"),
+        ("{\"normal\": [[\"sep_conv_3x3\", 0]", "JSON"),
+        ("Genotype(normal=[('sep_conv_9x9', 0), ('sep_conv_3x3', 1)], reduce=[('sep_conv_3x3', 0), "
+         "('sep_conv_3x3', 1)])", "sep_conv_9x9"),
+    ],
+)
+def test_bad_genotypes_are_one_line_errors(capsys, tmp_path, genotype, message):
+    code = main(["train", "--genotype", genotype, "--run-dir", str(tmp_path / "r"), *TINY])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_checkpoint_is_one_line_error(capsys, tmp_path):
+    bad = tmp_path / "checkpoint.pt"
+    bad.write_bytes(b"\x00" * 100)
+    assert main(["evaluate", "--checkpoint", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "truncated or not a checkpoint" in err and bad.read_bytes() == b"\x00" * 100
+
+
+def test_resume_of_a_missing_run_is_one_line_error(capsys, tmp_path):
+    assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "run directory" in capsys.readouterr().err
