@@ -1,0 +1,214 @@
+"""The ``Evaluator`` contract: architectures in, objective values out, in batches.
+
+An evaluator declares its :class:`Objective` s (name and direction) and
+maps a batch of architectures to one ``dict[str, float]`` per architecture.
+It may report more values than it declares (extra columns land in the run
+history). The public :meth:`Evaluator.evaluate` does the bookkeeping
+(set-up check, result checks, counting); subclasses implement
+:meth:`Evaluator._evaluate`.
+
+``version`` identifies the state an evaluator scores with: a supernet
+evaluator bumps it whenever its shared weights change, so that a memo cache
+keyed on ``(architecture key, version)`` never reuses a stale score.
+"""
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from evonas.errors import ConfigError, EvonasError
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: its name and whether it is minimised or maximised."""
+
+    name: str
+    direction: str = "min"  # "min" or "max"
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("min", "max"):
+            raise ConfigError(f"objective {self.name!r}: direction must be 'min' or 'max', got {self.direction!r}")
+
+    @property
+    def sign(self) -> float:
+        """+1 for minimised objectives, -1 for maximised ones (value * sign is minimised)."""
+        return 1.0 if self.direction == "min" else -1.0
+
+    def to_min(self, value: float) -> float:
+        """``value`` as a quantity to minimise."""
+        return self.sign * value
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.direction})"
+
+
+def parse_objective(spec: str) -> Objective:
+    """``"accuracy:max"`` / ``"params:min"`` / ``"params"`` (min) -> Objective."""
+    name, _, direction = spec.partition(":")
+    if not name:
+        raise ConfigError(f"empty objective name in {spec!r}")
+    return Objective(name.strip(), direction.strip() or "min")
+
+
+class Evaluator(abc.ABC):
+    """Abstract evaluator. Constructors are cheap; heavy work goes in :meth:`setup`."""
+
+    #: registry name
+    name: str = ""
+
+    def __init__(self) -> None:
+        self.space = None
+        self.evaluations = 0
+        self._is_set_up = False
+
+    # ------------------------------------------------------------- contract
+    @property
+    @abc.abstractmethod
+    def objectives(self) -> tuple[Objective, ...]:
+        """The objectives every result dict contains."""
+
+    @property
+    def version(self) -> Any:
+        """What the scores depend on besides the architecture (bump when weights change)."""
+        return 0
+
+    def setup(self, space) -> None:
+        """Bind to a search space and do the heavy preparation (load data, train, ...)."""
+        self.space = space
+        self._setup(space)
+        self._is_set_up = True
+
+    def evaluate(self, archs: Sequence[Any]) -> list[dict[str, float]]:
+        """Objective values for each architecture of ``archs`` (same order)."""
+        if not self._is_set_up:
+            raise EvonasError(f"{type(self).__name__}.setup(space) must be called before evaluate()")
+        archs = list(archs)
+        if not archs:
+            return []
+        results = self._evaluate(archs)
+        if len(results) != len(archs):
+            raise EvonasError(f"{type(self).__name__} returned {len(results)} results for {len(archs)} architectures")
+        checked = []
+        for result in results:
+            missing = [o.name for o in self.objectives if o.name not in result]
+            if missing:
+                raise EvonasError(f"{type(self).__name__} result lacks objective(s) {missing}")
+            values = {key: float(value) for key, value in result.items()}
+            bad = [key for key in (o.name for o in self.objectives) if math.isnan(values[key])]
+            if bad:
+                raise EvonasError(f"{type(self).__name__} returned NaN for {bad}")
+            checked.append(values)
+        self.evaluations += len(archs)
+        return checked
+
+    def state_dict(self) -> dict:
+        """Whatever must be restored for a resumed search to score the same way."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`."""
+
+    # ---------------------------------------------------------------- hooks
+    def _setup(self, space) -> None:
+        """Heavy preparation; the default does nothing."""
+
+    @abc.abstractmethod
+    def _evaluate(self, archs: list[Any]) -> list[Mapping[str, float]]:
+        """Score ``archs``; return one mapping per architecture."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(objectives={[str(o) for o in self.objectives]})"
+
+
+class CompositeEvaluator(Evaluator):
+    """Merge several evaluators: their objectives are concatenated, results merged.
+
+    ``CompositeEvaluator([supernet, CostEvaluator(metrics=("flops",))])``
+    gives accuracy and FLOPs in one result. Objective names must not clash.
+    """
+
+    name = "composite"
+
+    def __init__(self, evaluators: Sequence[Evaluator]) -> None:
+        super().__init__()
+        if not evaluators:
+            raise ConfigError("CompositeEvaluator needs at least one evaluator")
+        self.evaluators = list(evaluators)
+        names = [o.name for e in self.evaluators for o in e.objectives]
+        clashes = sorted({n for n in names if names.count(n) > 1})
+        if clashes:
+            raise ConfigError(f"objective name(s) {clashes} are declared by more than one evaluator")
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return tuple(o for e in self.evaluators for o in e.objectives)
+
+    @property
+    def version(self) -> Any:
+        return tuple(e.version for e in self.evaluators)
+
+    def _setup(self, space) -> None:
+        for evaluator in self.evaluators:
+            evaluator.setup(space)
+
+    def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
+        merged: list[dict[str, float]] = [{} for _ in archs]
+        for evaluator in self.evaluators:
+            for row, result in zip(merged, evaluator.evaluate(archs)):
+                row.update(result)
+        return merged
+
+    def state_dict(self) -> dict:
+        return {"parts": [e.state_dict() for e in self.evaluators]}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        for evaluator, part in zip(self.evaluators, state.get("parts", [])):
+            evaluator.load_state_dict(part)
+
+
+class SelectObjectives(Evaluator):
+    """Use any values an evaluator reports as the objectives, with chosen directions.
+
+    ``SelectObjectives(CostEvaluator(metrics=("params", "flops", "latency")),
+    [Objective("params"), Objective("latency")])`` searches params vs latency
+    and keeps FLOPs as an extra column (usable in constraints).
+    """
+
+    name = "select"
+
+    def __init__(self, inner: Evaluator, objectives: Sequence[Objective]) -> None:
+        super().__init__()
+        if not objectives:
+            raise ConfigError("select at least one objective")
+        self.inner, self._objectives = inner, tuple(objectives)
+
+    def __repr__(self) -> str:
+        return f"SelectObjectives({self.inner!r}, {[str(o) for o in self._objectives]})"
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return self._objectives
+
+    @property
+    def version(self) -> Any:
+        return self.inner.version
+
+    def _setup(self, space) -> None:
+        self.inner.setup(space)
+
+    def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
+        results = self.inner.evaluate(archs)
+        missing = [o.name for o in self._objectives if results and o.name not in results[0]]
+        if missing:
+            raise ConfigError(f"objective(s) {missing} are not reported by {type(self.inner).__name__}; "
+                              f"it reports {', '.join(results[0])}")
+        return results
+
+    def state_dict(self) -> dict:
+        return self.inner.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.inner.load_state_dict(state)

@@ -1,0 +1,267 @@
+"""Cost of an architecture: parameters, multiply-adds ("FLOPs") and latency.
+
+Counting conventions, as NAS papers report them (DARTS, SCARLET, ...):
+
+* **params**: number of trainable scalars, excluding an auxiliary head
+  (parameters under any module whose name contains ``auxiliary``, e.g.
+  DARTS' ``auxiliary_head``) and a search network's architecture
+  parameters (``model.arch_parameters()`` when it exists).
+* **flops** / **macs**: multiply-accumulates of one forward pass of one
+  image in eval mode, the number the papers call "FLOPs" or "MAdds"
+  (DARTS' 574M-style figures for ImageNet, SCARLET's "FLOPs"). Convolutions
+  (grouped and depthwise included), linear layers and matrix products are
+  counted; pooling, batch norm, element-wise ops and activations are not.
+  Counted with PyTorch's ``torch.utils.flop_counter.FlopCounterMode``,
+  whose FLOPs are ``2 x`` multiply-accumulates; biases are not counted.
+  ``"flops"`` and ``"macs"`` are the same number under two names.
+* **latency**: median wall-clock milliseconds of one forward pass at
+  ``input_shape`` (batch included) on the evaluator's device.
+
+All cost objectives are minimised.
+"""
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from evonas.errors import ConfigError
+from evonas.evaluators.base import Evaluator, Objective
+from evonas.registry import evaluators
+
+#: metric names :class:`CostEvaluator` accepts, with their units
+COST_METRICS = {
+    "params": "parameters (count, auxiliary head excluded)",
+    "flops": "multiply-adds per image (the papers' 'FLOPs')",
+    "macs": "multiply-adds per image (same number as 'flops')",
+    "latency": "median forward time in milliseconds",
+}
+
+Shape = Tuple[int, ...]
+
+log = logging.getLogger(__name__)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    """Device of the model's first parameter or buffer (CPU when it has none)."""
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put every submodule in eval mode, then restore each one's own ``training`` flag."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def _check_shape(input_shape: Sequence[int]) -> Shape:
+    shape = tuple(int(s) for s in input_shape)
+    if not shape or any(s < 1 for s in shape):
+        raise ConfigError(f"input_shape must be positive sizes with the batch first, got {tuple(input_shape)}")
+    return shape
+
+
+def count_params(model: nn.Module) -> int:
+    """Trainable scalars of ``model``, auxiliary heads and architecture parameters excluded.
+
+    A parameter is skipped when any component of its dotted name contains
+    ``auxiliary`` (DARTS' ``auxiliary_head.*``), which equals
+    :func:`evonas.spaces.darts.networks.count_parameters` with
+    ``exclude_auxiliary=True`` on the DARTS networks. Shared parameters are
+    counted once.
+    """
+    arch = getattr(model, "arch_parameters", None)
+    skip = {id(p) for p in arch()} if callable(arch) else set()
+    total = 0
+    for name, param in model.named_parameters():  # named_parameters de-duplicates shared tensors
+        if id(param) in skip or any("auxiliary" in part for part in name.split(".")):
+            continue
+        total += param.numel()
+    return total
+
+
+def count_macs(model: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32),
+               device: Optional[torch.device | str] = None) -> int:
+    """Multiply-accumulates of one eval-mode forward pass, per image.
+
+    ``input_shape`` is ``(N, C, H, W)`` (any shape whose first entry is the
+    batch); the count for the batch is divided by ``N``. Convolutions
+    (grouped / depthwise too: ``C_out * C_in/groups * kH * kW * H_out *
+    W_out``), linear layers (``in * out``) and matmuls are counted; pooling,
+    normalisation and activations are not (see the module docstring).
+    Models may return a tensor or a tuple (DARTS' ``(logits, aux)``).
+
+    With ``device=None`` the pass runs on PyTorch's ``meta`` device (shapes
+    only, no arithmetic: ~20x faster than a counted CPU pass) through
+    ``torch.func.functional_call`` with meta copies of the parameters and
+    buffers; a model whose forward cannot run on meta tensors (it makes
+    tensors without a device, reads values with ``.item()``, ...) is counted
+    on its own device instead. An explicit ``device`` runs the real pass
+    there (zeros as input; the model is not moved). Always under
+    ``torch.no_grad()``; every submodule's training flag is restored.
+    """
+    shape = _check_shape(input_shape)
+    if device is None:
+        try:
+            flops = _count_flops_meta(model, shape)
+        except Exception as exc:  # noqa: BLE001 - any failure on meta means "count for real"
+            log.debug("counting MACs on the meta device failed (%s); counting on %s", exc, _model_device(model))
+            flops = _count_flops(model, torch.zeros(shape, device=_model_device(model)))
+    else:
+        flops = _count_flops(model, torch.zeros(shape, device=torch.device(device)))
+    return int(flops) // 2 // shape[0]
+
+
+def _count_flops(model: nn.Module, x: torch.Tensor, tensors: Optional[dict] = None) -> int:
+    """FLOPs (2 x MACs) of ``model(x)``, optionally with ``tensors`` swapped in for its own."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with _eval_mode(model), torch.no_grad(), counter:
+        if tensors is None:
+            model(x)
+        else:
+            from torch.func import functional_call
+
+            functional_call(model, tensors, (x,), strict=False, tie_weights=True)
+    return counter.get_total_flops()
+
+
+def _count_flops_meta(model: nn.Module, shape: Shape) -> int:
+    """:func:`_count_flops` with meta-device parameters, buffers and input (shape propagation only)."""
+    named = list(model.named_parameters(remove_duplicate=False)) + list(model.named_buffers(remove_duplicate=False))
+    tensors = {name: torch.empty_like(t, device="meta") for name, t in named}
+    return _count_flops(model, torch.zeros(shape, device="meta"), tensors)
+
+
+def measure_latency(model: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32),
+                    device: Optional[torch.device | str] = None, *, repeats: int = 20,
+                    warmup: int = 5) -> float:
+    """Median wall-clock time of one forward pass, in milliseconds.
+
+    Forward passes at ``input_shape`` (batch included: the time is for the
+    whole batch) in eval mode under ``torch.no_grad()``; ``warmup`` untimed
+    passes first, then the median of ``repeats`` timed ones. The input is
+    created on ``device`` (default: the model's device; move the model
+    there first). On CUDA each pass is bracketed by
+    ``torch.cuda.synchronize()`` so the time covers the kernels, not their
+    launch. Training flags are restored afterwards.
+    """
+    if repeats < 1 or warmup < 0:
+        raise ConfigError(f"latency needs repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    shape = _check_shape(input_shape)
+    device = torch.device(device) if device is not None else _model_device(model)
+    x = torch.zeros(shape, device=device)
+    cuda = device.type == "cuda"
+    times = []
+    with _eval_mode(model), torch.no_grad():
+        for _ in range(warmup):
+            model(x)
+        for _ in range(repeats):
+            if cuda:
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            model(x)
+            if cuda:
+                torch.cuda.synchronize(device)
+            times.append(time.perf_counter() - start)
+    return 1000.0 * statistics.median(times)
+
+
+@evaluators.register("cost")
+class CostEvaluator(Evaluator):
+    """Objectives from the built network alone (no training): params, FLOPs, latency.
+
+    Keyword-only arguments, stored as given (nothing is built before
+    :meth:`evaluate`):
+
+    * ``metrics``: names from ``"params"``, ``"flops"``, ``"macs"``,
+      ``"latency"`` (default ``("params", "flops")``); each becomes a
+      minimised objective of the same name. ``"flops"`` and ``"macs"`` are
+      both multiply-adds per image (see :mod:`evonas.evaluators.cost`).
+    * ``input_shape``: ``(N, C, H, W)`` the cost is measured at (default
+      ``(1, 3, 32, 32)``); FLOPs are per image, latency per batch.
+    * ``net_kwargs``: keyword arguments for ``space.build(arch, **net_kwargs)``
+      (default ``{}``: the space's defaults, e.g. DARTS C=36, 20 cells).
+    * ``device``: where latency is measured, ``"auto"`` (default), ``"cpu"``,
+      ``"cuda"``, ... (:func:`evonas.runtime.device.resolve_device`); FLOPs
+      are counted on the meta device (shapes only) wherever possible.
+    * ``latency_repeats`` / ``latency_warmup``: timed / untimed passes.
+
+    One network is built per architecture (the search layer memoises
+    results per architecture key).
+    """
+
+    name = "cost"
+
+    def __init__(self, *, metrics: Sequence[str] = ("params", "flops"),
+                 input_shape: Sequence[int] = (1, 3, 32, 32),
+                 net_kwargs: Optional[Mapping[str, Any]] = None, device: Any = "auto",
+                 latency_repeats: int = 20, latency_warmup: int = 5) -> None:
+        super().__init__()
+        if isinstance(metrics, str):
+            metrics = (metrics,)
+        metrics = tuple(metrics)
+        unknown = [m for m in metrics if m not in COST_METRICS]
+        if unknown or not metrics:
+            what = f"unknown cost metric(s) {unknown}" if unknown else "no cost metric given"
+            raise ConfigError(f"{what}; valid: {', '.join(COST_METRICS)}")
+        if len(set(metrics)) != len(metrics):
+            raise ConfigError(f"cost metrics repeat a name: {metrics!r}")
+        if latency_repeats < 1 or latency_warmup < 0:
+            raise ConfigError(f"latency_repeats must be >= 1 and latency_warmup >= 0, "
+                              f"got {latency_repeats} and {latency_warmup}")
+        self.metrics = metrics
+        self.input_shape = _check_shape(input_shape)
+        self.net_kwargs = dict(net_kwargs or {})
+        self.device = device
+        self.latency_repeats = int(latency_repeats)
+        self.latency_warmup = int(latency_warmup)
+        self._device: Optional[torch.device] = None
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return tuple(Objective(m, "min") for m in self.metrics)
+
+    def _setup(self, space) -> None:
+        from evonas.runtime.device import resolve_device
+
+        self._device = resolve_device(self.device)
+
+    def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
+        return [self._cost(arch) for arch in archs]
+
+    def _cost(self, arch: Any) -> dict[str, float]:
+        """Build ``arch`` once and measure every requested metric on it."""
+        model = self.space.build(arch, **self.net_kwargs)
+        result: dict[str, float] = {}
+        if "params" in self.metrics:
+            result["params"] = float(count_params(model))
+        if {"flops", "macs"} & set(self.metrics):
+            macs = float(count_macs(model, self.input_shape))  # meta device: shapes only
+            for name in ("flops", "macs"):
+                if name in self.metrics:
+                    result[name] = macs
+        if "latency" in self.metrics:
+            model = model.to(self._device)
+            result["latency"] = measure_latency(model, self.input_shape, self._device,
+                                                repeats=self.latency_repeats, warmup=self.latency_warmup)
+        return result
+
+    def __repr__(self) -> str:
+        return (f"CostEvaluator(metrics={self.metrics!r}, input_shape={self.input_shape!r}, "
+                f"net_kwargs={self.net_kwargs!r}, device={self.device!r})")

@@ -1,0 +1,158 @@
+"""Search progress and training curves.
+
+:func:`plot_progress` draws, per objective, every evaluation and the
+best-so-far value per generation (plus the hypervolume when given);
+:func:`plot_training_curves` draws an epoch table (``metrics.csv`` of a
+stand-alone training run). Rows may come straight from ``csv.DictReader``:
+values are converted with ``float`` and empty or non-numeric cells are
+skipped.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from evonas.errors import ConfigError
+from evonas.evaluators.base import Objective
+from evonas.viz.pareto import save_figure
+
+
+def _number(value: Any) -> Optional[float]:
+    """``float(value)`` when finite, else None (missing, empty, text, NaN)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _column(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> Tuple[np.ndarray, np.ndarray]:
+    """(x, y) arrays of the rows where both columns are numbers."""
+    pairs = [(_number(row.get(x)), _number(row.get(y))) for row in rows]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    if not pairs:
+        return np.zeros(0), np.zeros(0)
+    xs, ys = zip(*pairs)
+    return np.asarray(xs), np.asarray(ys)
+
+
+def best_so_far(rows: Sequence[Mapping[str, Any]], objective: Objective) -> Tuple[np.ndarray, np.ndarray]:
+    """(generations, best value among all evaluations up to and including each generation).
+
+    Generations are the sorted distinct ``"generation"`` values of the
+    rows that have a number for ``objective.name``; "best" follows the
+    objective's direction.
+    """
+    gens, values = _column(rows, "generation", objective.name)
+    if not len(gens):
+        return gens, values
+    unique = np.unique(gens)
+    per_gen = np.array([(values[gens == g] * objective.sign).min() for g in unique])
+    return unique, np.minimum.accumulate(per_gen) * objective.sign
+
+
+def _grid(fig: Figure, n: int, max_cols: int = 3):
+    ncols = min(n, max_cols)
+    nrows = -(-n // ncols)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return axes[:n]
+
+
+def plot_progress(rows: Iterable[Mapping[str, Any]], objectives: Sequence[Objective],
+                  path: str | os.PathLike, *,
+                  hypervolume: Optional[Sequence[Tuple[float, float]]] = None) -> Path:
+    """Best-so-far value of each objective per generation, one panel each.
+
+    ``rows``: one mapping per evaluation with ``"generation"`` and each
+    objective's name (extra keys ignored). Every evaluation is drawn as a
+    faint dot, the best-so-far (respecting the objective's direction) as a
+    step line. ``hypervolume``: ``(generation, value)`` pairs drawn in an
+    extra panel. Returns ``path``.
+    """
+    rows = list(rows)
+    objectives = list(objectives)
+    if not objectives:
+        raise ConfigError("plot_progress needs at least one objective")
+    missing = [o.name for o in objectives if not any(_number(r.get(o.name)) is not None for r in rows)]
+    if rows and missing:
+        raise ConfigError(f"no numeric values for objective(s) {missing} in the rows "
+                          f"(columns: {sorted({k for r in rows for k in r})})")
+    panels = len(objectives) + (hypervolume is not None)
+    fig = Figure(figsize=(4.6 * min(panels, 3), 3.6 * -(-panels // 3)), layout="constrained")
+    axes = _grid(fig, panels)
+    for ax, objective in zip(axes, objectives):
+        gens, values = _column(rows, "generation", objective.name)
+        ax.scatter(gens, values, s=8, color="0.6", alpha=0.5, label="evaluated")
+        best_gens, best = best_so_far(rows, objective)
+        if len(best):
+            ax.step(best_gens, best, where="post", color="#d62728", linewidth=1.6, marker="o",
+                    markersize=3, label="best so far")
+            ax.legend(loc="best", fontsize=8)
+        ax.set_xlabel("generation")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(str(objective))
+        ax.grid(True, alpha=0.3)
+    if hypervolume is not None:
+        ax = axes[-1]
+        pairs = [(g, v) for g, v in ((_number(g), _number(v)) for g, v in hypervolume)
+                 if g is not None and v is not None]
+        if pairs:
+            gens, values = zip(*sorted(pairs))
+            ax.plot(gens, values, color="#2ca02c", marker="o", markersize=3)
+        ax.set_xlabel("generation")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("hypervolume (max)")
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(f"search progress ({len(rows)} evaluations)")
+    return save_figure(fig, path)
+
+
+#: panels of :func:`plot_training_curves`: (title, y label, test on a column name)
+_TRAINING_PANELS = (
+    ("loss", "loss (nats / sample)", lambda c: c.endswith("loss")),
+    ("accuracy", "accuracy (%)", lambda c: any(t in c for t in ("top1", "top5", "acc"))),
+    ("learning rate", "learning rate", lambda c: c in ("lr", "learning_rate")),
+)
+
+
+def plot_training_curves(metrics_rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """Epoch curves of a training run: losses, accuracies and the learning rate.
+
+    ``metrics_rows``: one mapping per epoch with ``"epoch"`` and columns
+    such as ``train_loss``, ``test_loss``, ``train_top1``, ``test_top1``,
+    ``train_top5``, ``lr`` (as evonas' ``metrics.csv``). Columns ending in
+    ``loss`` share a panel, columns with ``top1`` / ``top5`` / ``acc`` share
+    one, ``lr`` gets its own; other columns (``seconds``, ...) are not
+    drawn. Panels with no data are left out. Returns ``path``.
+    """
+    rows = list(metrics_rows)
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns and c != "epoch"]
+    panels = []
+    for title, ylabel, accepts in _TRAINING_PANELS:
+        chosen = [c for c in columns if accepts(c) and len(_column(rows, "epoch", c)[0])]
+        if chosen:
+            panels.append((title, ylabel, chosen))
+    if rows and not panels:
+        raise ConfigError(f"no loss / accuracy / lr columns with numbers among {columns}")
+    fig = Figure(figsize=(4.6 * max(len(panels), 1), 3.6), layout="constrained")
+    axes = _grid(fig, max(len(panels), 1))
+    for ax, (title, ylabel, chosen) in zip(axes, panels):
+        for column in chosen:
+            epochs, values = _column(rows, "epoch", column)
+            ax.plot(epochs, values, marker="o" if len(epochs) < 30 else None, markersize=3, label=column)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    return save_figure(fig, path)
