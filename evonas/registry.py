@@ -1,0 +1,74 @@
+"""One registry per kind of component, so the CLI and configs create them by name.
+
+>>> from evonas.registry import strategies
+>>> strategies.names()          # doctest: +SKIP
+['deap-ga', 'deap-nsga2', 'ga', 'nsga2', ...]
+>>> strategies.create("nsga2", pop_size=20)   # doctest: +SKIP
+
+An unknown name raises :class:`~evonas.errors.ConfigError` listing the valid
+ones (with a close match when there is one), as timm's ``create_model`` does.
+Built-in components register themselves when their module is imported; the
+registries import those modules lazily on first use.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any, Callable, Iterable
+
+from evonas.errors import ConfigError
+
+
+class Registry:
+    """Name -> factory mapping for one kind of component."""
+
+    def __init__(self, kind: str, modules: Iterable[str] = ()) -> None:
+        self.kind = kind
+        self._factories: dict[str, Callable[..., Any]] = {}
+        self._modules = list(modules)
+        self._loaded = False
+
+    def register(self, name: str, factory: Callable[..., Any] | None = None):
+        """Register ``factory`` under ``name``; usable as a decorator."""
+
+        def add(obj):
+            if name in self._factories and self._factories[name] is not obj:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._factories[name] = obj
+            return obj
+
+        return add(factory) if factory is not None else add
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            for module in self._modules:
+                importlib.import_module(module)
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        self._load()
+        return sorted(self._factories)
+
+    def get(self, name: str) -> Callable[..., Any]:
+        """The factory registered as ``name``."""
+        self._load()
+        if name not in self._factories:
+            close = difflib.get_close_matches(name, self._factories, 1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(self.names())}")
+        return self._factories[name]
+
+    def create(self, name: str, **kwargs: Any) -> Any:
+        """Instantiate the component registered as ``name`` with keyword arguments."""
+        factory = self.get(name)
+        try:
+            return factory(**kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"{self.kind} {name!r}: {exc}") from exc
+
+
+spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.testing"])
+strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.strategies.pymoo_moo",
+                                   "evonas.strategies.deap_ga"])
+evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet", "evonas.testing"])

@@ -1,0 +1,283 @@
+"""``evonas.search``: the loop that drives a strategy with an evaluator over a space.
+
+It owns what every strategy shares: the budget, the memo cache (each
+architecture is evaluated once per evaluator version), the history, the
+hypervolume per generation, progress display, the run directory and
+checkpoint / resume. A checkpoint is written atomically after every
+generation and holds the strategy (with its random generators), the archive,
+the global ``random`` / NumPy / torch RNG states and the evaluator's state,
+so ``resume=True`` continues a killed run to exactly the result of an
+uninterrupted one with the same seed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pickle
+import random
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from evonas.constraints import Constraint, parse_constraint
+from evonas.errors import CheckpointError, ConfigError, EvonasError
+from evonas.evaluators.base import Evaluator
+from evonas.pareto import hypervolume, to_minimization
+from evonas.result import Archive, SearchResult
+from evonas.runtime.atomic import atomic_write_bytes
+from evonas.runtime.checkpoint import previous_path
+from evonas.runtime.run_dir import RunDir
+from evonas.strategies.base import Strategy
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoint.pkl"
+FORMAT = "evonas-search-checkpoint"
+
+Callback = Callable[[int, "SearchState"], None]
+
+
+class SearchState:
+    """What callbacks see after each generation."""
+
+    def __init__(self, space, strategy: Strategy, evaluator: Evaluator, archive: Archive,
+                 generation: int, hypervolume: list[tuple[int, float]]) -> None:
+        self.space, self.strategy, self.evaluator = space, strategy, evaluator
+        self.archive, self.generation, self.hypervolume = archive, generation, hypervolume
+
+
+def fingerprint(space, strategy: Strategy, evaluator: Evaluator, constraints: Sequence[Constraint],
+                seed: int) -> dict:
+    """The settings a resumed run must share with the run it continues."""
+    return {"space": repr(space), "strategy": repr(strategy), "evaluator": repr(evaluator),
+            "objectives": [str(o) for o in evaluator.objectives], "constraints": [str(c) for c in constraints],
+            "seed": int(seed)}
+
+
+def _digest(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _load_checkpoint(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            state = pickle.load(handle)
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"no checkpoint at {path}") from exc
+    except Exception as exc:  # a damaged pickle raises almost any type
+        raise CheckpointError(f"{path} is truncated or not a checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an evonas search checkpoint")
+    return state
+
+
+def _load_latest(run: RunDir) -> dict:
+    path = run.path / CHECKPOINT
+    try:
+        return _load_checkpoint(path)
+    except CheckpointError as exc:
+        previous = previous_path(path)
+        if not previous.is_file():
+            raise
+        log.warning("%s; falling back to the previous checkpoint %s", exc, previous)
+        return _load_checkpoint(previous)
+
+
+def _save_checkpoint(run: RunDir, state: dict) -> None:
+    path = run.path / CHECKPOINT
+    blob = pickle.dumps({"format": FORMAT, **state}, protocol=pickle.HIGHEST_PROTOCOL)
+    if path.exists():
+        path.replace(previous_path(path))
+    atomic_write_bytes(path, blob)
+
+
+def _rng_states() -> dict:
+    return {"random": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def _set_rng_states(states: dict) -> None:
+    random.setstate(states["random"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+
+
+def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed: int = 0,
+           run_dir: str | Path | None = None, constraints: Sequence[str | Constraint] = (),
+           resume: bool = False, progress: bool = True, callbacks: Sequence[Callback] = (),
+           plots: bool = True, evaluator_ready: bool = False) -> SearchResult:
+    """Run ``strategy`` over ``space`` with fitness from ``evaluator``.
+
+    Args:
+        budget: number of distinct architectures to evaluate; the search stops
+            after the generation in which it is reached.
+        seed: the run's only source of randomness (strategy RNG, global RNGs).
+        run_dir: where the config, ``history.csv``, ``front.json``, plots and
+            per-generation checkpoints go (nothing is written when None).
+        constraints: e.g. ``["flops <= 300e6"]``, on any value the evaluator reports.
+        resume: continue the run in ``run_dir`` from its latest readable checkpoint;
+            its settings must equal these (the budget may grow).
+        callbacks: ``fn(generation, state)`` after each generation.
+        plots: write ``pareto.png`` / ``progress.png`` at the end.
+        evaluator_ready: skip ``evaluator.setup(space)`` (already done by the caller).
+    """
+    if not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ConfigError(f"budget must be a positive number of evaluations, got {budget!r}")
+    constraints = tuple(parse_constraint(c) for c in constraints)
+    objectives = evaluator.objectives
+    config = fingerprint(space, strategy, evaluator, constraints, seed)
+    run = RunDir(run_dir) if run_dir is not None else None
+    if resume and run is None:
+        raise ConfigError("resume needs the run directory of the run to continue")
+    if not evaluator_ready:
+        evaluator.setup(space)
+
+    hv_history: list[tuple[int, float]] = []
+    if resume:
+        saved = run.read_json("config.json")
+        if saved.get("fingerprint") != _digest(config):
+            differing = [k for k in config if saved.get("settings", {}).get(k) != config[k]]
+            raise ConfigError(f"{run.path} was started with other settings ({', '.join(differing) or 'unknown'} "
+                              f"differ); resume it with the same space, strategy, evaluator, constraints and seed")
+        state = _load_latest(run)
+        strategy, archive, generation = state["strategy"], state["archive"], state["generation"]
+        hv_history = state["hypervolume"]
+        evaluator.load_state_dict(state["evaluator"])
+        _set_rng_states(state["rng"])
+        log.info("resuming %s after generation %d (%d evaluations)", run.path, generation, len(archive))
+    else:
+        if run is not None and (run.path / CHECKPOINT).exists():
+            raise ConfigError(f"{run.path} already holds a search; continue it with resume or pick another run dir")
+        rng = np.random.default_rng(seed)
+        random.seed(int(rng.integers(2**63 - 1)))
+        np.random.seed(int(rng.integers(2**32 - 1)))
+        torch.manual_seed(int(rng.integers(2**63 - 1)))
+        strategy.setup(space, objectives, rng, constraints)
+        archive = Archive(objectives, constraints)
+        generation = -1
+        if run is not None:
+            run.write_json("config.json", {"fingerprint": _digest(config), "settings": config, "budget": int(budget)})
+    handler = run.attach_log() if run is not None else None
+
+    def evaluate(archs: list) -> list[dict[str, float]]:
+        keys = [space.key(a) for a in archs]
+        version = evaluator.version
+        todo: dict[str, Any] = {}
+        for arch, key in zip(archs, keys):
+            if archive.lookup(key, version) is None and key not in todo:
+                todo[key] = arch
+        if todo:
+            results = evaluator.evaluate(list(todo.values()))
+            for (key, arch), values in zip(todo.items(), results):
+                for constraint in constraints:
+                    if constraint.name not in values:
+                        raise EvonasError(f"constraint {constraint} refers to {constraint.name!r}, which the "
+                                          f"evaluator does not report (it reports {', '.join(values)})")
+                archive.record(arch, key, version, values, generation)
+                bar.update(1)
+        return [dict(archive.cache[(key, version)]) for key in keys]
+
+    bar = tqdm(total=budget, initial=min(len(archive), budget), desc="search", unit="eval", disable=not progress)
+    stalled = 0
+    try:
+        while len(archive) < budget:
+            generation += 1
+            before = len(archive)
+            strategy.step(evaluate)
+            stalled = stalled + 1 if len(archive) == before else 0
+            if stalled >= 5:
+                log.warning("no new architecture in 5 generations: the space looks exhausted; stopping")
+                break
+            hv_history = _update_hypervolume(archive, generation, hv_history)
+            bar.set_postfix_str(_postfix(archive, hv_history))
+            log.info("generation %d: %d evaluations, %s", generation, len(archive), _postfix(archive, hv_history))
+            state = SearchState(space, strategy, evaluator, archive, generation, hv_history)
+            for callback in callbacks:
+                callback(generation, state)
+            if run is not None:
+                _save_checkpoint(run, {"generation": generation, "strategy": strategy, "archive": archive,
+                                       "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
+                                       "rng": _rng_states()})
+                _write_history(run, space, archive)
+    finally:
+        bar.close()
+        if handler is not None:
+            logging.getLogger("evonas").removeHandler(handler)
+            handler.close()
+    result = SearchResult(objectives, constraints, list(archive.individuals), [],
+                          str(run.path) if run is not None else None)
+    result.hypervolume = final_hypervolume_curve(result)
+    if run is not None:
+        run.write_json("front.json", result.summary(space))
+        if plots:
+            _write_plots(run, result)
+    return result
+
+
+def _update_hypervolume(archive: Archive, generation: int, history: list) -> list:
+    """Hypervolume of the feasible front after ``generation`` (multi-objective runs only).
+
+    Normalised by the ideal / nadir of everything evaluated so far; the
+    whole curve is recomputed with the final bounds at the end of the run.
+    """
+    if len(archive.objectives) < 2:
+        return history
+    feasible = [ind for ind in archive.individuals if ind.feasible]
+    if not feasible:
+        return history + [(generation, 0.0)]
+    values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
+    F = to_minimization(values, archive.objectives)
+    value = hypervolume(values, archive.objectives, ideal=F.min(axis=0), nadir=F.max(axis=0))
+    return history + [(generation, value)]
+
+
+def final_hypervolume_curve(result: SearchResult) -> list[tuple[int, float]]:
+    """Hypervolume per generation, every generation normalised by the final ideal / nadir."""
+    feasible = result.feasible
+    if len(result.objectives) < 2 or not feasible:
+        return []
+    values = result.values(feasible)
+    F = to_minimization(values, result.objectives)
+    ideal, nadir = F.min(axis=0), F.max(axis=0)
+    generations = np.asarray([ind.generation for ind in feasible])
+    return [(int(g), hypervolume(values[generations <= g], result.objectives, ideal=ideal, nadir=nadir))
+            for g in range(int(generations.max()) + 1)]
+
+
+def _postfix(archive: Archive, hv_history: list) -> str:
+    feasible = [ind for ind in archive.individuals if ind.feasible]
+    parts = []
+    for o in archive.objectives:
+        if feasible:
+            best = min(o.to_min(ind.values[o.name]) for ind in feasible) * o.sign
+            parts.append(f"{o.name}={best:.4g}")
+    if hv_history:
+        parts.append(f"hv={hv_history[-1][1]:.4f}")
+    return " ".join(parts)
+
+
+def _write_history(run: RunDir, space, archive: Archive) -> None:
+    rows = []
+    for ind in archive.individuals:
+        rows.append({"index": ind.index, "generation": ind.generation, **ind.values,
+                     "feasible": int(ind.feasible), "key": ind.key,
+                     "arch": json.dumps(space.to_json(ind.arch), separators=(",", ":"))})
+    run.write_csv("history.csv", rows)
+
+
+def _write_plots(run: RunDir, result: SearchResult) -> None:
+    try:
+        from evonas.viz.curves import plot_progress
+        from evonas.viz.pareto import plot_pareto
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        log.warning("matplotlib unavailable; no plots written")
+        return
+    rows = [{"generation": ind.generation, **ind.values} for ind in result.feasible]
+    if not rows:
+        return
+    plot_progress(rows, result.objectives, run.path / "progress.png", hypervolume=result.hypervolume or None)
+    if len(result.objectives) >= 2:
+        plot_pareto(result.values(result.feasible)[:, :3], result.objectives[:3], run.path / "pareto.png",
+                    generations=np.asarray([ind.generation for ind in result.feasible]))

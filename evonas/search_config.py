@@ -1,0 +1,120 @@
+"""Search settings from the command line or a TOML / YAML file, and the components they name.
+
+A config file holds the same settings as the ``evonas search`` flags::
+
+    # search.toml
+    space = "darts"
+    strategy = "nsga2"
+    evaluator = "cost"
+    objectives = ["params:min", "flops:min"]
+    constraints = ["flops <= 300e6"]
+    budget = 200
+    seed = 0
+    run_dir = "runs/pareto"
+
+    [space_options]
+    [strategy_options]
+    pop_size = 20
+    [evaluator_options]
+    metrics = ["params", "flops", "latency"]
+
+Flags given on the command line override the file. A key that is not a
+setting is an error naming it (with the closest valid key).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evonas.errors import ConfigError
+from evonas.evaluators.base import SelectObjectives, parse_objective
+from evonas.registry import evaluators, spaces, strategies
+from evonas.training.config import config_from_dict
+
+
+@dataclass
+class SearchConfig:
+    """Everything ``evonas search`` needs; see the module docstring."""
+
+    space: str = "darts"
+    strategy: str = "nsga2"
+    evaluator: str = "cost"
+    objectives: list[str] = field(default_factory=list)  # empty: the evaluator's own objectives
+    constraints: list[str] = field(default_factory=list)
+    budget: int = 100
+    seed: int = 0
+    run_dir: str | None = None
+    space_options: dict[str, Any] = field(default_factory=dict)
+    strategy_options: dict[str, Any] = field(default_factory=dict)
+    evaluator_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_config_file(path: str | Path) -> dict:
+    """Read a TOML (``.toml``) or YAML (``.yaml`` / ``.yml``) settings file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+    elif path.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ModuleNotFoundError as exc:
+            raise ConfigError("YAML config files need PyYAML: pip install pyyaml (or use TOML)") from exc
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
+    else:
+        raise ConfigError(f"{path}: config files must end in .toml, .yaml or .yml")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} does not hold a table of settings")
+    return data
+
+
+def make_config(file_values: dict | None = None, overrides: dict | None = None) -> SearchConfig:
+    """Merge a file's settings with command-line overrides (None values are ignored)."""
+    values = dict(file_values or {})
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    config = config_from_dict(SearchConfig, values)
+    for name in ("space_options", "strategy_options", "evaluator_options"):
+        if not isinstance(getattr(config, name), dict):
+            raise ConfigError(f"{name} must be a table of settings")
+    return config
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, Any]:
+    """``["pop_size=20", "metrics=[\\"params\\"]"]`` -> dict; values are JSON when they parse as JSON."""
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"option {pair!r} must look like KEY=VALUE")
+        try:
+            options[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key.strip()] = raw
+    return options
+
+
+def build_components(config: SearchConfig):
+    """Create ``(space, strategy, evaluator)`` from their registry names and options."""
+    space = spaces.create(config.space, **config.space_options)
+    strategy = strategies.create(config.strategy, **config.strategy_options)
+    evaluator = evaluators.create(config.evaluator, **config.evaluator_options)
+    if config.objectives:
+        evaluator = SelectObjectives(evaluator, [parse_objective(o) for o in config.objectives])
+    return space, strategy, evaluator

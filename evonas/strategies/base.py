@@ -1,0 +1,85 @@
+"""The ``Strategy`` contract: how a population moves.
+
+A strategy proposes architectures (:meth:`Strategy.ask`) and learns their
+results (:meth:`Strategy.tell`). :meth:`Strategy.step` runs one generation;
+strategies that train between generations (RelativeNAS, DAP) override it.
+:func:`evonas.search` owns the loop, the budget, the memo cache and the
+checkpoints; strategies never evaluate anything themselves.
+
+Results reach strategies as dicts in natural units; :meth:`Strategy.F` and
+:meth:`Strategy.G` turn them into the minimisation / constraint-violation
+matrices that pymoo and DEAP expect. A strategy, with its random
+generator, is pickled whole into the search checkpoint, so everything it
+holds must be picklable (no lambdas).
+"""
+from __future__ import annotations
+
+import abc
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from evonas.constraints import Constraint
+from evonas.errors import ConfigError
+from evonas.evaluators.base import Objective
+
+
+class Strategy(abc.ABC):
+    """Abstract strategy. Constructors are cheap and keyword-only; :meth:`setup` binds a space."""
+
+    name: str = ""
+    #: the largest number of objectives the strategy handles (None: any)
+    max_objectives: int | None = None
+
+    def __init__(self, **config: Any) -> None:
+        self.config = config
+        self.space = None
+        self.objectives: tuple[Objective, ...] = ()
+        self.constraints: tuple[Constraint, ...] = ()
+        self.rng: np.random.Generator | None = None
+
+    def setup(self, space, objectives: Sequence[Objective], rng: np.random.Generator,
+              constraints: Sequence[Constraint] = ()) -> None:
+        """Bind to a space and objectives; ``rng`` is the strategy's only randomness."""
+        if not objectives:
+            raise ConfigError("a search needs at least one objective")
+        if self.max_objectives is not None and len(objectives) > self.max_objectives:
+            raise ConfigError(f"strategy {self.name!r} handles {self.max_objectives} objective(s), got "
+                              f"{len(objectives)}: use nsga2 or another multi-objective strategy")
+        self.space, self.objectives, self.rng = space, tuple(objectives), rng
+        self.constraints = tuple(constraints)
+        self._setup()
+
+    def step(self, evaluate: Callable[[list], list[dict[str, float]]]) -> None:
+        """One generation: ask, evaluate (memoised by the caller), tell."""
+        archs = self.ask()
+        self.tell(archs, evaluate(archs))
+
+    @abc.abstractmethod
+    def ask(self) -> list:
+        """Architectures to evaluate next."""
+
+    @abc.abstractmethod
+    def tell(self, archs: list, results: list[dict[str, float]]) -> None:
+        """Results for the architectures of the last :meth:`ask`, same order."""
+
+    def population(self) -> list:
+        """The current population (for reporting); defaults to nothing."""
+        return []
+
+    # ---------------------------------------------------------------- helpers
+    def _setup(self) -> None:
+        """Build the algorithm state after :meth:`setup`."""
+
+    def F(self, results: Sequence[dict[str, float]]) -> np.ndarray:
+        """Objective values to minimise, shape ``(N, n_objectives)``."""
+        return np.asarray([[o.to_min(r[o.name]) for o in self.objectives] for r in results], dtype=float)
+
+    def G(self, results: Sequence[dict[str, float]]) -> np.ndarray:
+        """Constraint values (<= 0 satisfied), shape ``(N, n_constraints)``."""
+        return np.asarray([[c.violation(r[c.name]) for c in self.constraints] for r in results],
+                          dtype=float).reshape(len(results), len(self.constraints))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.config.items()))
+        return f"{type(self).__name__}({args})"

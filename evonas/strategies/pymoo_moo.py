@@ -1,0 +1,193 @@
+"""pymoo adapter: any pymoo algorithm over a search space, driven by ask / tell.
+
+The space's own sampling, crossover and mutation become pymoo operators
+working on the space's encoding, and duplicates are eliminated by the
+space's canonical key (two encodings of one architecture count as one).
+pymoo keeps its own random generator (seeded once from the run's RNG) inside
+the algorithm object, which is pickled into the search checkpoint, so a
+resumed run continues bit-identically. pymoo is imported only here.
+"""
+from __future__ import annotations
+
+import numpy as np
+from pymoo.core.crossover import Crossover
+from pymoo.core.duplicate import DuplicateElimination
+from pymoo.core.evaluator import Evaluator as _PymooEvaluator
+from pymoo.core.mutation import Mutation
+from pymoo.core.problem import Problem
+from pymoo.core.sampling import Sampling
+from pymoo.core.termination import NoTermination
+from pymoo.problems.static import StaticProblem
+
+from evonas.errors import ConfigError
+from evonas.registry import strategies
+from evonas.strategies.base import Strategy
+
+#: algorithm name -> (module, class, handles several objectives)
+ALGORITHMS = {
+    "ga": ("pymoo.algorithms.soo.nonconvex.ga", "GA", False),
+    "nsga2": ("pymoo.algorithms.moo.nsga2", "NSGA2", True),
+    "nsga3": ("pymoo.algorithms.moo.nsga3", "NSGA3", True),
+    "agemoea": ("pymoo.algorithms.moo.age", "AGEMOEA", True),
+    "smsemoa": ("pymoo.algorithms.moo.sms", "SMSEMOA", True),
+}
+
+
+class _Codec:
+    """Encoding rows <-> architectures of one space (rounding integer encodings)."""
+
+    def __init__(self, space, integer: bool) -> None:
+        self.space, self.integer = space, integer
+
+    def decode(self, x: np.ndarray):
+        return self.space.decode(np.rint(x).astype(np.int64) if self.integer else x)
+
+    def encode(self, arch) -> np.ndarray:
+        return np.asarray(self.space.encode(arch), dtype=float)
+
+    def key(self, x: np.ndarray) -> str:
+        return self.space.key(self.decode(x))
+
+
+class _SpaceSampling(Sampling):
+    def __init__(self, codec: _Codec) -> None:
+        super().__init__()
+        self.codec = codec
+
+    def _do(self, problem, n_samples, *args, random_state=None, **kwargs):
+        return np.asarray([self.codec.encode(self.codec.space.sample(random_state)) for _ in range(n_samples)])
+
+
+class _SpaceCrossover(Crossover):
+    def __init__(self, codec: _Codec, prob: float) -> None:
+        super().__init__(n_parents=2, n_offsprings=2, prob=prob)
+        self.codec = codec
+
+    def _do(self, problem, X, *args, random_state=None, **kwargs):
+        _, n_matings, n_var = X.shape
+        children = np.empty((2, n_matings, n_var))
+        for k in range(n_matings):
+            a, b = self.codec.decode(X[0, k]), self.codec.decode(X[1, k])
+            c, d = self.codec.space.crossover(a, b, random_state)
+            children[0, k], children[1, k] = self.codec.encode(c), self.codec.encode(d)
+        return children
+
+
+class _SpaceMutation(Mutation):
+    def __init__(self, codec: _Codec, prob: float) -> None:
+        super().__init__(prob=prob)
+        self.codec = codec
+
+    def _do(self, problem, X, *args, random_state=None, **kwargs):
+        return np.asarray([self.codec.encode(self.codec.space.mutate(self.codec.decode(x), random_state))
+                           for x in X]).reshape(X.shape)
+
+
+class _KeyDuplicates(DuplicateElimination):
+    """Duplicates by the space's canonical key, within ``pop`` or against ``other``."""
+
+    def __init__(self, codec: _Codec) -> None:
+        super().__init__()
+        self.codec = codec
+
+    def _do(self, pop, other, is_duplicate):
+        keys = [self.codec.key(x) for x in pop.get("X")]
+        seen = set() if other is None else {self.codec.key(x) for x in other.get("X")}
+        for i, key in enumerate(keys):
+            if key in seen:
+                is_duplicate[i] = True
+            elif other is None:
+                seen.add(key)
+        return is_duplicate
+
+
+class _SpaceProblem(Problem):
+    def __init__(self, n_var: int, n_obj: int, n_constr: int, xl, xu) -> None:
+        super().__init__(n_var=n_var, n_obj=n_obj, n_ieq_constr=n_constr, xl=xl, xu=xu)
+
+
+class PymooStrategy(Strategy):
+    """A pymoo algorithm (GA, NSGA-II, NSGA-III, AGE-MOEA, SMS-EMOA) over a search space.
+
+    Args:
+        algorithm: one of :data:`ALGORITHMS`.
+        pop_size: population size.
+        n_offsprings: offspring per generation (pymoo's default: ``pop_size``).
+        crossover_prob: chance a mating recombines (else the parents are copied).
+        mutation_prob: chance each offspring is mutated.
+        n_partitions: Das-Dennis partitions of NSGA-III's reference directions.
+    """
+
+    name = "pymoo"
+
+    def __init__(self, *, algorithm: str = "nsga2", pop_size: int = 20, n_offsprings: int | None = None,
+                 crossover_prob: float = 0.9, mutation_prob: float = 1.0, n_partitions: int = 12) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ConfigError(f"unknown pymoo algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
+        if pop_size < 2:
+            raise ConfigError(f"pop_size must be >= 2, got {pop_size}")
+        super().__init__(algorithm=algorithm, pop_size=pop_size, n_offsprings=n_offsprings,
+                         crossover_prob=crossover_prob, mutation_prob=mutation_prob, n_partitions=n_partitions)
+        self.algorithm_name = self.name = algorithm
+        self.max_objectives = None if ALGORITHMS[algorithm][2] else 1
+        self.algorithm = None
+        self._pending = None
+
+    def _setup(self) -> None:
+        import importlib
+
+        module, cls_name, _ = ALGORITHMS[self.algorithm_name]
+        cls = getattr(importlib.import_module(module), cls_name)
+        probe = self.space.encode(self.space.sample(np.random.default_rng(0)))
+        codec = _Codec(self.space, np.asarray(probe).dtype.kind in "iub")
+        bounds = getattr(self.space, "bounds", None)
+        xl, xu = bounds() if bounds is not None else (None, None)
+        self.problem = _SpaceProblem(len(probe), len(self.objectives), len(self.constraints), xl, xu)
+        kwargs = dict(pop_size=self.config["pop_size"], sampling=_SpaceSampling(codec),
+                      crossover=_SpaceCrossover(codec, self.config["crossover_prob"]),
+                      mutation=_SpaceMutation(codec, self.config["mutation_prob"]),
+                      eliminate_duplicates=_KeyDuplicates(codec))
+        if self.config["n_offsprings"]:
+            kwargs["n_offsprings"] = self.config["n_offsprings"]
+        if self.algorithm_name == "nsga3":
+            from pymoo.util.ref_dirs import get_reference_directions
+
+            kwargs["ref_dirs"] = get_reference_directions("das-dennis", len(self.objectives),
+                                                          n_partitions=self.config["n_partitions"])
+        self.codec = codec
+        self.algorithm = cls(**kwargs)
+        self.algorithm.setup(self.problem, termination=NoTermination(),
+                             seed=int(self.rng.integers(2**31 - 1)))
+
+    def ask(self) -> list:
+        self._pending = self.algorithm.ask()
+        if self._pending is None or len(self._pending) == 0:  # no new offspring: the space is exhausted
+            self._pending = None
+            return []
+        return [self.codec.decode(x) for x in self._pending.get("X")]
+
+    def tell(self, archs: list, results: list[dict[str, float]]) -> None:
+        if self._pending is None:
+            return
+        G = self.G(results) if self.constraints else None
+        static = StaticProblem(self.problem, F=self.F(results), **({"G": G} if G is not None else {}))
+        _PymooEvaluator().eval(static, self._pending)
+        self.algorithm.tell(infills=self._pending)
+        self._pending = None
+
+    def population(self) -> list:
+        pop = getattr(self.algorithm, "pop", None)
+        return [] if pop is None else [self.codec.decode(x) for x in pop.get("X")]
+
+
+def _factory(algorithm: str):
+    def create(**kwargs) -> PymooStrategy:
+        return PymooStrategy(algorithm=algorithm, **kwargs)
+
+    create.__name__ = f"create_{algorithm}"
+    return create
+
+
+strategies.register("pymoo", PymooStrategy)
+for _name in ALGORITHMS:
+    strategies.register(_name, _factory(_name))

@@ -1,0 +1,176 @@
+"""evonas.search: memoisation, run directory, exact resume after a kill, bad input."""
+from __future__ import annotations
+
+import csv
+import json
+import random
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from evonas.errors import CheckpointError, ConfigError, EvonasError
+from evonas.registry import strategies
+from evonas.search import search
+from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
+
+
+class CountingZDT(ZDTEvaluator):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def _evaluate(self, archs):
+        self.seen += [self.space.key(a) for a in archs]
+        return super()._evaluate(archs)
+
+
+def test_each_architecture_is_evaluated_once():
+    space = ToySpace(length=4, choices=3)  # 81 architectures: duplicates are certain
+    evaluator = CountingZDT()
+    result = search(space, strategies.create("deap-nsga2", pop_size=12), evaluator, budget=60, seed=0, progress=False)
+    assert len(evaluator.seen) == len(set(evaluator.seen)) == len(result.individuals)
+    assert [ind.index for ind in result.individuals] == list(range(len(result.individuals)))
+
+
+def test_exhausted_space_stops():
+    space = ToySpace(length=2, choices=2)  # 4 architectures
+    result = search(space, strategies.create("ga", pop_size=4), HammingEvaluator(target=(1, 1)), budget=100, seed=0,
+                    progress=False)
+    assert len(result.individuals) == 4
+
+
+def test_run_directory_contents(tmp_path):
+    space = ToySpace(length=6, choices=3)
+    result = search(space, strategies.create("nsga2", pop_size=10), ZDTEvaluator(), budget=50, seed=3,
+                    run_dir=tmp_path, progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "history.csv")))
+    assert len(rows) == len(result.individuals)
+    assert {"index", "generation", "f1", "f2", "genes", "feasible", "key", "arch"} <= set(rows[0])
+    front = json.loads((tmp_path / "front.json").read_text())
+    assert len(front["front"]) == len(result.front) and front["objectives"][0] == {"name": "f1", "direction": "min"}
+    assert space.from_json(front["front"][0]["arch"]) == result.front[0].arch
+    for name in ("pareto.png", "progress.png", "checkpoint.pkl", "config.json", "log.txt"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert [g for g, _ in result.hypervolume] == sorted({ind.generation for ind in result.individuals})
+    assert all(b >= a - 1e-12 for (_, a), (_, b) in zip(result.hypervolume, result.hypervolume[1:]))
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from evonas.registry import strategies
+    from evonas.search import search
+    from evonas.testing import ToySpace, ZDTEvaluator
+
+    class DiesAt(ZDTEvaluator):
+        def _evaluate(self, archs):
+            self.count = getattr(self, "count", 0) + len(archs)
+            if self.count > int(sys.argv[3]):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return super()._evaluate(archs)
+
+    search(ToySpace(length=8, choices=4), strategies.create(sys.argv[2], pop_size=10), DiesAt(),
+           budget=120, seed=11, run_dir=sys.argv[1], progress=False)
+    """
+)
+
+
+@pytest.mark.parametrize("name", ["nsga2", "deap-nsga2"])
+def test_resume_after_kill_equals_uninterrupted_run(tmp_path, name):
+    reference = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), ZDTEvaluator(),
+                       budget=120, seed=11, progress=False)
+    run_dir = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(run_dir), name, "55"], capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    assert (run_dir / "checkpoint.pkl").exists() and not (run_dir / "front.json").exists()
+    resumed = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), ZDTEvaluator(),
+                     budget=120, seed=11, run_dir=run_dir, resume=True, progress=False)
+    as_rows = lambda r: [(i.key, i.generation, i.values) for i in r.individuals]  # noqa: E731
+    assert as_rows(resumed) == as_rows(reference)
+    assert len(list(csv.DictReader(open(run_dir / "history.csv")))) == len(reference.individuals)
+
+
+def test_resume_refuses_other_settings_and_keeps_files(tmp_path):
+    space = ToySpace(length=6, choices=3)
+    search(space, strategies.create("nsga2", pop_size=10), ZDTEvaluator(), budget=30, seed=0, run_dir=tmp_path,
+           progress=False)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(ConfigError, match="strategy"):
+        search(space, strategies.create("nsga2", pop_size=12), ZDTEvaluator(), budget=30, seed=0,
+               run_dir=tmp_path, resume=True, progress=False)
+    with pytest.raises(ConfigError, match="seed"):
+        search(space, strategies.create("nsga2", pop_size=10), ZDTEvaluator(), budget=30, seed=1,
+               run_dir=tmp_path, resume=True, progress=False)
+    with pytest.raises(ConfigError, match="already holds a search"):
+        search(space, strategies.create("nsga2", pop_size=10), ZDTEvaluator(), budget=30, seed=0,
+               run_dir=tmp_path, progress=False)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_corrupt_latest_checkpoint_falls_back(tmp_path, caplog):
+    space = ToySpace(length=6, choices=3)
+    make = lambda: strategies.create("deap-nsga2", pop_size=10)  # noqa: E731
+    reference = search(space, make(), ZDTEvaluator(), budget=60, seed=2, progress=False)
+    search(space, make(), ZDTEvaluator(), budget=40, seed=2, run_dir=tmp_path, progress=False)
+    (tmp_path / "checkpoint.pkl").write_bytes(b"\x80\x05garbage")
+    with caplog.at_level("WARNING"):
+        resumed = search(space, make(), ZDTEvaluator(), budget=60, seed=2, run_dir=tmp_path, resume=True,
+                         progress=False)
+    assert "falling back" in caplog.text
+    assert [i.key for i in resumed.individuals] == [i.key for i in reference.individuals]
+    (tmp_path / "checkpoint.pkl").write_bytes(b"")
+    (tmp_path / "checkpoint.prev.pkl").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="truncated"):
+        search(space, make(), ZDTEvaluator(), budget=80, seed=2, run_dir=tmp_path, resume=True, progress=False)
+
+
+def test_deap_searches_do_not_touch_global_random_or_each_other():
+    random.seed(1234)
+    state = random.getstate()
+    space = ToySpace(length=8, choices=4)
+    a = search(space, strategies.create("deap-ga", pop_size=10), HammingEvaluator(target=(1,) * 8), budget=60,
+               seed=5, progress=False)
+    assert random.getstate() != state  # search() seeds the global RNGs from its seed, as documented
+    b = search(space, strategies.create("deap-ga", pop_size=10), HammingEvaluator(target=(1,) * 8), budget=60,
+               seed=5, progress=False)
+    assert [i.key for i in a.individuals] == [i.key for i in b.individuals]
+
+
+def test_constraints_keep_infeasible_points_off_the_front():
+    space = ToySpace(length=6, choices=3)
+    result = search(space, strategies.create("nsga2", pop_size=10), ZDTEvaluator(), budget=80, seed=0,
+                    constraints=["genes <= 3"], progress=False)
+    assert any(not ind.feasible for ind in result.individuals)
+    assert result.front and all(ind.values["genes"] <= 3 for ind in result.front)
+    with pytest.raises(EvonasError, match="does not report"):
+        search(space, strategies.create("nsga2", pop_size=10), ZDTEvaluator(), budget=20, seed=0,
+               constraints=["flops <= 3"], progress=False)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: strategies.create("nsgaa2"), ConfigError, "did you mean 'nsga2'"),
+        (lambda: strategies.create("nsga2", population=3), ConfigError, "population"),
+        (lambda: search(ToySpace(), strategies.create("ga"), ZDTEvaluator(), budget=10), ConfigError, "'ga' handles 1 objective"),
+        (lambda: search(ToySpace(), strategies.create("ga"), HammingEvaluator(target=(0,) * 12), budget=0),
+         ConfigError, "budget"),
+        (lambda: search(ToySpace(), strategies.create("ga"), HammingEvaluator(target=(0,) * 12), budget=5,
+                        constraints=["flops < = 3"]), ConfigError, "NAME <= VALUE"),
+    ],
+)
+def test_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_constraint_parsing():
+    from evonas.constraints import parse_constraint
+
+    c = parse_constraint("flops<=300M")
+    assert (c.name, c.op, c.bound) == ("flops", "<=", 300e6) and c.violation(200e6) < 0 < c.violation(4e8)
+    assert parse_constraint("accuracy >= 90").violation(95) < 0
+    assert np.isclose(parse_constraint("params <= 5e6").bound, 5e6)
