@@ -1,0 +1,180 @@
+"""Weight-sharing fitness: score architectures with the weights of a trained supernet.
+
+:meth:`SupernetEvaluator.setup` builds the space's supernet
+(``space.build_supernet(**supernet_kwargs)``) and trains it by single-path
+sampling (:mod:`evonas.training.one_shot`) on one part of the data, or
+loads it from ``checkpoint`` when that file holds a supernet trained with
+the same settings. Each candidate is then scored on the other part: BN
+statistics are recalibrated for its path on ``recalibration_images``
+training images (no augmentation), then loss and top-1 are measured on
+``val_images`` validation images with only its path running.
+
+Reported values: ``accuracy`` (top-1, %) and ``val_loss`` (mean cross
+entropy, nats); the objective is ``accuracy`` (max) or, with
+``metric="loss"``, ``val_loss`` (min), which ranks better on the DARTS space
+(Ning et al., 2021; PERFORMANCE.md).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
+from evonas.errors import CheckpointError, ConfigError
+from evonas.evaluators.base import Evaluator, Objective
+from evonas.registry import evaluators
+from evonas.runtime.checkpoint import load_checkpoint, save_checkpoint
+from evonas.runtime.device import resolve_device
+from evonas.training.bn import recalibrate_bn
+from evonas.training.one_shot import SAMPLERS, train_supernet_epoch
+
+log = logging.getLogger(__name__)
+
+
+@evaluators.register("supernet")
+class SupernetEvaluator(Evaluator):
+    """Fitness from a single-path weight-sharing supernet.
+
+    Args:
+        dataset, root: the data (default the embedded ``cifar10-mini``).
+        split: (supernet-training share, validation share) of the data,
+            stratified, chosen by ``seed`` (DARTS-style halves by default).
+        supernet_kwargs: passed to ``space.build_supernet`` (e.g. ``C``, ``layers``).
+        epochs, batch_size, learning_rate, momentum, weight_decay, grad_clip:
+            supernet training (SGD, cosine learning rate to 0).
+        sampler: ``"uniform"`` (SPOS) or ``"fair"`` (FairNAS strict fairness).
+        recalibration_images: training images used to re-estimate BN per candidate.
+        val_images: validation images per candidate (None: the whole validation part).
+        metric: ``"accuracy"`` (max) or ``"loss"`` (min) as the objective.
+        checkpoint: a file to load the trained supernet from / save it to.
+    """
+
+    name = "supernet"
+
+    def __init__(self, *, dataset: str = "cifar10-mini", root: str | None = None,
+                 split: tuple[float, float] = (0.5, 0.5), supernet_kwargs: Mapping[str, Any] | None = None,
+                 epochs: int = 10, batch_size: int = 64, learning_rate: float = 0.05, momentum: float = 0.9,
+                 weight_decay: float = 3e-4, grad_clip: float = 5.0, sampler: str = "uniform",
+                 recalibration_images: int = 512, val_images: int | None = None, eval_batch_size: int = 256,
+                 metric: str = "accuracy", checkpoint: str | None = None, seed: int = 0, device: str = "auto",
+                 channels_last: bool | None = None, workers: int = 0, progress: bool = True) -> None:
+        super().__init__()
+        if metric not in ("accuracy", "loss"):
+            raise ConfigError(f"metric must be 'accuracy' or 'loss', got {metric!r}")
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+        if epochs < 0 or recalibration_images < 0:
+            raise ConfigError("epochs and recalibration_images must be >= 0")
+        self.settings = dict(dataset=dataset, root=root, split=list(split),
+                             supernet_kwargs=dict(supernet_kwargs or {}), epochs=epochs, batch_size=batch_size,
+                             learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
+                             grad_clip=grad_clip, sampler=sampler, seed=seed)
+        self.recalibration_images, self.val_images = recalibration_images, val_images
+        self.eval_batch_size, self.metric, self.checkpoint = eval_batch_size, metric, checkpoint
+        self.device_spec, self.workers, self.progress = device, workers, progress
+        self.channels_last_spec = channels_last
+        self.supernet = None
+        self._version = None
+
+    def __repr__(self) -> str:
+        return (f"SupernetEvaluator({json.dumps(self.settings, sort_keys=True)}, metric={self.metric!r}, "
+                f"recalibration_images={self.recalibration_images}, val_images={self.val_images})")
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return (Objective("accuracy", "max"),) if self.metric == "accuracy" else (Objective("val_loss", "min"),)
+
+    @property
+    def version(self) -> Any:
+        return self._version
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self, space) -> None:
+        build = getattr(space, "build_supernet", None)
+        if build is None:
+            raise ConfigError(f"{type(space).__name__} has no supernet (build_supernet); use another evaluator")
+        s = self.settings
+        self.device = resolve_device(self.device_spec)
+        # NHWC is 1.4-1.8x faster for these networks on CPUs (PERFORMANCE.md); off elsewhere unless asked.
+        self.channels_last = self.device.type == "cpu" if self.channels_last_spec is None else self.channels_last_spec
+        base = get_dataset(s["dataset"], root=s["root"])
+        train_tf, eval_tf = default_transforms(dataset_family(base), cutout=None)
+        train_idx, val_idx = split_indices(base.targets, s["split"], seed=s["seed"])
+        digest = hashlib.sha256(json.dumps(s, sort_keys=True).encode()).hexdigest()[:16]
+        torch.manual_seed(s["seed"])
+        self.supernet = build(num_classes=len(base.classes), **s["supernet_kwargs"]).to(self.device)
+        if self.channels_last:
+            self.supernet = self.supernet.to(memory_format=torch.channels_last)
+        if not self._load(digest):
+            self._train(space, Subset(base, train_idx, train_tf))
+            if self.checkpoint:
+                save_checkpoint(self.checkpoint, {"settings_digest": digest, "model": self.supernet.state_dict()},
+                                kind="supernet")
+        self._version = digest
+        rng = np.random.default_rng(s["seed"])
+        recal_idx = rng.permutation(train_idx)[: self.recalibration_images]
+        self._recal = self._stack(Subset(base, recal_idx, eval_tf))
+        val_idx = val_idx if self.val_images is None else rng.permutation(val_idx)[: self.val_images]
+        self._val = self._stack(Subset(base, np.sort(val_idx), eval_tf))
+
+    def _load(self, digest: str) -> bool:
+        if not self.checkpoint or not Path(self.checkpoint).is_file():
+            return False
+        state = load_checkpoint(self.checkpoint, kind="supernet", expect={"settings_digest": digest})
+        try:
+            self.supernet.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{self.checkpoint} does not fit this supernet ({exc})") from exc
+        log.info("loaded the trained supernet from %s", self.checkpoint)
+        return True
+
+    def _train(self, space, train_set) -> None:
+        s = self.settings
+        if s["epochs"] == 0:
+            return
+        generator = torch.Generator().manual_seed(s["seed"])
+        loader = DataLoader(train_set, batch_size=s["batch_size"], shuffle=True, drop_last=True,
+                            num_workers=self.workers, generator=generator)
+        params = [p for p in self.supernet.parameters() if p.requires_grad]
+        arch_params = {id(p) for p in getattr(self.supernet, "arch_parameters", list)()}
+        params = [p for p in params if id(p) not in arch_params]
+        optimizer = torch.optim.SGD(params, lr=s["learning_rate"], momentum=s["momentum"],
+                                    weight_decay=s["weight_decay"])
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, s["epochs"])
+        rng = np.random.default_rng(s["seed"] + 1)
+        for epoch in range(s["epochs"]):
+            stats = train_supernet_epoch(self.supernet, space, loader, optimizer, rng=rng, device=self.device,
+                                         sampler=s["sampler"], grad_clip=s["grad_clip"], epoch=epoch,
+                                         progress=self.progress, channels_last=self.channels_last)
+            scheduler.step()
+            log.info("supernet epoch %d/%d: loss %.4f, top1 %.2f%%", epoch + 1, s["epochs"], stats.loss, stats.top1)
+
+    def _stack(self, subset) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The subset as preprocessed batches on the device (evaluated many times)."""
+        loader = DataLoader(subset, batch_size=self.eval_batch_size, shuffle=False, num_workers=self.workers)
+        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        return [(x.to(self.device).contiguous(memory_format=memory_format), y.to(self.device)) for x, y in loader]
+
+    # --------------------------------------------------------------- evaluate
+    @torch.no_grad()
+    def _evaluate(self, archs: list) -> list[dict[str, float]]:
+        results = []
+        for arch in archs:
+            forward = lambda x, arch=arch: self.supernet.forward_path(x, arch)  # noqa: E731
+            recalibrate_bn(self.supernet, forward, (x for x, _ in self._recal))
+            loss, correct, n = 0.0, 0, 0
+            for images, targets in self._val:
+                logits = forward(images)
+                loss += float(F.cross_entropy(logits, targets, reduction="sum"))
+                correct += int((logits.argmax(1) == targets).sum())
+                n += len(targets)
+            results.append({"accuracy": 100.0 * correct / n, "val_loss": loss / n})
+        return results

@@ -1,0 +1,79 @@
+"""Single-path one-shot training of a weight-sharing supernet.
+
+Each step samples one architecture and trains only its path (SPOS, Guo et
+al. 2020): ``sampler="uniform"``. ``sampler="fair"`` is FairNAS strict
+fairness (Chu et al. 2021): each step the space supplies a set of paths in
+which every candidate of every layer appears exactly once
+(``space.fair_paths(rng)``), gradients of all of them are accumulated, then
+one optimiser step is taken. Supernets implement
+``forward_path(x, arch) -> logits``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from evonas.errors import ConfigError
+
+log = logging.getLogger(__name__)
+SAMPLERS = ("uniform", "fair")
+
+
+@dataclass
+class OneShotStats:
+    """Mean training loss (nats) and top-1 (%) of one epoch of supernet training."""
+
+    epoch: int
+    loss: float
+    top1: float
+    steps: int
+
+
+def sample_paths(space, rng: np.random.Generator, sampler: str) -> list:
+    """The paths trained in one optimiser step."""
+    if sampler == "uniform":
+        return [space.sample(rng)]
+    if sampler == "fair":
+        fair = getattr(space, "fair_paths", None)
+        if fair is None:
+            raise ConfigError(f"{type(space).__name__} does not define fair_paths(); use sampler='uniform'")
+        return list(fair(rng))
+    raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+
+
+def train_supernet_epoch(supernet: nn.Module, space, loader: Iterable, optimizer: torch.optim.Optimizer, *,
+                         rng: np.random.Generator, device: torch.device, sampler: str = "uniform",
+                         grad_clip: float | None = 5.0, epoch: int = 0, progress: bool = True,
+                         channels_last: bool = False) -> OneShotStats:
+    """One epoch of single-path training; returns its statistics."""
+    supernet.train()
+    total_loss, correct, samples, steps = 0.0, 0, 0, 0
+    bar = tqdm(loader, desc=f"supernet epoch {epoch + 1}", leave=False, disable=not progress, unit="batch")
+    for images, targets in bar:
+        images, targets = images.to(device), targets.to(device)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        paths = sample_paths(space, rng, sampler)
+        optimizer.zero_grad(set_to_none=True)
+        for arch in paths:
+            logits = supernet.forward_path(images, arch)
+            loss = F.cross_entropy(logits, targets)
+            loss.backward()
+            with torch.no_grad():
+                total_loss += float(loss) * len(targets)
+                correct += int((logits.argmax(1) == targets).sum())
+                samples += len(targets)
+        if grad_clip:
+            nn.utils.clip_grad_norm_([p for p in supernet.parameters() if p.grad is not None], grad_clip)
+        optimizer.step()
+        steps += 1
+        if progress:
+            bar.set_postfix(loss=f"{total_loss / max(samples, 1):.3f}")
+    return OneShotStats(epoch, total_loss / max(samples, 1), 100.0 * correct / max(samples, 1), steps)
