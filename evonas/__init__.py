@@ -21,8 +21,23 @@ from evonas.errors import (
 
 __version__ = "0.1.0"
 
+def __getattr__(name: str):
+    """Lazy top-level API: ``evonas.search`` and ``evonas.SearchResult`` import the engine on first use."""
+    if name == "search":
+        from evonas.search import search
+
+        return search
+    if name == "SearchResult":
+        from evonas.result import SearchResult
+
+        return SearchResult
+    raise AttributeError(f"module 'evonas' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
+    "search",
+    "SearchResult",
     "CheckpointError",
     "ConfigError",
     "CorruptDatasetError",

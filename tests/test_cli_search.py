@@ -1,0 +1,75 @@
+"""``evonas search`` from flags and from a config file; resume; one-line errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evonas.cli import main
+
+TOY = ["--space", "toy", "--evaluator", "zdt", "--strategy", "nsga2", "--pop-size", "10", "--quiet"]
+
+
+def test_search_from_flags_then_resume_with_more_budget(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["search", *TOY, "--budget", "40", "--run-dir", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "Pareto front" in out and "f1 (min)" in out
+    assert json.loads((run / "search.json").read_text())["strategy_options"] == {"pop_size": 10}
+    assert main(["search", "--resume", str(run), "--budget", "60", "--quiet"]) == 0
+    import re
+
+    evaluations = int(re.search(r"(\d+) evaluations", capsys.readouterr().out).group(1))
+    assert 60 <= evaluations < 60 + 10  # stops after the generation that reaches the budget
+
+
+def test_search_from_toml_with_objective_selection_and_constraint(capsys, tmp_path):
+    config = tmp_path / "search.toml"
+    config.write_text(
+        'space = "toy"\nevaluator = "zdt"\nstrategy = "deap-nsga2"\nbudget = 30\n'
+        'objectives = ["f2:min", "genes:max"]\nconstraints = ["f1 <= 0.5"]\n'
+        f'run_dir = "{tmp_path / "run"}"\n[strategy_options]\npop_size = 10\n[space_options]\nlength = 6\n'
+    )
+    assert main(["search", "--config", str(config), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "f2 (min)" in out and "genes (max)" in out
+    front = json.loads((tmp_path / "run" / "front.json").read_text())
+    assert front["constraints"] == ["f1 <= 0.5"]
+    assert all(row["values"]["f1"] <= 0.5 for row in front["front"])
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--strategy", "nsga4"], "unknown strategy 'nsga4'"),
+        (["--budget", "0"], "budget must be a positive"),
+        (["--constraint", "f1 =< 3"], "cannot read constraint"),
+        (["--objectives", "f1:maximum"], "direction must be 'min' or 'max'"),
+        (["--objectives", "accuracy:max"], "not reported"),
+        (["--strategy-opt", "popsize=3"], "popsize"),
+    ],
+)
+def test_bad_search_input_is_one_line(capsys, tmp_path, extra, message):
+    argv = ["search", *TOY, "--budget", "20", "--run-dir", str(tmp_path / "r"), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_config_typo_is_named(capsys, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('space = "toy"\nbugdet = 10\n')
+    assert main(["search", "--config", str(config)]) == 2
+    assert "'bugdet' (did you mean 'budget'?)" in capsys.readouterr().err
+    config.write_text("space = [unclosed\n")
+    assert main(["search", "--config", str(config)]) == 2
+    assert "invalid TOML" in capsys.readouterr().err
+
+
+def test_existing_search_is_not_overwritten(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["search", *TOY, "--budget", "20", "--run-dir", str(run)]) == 0
+    history = (run / "history.csv").read_bytes()
+    assert main(["search", *TOY, "--budget", "20", "--run-dir", str(run)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (run / "history.csv").read_bytes() == history

@@ -1,0 +1,58 @@
+"""BN recalibration and single-path supernet training on tiny networks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from evonas.errors import ConfigError
+from evonas.training.bn import recalibrate_bn
+from evonas.training.one_shot import sample_paths
+
+
+class TwoPaths(nn.Module):
+    """A tiny single-path supernet: path 0 scales by 1, path 1 by 5, then a shared BN."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(2)
+
+    def forward_path(self, x, arch):
+        return self.bn(x * (1.0 if arch == 0 else 5.0))
+
+
+def test_recalibration_sets_running_stats_to_the_path_statistics():
+    torch.manual_seed(0)
+    net = TwoPaths()
+    batches = [torch.randn(8, 2, 4, 4) + 3.0 for _ in range(3)]
+    data = torch.cat(batches)
+    for arch, scale in ((0, 1.0), (1, 5.0)):
+        net.bn.running_mean.fill_(123.0)  # stale statistics from other paths
+        used = recalibrate_bn(net, lambda x, a=arch: net.forward_path(x, a), batches)
+        assert used == 24 and not net.training
+        expected_mean = (data * scale).mean(dim=(0, 2, 3))
+        expected_var = torch.stack([(b * scale).var(dim=(0, 2, 3), unbiased=True) for b in batches]).mean(0)
+        assert torch.allclose(net.bn.running_mean, expected_mean, atol=1e-5)
+        assert torch.allclose(net.bn.running_var, expected_var, rtol=1e-3)
+    assert net.bn.momentum == 0.1  # restored
+
+
+def test_recalibrated_supernet_scores_differ_from_stale_statistics():
+    torch.manual_seed(0)
+    net = TwoPaths()
+    batches = [torch.randn(16, 2, 4, 4) for _ in range(2)]
+    recalibrate_bn(net, lambda x: net.forward_path(x, 1), batches)
+    with torch.no_grad():
+        out = net.forward_path(batches[0], 1)
+    assert abs(float(out.std()) - 1.0) < 0.2  # normalised with the path's own statistics
+
+
+def test_fair_sampling_needs_space_support():
+    from evonas.testing import ToySpace
+
+    with pytest.raises(ConfigError, match="fair_paths"):
+        sample_paths(ToySpace(), np.random.default_rng(0), "fair")
+    with pytest.raises(ConfigError, match="unknown sampler"):
+        sample_paths(ToySpace(), np.random.default_rng(0), "greedy")
+    assert len(sample_paths(ToySpace(), np.random.default_rng(0), "uniform")) == 1
