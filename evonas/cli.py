@@ -273,13 +273,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_console_logging(*, debug: bool, quiet: bool) -> None:
+    """Log to stderr at INFO (DEBUG with -v, WARNING with --quiet).
+
+    The level sits on the console handler, not on the loggers, so a run's
+    ``log.txt`` (attached by the run directory) still gets every INFO line.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "evonas-console"]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler()
+    handler.set_name("evonas-console")
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``evonas`` command; return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    quiet = getattr(args, "quiet", False)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    _configure_console_logging(debug=args.verbose, quiet=getattr(args, "quiet", False))
     try:
         return int(args.handler(args) or 0)
     except EvonasError as exc:

@@ -49,6 +49,40 @@ class SearchState:
         self.archive, self.generation, self.hypervolume = archive, generation, hypervolume
 
 
+class MemoisedEvaluation:
+    """``archs -> results`` through the archive: each architecture is evaluated once per evaluator version.
+
+    New architectures of a batch are sent to the evaluator together (one
+    ``evaluate`` call, so an executor can spread them); repeats within the
+    batch and architectures seen before cost a key computation and a lookup.
+    Each new evaluation is recorded in the archive under ``generation``.
+    """
+
+    def __init__(self, space, evaluator: Evaluator, archive: Archive, *, generation: int = 0,
+                 on_new: Callable[[], None] | None = None) -> None:
+        self.space, self.evaluator, self.archive = space, evaluator, archive
+        self.generation, self.on_new = generation, on_new
+
+    def __call__(self, archs: list) -> list[dict[str, float]]:
+        keys = [self.space.key(a) for a in archs]
+        version = self.evaluator.version
+        todo: dict[str, Any] = {}
+        for arch, key in zip(archs, keys):
+            if self.archive.lookup(key, version) is None and key not in todo:
+                todo[key] = arch
+        if todo:
+            results = self.evaluator.evaluate(list(todo.values()))
+            for (key, arch), values in zip(todo.items(), results):
+                for constraint in self.archive.constraints:
+                    if constraint.name not in values:
+                        raise EvonasError(f"constraint {constraint} refers to {constraint.name!r}, which the "
+                                          f"evaluator does not report (it reports {', '.join(values)})")
+                self.archive.record(arch, key, version, values, self.generation)
+                if self.on_new is not None:
+                    self.on_new()
+        return [dict(self.archive.cache[(key, version)]) for key in keys]
+
+
 def fingerprint(space, strategy: Strategy, evaluator: Evaluator, constraints: Sequence[Constraint],
                 seed: int) -> dict:
     """The settings a resumed run must share with the run it continues."""
@@ -161,29 +195,13 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
             run.write_json("config.json", {"fingerprint": _digest(config), "settings": config, "budget": int(budget)})
     handler = run.attach_log() if run is not None else None
 
-    def evaluate(archs: list) -> list[dict[str, float]]:
-        keys = [space.key(a) for a in archs]
-        version = evaluator.version
-        todo: dict[str, Any] = {}
-        for arch, key in zip(archs, keys):
-            if archive.lookup(key, version) is None and key not in todo:
-                todo[key] = arch
-        if todo:
-            results = evaluator.evaluate(list(todo.values()))
-            for (key, arch), values in zip(todo.items(), results):
-                for constraint in constraints:
-                    if constraint.name not in values:
-                        raise EvonasError(f"constraint {constraint} refers to {constraint.name!r}, which the "
-                                          f"evaluator does not report (it reports {', '.join(values)})")
-                archive.record(arch, key, version, values, generation)
-                bar.update(1)
-        return [dict(archive.cache[(key, version)]) for key in keys]
-
     bar = tqdm(total=budget, initial=min(len(archive), budget), desc="search", unit="eval", disable=not progress)
+    evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: bar.update(1))
     stalled = 0
     try:
         while len(archive) < budget:
             generation += 1
+            evaluate.generation = generation
             before = len(archive)
             strategy.step(evaluate)
             stalled = stalled + 1 if len(archive) == before else 0

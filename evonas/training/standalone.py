@@ -239,7 +239,17 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
               "epochs": config.epochs, "test_loss": last["test_loss"], "test_top1": last["test_top1"],
               "test_top5": last["test_top5"], "test_images": len(test_set), "dataset": config.dataset}
     run.write_json("final.json", result)
+    _write_plots(run, metrics, config)
     return result
+
+
+def _write_plots(run: RunDir, metrics: list[dict], config: StandaloneConfig) -> None:
+    """``curves.png`` (loss / accuracy / learning rate per epoch) and ``genotype.png`` (the cells)."""
+    from evonas.viz.cells import plot_genotype
+    from evonas.viz.curves import plot_training_curves
+
+    plot_training_curves(metrics, run.path / "curves.png")
+    plot_genotype(_genotype(config), run.path / "genotype.png")
 
 
 def evaluate_checkpoint(path: str | Path, *, dataset: str | None = None, root: str | None = None,

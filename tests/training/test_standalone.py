@@ -32,6 +32,8 @@ def test_run_writes_results(tmp_path):
     assert json.loads((run / "config.json").read_text())["layers"] == 3
     assert (run / "checkpoint.pt").is_file() and (run / "checkpoint.prev.pt").is_file()
     assert "epoch 2/2" in (run / "log.txt").read_text()
+    for plot in ("curves.png", "genotype.png"):
+        assert (run / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 class _Killed(Exception):
