@@ -134,3 +134,50 @@ def front_coverage(result, true_keys: Sequence[str]) -> float:
     """Share of the true front's architectures the search evaluated."""
     found = {ind.key for ind in result.individuals}
     return len(found & set(true_keys)) / len(true_keys)
+
+
+# --------------------------------------------------------------------------- contract suites
+
+
+def check_space(space: SearchSpace, *, seeds: int = 20) -> None:
+    """Assert the SearchSpace contract on ``space`` (raises AssertionError naming the broken rule).
+
+    Sampling, mutation and crossover give valid architectures, are
+    reproducible from the RNG, mutation changes the key, encode / decode and
+    to_json / from_json round-trip, and keys are stable strings.
+    """
+    for seed in range(seeds):
+        a = space.sample(np.random.default_rng(seed))
+        assert space.is_valid(a), f"sample(seed={seed}) is not valid"
+        assert space.key(a) == space.key(space.sample(np.random.default_rng(seed))), "sample is not reproducible"
+        b = space.sample(np.random.default_rng(seed + 1000))
+        child = space.mutate(a, np.random.default_rng(seed))
+        assert space.is_valid(child), "mutate gave an invalid architecture"
+        assert space.key(child) != space.key(a), "mutate did not change the architecture"
+        for c in space.crossover(a, b, np.random.default_rng(seed)):
+            assert space.is_valid(c), "crossover gave an invalid architecture"
+        vector = space.encode(a)
+        assert np.asarray(vector).ndim == 1, "encode must give a 1-D vector"
+        assert space.key(space.decode(vector)) == space.key(a), "decode(encode(a)) != a"
+        import json
+
+        assert space.key(space.from_json(json.loads(json.dumps(space.to_json(a))))) == space.key(a), \
+            "from_json(to_json(a)) != a"
+        assert isinstance(space.key(a), str)
+
+
+def check_strategy(factory, *, budget: int = 300, seed: int = 0) -> None:
+    """Assert a single-objective strategy finds a hidden target in a small toy space.
+
+    ``factory()`` returns a fresh strategy. The toy space has 8 genes x 3
+    choices (6,561 architectures); the target must be found within ``budget``.
+    """
+    from evonas.search import search
+
+    space = ToySpace(length=8, choices=3)
+    target = space.sample(np.random.default_rng(42))
+    result = search(space, factory(), HammingEvaluator(target=target), budget=budget, seed=seed, progress=False)
+    best = result.best["similarity"]
+    assert best.values["similarity"] == 1.0, f"target not found in {budget} evaluations (best {best.values})"
+    keys = [ind.key for ind in result.individuals]
+    assert len(keys) == len(set(keys)), "an architecture was evaluated twice"

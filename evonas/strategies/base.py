@@ -30,6 +30,8 @@ class Strategy(abc.ABC):
     name: str = ""
     #: the largest number of objectives the strategy handles (None: any)
     max_objectives: int | None = None
+    #: the smallest number it handles
+    min_objectives: int = 1
 
     def __init__(self, **config: Any) -> None:
         self.config = config
@@ -43,6 +45,9 @@ class Strategy(abc.ABC):
         """Bind to a space and objectives; ``rng`` is the strategy's only randomness."""
         if not objectives:
             raise ConfigError("a search needs at least one objective")
+        if len(objectives) < self.min_objectives:
+            raise ConfigError(f"strategy {self.name!r} needs at least {self.min_objectives} objectives, got "
+                              f"{len(objectives)}: use ga or another single-objective strategy")
         if self.max_objectives is not None and len(objectives) > self.max_objectives:
             raise ConfigError(f"strategy {self.name!r} handles {self.max_objectives} objective(s), got "
                               f"{len(objectives)}: use nsga2 or another multi-objective strategy")

@@ -130,6 +130,7 @@ class PymooStrategy(Strategy):
                          crossover_prob=crossover_prob, mutation_prob=mutation_prob, n_partitions=n_partitions)
         self.algorithm_name = self.name = algorithm
         self.max_objectives = None if ALGORITHMS[algorithm][2] else 1
+        self.min_objectives = 2 if algorithm == "smsemoa" else 1  # its hypervolume needs 2+ columns
         self.algorithm = None
         self._pending = None
 

@@ -1,0 +1,30 @@
+"""Contract suites over every registered space and single-objective strategy."""
+from __future__ import annotations
+
+import pytest
+
+from evonas.registry import spaces, strategies
+from evonas.testing import check_space, check_strategy
+
+SINGLE_OBJECTIVE = ["ga", "deap-ga", "nsga2", "deap-nsga2", "agemoea", "nsga3"]
+
+
+@pytest.mark.parametrize("name", spaces.names())
+def test_registered_space_honours_the_contract(name):
+    check_space(spaces.create(name), seeds=10)
+
+
+@pytest.mark.parametrize("name", SINGLE_OBJECTIVE)
+def test_registered_strategy_finds_the_toy_target(name):
+    check_strategy(lambda: strategies.create(name, pop_size=16))
+
+
+def test_every_strategy_is_listed():
+    assert set(SINGLE_OBJECTIVE) | {"random", "pymoo", "deap", "smsemoa"} == set(strategies.names())
+
+
+def test_smsemoa_refuses_a_single_objective():
+    from evonas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="at least 2 objectives"):
+        check_strategy(lambda: strategies.create("smsemoa", pop_size=16))
