@@ -14,15 +14,20 @@ from evonas.errors import ConfigError
 from evonas.evaluators.base import Objective
 
 
-def to_minimization(values: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
-    """``(N, M)`` values in natural units -> ``(N, M)`` values to minimise."""
+def as_objective_matrix(values, objectives: Sequence[Objective]) -> np.ndarray:
+    """``values`` as a float ``(N, M)`` array, one column per objective; ConfigError otherwise."""
     values = np.asarray(values, dtype=float)
     if values.ndim == 1 and values.size == 0:
         values = values.reshape(0, len(objectives))
     if values.ndim != 2 or values.shape[1] != len(objectives):
         raise ConfigError(f"values must be an (N, {len(objectives)}) array (one column per objective), "
                           f"got shape {values.shape}")
-    return values * np.asarray([o.sign for o in objectives], dtype=float)
+    return values
+
+
+def to_minimization(values: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
+    """``(N, M)`` values in natural units -> ``(N, M)`` values to minimise."""
+    return as_objective_matrix(values, objectives) * np.asarray([o.sign for o in objectives], dtype=float)
 
 
 def non_dominated_mask(values: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:

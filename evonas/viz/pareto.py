@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from evonas.errors import ConfigError
 from evonas.evaluators.base import Objective
-from evonas.pareto import non_dominated_mask  # noqa: F401  (re-exported)
+from evonas.pareto import as_objective_matrix, non_dominated_mask  # noqa: F401  (re-exported)
 
 FRONT_COLOR = "#d62728"
 POINT_COLOR = "#1f77b4"
@@ -33,17 +33,6 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 120) -> Path
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
     return atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=dpi, bbox_inches="tight"))
-
-
-def _as_points(points, objectives: Sequence[Objective]) -> np.ndarray:
-    """``points`` as a float (N, M) array matching ``objectives``; ConfigError otherwise."""
-    values = np.asarray(points, dtype=float)
-    if values.ndim == 1 and values.size == 0:
-        values = values.reshape(0, len(objectives))
-    if values.ndim != 2 or values.shape[1] != len(objectives):
-        raise ConfigError(f"points must be an (N, {len(objectives)}) array (one column per objective), "
-                          f"got shape {values.shape}")
-    return values
 
 
 def attainment_steps(front: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
@@ -81,7 +70,7 @@ def plot_pareto(points, objectives: Sequence[Objective], path: str | os.PathLike
     objectives = list(objectives)
     if len(objectives) < 2:
         raise ConfigError(f"plot_pareto needs at least 2 objectives, got {len(objectives)}")
-    values = _as_points(points, objectives)
+    values = as_objective_matrix(points, objectives)
     n = len(values)
     mask = non_dominated_mask(values, objectives) if front_mask is None else np.asarray(front_mask, dtype=bool)
     if mask.shape != (n,):
