@@ -238,7 +238,7 @@ def _add_search(subparsers) -> None:
     search.add_argument("--config", help="TOML or YAML file with the settings (flags override it)")
     search.add_argument("--space", help="search space (darts, toy, ...)")
     search.add_argument("--strategy", help="nsga2, ga, nsga3, agemoea, smsemoa, deap-ga, deap-nsga2, random")
-    search.add_argument("--evaluator", help="cost, hamming, zdt, ...")
+    search.add_argument("--evaluator", nargs="+", help="supernet, cost, hamming, zdt, ... (several: results merged)")
     search.add_argument("--objectives", nargs="+", metavar="NAME[:min|max]",
                         help="objectives among the evaluator's values, e.g. params:min latency:min")
     search.add_argument("--constraint", action="append", metavar="EXPR", help="e.g. 'flops <= 300e6' (repeatable)")
@@ -249,8 +249,8 @@ def _add_search(subparsers) -> None:
     search.add_argument("--resume", metavar="RUN_DIR", help="continue a killed search")
     search.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
     search.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE")
-    search.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE",
-                        help="e.g. net_kwargs='{\"C\": 16, \"layers\": 8}'")
+    search.add_argument("--evaluator-opt", action="append", metavar="[EVALUATOR.]KEY=VALUE",
+                        help="e.g. cost.net_kwargs='{\"C\": 16, \"layers\": 8}' (prefix needed with several)")
     search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     search.set_defaults(handler=_search)
 

@@ -40,7 +40,7 @@ class SearchConfig:
 
     space: str = "darts"
     strategy: str = "nsga2"
-    evaluator: str = "cost"
+    evaluator: str | list[str] = "cost"  # several: their results are merged (CompositeEvaluator)
     objectives: list[str] = field(default_factory=list)  # empty: the evaluator's own objectives
     constraints: list[str] = field(default_factory=list)
     budget: int = 100
@@ -110,11 +110,40 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     return options
 
 
+def build_evaluator(names: str | list[str], options: dict[str, Any]):
+    """One evaluator, or a CompositeEvaluator of several.
+
+    With several names, ``options`` holds one table per evaluator
+    (``{"supernet": {...}, "cost": {...}}``); keys written ``name.option``
+    are sorted into those tables.
+    """
+    from evonas.evaluators.base import CompositeEvaluator
+
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        raise ConfigError("name at least one evaluator")
+    if len(names) == 1:
+        prefix = f"{names[0]}."
+        flat = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in options.items()}
+        return evaluators.create(names[0], **flat)
+    tables: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for key, value in options.items():
+        if key in tables and isinstance(value, dict):
+            tables[key].update(value)
+            continue
+        owner, dot, option = key.partition(".")
+        if not dot or owner not in tables:
+            raise ConfigError(f"evaluator option {key!r}: with several evaluators write EVALUATOR.OPTION "
+                              f"(one of {', '.join(names)})")
+        tables[owner][option] = value
+    return CompositeEvaluator([evaluators.create(name, **tables[name]) for name in names])
+
+
 def build_components(config: SearchConfig):
     """Create ``(space, strategy, evaluator)`` from their registry names and options."""
     space = spaces.create(config.space, **config.space_options)
     strategy = strategies.create(config.strategy, **config.strategy_options)
-    evaluator = evaluators.create(config.evaluator, **config.evaluator_options)
+    evaluator = build_evaluator(config.evaluator, config.evaluator_options)
     if config.objectives:
         evaluator = SelectObjectives(evaluator, [parse_objective(o) for o in config.objectives])
     return space, strategy, evaluator

@@ -73,3 +73,14 @@ def test_existing_search_is_not_overwritten(capsys, tmp_path):
     assert main(["search", *TOY, "--budget", "20", "--run-dir", str(run)]) == 2
     assert "--resume" in capsys.readouterr().err
     assert (run / "history.csv").read_bytes() == history
+
+
+def test_several_evaluators_are_merged(capsys, tmp_path):
+    argv = ["search", "--space", "toy", "--evaluator", "zdt", "hamming", "--objectives", "f1:min", "similarity:max",
+            "--evaluator-opt", "hamming.target=[0,0,0,0,0,0,0,0,0,0,0,0]", "--strategy", "nsga2", "--pop-size", "10",
+            "--budget", "20", "--run-dir", str(tmp_path / "run"), "--quiet"]
+    assert main(argv) == 0
+    assert "similarity (max)" in capsys.readouterr().out
+    argv[argv.index("hamming.target=[0,0,0,0,0,0,0,0,0,0,0,0]")] = "target=[0]"
+    assert main(argv[:-3] + ["--run-dir", str(tmp_path / "other"), "--quiet"]) == 2
+    assert "EVALUATOR.OPTION" in capsys.readouterr().err
