@@ -94,21 +94,24 @@ def _add_data(subparsers) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from evonas.training.standalone import StandaloneConfig, train_standalone
+    from evonas.search_config import parse_options
+    from evonas.training.standalone import StandaloneConfig, build_space, train_standalone
 
     if args.resume:
         result = train_standalone(None, args.resume, resume=True, progress=not args.quiet)
         run_dir = args.resume
     else:
-        if not args.genotype:
-            raise ConfigError("--genotype is required (a published name, JSON, Genotype(...) text or a file)")
-        from evonas.spaces.darts.genotype import resolve_genotype
-
-        genotype = resolve_genotype(args.genotype, allow_duplicate_inputs=True)
+        if not args.arch:
+            raise ConfigError("--genotype / --arch is required (a published name, JSON, Genotype(...) text or a file)")
         values = {key: value for key, value in vars(args).items() if key in _TRAIN_FLAGS and value is not None}
-        config = StandaloneConfig.from_dict({"genotype": genotype.to_dict(), **values})
-        name = args.genotype if args.genotype.replace("_", "").isalnum() else genotype.key_hash(8)
-        run_dir = args.run_dir or f"runs/train-{name}-{args.dataset}"
+        values["space_options"] = parse_options(args.space_opt)
+        values["net_options"] = parse_options(args.net_opt)
+        probe = StandaloneConfig.from_dict({"arch": None, **values})
+        space = build_space(probe)
+        arch = space.validate(args.arch)
+        config = StandaloneConfig.from_dict({**values, "arch": space.to_json(arch)})
+        name = args.arch if args.arch.replace("_", "").isalnum() else space.key(arch)[:8].replace("|", "_")
+        run_dir = args.run_dir or f"runs/train-{config.space}-{name}-{config.dataset}"
         result = train_standalone(config, run_dir, progress=not args.quiet)
     print(f"{run_dir}: {result['parameters']:,} parameters, final test top-1 {result['test_top1']:.2f}% "
           f"(top-5 {result['test_top5']:.2f}%, loss {result['test_loss']:.4f}) on {result['test_images']} "
@@ -117,7 +120,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 _TRAIN_FLAGS = {
-    "dataset", "root", "test_fraction", "init_channels", "layers", "auxiliary", "auxiliary_weight",
+    "space", "dataset", "root", "test_fraction", "init_channels", "layers", "auxiliary", "auxiliary_weight",
     "drop_path_prob", "epochs", "batch_size", "learning_rate", "momentum", "weight_decay", "grad_clip",
     "cutout", "seed", "workers", "device", "channels_last", "max_batches",
 }
@@ -126,7 +129,7 @@ _TRAIN_FLAGS = {
 def _evaluate(args: argparse.Namespace) -> int:
     from evonas.training.standalone import evaluate_checkpoint
 
-    result = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, root=args.root, genotype=args.genotype,
+    result = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, root=args.root, arch=args.arch,
                                  batch_size=args.batch_size, device=args.device, workers=args.workers)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -138,10 +141,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _add_train(subparsers) -> None:
     train = subparsers.add_parser(
-        "train", help="train a stand-alone DARTS network from scratch",
-        description="Train a network from a genotype with the DARTS recipe (defaults: C=36, 20 cells, "
+        "train", help="train a stand-alone network from scratch",
+        description="Train a network from an architecture with the DARTS recipe (defaults: C=36, 20 cells, "
                     "600 epochs, batch 96, lr 0.025 cosine, wd 3e-4, Cutout 16, auxiliary 0.4, drop path 0.2).")
-    train.add_argument("--genotype", help="published name (e.g. DARTS_V2), JSON, Genotype(...) text or a file")
+    train.add_argument("--genotype", "--arch", dest="arch",
+                       help="architecture: a published name (DARTS_V2, SCARLET_A, ...), JSON, Genotype(...) text or a file")
+    train.add_argument("--space", help="search space of the architecture (default darts)")
+    train.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="search space option")
+    train.add_argument("--net-opt", action="append", metavar="KEY=VALUE",
+                       help="network option passed to space.build (e.g. width_mult=0.5)")
     train.add_argument("--dataset", default="cifar10-mini", help="dataset name or path (default cifar10-mini)")
     train.add_argument("--root", help="local folder for cifar10 / cifar100 / imagefolder")
     train.add_argument("--run-dir", help="where to write the run (default runs/train-GENOTYPE-DATASET)")
@@ -172,7 +180,7 @@ def _add_train(subparsers) -> None:
     evaluate.add_argument("--checkpoint", required=True, help="a checkpoint.pt or a run directory")
     evaluate.add_argument("--dataset", help="evaluate on another dataset (default: the run's held-out split)")
     evaluate.add_argument("--root")
-    evaluate.add_argument("--genotype", help="refuse the checkpoint unless it is of this genotype")
+    evaluate.add_argument("--genotype", "--arch", dest="arch", help="refuse the checkpoint unless it is of this architecture")
     evaluate.add_argument("--batch-size", type=int)
     evaluate.add_argument("--workers", type=int, default=0)
     evaluate.add_argument("--device", default="auto")

@@ -1,4 +1,4 @@
-"""Train a stand-alone DARTS network from scratch, the DARTS way.
+"""Train a stand-alone network from scratch, the DARTS way (any space that builds networks).
 
 Recipe (Liu et al., 2019, ``train.py``): SGD with momentum 0.9 and weight
 decay 3e-4, cosine learning rate from 0.025 to 0 over the epochs, batch 96,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,16 @@ CHECKPOINT_KIND = "standalone"
 class StandaloneConfig:
     """Settings of one stand-alone training run (units in the field comments)."""
 
-    genotype: dict  # Genotype.to_dict()
+    arch: Any  # space.to_json(arch): a genotype dict for DARTS, a list of choices for SCARLET
+    space: str = "darts"
+    space_options: dict = field(default_factory=dict)
+    net_options: dict = field(default_factory=dict)  # extra keyword arguments of space.build
     dataset: str = "cifar10-mini"
     root: str | None = None  # local folder for cifar10 / cifar100 / imagefolder
     test_fraction: float = 0.2  # held-out share, for datasets without an official test split
-    init_channels: int = 36
-    layers: int = 20
-    auxiliary: bool = True
+    init_channels: int = 36  # DARTS only (C)
+    layers: int = 20  # DARTS only (cells)
+    auxiliary: bool = True  # DARTS only
     auxiliary_weight: float = 0.4
     drop_path_prob: float = 0.2  # reached in the last epoch
     epochs: int = 600
@@ -65,8 +68,9 @@ class StandaloneConfig:
     def validate(self) -> None:
         require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
-        require(self.init_channels >= 1, f"init_channels must be >= 1, got {self.init_channels}")
-        require(self.layers >= 3, f"layers must be >= 3 (two reduction cells), got {self.layers}")
+        if self.space == "darts":
+            require(self.init_channels >= 1, f"init_channels must be >= 1, got {self.init_channels}")
+            require(self.layers >= 3, f"layers must be >= 3 (two reduction cells), got {self.layers}")
         require(0 < self.test_fraction < 1, f"test_fraction must be in (0, 1), got {self.test_fraction}")
         require(0 <= self.drop_path_prob < 1, f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
         require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
@@ -79,10 +83,20 @@ class StandaloneConfig:
         return config
 
 
-def _genotype(config: StandaloneConfig):
-    from evonas.spaces.darts.genotype import Genotype
+def build_space(config: StandaloneConfig):
+    """The search space a config names (from the registry)."""
+    from evonas.registry import spaces
 
-    return Genotype.from_dict(config.genotype, allow_duplicate_inputs=True)
+    options = dict(config.space_options)
+    if config.space == "darts":
+        options.setdefault("allow_duplicate_inputs", True)  # published cells such as RelativeNAS's repeat inputs
+    return spaces.create(config.space, **options)
+
+
+def resolve_arch(config: StandaloneConfig):
+    """``(space, architecture)`` of a config; the architecture is validated by its space."""
+    space = build_space(config)
+    return space, space.from_json(config.arch)
 
 
 def build_data(config: StandaloneConfig):
@@ -120,11 +134,19 @@ class _ThenRGB:
 
 
 def build_model(config: StandaloneConfig, num_classes: int, family: str) -> torch.nn.Module:
-    """The stand-alone network a config describes (NetworkImageNet for ImageNet-style data)."""
-    from evonas.spaces.darts.networks import NetworkCIFAR, NetworkImageNet
+    """The stand-alone network a config describes.
 
-    network = NetworkImageNet if family == "imagenet" else NetworkCIFAR
-    return network(config.init_channels, num_classes, config.layers, config.auxiliary, _genotype(config))
+    DARTS: ``NetworkCIFAR`` (``NetworkImageNet`` for ImageNet-style data) with
+    ``init_channels``, ``layers`` and ``auxiliary``. Other spaces:
+    ``space.build(arch, num_classes=..., **net_options)``.
+    """
+    space, arch = resolve_arch(config)
+    kwargs: dict[str, Any] = {"num_classes": num_classes}
+    if config.space == "darts":
+        kwargs.update(C=config.init_channels, layers=config.layers, auxiliary=config.auxiliary,
+                      network="imagenet" if family == "imagenet" else "cifar")
+    kwargs.update(config.net_options)
+    return space.build(arch, **kwargs)
 
 
 def _loader(dataset, config: StandaloneConfig, *, shuffle: bool, epoch: int = 0) -> DataLoader:
@@ -162,21 +184,22 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
     Results: ``final.json`` (test loss / top-1 / top-5 of the last epoch,
     parameter count), ``metrics.csv`` (one row per epoch), ``checkpoint.pt``.
     """
-    from evonas.spaces.darts.networks import count_parameters
+    from evonas.evaluators.cost import count_params
 
     run = RunDir(run_dir)
     if resume:
         config = StandaloneConfig.from_dict(run.read_config())
-        genotype_key = _genotype(config).key()
-        state = load_latest_checkpoint(run.checkpoint_path, kind=CHECKPOINT_KIND,
-                                       expect={"genotype_key": genotype_key})
+        space, arch = resolve_arch(config)
+        arch_key = space.key(arch)
+        state = load_latest_checkpoint(run.checkpoint_path, kind=CHECKPOINT_KIND, expect={"arch_key": arch_key})
     else:
         if config is None:
             raise ConfigError("a new run needs a config")
         config.validate()
         if run.exists():
             raise ConfigError(f"{run.path} already holds a run; continue it with --resume or pick another run dir")
-        genotype_key = _genotype(config).key()
+        space, arch = resolve_arch(config)
+        arch_key = space.key(arch)
         state = None
 
     device = resolve_device(config.device)
@@ -203,12 +226,13 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
     else:
         run.write_config(asdict(config))
     handler = run.attach_log()
-    params = count_parameters(model, exclude_auxiliary=True)
-    log.info("training %s: %d parameters (without auxiliary head) on %s", genotype_key[:60], params, device)
+    params = count_params(model)
+    log.info("training %s: %d parameters (without auxiliary head) on %s", arch_key[:60], params, device)
     try:
         for epoch in range(start_epoch, config.epochs):
             torch.manual_seed(config.seed * 1_000_003 + epoch)
-            model.drop_path_prob = config.drop_path_prob * epoch / config.epochs
+            if hasattr(model, "drop_path_prob"):
+                model.drop_path_prob = config.drop_path_prob * epoch / config.epochs
             lr = optimizer.param_groups[0]["lr"]
             began = time.perf_counter()
             train_stats = train_one_epoch(
@@ -224,7 +248,7 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
             metrics.append(row)
             run.write_csv("metrics.csv", metrics)
             save_checkpoint(run.checkpoint_path, {
-                "epoch": epoch + 1, "genotype_key": genotype_key, "config": asdict(config),
+                "epoch": epoch + 1, "arch_key": arch_key, "config": asdict(config),
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "metrics": metrics,
             }, kind=CHECKPOINT_KIND)
@@ -235,7 +259,7 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
         logging.getLogger("evonas").removeHandler(handler)
         handler.close()
     last = metrics[-1]
-    result = {"genotype": config.genotype, "genotype_key": genotype_key, "parameters": params,
+    result = {"space": config.space, "arch": config.arch, "arch_key": arch_key, "parameters": params,
               "epochs": config.epochs, "test_loss": last["test_loss"], "test_top1": last["test_top1"],
               "test_top5": last["test_top5"], "test_images": len(test_set), "dataset": config.dataset}
     run.write_json("final.json", result)
@@ -244,33 +268,36 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
 
 
 def _write_plots(run: RunDir, metrics: list[dict], config: StandaloneConfig) -> None:
-    """``curves.png`` (loss / accuracy / learning rate per epoch) and ``genotype.png`` (the cells)."""
+    """``curves.png`` (loss / accuracy / learning rate per epoch) and, for DARTS, ``genotype.png``."""
     from evonas.viz.cells import plot_genotype
     from evonas.viz.curves import plot_training_curves
 
     plot_training_curves(metrics, run.path / "curves.png")
-    plot_genotype(_genotype(config), run.path / "genotype.png")
+    if config.space == "darts":
+        plot_genotype(resolve_arch(config)[1], run.path / "genotype.png")
 
 
 def evaluate_checkpoint(path: str | Path, *, dataset: str | None = None, root: str | None = None,
-                        genotype=None, batch_size: int | None = None, device: str = "auto",
+                        arch=None, batch_size: int | None = None, device: str = "auto",
                         workers: int = 0) -> dict:
     """Test accuracy of a stand-alone checkpoint (or of a run directory's latest one).
 
     By default the held-out split the run was trained against is used; pass
     ``dataset`` (and ``root``) to evaluate on another dataset with the same
-    classes. ``genotype``, when given, must match the checkpoint's.
+    classes. ``arch``, when given (any form the run's space accepts, e.g. a
+    genotype name), must be the checkpoint's architecture.
     """
     path = Path(path)
     if path.is_dir():
         path = RunDir(path).checkpoint_path
-    expect = None
-    if genotype is not None:
-        from evonas.spaces.darts.genotype import resolve_genotype
-
-        expect = {"genotype_key": resolve_genotype(genotype, allow_duplicate_inputs=True).key()}
-    state = load_checkpoint(path, kind=CHECKPOINT_KIND, expect=expect)
+    state = load_checkpoint(path, kind=CHECKPOINT_KIND)
     values = dict(state["config"])
+    if arch is not None:
+        space = build_space(StandaloneConfig.from_dict(values))
+        expected = space.key(space.validate(arch))
+        if expected != state.get("arch_key"):
+            raise CheckpointError(f"{path} belongs to another run: its arch_key is {state.get('arch_key')!r}, "
+                                  f"expected {expected!r}")
     if dataset is not None:
         values.update(dataset=dataset, root=root)
     values.update(workers=workers, device=device, batch_size=batch_size or values["batch_size"])

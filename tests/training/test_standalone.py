@@ -14,7 +14,7 @@ from evonas.training.standalone import StandaloneConfig, evaluate_checkpoint, tr
 
 
 def tiny_config(**overrides) -> StandaloneConfig:
-    values = dict(genotype=get_genotype("DARTS_V2").to_dict(), init_channels=4, layers=3, epochs=3,
+    values = dict(arch=get_genotype("DARTS_V2").to_dict(), init_channels=4, layers=3, epochs=3,
                   batch_size=16, max_batches=2, workers=0, test_fraction=0.05, device="cpu", seed=5)
     values.update(overrides)
     return StandaloneConfig.from_dict(values)
@@ -79,10 +79,10 @@ def test_resume_refuses_a_checkpoint_of_another_genotype(tmp_path):
     run = tmp_path / "run"
     train_standalone(tiny_config(epochs=1), run, progress=False)
     config = json.loads((run / "config.json").read_text())
-    config["genotype"] = get_genotype("DARTS_V1").to_dict()
+    config["arch"] = get_genotype("DARTS_V1").to_dict()
     (run / "config.json").write_text(json.dumps(config))
     before = (run / "checkpoint.pt").read_bytes()
-    with pytest.raises(CheckpointError, match="genotype_key"):
+    with pytest.raises(CheckpointError, match="arch_key"):
         train_standalone(None, run, resume=True, progress=False)
     assert (run / "checkpoint.pt").read_bytes() == before
 
@@ -111,12 +111,12 @@ def test_evaluate_checkpoint_reproduces_the_final_accuracy(tmp_path):
     evaluated = evaluate_checkpoint(tmp_path / "run", device="cpu")
     assert evaluated["top1"] == pytest.approx(result["test_top1"])
     assert evaluated["images"] == result["test_images"]
-    with pytest.raises(CheckpointError, match="genotype_key"):
-        evaluate_checkpoint(tmp_path / "run", genotype="DARTS_V1")
+    with pytest.raises(CheckpointError, match="arch_key"):
+        evaluate_checkpoint(tmp_path / "run", arch="DARTS_V1")
 
 
 def test_config_typo_names_the_key():
     with pytest.raises(ConfigError, match="'epocs' \\(did you mean 'epochs'\\?\\)"):
-        StandaloneConfig.from_dict({"genotype": {}, "epocs": 3})
+        StandaloneConfig.from_dict({"arch": {}, "epocs": 3})
     with pytest.raises(ConfigError, match="epochs must be >= 1"):
         tiny_config(epochs=0)
