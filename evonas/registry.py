@@ -68,7 +68,7 @@ class Registry:
             raise ConfigError(f"{self.kind} {name!r}: {exc}") from exc
 
 
-spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.testing"])
+spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.spaces.scarlet.space", "evonas.testing"])
 strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.strategies.pymoo_moo",
                                    "evonas.strategies.deap_ga"])
 evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet", "evonas.testing"])

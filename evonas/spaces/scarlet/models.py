@@ -34,12 +34,21 @@ max(1, w), 8)`` (MobileNetV2's rule: never narrower than 1280).
 Layer positions (``stride``, widths) named in errors and skip rules are
 always those of the published ImageNet plan at width 1 (:data:`LAYERS`), so
 an architecture means the same thing in both variants.
+
+**Published models** (:data:`SCARLET_A` / ``_B`` / ``_C``, the released
+layer lists). Cost at 224x224, 1000 classes, with
+:mod:`evonas.evaluators.cost` (all trainable parameters; conv incl. SE and
+classifier multiply-adds): A 6,707,720 / 365.3M, B 6,531,556 / 326.9M,
+C 6,073,684 / 280.1M; the paper's table says 6.7 / 6.5 / 6.0M and
+365 / 329 / 280M. B's multiply-adds are 0.65 % under the table and C's
+parameters 0.07M over it (without BN parameters: 6.67 / 6.50 / 6.04M).
+The block layout is the released code's, so the gap is the paper's counting.
 """
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -247,6 +256,34 @@ def check_skip_fits(arch: Sequence[int], plan: NetPlan, skip_projection: bool) -
                 "with skip_projection=True, or use skip only at stride-1 width-preserving layers")
 
 
+#: Where the skip choice is legal (ALGORITHMS.md §1.1; positions refer to :data:`LAYERS`):
+#: ``"width_preserving"``: stride-1 layers with in == out (13 layers; every skip is a plain identity),
+#: ``"stride1"``: every stride-1 layer (15; adds layers 11 (80 -> 96) and 19 (192 -> 320), uninas' rule),
+#: ``"all"``: every layer (19; the maintainers' answer in SCARLET-NAS issue #2).
+SKIP_RULES: Tuple[str, ...] = ("width_preserving", "stride1", "all")
+
+
+def skip_layers(rule: str = "width_preserving") -> Tuple[int, ...]:
+    """1-based indices of the layers where ``rule`` allows skip."""
+    if rule not in SKIP_RULES:
+        raise ConfigError(f"unknown skip_rule {rule!r}; valid: {', '.join(SKIP_RULES)}")
+    if rule == "all":
+        return tuple(spec.index for spec in LAYERS)
+    if rule == "stride1":
+        return tuple(spec.index for spec in LAYERS if spec.stride == 1)
+    return tuple(spec.index for spec in LAYERS if spec.identity_possible)
+
+
+def check_skip_rule(arch: Sequence[int], rule: str = "width_preserving") -> None:
+    """Raise GenotypeError naming the first layer of ``arch`` (indices) that skips where ``rule`` forbids it."""
+    allowed = set(skip_layers(rule))
+    for gene, spec in zip(arch, LAYERS):
+        if gene == SKIP and spec.index not in allowed:
+            raise GenotypeError(
+                f"{spec.describe()}: skip is not allowed under skip_rule={rule!r} "
+                f"(allowed at layers {', '.join(map(str, sorted(allowed)))})")
+
+
 class ScarletNet(nn.Module):
     """A stand-alone SCARLET network: (N, 3, H, W) -> logits (N, num_classes).
 
@@ -307,7 +344,10 @@ def add_fixed_parts(module: nn.Module, plan: NetPlan, num_classes: int, dropout:
     module.classifier = nn.Linear(plan.head_ch, num_classes)
 
 
-__all__ = ["Choice", "CHOICES", "CHOICE_NAMES", "CHOICE_INDEX", "NUM_CHOICES", "SKIP", "EXPANSIONS", "KERNELS",
-           "choice_index", "Stage", "STAGES", "NUM_LAYERS", "VARIANTS", "DEFAULT_CLASSES", "LayerSpec", "NetPlan",
-           "net_plan", "LAYERS", "SCARLET_A", "SCARLET_B", "SCARLET_C", "PUBLISHED", "resolve_arch", "arch_names",
-           "check_skip_fits", "ScarletNet", "build_choice", "add_fixed_parts"]
+__all__ = [
+    "Choice", "CHOICES", "CHOICE_NAMES", "CHOICE_INDEX", "NUM_CHOICES", "SKIP", "EXPANSIONS", "KERNELS",
+    "choice_index", "Stage", "STAGES", "NUM_LAYERS", "VARIANTS", "DEFAULT_CLASSES", "LayerSpec", "NetPlan",
+    "net_plan", "LAYERS", "SCARLET_A", "SCARLET_B", "SCARLET_C", "PUBLISHED", "resolve_arch", "arch_names",
+    "check_skip_fits", "SKIP_RULES", "skip_layers", "check_skip_rule", "ScarletNet", "build_choice",
+    "add_fixed_parts",
+]
