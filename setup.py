@@ -26,13 +26,17 @@ setup(
         "numpy>=1.24",
         "scipy>=1.10",
         "lmdb>=1.4",
+        "dill>=0.3.6",
         "pillow>=9.0",
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "tomli>=2.0; python_version < '3.11'",
     ],
     extras_require={
-        "dev": ["pytest>=7.4", "pytest-timeout>=2.2"],
+        "dev": ["pytest>=7.4", "pytest-timeout>=2.2", "xgboost>=2.0", "lightgbm>=4.0"],
+        "nb301": ["xgboost>=2.0", "lightgbm>=4.0"],
+        "surrogate": ["xgboost>=2.0", "lightgbm>=4.0"],
+        "yaml": ["pyyaml>=6.0"],
     },
     entry_points={"console_scripts": ["evonas=evonas.cli:main"]},
     classifiers=[

@@ -263,9 +263,89 @@ def _add_search(subparsers) -> None:
     search.set_defaults(handler=_search)
 
 
+# --------------------------------------------------------------------------- score / surrogate
+
+
+def _score(args: argparse.Namespace) -> int:
+    from evonas.evaluators.nb301 import NB301Evaluator, check_nb301_genotype
+    from evonas.spaces.darts import DartsSpace
+
+    genotypes = [(spec, check_nb301_genotype(spec)) for spec in args.genotypes]  # bad specs fail before loading
+    evaluator = NB301Evaluator(args.nb301, version=args.version, noisy=args.noisy, seed=args.seed,
+                               runtime=not args.no_runtime, cost=not args.no_cost)
+    evaluator.setup(DartsSpace())
+    rows = evaluator.evaluate([g for _, g in genotypes])
+    if args.json:
+        print(json.dumps([{"genotype": spec, **row} for (spec, _), row in zip(genotypes, rows)], indent=1))
+        return 0
+    columns = [c for c in ("nb301_accuracy", "nb301_std", "nb301_runtime", "params", "flops") if c in rows[0]]
+    formats = {"nb301_accuracy": "{:.2f}", "nb301_std": "{:.3f}", "nb301_runtime": "{:.0f}", "params": "{:.0f}",
+               "flops": "{:.0f}"}
+    table = [["genotype", *columns]] + [[spec[:40], *[formats[c].format(row[c]) for c in columns]]
+                                        for (spec, _), row in zip(genotypes, rows)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    print("\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in table))
+    noise = f", noisy (seed {args.seed})" if args.noisy else ""
+    print(f"NAS-Bench-301 v{args.version} predictions{noise}; accuracy in percent, runtime in seconds; params / "
+          "flops (multiply-adds) of the C=36, 20-cell CIFAR-10 network")
+    return 0
+
+
+def _add_score(subparsers) -> None:
+    score = subparsers.add_parser(
+        "score", help="score DARTS genotypes with the NAS-Bench-301 surrogate models",
+        description="Predict CIFAR-10 accuracy and training time of DARTS genotypes with the official "
+                    "NAS-Bench-301 model files (download: see the README).")
+    score.add_argument("genotypes", nargs="+", metavar="GENOTYPE",
+                       help="published name (DARTS_V2, ...), JSON, Genotype(...) text or a file")
+    score.add_argument("--nb301", required=True, metavar="DIR", help="unzipped nb_models_1.0 folder")
+    score.add_argument("--version", default="1.0", choices=["1.0", "0.9"])
+    score.add_argument("--noisy", action="store_true", help="mean + N(0, member std) as nasbench301 with_noise")
+    score.add_argument("--seed", type=int, default=0, help="seed of the noisy draws")
+    score.add_argument("--no-runtime", action="store_true", help="skip the runtime ensemble")
+    score.add_argument("--no-cost", action="store_true", help="skip params / flops")
+    score.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    score.set_defaults(handler=_score)
+
+
+def _surrogate_fit(args: argparse.Namespace) -> int:
+    from evonas.evaluators.surrogate import fit_surrogate
+    from evonas.registry import spaces
+    from evonas.search_config import parse_options
+
+    space = spaces.create(args.space, **parse_options(args.space_opt))
+    model, report = fit_surrogate(args.histories, space=space, objective=args.objective, model=args.model,
+                                  test_fraction=args.test_fraction, seed=args.seed,
+                                  model_params=parse_options(args.model_opt))
+    path = model.save(args.output)
+    print(f"surrogate of {model.objective} on {report['n']} architectures ({report['n_train']} train / "
+          f"{report['n_test']} held out): kendall tau {report['kendall_tau']:.3f}, spearman "
+          f"{report['spearman']:.3f}, r2 {report['r2']:.3f}, rmse {report['rmse']:.4g}")
+    print(f"saved {path} and {path.name}.json; use it with --evaluator surrogate --evaluator-opt path={path}")
+    return 0
+
+
+def _add_surrogate(subparsers) -> None:
+    surrogate = subparsers.add_parser("surrogate", help="fit surrogate fitness models on search histories")
+    sub = surrogate.add_subparsers(dest="surrogate_command", required=True, metavar="{fit}")
+    fit = sub.add_parser("fit", help="fit a surrogate of one objective on history.csv files",
+                         description="Fit a regressor of OBJECTIVE on the architectures of evonas history.csv "
+                                     "files (or run directories); prints held-out Kendall tau / Spearman / R^2.")
+    fit.add_argument("histories", nargs="+", metavar="HISTORY", help="history.csv files or run directories")
+    fit.add_argument("-o", "--output", required=True, metavar="FILE", help="model file (a FILE.json sidecar too)")
+    fit.add_argument("--objective", required=True, metavar="NAME[:min|max]", help="column to learn")
+    fit.add_argument("--space", default="darts", help="space the histories come from (default darts)")
+    fit.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
+    fit.add_argument("--model", default="xgboost", help="xgboost (default), lightgbm or ridge")
+    fit.add_argument("--model-opt", action="append", metavar="KEY=VALUE", help="e.g. max_depth=4 num_rounds=800")
+    fit.add_argument("--test-fraction", type=float, default=0.2)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.set_defaults(handler=_surrogate_fit)
+
+
 # --------------------------------------------------------------------------- entry point
 
-_ADDERS = [_add_data, _add_train, _add_search]
+_ADDERS = [_add_data, _add_train, _add_search, _add_score, _add_surrogate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,4 +71,5 @@ class Registry:
 spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.spaces.scarlet.space", "evonas.testing"])
 strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.strategies.pymoo_moo",
                                    "evonas.strategies.deap_ga"])
-evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet", "evonas.testing"])
+evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet",
+                                    "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.testing"])

@@ -96,9 +96,11 @@ def _digest(config: dict) -> str:
 
 
 def _load_checkpoint(path: Path) -> dict:
+    import dill
+
     try:
         with open(path, "rb") as handle:
-            state = pickle.load(handle)
+            state = dill.load(handle)
     except FileNotFoundError as exc:
         raise CheckpointError(f"no checkpoint at {path}") from exc
     except Exception as exc:  # a damaged pickle raises almost any type
@@ -121,8 +123,10 @@ def _load_latest(run: RunDir) -> dict:
 
 
 def _save_checkpoint(run: RunDir, state: dict) -> None:
+    import dill  # pickles what plain pickle cannot (e.g. pymoo's decorated comparison functions)
+
     path = run.path / CHECKPOINT
-    blob = pickle.dumps({"format": FORMAT, **state}, protocol=pickle.HIGHEST_PROTOCOL)
+    blob = dill.dumps({"format": FORMAT, **state}, protocol=pickle.HIGHEST_PROTOCOL)
     if path.exists():
         path.replace(previous_path(path))
     atomic_write_bytes(path, blob)

@@ -63,9 +63,11 @@ KILL_SCRIPT = textwrap.dedent(
     import os, signal, sys
     from evonas.registry import strategies
     from evonas.search import search
-    from evonas.testing import ToySpace, ZDTEvaluator
+    from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
 
-    class DiesAt(ZDTEvaluator):
+    base = HammingEvaluator if sys.argv[2] == "ga" else ZDTEvaluator
+
+    class DiesAt(base):
         def _evaluate(self, archs):
             self.count = getattr(self, "count", 0) + len(archs)
             if self.count > int(sys.argv[3]):
@@ -78,15 +80,16 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("name", ["nsga2", "deap-nsga2"])
+@pytest.mark.parametrize("name", ["nsga2", "ga", "deap-nsga2"])
 def test_resume_after_kill_equals_uninterrupted_run(tmp_path, name):
-    reference = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), ZDTEvaluator(),
+    make_evaluator = HammingEvaluator if name == "ga" else ZDTEvaluator
+    reference = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), make_evaluator(),
                        budget=120, seed=11, progress=False)
     run_dir = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(run_dir), name, "55"], capture_output=True)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     assert (run_dir / "checkpoint.pkl").exists() and not (run_dir / "front.json").exists()
-    resumed = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), ZDTEvaluator(),
+    resumed = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), make_evaluator(),
                      budget=120, seed=11, run_dir=run_dir, resume=True, progress=False)
     as_rows = lambda r: [(i.key, i.generation, i.values) for i in r.individuals]  # noqa: E731
     assert as_rows(resumed) == as_rows(reference)
