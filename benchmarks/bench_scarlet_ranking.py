@@ -29,7 +29,7 @@ from evonas.training.loops import evaluate, train_one_epoch
 def standalone_accuracy(space, arch, train_set, val_set, *, epochs: int, seed: int) -> float:
     torch.manual_seed(seed)
     model = space.build(arch, num_classes=10).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=4e-5, nesterov=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=4e-5, nesterov=True)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
     loader = DataLoader(train_set, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(seed))
     for _ in range(epochs):
@@ -58,7 +58,8 @@ def main() -> None:
     scores, rates = {}, {}
     for stabilizer in (True, False):
         evaluator = SupernetEvaluator(supernet_kwargs={"stabilizer": stabilizer}, epochs=args.supernet_epochs,
-                                      sampler=args.sampler, learning_rate=0.1, recalibration_images=256,
+                                      sampler=args.sampler, learning_rate=0.05, weight_decay=4e-5,
+                                      recalibration_images=256,
                                       seed=args.seed, progress=False)
         evaluator.setup(space)
         start = time.perf_counter()

@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="cifar10-mini")
     parser.add_argument("--root", help="local folder for cifar10 / cifar100")
     parser.add_argument("--width-mult", type=float, default=0.5)
-    parser.add_argument("--supernet-epochs", type=int, default=8)
+    parser.add_argument("--supernet-epochs", type=int, default=10)
     parser.add_argument("--sampler", choices=("uniform", "fair"), default="uniform",
                         help="uniform single path (SPOS) or FairNAS strict fairness (13 paths per step)")
     parser.add_argument("--no-stabilizer", action="store_true", help="plain skips in the supernet (ablation)")
@@ -92,7 +92,7 @@ def main() -> None:
     space = ScarletSpace(variant="cifar", width_mult=args.width_mult)
     supernet = SupernetEvaluator(
         dataset=args.dataset, root=args.root, supernet_kwargs={"stabilizer": not args.no_stabilizer},
-        epochs=args.supernet_epochs, sampler=args.sampler, learning_rate=0.1,
+        epochs=args.supernet_epochs, sampler=args.sampler, learning_rate=0.05, weight_decay=4e-5,
         recalibration_images=args.recalibration_images, val_images=args.val_images,
         checkpoint=f"{args.run_dir}/supernet.pt", seed=args.seed, device=args.device)
     cost = CostEvaluator(metrics=("macs", "params"), input_shape=(1, 3, 32, 32))
