@@ -19,10 +19,13 @@ def shared_data():
 
 
 @pytest.fixture(autouse=True)
-def _few_threads():
-    """Keep tests on the 2-core budget and deterministic across runs."""
-    torch.set_num_threads(2)
+def _one_thread_seeded():
+    """One intra-op thread (tiny convolutions run far slower with two contended threads) and a fixed seed."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
     yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

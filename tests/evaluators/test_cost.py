@@ -12,14 +12,6 @@ from evonas.spaces.darts import DartsSpace, NetworkCIFAR, count_parameters, get_
 TINY = dict(C=4, layers=5, num_classes=10)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
-
 
 class SqueezeExcite(nn.Module):
     """x * sigmoid(conv(relu(conv(avgpool(x))))): only the two 1x1 convs cost MACs."""
