@@ -42,7 +42,7 @@ import numpy as np
 import pytest
 
 from evonas.errors import CheckpointError, ConfigError, GenotypeError
-from evonas.evaluators import nb301
+from evonas.evaluators import nb301_encoding
 from evonas.evaluators.nb301 import (FEATURE_NAMES, FIXED_HYPERPARAMETERS, NB301_OPS, NB301Evaluator,
                                      check_nb301_genotype, nb301_array, nb301_config, nb301_features)
 from evonas.spaces.darts import DartsSpace, Genotype, get_genotype
@@ -274,9 +274,9 @@ def test_layout_matches_the_package_configspace(wheel):
             "Hyperparameter")):
         kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
         replaced[kw["name"]] = ("int" if "Integer" in call.func.attr else "float", kw["lower"], kw["upper"], False)
-    assert len(replaced) == 4 and all(nb301._HPS[name] == spec for name, spec in replaced.items())
+    assert len(replaced) == 4 and all(nb301_encoding._HPS[name] == spec for name, spec in replaced.items())
     for hp in space["hyperparameters"]:
-        mine = nb301._HPS[hp["name"]]
+        mine = nb301_encoding._HPS[hp["name"]]
         if hp["name"] in replaced:
             continue
         kind = {"categorical": "cat", "uniform_int": "int", "uniform_float": "float", "normal_float": "normal",
@@ -290,7 +290,7 @@ def test_layout_matches_the_package_configspace(wheel):
         edge = int(condition["child"].rsplit("_", 1)[1])
         node = max(i for i, start in enumerate((0, 2, 5, 9)) if start <= edge)
         source = edge - (0, 2, 5, 9)[node]
-        choices = nb301._HPS[condition["parent"]][1]
+        choices = nb301_encoding._HPS[condition["parent"]][1]
         assert condition["type"] == "IN" and condition["parent"].endswith(f"_{node + 2}")
         assert sorted(condition["values"]) == sorted(c for c in choices if str(source) in c.split("_"))
 
