@@ -92,6 +92,13 @@ class _Network(nn.Module):
         self._C_final = C_prev
         return C_aux
 
+    def _build_heads(self, auxiliary_head, C_aux: int, num_classes: int) -> None:
+        """Auxiliary head (class or None) on the 2/3-depth features, global pool and classifier."""
+        if auxiliary_head is not None:
+            self.auxiliary_head = auxiliary_head(C_aux, num_classes)
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(self._C_final, num_classes)
+
     def _run_cells(self, s0: torch.Tensor, s1: torch.Tensor
                    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         logits_aux = None
@@ -121,10 +128,7 @@ class NetworkCIFAR(_Network):
         C_stem = 3 * C
         self.stem = nn.Sequential(nn.Conv2d(3, C_stem, 3, padding=1, bias=False), nn.BatchNorm2d(C_stem))
         C_aux = self._build_cells(self.genotype, C, C_stem, C_stem, layers, reduction_prev=False)
-        if auxiliary:
-            self.auxiliary_head = AuxiliaryHeadCIFAR(C_aux, num_classes)
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(self._C_final, num_classes)
+        self._build_heads(AuxiliaryHeadCIFAR if auxiliary else None, C_aux, num_classes)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """(N, 3, H, W) -> (logits (N, classes), logits_aux (N, classes) or None)."""
@@ -161,10 +165,7 @@ class NetworkImageNet(_Network):
             nn.BatchNorm2d(C),
         )
         C_aux = self._build_cells(self.genotype, C, C, C, layers, reduction_prev=True)
-        if auxiliary:
-            self.auxiliary_head = AuxiliaryHeadImageNet(C_aux, num_classes)
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(self._C_final, num_classes)
+        self._build_heads(AuxiliaryHeadImageNet if auxiliary else None, C_aux, num_classes)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """(N, 3, H, W) -> (logits (N, classes), logits_aux (N, classes) or None)."""
