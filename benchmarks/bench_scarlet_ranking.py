@@ -8,35 +8,57 @@ recalibration) and stand-alone top-1 on the other half, for both supernets,
 plus candidates scored per second. Small budgets make every figure noisy:
 report them as they come.
 
-    python benchmarks/bench_scarlet_ranking.py [--k 8] [--supernet-epochs 6] [--standalone-epochs 3]
+    python benchmarks/bench_scarlet_ranking.py [--k 8] [--supernet-epochs 6] [--standalone-epochs 3] \\
+        [--weight-sharing independent|entangled] [--device auto]
 """
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import time
+from contextlib import nullcontext
+from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.stats import kendalltau
+from scipy.stats import kendalltau, spearmanr
 from torch.utils.data import DataLoader
 
 from evonas.data import Subset, default_transforms, get_dataset, split_indices
 from evonas.evaluators.supernet import SupernetEvaluator
+from evonas.runtime.device import resolve_device
 from evonas.spaces.scarlet.space import ScarletSpace
+from evonas.spaces.scarlet.supernet import WEIGHT_SHARING
 from evonas.training.loops import evaluate, train_one_epoch
 
 
-def standalone_accuracy(space, arch, train_set, val_set, *, epochs: int, seed: int) -> float:
+def standalone_accuracy(space, arch, train_set, val_set, *, epochs: int, seed: int, device: torch.device,
+                        workers: int) -> float:
+    """Top-1 (%) on ``val_set`` of ``arch`` trained from scratch for ``epochs`` on ``train_set``."""
     torch.manual_seed(seed)
-    model = space.build(arch, num_classes=10).to(memory_format=torch.channels_last)
+    channels_last = device.type == "cpu"
+    model = space.build(arch, num_classes=10).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=4e-5, nesterov=True)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
-    loader = DataLoader(train_set, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(train_set, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(seed),
+                        num_workers=workers, persistent_workers=workers > 0)
     for _ in range(epochs):
-        train_one_epoch(model, loader, optimizer, device=torch.device("cpu"), grad_clip=5.0, channels_last=True,
+        train_one_epoch(model, loader, optimizer, device=device, grad_clip=5.0, channels_last=channels_last,
                         progress=False)
         scheduler.step()
-    return evaluate(model, DataLoader(val_set, batch_size=256), device=torch.device("cpu"), channels_last=True).top1
+    return evaluate(model, DataLoader(val_set, batch_size=256), device=device, channels_last=channels_last).top1
+
+
+def _standalone_job(item, *, space, train_set, val_set, epochs: int, seed: int, device: str, workers: int):
+    """(index, arch) -> (index, stand-alone top-1 %); one thread per job when jobs run side by side."""
+    index, arch = item
+    if torch.multiprocessing.parent_process() is not None:
+        torch.set_num_threads(1)
+    return index, standalone_accuracy(space, arch, train_set, val_set, epochs=epochs, seed=seed,
+                                      device=torch.device(device), workers=workers)
 
 
 def main() -> None:
@@ -46,9 +68,19 @@ def main() -> None:
     parser.add_argument("--supernet-epochs", type=int, default=6)
     parser.add_argument("--standalone-epochs", type=int, default=3)
     parser.add_argument("--sampler", choices=("uniform", "fair"), default="uniform")
+    parser.add_argument("--weight-sharing", choices=WEIGHT_SHARING, default="independent",
+                        help="independent candidates (the paper's supernet) or entangled (nested slices)")
+    parser.add_argument("--warmup-epochs", type=int, default=0, help="supernet learning-rate warm-up")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto (a GPU when one is visible), cpu, cuda")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--jobs", type=int, default=1, help="stand-alone trainings run at once (GPU)")
+    parser.add_argument("--out", help="also write the figures to this JSON file")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (the 2-core reference machine)")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    began = time.perf_counter()
 
     space = ScarletSpace(variant="cifar", width_mult=args.width_mult)
     rng = np.random.default_rng(args.seed)
@@ -57,33 +89,59 @@ def main() -> None:
 
     scores, rates = {}, {}
     for stabilizer in (True, False):
-        evaluator = SupernetEvaluator(supernet_kwargs={"stabilizer": stabilizer}, epochs=args.supernet_epochs,
+        evaluator = SupernetEvaluator(supernet_kwargs={"stabilizer": stabilizer,
+                                                       "weight_sharing": args.weight_sharing},
+                                      epochs=args.supernet_epochs, warmup_epochs=args.warmup_epochs,
                                       sampler=args.sampler, learning_rate=0.05, weight_decay=4e-5,
-                                      recalibration_images=256,
-                                      seed=args.seed, progress=False)
+                                      recalibration_images=256, seed=args.seed, device=str(device),
+                                      workers=args.workers, progress=False)
         evaluator.setup(space)
         start = time.perf_counter()
         scores[stabilizer] = evaluator.evaluate(archs)
         rates[stabilizer] = len(archs) / (time.perf_counter() - start)
+        shown = " ".join(f"{s['accuracy']:.1f}" for s in scores[stabilizer])
+        print(f"supernet ({'stabilizer' if stabilizer else 'plain skip'}) top-1 %: {shown} "
+              f"({time.perf_counter() - began:.0f} s)", flush=True)
 
     base = get_dataset("cifar10-mini")
     train_idx, val_idx = split_indices(base.targets, (0.5, 0.5), seed=args.seed)
     train_tf, eval_tf = default_transforms("cifar10", cutout=None)
     train_set, val_set = Subset(base, train_idx, train_tf), Subset(base, val_idx, eval_tf)
-    truth = [standalone_accuracy(space, a, train_set, val_set, epochs=args.standalone_epochs, seed=args.seed)
-             for a in archs]
+    train_one = functools.partial(_standalone_job, space=space, train_set=train_set, val_set=val_set,
+                                  epochs=args.standalone_epochs, seed=args.seed, device=str(device),
+                                  workers=args.workers)
+    truth = [0.0] * len(archs)
+    # tiny networks leave a GPU mostly idle: --jobs trains several at once (spawned processes)
+    with (torch.multiprocessing.get_context("spawn").Pool(args.jobs) if args.jobs > 1 else nullcontext()) as pool:
+        results = pool.imap_unordered(train_one, enumerate(archs)) if pool else map(train_one, enumerate(archs))
+        for done, (i, top1) in enumerate(results, 1):
+            truth[i] = top1
+            print(f"stand-alone {done}/{len(archs)}: arch {i} {top1:.2f} % ({time.perf_counter() - began:.0f} s)",
+                  flush=True)
 
     print(f"{args.k} SCARLET-CIFAR architectures (width {args.width_mult}, {np.mean(skips):.1f} skips on average), "
-          f"supernets {args.supernet_epochs} epochs ({args.sampler}), stand-alone {args.standalone_epochs} epochs")
+          f"supernets {args.supernet_epochs} epochs ({args.sampler}, {args.weight_sharing} weights), stand-alone {args.standalone_epochs} epochs, "
+          f"on {device} ({time.perf_counter() - began:.0f} s in all)")
     print(f"{'arch':>4} {'skips':>5} {'stand-alone %':>14} {'stabilized %':>13} {'plain skip %':>13}")
     for i, arch in enumerate(archs):
         print(f"{i:>4} {skips[i]:>5} {truth[i]:>14.2f} {scores[True][i]['accuracy']:>13.2f} "
               f"{scores[False][i]['accuracy']:>13.2f}")
+    summary = {"settings": vars(args), "device": str(device), "archs": [space.to_json(a) for a in archs],
+               "standalone_top1": truth, "seconds": round(time.perf_counter() - began, 1)}
     for stabilizer, label in ((True, "with stabilizer"), (False, "plain skip")):
-        acc_tau = kendalltau([s["accuracy"] for s in scores[stabilizer]], truth).statistic
-        loss_tau = kendalltau([-s["val_loss"] for s in scores[stabilizer]], truth).statistic
-        print(f"{label:>16}: Kendall tau (accuracy) {acc_tau:+.3f}, (loss) {loss_tau:+.3f}; "
+        accuracy = [s["accuracy"] for s in scores[stabilizer]]
+        neg_loss = [-s["val_loss"] for s in scores[stabilizer]]
+        figures = {"kendall_tau_accuracy": kendalltau(accuracy, truth).statistic,
+                   "kendall_tau_loss": kendalltau(neg_loss, truth).statistic,
+                   "spearman_accuracy": spearmanr(accuracy, truth).statistic,
+                   "candidates_per_second": rates[stabilizer], "scores": scores[stabilizer]}
+        summary["stabilizer" if stabilizer else "plain_skip"] = figures
+        print(f"{label:>16}: Kendall tau (accuracy) {figures['kendall_tau_accuracy']:+.3f}, "
+              f"(loss) {figures['kendall_tau_loss']:+.3f}; Spearman (accuracy) {figures['spearman_accuracy']:+.3f}; "
               f"{rates[stabilizer]:.2f} candidates/s")
+    if args.out:
+        Path(args.out).write_text(json.dumps(summary, indent=2))
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from evonas.registry import evaluators
 from evonas.runtime.checkpoint import load_checkpoint, save_checkpoint
 from evonas.runtime.device import resolve_device
 from evonas.training.bn import recalibrate_bn
-from evonas.training.one_shot import SAMPLERS, train_supernet_epoch
+from evonas.training.one_shot import SAMPLERS, train_supernet_epoch, warmup_cosine
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ class SupernetEvaluator(Evaluator):
             stratified, chosen by ``seed`` (DARTS-style halves by default).
         supernet_kwargs: passed to ``space.build_supernet`` (e.g. ``C``, ``layers``).
         epochs, batch_size, learning_rate, momentum, weight_decay, grad_clip:
-            supernet training (SGD, cosine learning rate to 0).
+            supernet training (SGD; learning rate cosine to 0 per step).
+        warmup_epochs: linear learning-rate warm-up from ~0 over this many
+            epochs before the cosine decay (0: none).
         sampler: ``"uniform"`` (SPOS) or ``"fair"`` (FairNAS strict fairness).
         recalibration_images: training images used to re-estimate BN per candidate.
         val_images: validation images per candidate (None: the whole validation part).
@@ -62,7 +64,7 @@ class SupernetEvaluator(Evaluator):
     def __init__(self, *, dataset: str = "cifar10-mini", root: str | None = None,
                  split: tuple[float, float] = (0.5, 0.5), supernet_kwargs: Mapping[str, Any] | None = None,
                  epochs: int = 10, batch_size: int = 64, learning_rate: float = 0.05, momentum: float = 0.9,
-                 weight_decay: float = 3e-4, grad_clip: float = 5.0, sampler: str = "uniform",
+                 weight_decay: float = 3e-4, grad_clip: float = 5.0, warmup_epochs: int = 0, sampler: str = "uniform",
                  recalibration_images: int = 512, val_images: int | None = None, eval_batch_size: int = 256,
                  metric: str = "accuracy", checkpoint: str | None = None, seed: int = 0, device: str = "auto",
                  channels_last: bool | None = None, workers: int = 0, progress: bool = True) -> None:
@@ -73,10 +75,14 @@ class SupernetEvaluator(Evaluator):
             raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
         if epochs < 0 or recalibration_images < 0:
             raise ConfigError("epochs and recalibration_images must be >= 0")
+        if not 0 <= warmup_epochs <= max(epochs, 0):
+            raise ConfigError(f"warmup_epochs must be in [0, epochs={epochs}], got {warmup_epochs}")
         self.settings = dict(dataset=dataset, root=root, split=list(split),
                              supernet_kwargs=dict(supernet_kwargs or {}), epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
                              grad_clip=grad_clip, sampler=sampler, seed=seed)
+        if warmup_epochs:  # only when used, so the settings digest of earlier supernets stays valid
+            self.settings["warmup_epochs"] = warmup_epochs
         self.recalibration_images, self.val_images = recalibration_images, val_images
         self.eval_batch_size, self.metric, self.checkpoint = eval_batch_size, metric, checkpoint
         self.device_spec, self.workers, self.progress = device, workers, progress
@@ -148,13 +154,14 @@ class SupernetEvaluator(Evaluator):
         params = [p for p in params if id(p) not in arch_params]
         optimizer = torch.optim.SGD(params, lr=s["learning_rate"], momentum=s["momentum"],
                                     weight_decay=s["weight_decay"])
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, s["epochs"])
+        scheduler = warmup_cosine(optimizer, total_steps=s["epochs"] * len(loader),
+                                  warmup_steps=s.get("warmup_epochs", 0) * len(loader))
         rng = np.random.default_rng(s["seed"] + 1)
         for epoch in range(s["epochs"]):
             stats = train_supernet_epoch(self.supernet, space, loader, optimizer, rng=rng, device=self.device,
                                          sampler=s["sampler"], grad_clip=s["grad_clip"], epoch=epoch,
-                                         progress=self.progress, channels_last=self.channels_last)
-            scheduler.step()
+                                         progress=self.progress, channels_last=self.channels_last,
+                                         scheduler=scheduler)
             log.info("supernet epoch %d/%d: loss %.4f, top1 %.2f%%", epoch + 1, s["epochs"], stats.loss, stats.top1)
 
     def _stack(self, subset) -> list[tuple[torch.Tensor, torch.Tensor]]:

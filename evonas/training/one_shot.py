@@ -11,6 +11,7 @@ one optimiser step is taken. Supernets implement
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -48,11 +49,26 @@ def sample_paths(space, rng: np.random.Generator, sampler: str) -> list:
     raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
 
 
+def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int,
+                  warmup_steps: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
+    """Per-step schedule: linear warm-up over ``warmup_steps`` (from lr / warmup_steps to lr), then cosine
+    from lr to 0 at ``total_steps``. Step it once per optimiser step."""
+    decay = max(1, total_steps - warmup_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return 0.5 * (1.0 + math.cos(math.pi * min(step - warmup_steps, decay) / decay))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def train_supernet_epoch(supernet: nn.Module, space, loader: Iterable, optimizer: torch.optim.Optimizer, *,
                          rng: np.random.Generator, device: torch.device, sampler: str = "uniform",
                          grad_clip: float | None = 5.0, epoch: int = 0, progress: bool = True,
-                         channels_last: bool = False) -> OneShotStats:
-    """One epoch of single-path training; returns its statistics."""
+                         channels_last: bool = False, scheduler=None) -> OneShotStats:
+    """One epoch of single-path training; returns its statistics. ``scheduler``, when given, is stepped
+    after every optimiser step (e.g. :func:`warmup_cosine`)."""
     supernet.train()
     total_loss, correct, samples, steps = 0.0, 0, 0, 0
     bar = tqdm(loader, desc=f"supernet epoch {epoch + 1}", leave=False, disable=not progress, unit="batch")
@@ -73,6 +89,8 @@ def train_supernet_epoch(supernet: nn.Module, space, loader: Iterable, optimizer
         if grad_clip:
             nn.utils.clip_grad_norm_([p for p in supernet.parameters() if p.grad is not None], grad_clip)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         steps += 1
         if progress:
             bar.set_postfix(loss=f"{total_loss / max(samples, 1):.3f}")

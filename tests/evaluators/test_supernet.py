@@ -45,6 +45,8 @@ def test_loss_metric_and_bad_options():
         SupernetEvaluator(metric="top5")
     with pytest.raises(ConfigError, match="sampler"):
         SupernetEvaluator(sampler="greedy")
+    with pytest.raises(ConfigError, match="warmup_epochs"):
+        SupernetEvaluator(epochs=2, warmup_epochs=3)
 
 
 def test_supernet_path_runs_only_selected_ops():

@@ -56,3 +56,18 @@ def test_fair_sampling_needs_space_support():
     with pytest.raises(ConfigError, match="unknown sampler"):
         sample_paths(ToySpace(), np.random.default_rng(0), "greedy")
     assert len(sample_paths(ToySpace(), np.random.default_rng(0), "uniform")) == 1
+
+
+def test_warmup_cosine_schedule():
+    from evonas.training.one_shot import warmup_cosine
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    schedule = warmup_cosine(optimizer, total_steps=10, warmup_steps=4)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert rates[:4] == pytest.approx([0.025, 0.05, 0.075, 0.1])
+    assert rates[4] == pytest.approx(0.1) and rates[-1] < 0.01
+    assert all(a >= b for a, b in zip(rates[3:], rates[4:]))

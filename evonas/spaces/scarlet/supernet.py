@@ -12,6 +12,9 @@ Decisions (the paper is silent; ALGORITHMS.md §1.1, §7):
 * **SE weights are not shared**: ``mb3_k5`` and ``mb3_k5_se`` are separate
   modules with separate expand / depthwise / project weights (uninas makes
   the same choice). 12 independent candidates per layer.
+* **Entangled weights (option).** ``weight_sharing="entangled"`` makes the
+  12 candidates nested slices of the largest one (private BNs), which
+  learns much faster on small budgets but is not the paper's supernet.
 * **Skip path.** With ``stabilizer=True`` (default) a chosen skip runs the
   layer's :class:`~evonas.spaces.scarlet.blocks.Stabilizer` ``A x`` (bias-free
   1x1 conv, no BN, no activation; ALGORITHMS.md §6.1), initialised to the
@@ -42,6 +45,7 @@ from torch import nn
 
 from evonas.errors import ConfigError, GenotypeError
 from evonas.spaces.scarlet.blocks import InvertedResidual, SkipProjection, Stabilizer, init_weights
+from evonas.spaces.scarlet.entangled import EntangledCandidates
 from evonas.spaces.scarlet.models import (
     CHOICES,
     LAYERS,
@@ -57,31 +61,58 @@ from evonas.spaces.scarlet.models import (
 )
 
 
+#: how the candidates of a layer hold their weights (ScarletSupernet's ``weight_sharing``)
+WEIGHT_SHARING = ("independent", "entangled")
+
+
 class SupernetLayer(nn.Module):
     """One searchable layer: 12 MBConv candidates and an optional skip path.
 
-    ``candidates[i]`` is choice i (0..11, see :data:`~evonas.spaces.scarlet.models.CHOICES`);
-    ``stabilizer`` is the skip's 1x1 map, or None when a skip is a plain
-    identity or not allowed (``skip_allowed``).
+    ``weight_sharing="independent"``: ``candidates[i]`` is choice i (0..11,
+    see :data:`~evonas.spaces.scarlet.models.CHOICES`), an
+    :class:`~evonas.spaces.scarlet.blocks.InvertedResidual` of its own.
+    ``"entangled"``: ``candidates`` is one
+    :class:`~evonas.spaces.scarlet.entangled.EntangledCandidates` whose
+    slices are the 12 choices. ``stabilizer`` is the skip's 1x1 map, or None
+    when a skip is a plain identity or not allowed (``skip_allowed``).
     """
 
     def __init__(self, spec: LayerSpec, skip_allowed: bool, stabilizer: bool = True,
-                 stabilizer_init: str = "identity"):
+                 stabilizer_init: str = "identity", weight_sharing: str = "independent"):
         super().__init__()
-        self.spec, self.skip_allowed = spec, bool(skip_allowed)
-        self.candidates = nn.ModuleList(
-            InvertedResidual(spec.in_ch, spec.out_ch, c.expansion, c.kernel, spec.stride, c.se)
-            for c in CHOICES if not c.is_skip)
+        self.spec, self.skip_allowed, self.weight_sharing = spec, bool(skip_allowed), weight_sharing
+        if weight_sharing == "entangled":
+            self.candidates = EntangledCandidates(spec.in_ch, spec.out_ch, spec.stride)
+        else:
+            self.candidates = nn.ModuleList(
+                InvertedResidual(spec.in_ch, spec.out_ch, c.expansion, c.kernel, spec.stride, c.se)
+                for c in CHOICES if not c.is_skip)
         needs_map = self.skip_allowed and (stabilizer or not spec.identity_possible)
         self.stabilizer: Optional[Stabilizer] = (
             Stabilizer(spec.in_ch, spec.out_ch, spec.stride, init=stabilizer_init) if needs_map else None)
 
     def forward(self, x: torch.Tensor, choice: int) -> torch.Tensor:
         if choice != SKIP:
+            if self.weight_sharing == "entangled":
+                return self.candidates(x, choice)
             return self.candidates[choice](x)
         if not self.skip_allowed:
             raise GenotypeError(f"{LAYERS[self.spec.index - 1].describe()}: this supernet has no skip path here")
         return x if self.stabilizer is None else self.stabilizer(x)
+
+    def candidate_state_dict(self, choice: int) -> dict:
+        """MBConv ``choice``'s weights and BN state in the layout of ``InvertedResidual``."""
+        if self.weight_sharing == "entangled":
+            return self.candidates.candidate_state_dict(choice)
+        return self.candidates[choice].state_dict()
+
+    def candidate_modules(self, choice: int) -> list:
+        """The modules whose parameters ``choice`` uses (shared ones included)."""
+        if choice == SKIP:
+            return [] if self.stabilizer is None else [self.stabilizer]
+        if self.weight_sharing == "entangled":
+            return [self.candidates]
+        return [self.candidates[choice]]
 
 
 class ScarletSupernet(nn.Module):
@@ -96,22 +127,32 @@ class ScarletSupernet(nn.Module):
         skip_rule: where skip exists (``"width_preserving"``, ``"stride1"``, ``"all"``;
             :data:`~evonas.spaces.scarlet.models.SKIP_RULES`).
         stabilizer_init: ``"identity"`` (default) or ``"kaiming"``.
+        weight_sharing: ``"independent"`` (default: 12 candidates with their
+            own weights per layer, the FairNAS / SCARLET supernet) or
+            ``"entangled"`` (the candidates are nested slices of the largest
+            one, private BNs; learns far faster on small budgets, see
+            :mod:`evonas.spaces.scarlet.entangled`).
 
     ``layers[i]`` is layer i + 1 (a :class:`SupernetLayer`).
     """
 
     def __init__(self, variant: str = "cifar", num_classes: int = 10, width_mult: float = 1.0,
-                 stabilizer: bool = True, skip_rule: str = "width_preserving", stabilizer_init: str = "identity"):
+                 stabilizer: bool = True, skip_rule: str = "width_preserving", stabilizer_init: str = "identity",
+                 weight_sharing: str = "independent"):
         super().__init__()
         allowed = set(skip_layers(skip_rule))
         if stabilizer_init not in Stabilizer.INITS:
             raise ConfigError(f"stabilizer_init must be one of {', '.join(Stabilizer.INITS)}, got {stabilizer_init!r}")
+        if weight_sharing not in WEIGHT_SHARING:
+            raise ConfigError(f"weight_sharing must be one of {', '.join(WEIGHT_SHARING)}, got {weight_sharing!r}")
+        self.weight_sharing = weight_sharing
         self.plan = plan = net_plan(variant, width_mult)
         self.variant, self.width_mult, self.num_classes = variant, plan.width_mult, int(num_classes)
         self.use_stabilizer, self.skip_rule = bool(stabilizer), skip_rule
         add_fixed_parts(self, plan, self.num_classes)
         self.layers = nn.ModuleList(
-            SupernetLayer(spec, spec.index in allowed, self.use_stabilizer, stabilizer_init) for spec in plan.layers)
+            SupernetLayer(spec, spec.index in allowed, self.use_stabilizer, stabilizer_init, weight_sharing)
+            for spec in plan.layers)
         init_weights(self)
 
     def check_arch(self, arch: ArchSpec) -> Tuple[int, ...]:
@@ -133,14 +174,14 @@ class ScarletSupernet(nn.Module):
         return self.forward_path(x, arch)
 
     def path_parameters(self, arch: ArchSpec):
-        """The parameters ``arch``'s path uses (fixed parts, chosen candidates, stabilizers on the path)."""
+        """The parameters ``arch``'s path uses (fixed parts, chosen candidates, stabilizers on the path).
+
+        With entangled weights a chosen candidate contributes its layer's shared weights and BNs (a superset).
+        """
         genes = self.check_arch(arch)
         modules = [self.stem, self.separable, self.head, self.classifier]
         for layer, gene in zip(self.layers, genes):
-            if gene != SKIP:
-                modules.append(layer.candidates[gene])
-            elif layer.stabilizer is not None:
-                modules.append(layer.stabilizer)
+            modules.extend(layer.candidate_modules(gene))
         return [p for m in modules for p in m.parameters()]
 
     @torch.no_grad()
@@ -159,11 +200,11 @@ class ScarletSupernet(nn.Module):
             getattr(net, name).load_state_dict(getattr(self, name).state_dict())
         for block, layer, gene in zip(net.blocks, self.layers, genes):
             if gene != SKIP:
-                block.load_state_dict(layer.candidates[gene].state_dict())
+                block.load_state_dict(layer.candidate_state_dict(gene))
             elif isinstance(block, SkipProjection):
                 block.conv.weight.copy_(layer.stabilizer.conv.weight)
         device = next(self.parameters()).device
         return net.to(device).train(self.training)
 
 
-__all__ = ["SupernetLayer", "ScarletSupernet"]
+__all__ = ["WEIGHT_SHARING", "SupernetLayer", "ScarletSupernet"]
