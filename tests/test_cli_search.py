@@ -84,3 +84,18 @@ def test_several_evaluators_are_merged(capsys, tmp_path):
     argv[argv.index("hamming.target=[0,0,0,0,0,0,0,0,0,0,0,0]")] = "target=[0]"
     assert main(argv[:-3] + ["--run-dir", str(tmp_path / "other"), "--quiet"]) == 2
     assert "EVALUATOR.OPTION" in capsys.readouterr().err
+
+
+def test_scarlet_search_from_the_command_line(capsys, tmp_path):
+    """``evonas search --space scarlet``: an entangled supernet + cost, the front in exported-model MACs."""
+    run = tmp_path / "run"
+    argv = ["search", "--space", "scarlet", "--space-opt", "width_mult=0.25", "--evaluator", "supernet", "cost",
+            "--objectives", "accuracy:max", "macs:min", "--strategy", "nsga2", "--pop-size", "4", "--budget", "6",
+            "--evaluator-opt", "supernet.epochs=1", "--evaluator-opt", "supernet.split=[0.05, 0.05]",
+            "--evaluator-opt", 'supernet.supernet_kwargs={"weight_sharing": "entangled"}',
+            "--evaluator-opt", "supernet.recalibration_images=32", "--evaluator-opt", "supernet.device=cpu",
+            "--evaluator-opt", "cost.metrics=[\"macs\"]", "--run-dir", str(run), "--quiet"]
+    assert main(argv) == 0
+    assert "accuracy (max)" in capsys.readouterr().out
+    front = json.loads((run / "front.json").read_text())["front"]
+    assert front and all(len(row["arch"]) == 19 and row["values"]["macs"] > 0 for row in front)

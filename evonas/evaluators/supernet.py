@@ -28,10 +28,11 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
+from evonas.data.splits import seed_worker
 from evonas.errors import CheckpointError, ConfigError
 from evonas.evaluators.base import Evaluator, Objective
 from evonas.registry import evaluators
-from evonas.runtime.checkpoint import load_checkpoint, save_checkpoint
+from evonas.runtime.checkpoint import load_checkpoint, load_latest_checkpoint, previous_path, save_checkpoint
 from evonas.runtime.device import resolve_device
 from evonas.training.bn import recalibrate_bn
 from evonas.training.one_shot import SAMPLERS, train_supernet_epoch, warmup_cosine
@@ -57,6 +58,9 @@ class SupernetEvaluator(Evaluator):
         val_images: validation images per candidate (None: the whole validation part).
         metric: ``"accuracy"`` (max) or ``"loss"`` (min) as the objective.
         checkpoint: a file to load the trained supernet from / save it to.
+            While training, each epoch is saved beside it (``NAME.training.pt``,
+            atomically, previous kept); a killed run continues from there
+            exactly, and the file is removed once the supernet is saved.
     """
 
     name = "supernet"
@@ -120,10 +124,12 @@ class SupernetEvaluator(Evaluator):
         if self.channels_last:
             self.supernet = self.supernet.to(memory_format=torch.channels_last)
         if not self._load(digest):
-            self._train(space, Subset(base, train_idx, train_tf))
+            self._train(space, Subset(base, train_idx, train_tf), digest)
             if self.checkpoint:
                 save_checkpoint(self.checkpoint, {"settings_digest": digest, "model": self.supernet.state_dict()},
                                 kind="supernet")
+                for done in (self._progress_path(), previous_path(self._progress_path())):
+                    done.unlink(missing_ok=True)
         self._version = digest
         rng = np.random.default_rng(s["seed"])
         recal_idx = rng.permutation(train_idx)[: self.recalibration_images]
@@ -142,27 +148,56 @@ class SupernetEvaluator(Evaluator):
         log.info("loaded the trained supernet from %s", self.checkpoint)
         return True
 
-    def _train(self, space, train_set) -> None:
+    def _progress_path(self) -> Path | None:
+        """Where unfinished supernet training is checkpointed each epoch (``CHECKPOINT.training.pt``)."""
+        if not self.checkpoint:
+            return None
+        path = Path(self.checkpoint)
+        return path.with_name(f"{path.stem}.training.pt")
+
+    def _loader(self, train_set, epoch: int) -> DataLoader:
+        """Epoch ``epoch``'s shuffled batches (the order depends on the seed and the epoch only)."""
+        s = self.settings
+        generator = torch.Generator().manual_seed(s["seed"] * 1_000_003 + epoch)
+        return DataLoader(train_set, batch_size=s["batch_size"], shuffle=True, drop_last=True,
+                          num_workers=self.workers, generator=generator, worker_init_fn=seed_worker)
+
+    def _train(self, space, train_set, digest: str) -> None:
+        """Train the supernet; with a ``checkpoint``, each epoch is saved and a killed run continues exactly."""
         s = self.settings
         if s["epochs"] == 0:
             return
-        generator = torch.Generator().manual_seed(s["seed"])
-        loader = DataLoader(train_set, batch_size=s["batch_size"], shuffle=True, drop_last=True,
-                            num_workers=self.workers, generator=generator)
+        steps = len(self._loader(train_set, 0))
         params = [p for p in self.supernet.parameters() if p.requires_grad]
         arch_params = {id(p) for p in getattr(self.supernet, "arch_parameters", list)()}
         params = [p for p in params if id(p) not in arch_params]
         optimizer = torch.optim.SGD(params, lr=s["learning_rate"], momentum=s["momentum"],
                                     weight_decay=s["weight_decay"])
-        scheduler = warmup_cosine(optimizer, total_steps=s["epochs"] * len(loader),
-                                  warmup_steps=s.get("warmup_epochs", 0) * len(loader))
-        rng = np.random.default_rng(s["seed"] + 1)
-        for epoch in range(s["epochs"]):
-            stats = train_supernet_epoch(self.supernet, space, loader, optimizer, rng=rng, device=self.device,
-                                         sampler=s["sampler"], grad_clip=s["grad_clip"], epoch=epoch,
-                                         progress=self.progress, channels_last=self.channels_last,
+        scheduler = warmup_cosine(optimizer, total_steps=s["epochs"] * steps,
+                                  warmup_steps=s.get("warmup_epochs", 0) * steps)
+        rng = np.random.default_rng(s["seed"] + 1)  # path sampling
+        start, progress_path = 0, self._progress_path()
+        if progress_path is not None and (progress_path.is_file() or previous_path(progress_path).is_file()):
+            state = load_latest_checkpoint(progress_path, kind="supernet-training", expect={"settings_digest": digest})
+            self.supernet.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            rng.bit_generator.state = state["sampler_rng"]
+            torch.set_rng_state(state["torch_rng"])
+            start = int(state["epoch"])
+            log.info("continuing supernet training after epoch %d/%d from %s", start, s["epochs"], progress_path)
+        for epoch in range(start, s["epochs"]):
+            stats = train_supernet_epoch(self.supernet, space, self._loader(train_set, epoch), optimizer, rng=rng,
+                                         device=self.device, sampler=s["sampler"], grad_clip=s["grad_clip"],
+                                         epoch=epoch, progress=self.progress, channels_last=self.channels_last,
                                          scheduler=scheduler)
             log.info("supernet epoch %d/%d: loss %.4f, top1 %.2f%%", epoch + 1, s["epochs"], stats.loss, stats.top1)
+            if progress_path is not None and epoch + 1 < s["epochs"]:
+                save_checkpoint(progress_path, {
+                    "settings_digest": digest, "epoch": epoch + 1, "model": self.supernet.state_dict(),
+                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "sampler_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()},
+                    kind="supernet-training")
 
     def _stack(self, subset) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The subset as preprocessed batches on the device (evaluated many times)."""

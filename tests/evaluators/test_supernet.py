@@ -58,3 +58,47 @@ def test_supernet_path_runs_only_selected_ops():
     grads = [name for name, p in net.named_parameters() if ".ops." in name and p.grad is not None]
     unused = [name for name, p in net.named_parameters() if ".ops." in name and p.grad is None]
     assert grads and unused  # only the path's op modules get gradients
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_killed_supernet_training_continues_exactly(tmp_path, monkeypatch):
+    from evonas.evaluators import supernet as module
+
+    space = DartsSpace()
+    settings = {**TINY, "epochs": 3, "warmup_epochs": 1}
+    full = SupernetEvaluator(checkpoint=str(tmp_path / "full.pt"), **settings)
+    full.setup(space)
+
+    real_save = module.save_checkpoint
+    saves = []
+
+    def save_then_die(path, state, *, kind):
+        real_save(path, state, kind=kind)
+        saves.append(kind)
+        if kind == "supernet-training" and saves.count(kind) == 2:
+            raise _Killed()
+
+    monkeypatch.setattr(module, "save_checkpoint", save_then_die)
+    with pytest.raises(_Killed):
+        SupernetEvaluator(checkpoint=str(tmp_path / "cut.pt"), **settings).setup(space)
+    assert (tmp_path / "cut.training.pt").is_file() and not (tmp_path / "cut.pt").exists()
+    monkeypatch.setattr(module, "save_checkpoint", real_save)
+    resumed = SupernetEvaluator(checkpoint=str(tmp_path / "cut.pt"), **settings)
+    resumed.setup(space)
+    expected, got = full.supernet.state_dict(), resumed.supernet.state_dict()
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+    assert not (tmp_path / "cut.training.pt").exists() and not (tmp_path / "cut.training.prev.pt").exists()
+    # progress left by other settings, or another kind of file, is refused and kept
+    from evonas.runtime.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "other.training.pt", {"settings_digest": "0" * 16, "epoch": 1},
+                    kind="supernet-training")
+    with pytest.raises(CheckpointError, match="other.training.pt belongs to another run: its settings_digest"):
+        SupernetEvaluator(checkpoint=str(tmp_path / "other.pt"), **settings).setup(space)
+    assert (tmp_path / "other.training.pt").is_file()
+    (tmp_path / "odd.training.pt").write_bytes((tmp_path / "full.pt").read_bytes())
+    with pytest.raises(CheckpointError, match="not a 'supernet-training' one"):
+        SupernetEvaluator(checkpoint=str(tmp_path / "odd.pt"), **settings).setup(space)
