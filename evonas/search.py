@@ -239,10 +239,13 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
 
 
 def _update_hypervolume(archive: Archive, generation: int, history: list) -> list:
-    """Hypervolume of the feasible front after ``generation`` (multi-objective runs only).
+    """Hypervolume of the feasible front after ``generation`` (multi-objective runs only), for the live display.
 
-    Normalised by the ideal / nadir of everything evaluated so far; the
-    whole curve is recomputed with the final bounds at the end of the run.
+    Normalised by the ideal / nadir of the first generation that had
+    feasible points, so the figure never decreases while the run goes on
+    (bounds taken from everything seen so far would move and could make it
+    drop). The curve kept in the result is recomputed with the final bounds
+    (:func:`final_hypervolume_curve`).
     """
     if len(archive.objectives) < 2:
         return history
@@ -250,7 +253,8 @@ def _update_hypervolume(archive: Archive, generation: int, history: list) -> lis
     if not feasible:
         return history + [(generation, 0.0)]
     values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
-    F = to_minimization(values, archive.objectives)
+    generations = np.asarray([ind.generation for ind in feasible])
+    F = to_minimization(values, archive.objectives)[generations == generations.min()]
     value = hypervolume(values, archive.objectives, ideal=F.min(axis=0), nadir=F.max(axis=0))
     return history + [(generation, value)]
 

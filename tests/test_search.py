@@ -177,3 +177,26 @@ def test_constraint_parsing():
     assert (c.name, c.op, c.bound) == ("flops", "<=", 300e6) and c.violation(200e6) < 0 < c.violation(4e8)
     assert parse_constraint("accuracy >= 90").violation(95) < 0
     assert np.isclose(parse_constraint("params <= 5e6").bound, 5e6)
+
+
+def test_live_hypervolume_never_drops_when_a_later_point_widens_the_bounds():
+    from evonas.evaluators.base import Objective
+    from evonas.result import Archive
+    from evonas.search import _update_hypervolume
+
+    archive = Archive([Objective("f1", "min"), Objective("f2", "min")])
+    for i, (f1, f2) in enumerate([(0.0, 1.0), (1.0, 0.0), (0.5, 0.5)]):
+        archive.record((i,), str(i), None, {"f1": f1, "f2": f2}, generation=0)
+    history = _update_hypervolume(archive, 0, [])
+    # a new extreme point (f1 = -3) would stretch bounds taken from all points and shrink the figure
+    archive.record((3,), "3", None, {"f1": -3.0, "f2": 0.99}, generation=1)
+    history = _update_hypervolume(archive, 1, history)
+    archive.record((4,), "4", None, {"f1": 0.2, "f2": 0.2}, generation=2)
+    history = _update_hypervolume(archive, 2, history)
+    values = [v for _, v in history]
+    assert values[0] < values[1] < values[2]
+    # bounds taken from every point seen so far would have dropped at generation 1
+    from evonas.pareto import hypervolume
+
+    seen = np.asarray([[ind.values["f1"], ind.values["f2"]] for ind in archive.individuals[:4]])
+    assert hypervolume(seen, archive.objectives, ideal=seen.min(0), nadir=seen.max(0)) < values[0]
