@@ -102,3 +102,20 @@ def test_killed_supernet_training_continues_exactly(tmp_path, monkeypatch):
     (tmp_path / "odd.training.pt").write_bytes((tmp_path / "full.pt").read_bytes())
     with pytest.raises(CheckpointError, match="not a 'supernet-training' one"):
         SupernetEvaluator(checkpoint=str(tmp_path / "odd.pt"), **settings).setup(space)
+
+
+def test_bfloat16_scoring_stays_close_to_float32(tmp_path):
+    space = DartsSpace()
+    archs = [space.sample(np.random.default_rng(s)) for s in range(3)]
+    fp32 = SupernetEvaluator(checkpoint=str(tmp_path / "s.pt"), **TINY)
+    fp32.setup(space)
+    bf16 = SupernetEvaluator(checkpoint=str(tmp_path / "s.pt"), eval_dtype="bfloat16", **TINY)
+    bf16.setup(space)  # loads the same trained supernet
+    assert "eval_dtype='bfloat16'" in repr(bf16) and "eval_dtype" not in repr(fp32)
+    exact, low = fp32.evaluate(archs), bf16.evaluate(archs)
+    assert any(a["val_loss"] != b["val_loss"] for a, b in zip(exact, low))  # bf16 did run
+    for a, b in zip(exact, low):
+        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.02)
+        assert abs(a["accuracy"] - b["accuracy"]) <= 100.0 * 4 / 128
+    with pytest.raises(ConfigError, match="eval_dtype"):
+        SupernetEvaluator(eval_dtype="float16")
