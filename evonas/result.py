@@ -7,6 +7,8 @@ evaluated once per evaluator version, and each evaluation becomes one
 """
 from __future__ import annotations
 
+import math
+
 import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -57,7 +59,9 @@ class Archive:
         """Summed positive violation of all constraints (0 when feasible)."""
         total = 0.0
         for constraint in self.constraints:
-            total += max(0.0, constraint.violation(values[constraint.name]))
+            violation = constraint.violation(values[constraint.name])
+            if not math.isnan(violation):  # NaN: not evaluated (a gated evaluator stopped earlier)
+                total += max(0.0, violation)
         return total
 
     def record(self, arch: Any, key: str, version: Any, values: dict[str, float], generation: int) -> Individual:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from evonas.errors import ConfigError
 from evonas.evaluators.base import SelectObjectives, parse_objective
@@ -110,12 +110,14 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     return options
 
 
-def build_evaluator(names: str | list[str], options: dict[str, Any]):
+def build_evaluator(names: str | list[str], options: dict[str, Any], constraints: Sequence[Any] = ()):
     """One evaluator, or a CompositeEvaluator of several.
 
     With several names, ``options`` holds one table per evaluator
     (``{"supernet": {...}, "cost": {...}}``); keys written ``name.option``
-    are sorted into those tables.
+    are sorted into those tables. ``constraints`` gate the composite: an
+    architecture that violates one on the values of the evaluators named
+    first is not sent to the later ones (name cheap evaluators first).
     """
     from evonas.evaluators.base import CompositeEvaluator
 
@@ -136,14 +138,14 @@ def build_evaluator(names: str | list[str], options: dict[str, Any]):
             raise ConfigError(f"evaluator option {key!r}: with several evaluators write EVALUATOR.OPTION "
                               f"(one of {', '.join(names)})")
         tables[owner][option] = value
-    return CompositeEvaluator([evaluators.create(name, **tables[name]) for name in names])
+    return CompositeEvaluator([evaluators.create(name, **tables[name]) for name in names], constraints=constraints)
 
 
 def build_components(config: SearchConfig):
     """Create ``(space, strategy, evaluator)`` from their registry names and options."""
     space = spaces.create(config.space, **config.space_options)
     strategy = strategies.create(config.strategy, **config.strategy_options)
-    evaluator = build_evaluator(config.evaluator, config.evaluator_options)
+    evaluator = build_evaluator(config.evaluator, config.evaluator_options, config.constraints)
     if config.objectives:
         evaluator = SelectObjectives(evaluator, [parse_objective(o) for o in config.objectives])
     return space, strategy, evaluator

@@ -48,9 +48,10 @@ def main() -> None:
                                  epochs=args.supernet_epochs, recalibration_images=256, val_images=768,
                                  checkpoint=f"{args.run_dir}/supernet.pt", seed=args.seed, device=args.device)
     cost = CostEvaluator(metrics=("params", "flops"), net_kwargs=dict(C=36, layers=20))
-    evaluator = SelectObjectives(CompositeEvaluator([supernet, cost]),
-                                 [Objective("accuracy", "max"), Objective("params", "min")])
     constraints = [f"params <= {args.params_limit}"] if args.params_limit else []
+    # cost first: a cell over the parameter limit is never sent to the supernet
+    evaluator = SelectObjectives(CompositeEvaluator([cost, supernet], constraints=constraints),
+                                 [Objective("accuracy", "max"), Objective("params", "min")])
     result = evonas.search(space, PymooStrategy(algorithm="nsga2", pop_size=args.pop_size), evaluator,
                            budget=args.budget, seed=args.seed, run_dir=args.run_dir, constraints=constraints,
                            resume=args.resume)

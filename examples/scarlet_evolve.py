@@ -151,8 +151,9 @@ def main() -> None:
     objectives = [Objective("accuracy", "max"), Objective("macs", "min")]
     if args.with_params:
         objectives.append(Objective("params", "min"))
-    evaluator = SelectObjectives(CompositeEvaluator([supernet, cost]), objectives)
     constraints = [f"macs <= {args.max_macs}"] if args.max_macs else []
+    # cost first: an architecture over the MACs limit is never sent to the supernet
+    evaluator = SelectObjectives(CompositeEvaluator([cost, supernet], constraints=constraints), objectives)
     result = evonas.search(space, PymooStrategy(algorithm="nsga2", pop_size=args.pop_size), evaluator,
                            budget=args.budget, seed=args.seed, run_dir=args.run_dir, constraints=constraints,
                            resume=args.resume)

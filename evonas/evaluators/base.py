@@ -21,6 +21,11 @@ from typing import Any, Mapping, Sequence
 from evonas.errors import ConfigError, EvonasError
 
 
+#: value key a gated :class:`CompositeEvaluator` adds: 1.0 when a constraint was already violated and the later
+#: evaluators did not run (their values are NaN), else 0.0
+GATED = "gated"
+
+
 @dataclass(frozen=True)
 class Objective:
     """One objective: its name and whether it is minimised or maximised."""
@@ -98,7 +103,7 @@ class Evaluator(abc.ABC):
                 raise EvonasError(f"{type(self).__name__} result lacks objective(s) {missing}")
             values = {key: float(value) for key, value in result.items()}
             bad = [key for key in (o.name for o in self.objectives) if math.isnan(values[key])]
-            if bad:
+            if bad and values.get(GATED) != 1.0:
                 raise EvonasError(f"{type(self).__name__} returned NaN for {bad}")
             checked.append(values)
         self.evaluations += len(archs)
@@ -128,15 +133,26 @@ class CompositeEvaluator(Evaluator):
 
     ``CompositeEvaluator([supernet, CostEvaluator(metrics=("flops",))])``
     gives accuracy and FLOPs in one result. Objective names must not clash.
+
+    ``constraints`` (e.g. ``["macs <= 60e6"]``, the search's constraints)
+    turn the members into a cascade: they run in the given order, and an
+    architecture that already violates a constraint on the values computed
+    so far is not sent to the later members; the objectives those would
+    have given are NaN ("not evaluated"). Put cheap evaluators (cost) first
+    and expensive ones (supernet) last. Such an architecture is infeasible
+    anyway, so the front is unchanged; strategies rank it by its violation.
     """
 
     name = "composite"
 
-    def __init__(self, evaluators: Sequence[Evaluator]) -> None:
+    def __init__(self, evaluators: Sequence[Evaluator], constraints: Sequence[Any] = ()) -> None:
+        from evonas.constraints import parse_constraint
+
         super().__init__()
         if not evaluators:
             raise ConfigError("CompositeEvaluator needs at least one evaluator")
         self.evaluators = list(evaluators)
+        self.constraints = tuple(parse_constraint(c) for c in constraints)
         names = [o.name for e in self.evaluators for o in e.objectives]
         clashes = sorted({n for n in names if names.count(n) > 1})
         if clashes:
@@ -156,10 +172,29 @@ class CompositeEvaluator(Evaluator):
 
     def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
         merged: list[dict[str, float]] = [{} for _ in archs]
+        pending = list(range(len(archs)))  # still within every constraint checked so far
         for evaluator in self.evaluators:
-            for row, result in zip(merged, evaluator.evaluate(archs)):
-                row.update(result)
+            if not pending:
+                break
+            for i, result in zip(pending, evaluator.evaluate([archs[i] for i in pending])):
+                merged[i].update(result)
+            pending = [i for i in pending if not self._violates(merged[i])]
+        if not self.constraints:
+            return merged
+        names = {o.name for o in self.objectives} | {key for row in merged for key in row}
+        for i, row in enumerate(merged):
+            row[GATED] = 0.0 if i in pending else 1.0
+            for name in names:
+                row.setdefault(name, math.nan)
         return merged
+
+    def _violates(self, values: Mapping[str, float]) -> bool:
+        """Whether a constraint on the values known so far is violated."""
+        return any(c.name in values and c.violation(values[c.name]) > 0 for c in self.constraints)
+
+    def __repr__(self) -> str:
+        gate = f", constraints={[str(c) for c in self.constraints]}" if self.constraints else ""
+        return f"CompositeEvaluator({self.evaluators!r}{gate})"
 
     def state_dict(self) -> dict:
         return {"parts": [e.state_dict() for e in self.evaluators]}
@@ -201,10 +236,15 @@ class SelectObjectives(Evaluator):
 
     def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
         results = self.inner.evaluate(archs)
-        missing = [o.name for o in self._objectives if results and o.name not in results[0]]
+        complete = [r for r in results if r.get(GATED) != 1.0]  # gated rows lack what was not evaluated
+        missing = [o.name for o in self._objectives if complete and o.name not in complete[0]]
         if missing:
             raise ConfigError(f"objective(s) {missing} are not reported by {type(self.inner).__name__}; "
-                              f"it reports {', '.join(results[0])}")
+                              f"it reports {', '.join(complete[0])}")
+        for row in results:
+            if row.get(GATED) == 1.0:
+                for o in self._objectives:
+                    row.setdefault(o.name, math.nan)
         return results
 
     def state_dict(self) -> dict:

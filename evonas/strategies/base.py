@@ -24,6 +24,10 @@ from evonas.errors import ConfigError
 from evonas.evaluators.base import Objective
 
 
+#: minimisation-form stand-in for an objective that was not evaluated (see :meth:`Strategy.F`)
+NOT_EVALUATED = 1e12
+
+
 class Strategy(abc.ABC):
     """Abstract strategy. Constructors are cheap and keyword-only; :meth:`setup` binds a space."""
 
@@ -77,13 +81,21 @@ class Strategy(abc.ABC):
         """Build the algorithm state after :meth:`setup`."""
 
     def F(self, results: Sequence[dict[str, float]]) -> np.ndarray:
-        """Objective values to minimise, shape ``(N, n_objectives)``."""
-        return np.asarray([[o.to_min(r[o.name]) for o in self.objectives] for r in results], dtype=float)
+        """Objective values to minimise, shape ``(N, n_objectives)``.
+
+        A value that was not evaluated (NaN: a gated
+        :class:`~evonas.evaluators.base.CompositeEvaluator` stopped at a violated
+        constraint) counts as :data:`NOT_EVALUATED`, worse than any real one.
+        """
+        F = np.asarray([[o.to_min(r[o.name]) for o in self.objectives] for r in results], dtype=float)
+        return np.where(np.isnan(F), NOT_EVALUATED, F)
 
     def G(self, results: Sequence[dict[str, float]]) -> np.ndarray:
-        """Constraint values (<= 0 satisfied), shape ``(N, n_constraints)``."""
-        return np.asarray([[c.violation(r[c.name]) for c in self.constraints] for r in results],
-                          dtype=float).reshape(len(results), len(self.constraints))
+        """Constraint values (<= 0 satisfied), shape ``(N, n_constraints)``; not evaluated (NaN) counts as 0:
+        such a row already violates the constraint that stopped its evaluation."""
+        G = np.asarray([[c.violation(r[c.name]) for c in self.constraints] for r in results],
+                       dtype=float).reshape(len(results), len(self.constraints))
+        return np.nan_to_num(G, nan=0.0)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.config.items()))
