@@ -55,8 +55,9 @@ def standalone_accuracy(space, arch, train_set, val_set, *, epochs: int, seed: i
 def _standalone_job(item, *, space, train_set, val_set, epochs: int, seed: int, device: str, workers: int):
     """(index, arch) -> (index, stand-alone top-1 %); one thread per job when jobs run side by side."""
     index, arch = item
-    if torch.multiprocessing.parent_process() is not None:
+    if torch.multiprocessing.parent_process() is not None:  # a pool worker: daemonic, so no loader workers
         torch.set_num_threads(1)
+        workers = 0
     return index, standalone_accuracy(space, arch, train_set, val_set, epochs=epochs, seed=seed,
                                       device=torch.device(device), workers=workers)
 
@@ -73,7 +74,8 @@ def main() -> None:
     parser.add_argument("--warmup-epochs", type=int, default=0, help="supernet learning-rate warm-up")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (a GPU when one is visible), cpu, cuda")
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="DataLoader worker processes (supernets; stand-alone jobs of --jobs > 1 load in-process)")
     parser.add_argument("--jobs", type=int, default=1, help="stand-alone trainings run at once (GPU)")
     parser.add_argument("--out", help="also write the figures to this JSON file")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (the 2-core reference machine)")

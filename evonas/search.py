@@ -164,6 +164,10 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
     if not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ConfigError(f"budget must be a positive number of evaluations, got {budget!r}")
     constraints = tuple(parse_constraint(c) for c in constraints)
+    ungated = [str(c) for c in evaluator.gate_constraints if str(c) not in {str(k) for k in constraints}]
+    if ungated:
+        raise ConfigError(f"the evaluator stops evaluating at {', '.join(ungated)}, which the search does not "
+                          f"have as a constraint: pass the same constraints to search()")
     objectives = evaluator.objectives
     config = fingerprint(space, strategy, evaluator, constraints, seed)
     run = RunDir(run_dir) if run_dir is not None else None
@@ -241,10 +245,12 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
 def _update_hypervolume(archive: Archive, generation: int, history: list) -> list:
     """Hypervolume of the feasible front after ``generation`` (multi-objective runs only), for the live display.
 
-    Normalised by the ideal / nadir of the first generation that had
-    feasible points, so the figure never decreases while the run goes on
-    (bounds taken from everything seen so far would move and could make it
-    drop). The curve kept in the result is recomputed with the final bounds
+    Normalised by the ideal / nadir of the feasible points of the earliest
+    generations whose values already spread on every objective, so the
+    figure does not drop while the run goes on (bounds taken from everything
+    seen so far move with each new extreme point and can make it fall);
+    until the points spread, everything seen so far sets the bounds. The
+    curve kept in the result is recomputed with the final bounds
     (:func:`final_hypervolume_curve`).
     """
     if len(archive.objectives) < 2:
@@ -254,8 +260,14 @@ def _update_hypervolume(archive: Archive, generation: int, history: list) -> lis
         return history + [(generation, 0.0)]
     values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
     generations = np.asarray([ind.generation for ind in feasible])
-    F = to_minimization(values, archive.objectives)[generations == generations.min()]
-    value = hypervolume(values, archive.objectives, ideal=F.min(axis=0), nadir=F.max(axis=0))
+    F = to_minimization(values, archive.objectives)
+    bounds = F
+    for g in np.unique(generations):
+        early = F[generations <= g]
+        if np.all(early.max(axis=0) > early.min(axis=0)):
+            bounds = early
+            break
+    value = hypervolume(values, archive.objectives, ideal=bounds.min(axis=0), nadir=bounds.max(axis=0))
     return history + [(generation, value)]
 
 

@@ -78,8 +78,11 @@ def verify_standalone(result, space, args) -> list[tuple[str, object, dict]]:
     64, no cutout) on the stand-alone trainer's own split; one training run
     each, so read a gap of a point or two as noise.
     """
-    best = max(result.front, key=lambda ind: ind.values["accuracy"])
     initial = [ind for ind in result.feasible if ind.generation == 0]
+    if not result.front or not initial:
+        print("no feasible front or initial architecture to compare (constraint too tight?)")
+        return []
+    best = max(result.front, key=lambda ind: ind.values["accuracy"])
     baseline = initial[int(np.random.default_rng(args.seed).integers(len(initial)))]
     rows = []
     for label, ind in (("front_best", best), ("random_initial", baseline)):

@@ -200,3 +200,25 @@ def test_live_hypervolume_never_drops_when_a_later_point_widens_the_bounds():
 
     seen = np.asarray([[ind.values["f1"], ind.values["f2"]] for ind in archive.individuals[:4]])
     assert hypervolume(seen, archive.objectives, ideal=seen.min(0), nadir=seen.max(0)) < values[0]
+
+
+def test_live_hypervolume_waits_for_spread_bounds():
+    """A first generation with one feasible point gives no bounds; the first spread generations do."""
+    from evonas.evaluators.base import Objective
+    from evonas.pareto import hypervolume
+    from evonas.result import Archive
+    from evonas.search import _update_hypervolume
+
+    archive = Archive([Objective("f1", "min"), Objective("f2", "min")])
+    archive.record((0,), "0", None, {"f1": 2.0, "f2": 2.0}, generation=0)
+    history = _update_hypervolume(archive, 0, [])
+    for i, (f1, f2) in enumerate([(1.0, 4.0), (4.0, 1.0)], 1):
+        archive.record((i,), str(i), None, {"f1": f1, "f2": f2}, generation=1)
+    history = _update_hypervolume(archive, 1, history)
+    archive.record((3,), "3", None, {"f1": 1.5, "f2": 1.5}, generation=2)
+    history = _update_hypervolume(archive, 2, history)
+    first_two = np.asarray([[2.0, 2.0], [1.0, 4.0], [4.0, 1.0]])
+    bounds = dict(ideal=first_two.min(0), nadir=first_two.max(0))
+    # generation 1's points count (bounds from the lone first point would leave them outside the box)
+    assert history[1][1] == pytest.approx(hypervolume(first_two, archive.objectives, **bounds))
+    assert history[1][1] < history[2][1]

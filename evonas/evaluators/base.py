@@ -109,6 +109,12 @@ class Evaluator(abc.ABC):
         self.evaluations += len(archs)
         return checked
 
+    @property
+    def gate_constraints(self) -> tuple:
+        """Constraints this evaluator (or one inside it) stops evaluating at; :func:`evonas.search` requires
+        them among its own, so that a gated architecture is always infeasible."""
+        return ()
+
     def state_dict(self) -> dict:
         """Whatever must be restored for a resumed search to score the same way."""
         return {}
@@ -140,7 +146,9 @@ class CompositeEvaluator(Evaluator):
     so far is not sent to the later members; the objectives those would
     have given are NaN ("not evaluated"). Put cheap evaluators (cost) first
     and expensive ones (supernet) last. Such an architecture is infeasible
-    anyway, so the front is unchanged; strategies rank it by its violation.
+    anyway (:func:`evonas.search` requires these constraints among its own),
+    so the front is unchanged; pymoo ranks it by its violation, DEAP's
+    penalty puts it behind every evaluated architecture.
     """
 
     name = "composite"
@@ -181,12 +189,17 @@ class CompositeEvaluator(Evaluator):
             pending = [i for i in pending if not self._violates(merged[i])]
         if not self.constraints:
             return merged
-        names = {o.name for o in self.objectives} | {key for row in merged for key in row}
+        names = ({o.name for o in self.objectives} | {c.name for c in self.constraints}
+                 | {key for row in merged for key in row})
         for i, row in enumerate(merged):
             row[GATED] = 0.0 if i in pending else 1.0
             for name in names:
                 row.setdefault(name, math.nan)
         return merged
+
+    @property
+    def gate_constraints(self) -> tuple:
+        return self.constraints + tuple(c for e in self.evaluators for c in e.gate_constraints)
 
     def _violates(self, values: Mapping[str, float]) -> bool:
         """Whether a constraint on the values known so far is violated."""
@@ -233,6 +246,10 @@ class SelectObjectives(Evaluator):
 
     def _setup(self, space) -> None:
         self.inner.setup(space)
+
+    @property
+    def gate_constraints(self) -> tuple:
+        return self.inner.gate_constraints
 
     def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
         results = self.inner.evaluate(archs)

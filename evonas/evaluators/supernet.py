@@ -38,6 +38,9 @@ from evonas.training.bn import recalibrate_bn
 from evonas.training.one_shot import SAMPLERS, train_supernet_epoch, warmup_cosine
 
 log = logging.getLogger(__name__)
+#: version of the training procedure, part of the settings digest: a supernet checkpoint written by another
+#: procedure (2: per-step warm-up + cosine, per-epoch shuffles seeded by (seed, epoch)) is not reused
+RECIPE = 2
 #: precisions candidates can be scored in (SupernetEvaluator's ``eval_dtype``)
 EVAL_DTYPES = ("float32", "bfloat16")
 
@@ -89,14 +92,13 @@ class SupernetEvaluator(Evaluator):
             raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
         if epochs < 0 or recalibration_images < 0:
             raise ConfigError("epochs and recalibration_images must be >= 0")
-        if not 0 <= warmup_epochs <= max(epochs, 0):
-            raise ConfigError(f"warmup_epochs must be in [0, epochs={epochs}], got {warmup_epochs}")
+        if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or not 0 <= warmup_epochs <= epochs:
+            raise ConfigError(f"warmup_epochs must be a whole number in [0, epochs={epochs}], got {warmup_epochs!r}")
         self.settings = dict(dataset=dataset, root=root, split=list(split),
                              supernet_kwargs=dict(supernet_kwargs or {}), epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
-                             grad_clip=grad_clip, sampler=sampler, seed=seed)
-        if warmup_epochs:  # only when used, so the settings digest of earlier supernets stays valid
-            self.settings["warmup_epochs"] = warmup_epochs
+                             grad_clip=grad_clip, sampler=sampler, seed=seed, warmup_epochs=warmup_epochs,
+                             recipe=RECIPE)
         self.recalibration_images, self.val_images = recalibration_images, val_images
         self.eval_batch_size, self.metric, self.checkpoint = eval_batch_size, metric, checkpoint
         self.device_spec, self.workers, self.progress = device, workers, progress
@@ -185,7 +187,7 @@ class SupernetEvaluator(Evaluator):
         optimizer = torch.optim.SGD(params, lr=s["learning_rate"], momentum=s["momentum"],
                                     weight_decay=s["weight_decay"])
         scheduler = warmup_cosine(optimizer, total_steps=s["epochs"] * steps,
-                                  warmup_steps=s.get("warmup_epochs", 0) * steps)
+                                  warmup_steps=s["warmup_epochs"] * steps)
         rng = np.random.default_rng(s["seed"] + 1)  # path sampling
         start, progress_path = 0, self._progress_path()
         if progress_path is not None and (progress_path.is_file() or previous_path(progress_path).is_file()):
@@ -195,6 +197,8 @@ class SupernetEvaluator(Evaluator):
             scheduler.load_state_dict(state["scheduler"])
             rng.bit_generator.state = state["sampler_rng"]
             torch.set_rng_state(state["torch_rng"])
+            if state.get("cuda_rng") is not None and self.device.type == "cuda":
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
             start = int(state["epoch"])
             log.info("continuing supernet training after epoch %d/%d from %s", start, s["epochs"], progress_path)
         for epoch in range(start, s["epochs"]):
@@ -207,7 +211,8 @@ class SupernetEvaluator(Evaluator):
                 save_checkpoint(progress_path, {
                     "settings_digest": digest, "epoch": epoch + 1, "model": self.supernet.state_dict(),
                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "sampler_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()},
+                    "sampler_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None},
                     kind="supernet-training")
 
     def _stack(self, subset) -> list[tuple[torch.Tensor, torch.Tensor]]:

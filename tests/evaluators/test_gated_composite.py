@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from evonas.errors import EvonasError
+from evonas.errors import ConfigError, EvonasError
 from evonas.evaluators.base import GATED, CompositeEvaluator, Evaluator, Objective, SelectObjectives
 from evonas.registry import strategies
 from evonas.search import search
@@ -91,3 +91,21 @@ def test_gated_search_finds_the_same_front_with_fewer_expensive_calls(name):
     else:  # DEAP's penalty keeps the objective values: another run, but as good a front
         best = lambda r: max(ind.values["score"] for ind in r.feasible)  # noqa: E731
         assert best(gated) >= best(plain) - 1 and np.isfinite(gated.hypervolume[-1][1])
+
+
+def test_a_batch_gated_whole_still_reports_every_constrained_value():
+    """A constraint on a value only a later member reports: rows carry it (NaN) even if no row got that far."""
+    gated = CompositeEvaluator([GeneSum(), Slow()], constraints=["size <= 1", "extra <= 2"])
+    gated.setup(ToySpace(length=4, choices=3))
+    rows = gated.evaluate([(2, 2, 2, 2), (1, 1, 1, 1)])
+    assert all(r[GATED] == 1.0 and math.isnan(r["extra"]) for r in rows)
+    result = search(ToySpace(length=4, choices=3), strategies.create("nsga2", pop_size=6), gated, budget=12, seed=0,
+                    constraints=["size <= 1", "extra <= 2"], progress=False)
+    assert result.feasible and all(ind.values["size"] <= 1 for ind in result.feasible)
+
+
+def test_search_refuses_an_evaluator_gated_on_a_constraint_it_does_not_have():
+    gated = SelectObjectives(CompositeEvaluator([GeneSum(), Slow()], constraints=["size <= 4"]),
+                             [Objective("score", "max"), Objective("size", "min")])
+    with pytest.raises(ConfigError, match="stops evaluating at size <= 4"):
+        search(ToySpace(), strategies.create("nsga2", pop_size=6), gated, budget=6, progress=False)

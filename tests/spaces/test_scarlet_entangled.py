@@ -15,8 +15,8 @@ TINY = dict(variant="cifar", num_classes=10, width_mult=0.25, weight_sharing="en
 def test_export_computes_exactly_the_supernet_path(stabilizer):
     net = ScarletSupernet(stabilizer=stabilizer, **TINY)
     x = torch.randn(4, 3, 16, 16)
-    for seed in range(4):
-        arch = resolve_arch(tuple(np.random.default_rng(seed).integers(0, 12, 19)))
+    randoms = [tuple(np.random.default_rng(seed).integers(0, 12, 19)) for seed in range(4)]
+    for arch in [resolve_arch(a) for a in randoms] + [resolve_arch("SCARLET_C")]:  # SCARLET-C has skips
         recalibrate_bn(net, lambda images: net.forward_path(images, arch), [torch.randn(8, 3, 16, 16)])
         model = net.export(arch)
         assert isinstance(model, ScarletNet) and not model.training
