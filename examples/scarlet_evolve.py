@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--recalibration-images", type=int, default=256)
     parser.add_argument("--val-images", type=int, default=1024)
     parser.add_argument("--eval-dtype", choices=EVAL_DTYPES, default="float32",
-                        help="score candidates under bf16 autocast: ~1.9x faster on CPUs with AMX / AVX-512 BF16 "
+                        help="score candidates under bf16 autocast: 1.6-1.9x faster on CPUs with AMX / AVX-512 BF16 "
                              "(benchmarks/bench_supernet_eval.py), slower on others")
     parser.add_argument("--verify-epochs", type=int, default=0,
                         help="train the front's best and a random initial architecture from scratch for this "

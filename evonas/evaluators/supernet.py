@@ -63,7 +63,7 @@ class SupernetEvaluator(Evaluator):
         val_images: validation images per candidate (None: the whole validation part).
         metric: ``"accuracy"`` (max) or ``"loss"`` (min) as the objective.
         eval_dtype: ``"float32"`` (default) or ``"bfloat16"``: scoring (BN
-            recalibration and validation) under bf16 autocast, about 2x faster
+            recalibration and validation) under bf16 autocast, 1.6-1.9x faster
             on CPUs with AMX / AVX-512 BF16; check that rankings survive it
             (``benchmarks/bench_supernet_eval.py``).
         checkpoint: a file to load the trained supernet from / save it to.
