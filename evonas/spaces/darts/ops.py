@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from evonas.spaces.pointwise import PointwiseConv
+
 #: The eight DARTS candidate ops, in DARTS order (index 0 is ``none``).
 PRIMITIVES: Tuple[str, ...] = (
     "none",
@@ -135,8 +137,8 @@ class FactorizedReduce(nn.Module):
         if C_out % 2:
             raise ValueError(f"FactorizedReduce needs an even C_out, got {C_out}")
         self.relu = nn.ReLU(inplace=False)
-        self.conv_1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, padding=0, bias=False)
-        self.conv_2 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, padding=0, bias=False)
+        self.conv_1 = PointwiseConv(C_in, C_out // 2, stride=2)  # a 1x1 stride-2 conv that avoids a torch CPU bug
+        self.conv_2 = PointwiseConv(C_in, C_out // 2, stride=2)
         self.bn = nn.BatchNorm2d(C_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from evonas.errors import ConfigError
+from evonas.spaces.pointwise import PointwiseConv
 
 #: h-swish, x * relu6(x + 3) / 6 (torch's ``nn.Hardswish`` is this function)
 HSwish = nn.Hardswish
@@ -144,7 +145,7 @@ class Stabilizer(nn.Module):
         if stride not in (1, 2):
             raise ConfigError(f"Stabilizer stride must be 1 or 2, got {stride}")
         self.channels_in, self.channels_out, self.stride, self.init = channels_in, channels_out, stride, init
-        self.conv = nn.Conv2d(channels_in, channels_out, 1, stride=stride, bias=False)
+        self.conv = PointwiseConv(channels_in, channels_out, stride=stride)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -175,7 +176,7 @@ class SkipProjection(nn.Module):
     def __init__(self, channels_in: int, channels_out: int, stride: int = 1):
         super().__init__()
         self.channels_in, self.channels_out, self.stride = channels_in, channels_out, stride
-        self.conv = nn.Conv2d(channels_in, channels_out, 1, stride=stride, bias=False)
+        self.conv = PointwiseConv(channels_in, channels_out, stride=stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
