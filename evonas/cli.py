@@ -215,15 +215,18 @@ def _search(args: argparse.Namespace) -> int:
         if config.run_dir is None:
             config.run_dir = f"runs/search-{config.space}-{config.strategy}-seed{config.seed}"
     space, strategy, evaluator = build_components(config)
-    if not args.resume:
-        from evonas.runtime.run_dir import RunDir
+    from evonas.runtime.checkpoint import has_checkpoint
+    from evonas.runtime.run_dir import RunDir
+    from evonas.search import CHECKPOINT
 
-        run = RunDir(config.run_dir)
-        if (run.path / "checkpoint.pkl").exists():
-            raise ConfigError(f"{run.path} already holds a search; continue it with --resume {run.path}")
-        run.write_json("search.json", config.to_dict())
-    result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
-                    constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet)
+    run = RunDir(config.run_dir)
+    with run.locked():  # held from here to the end, so search.json cannot be replaced under a running search
+        if not args.resume:
+            if has_checkpoint(run.path / CHECKPOINT):
+                raise ConfigError(f"{run.path} already holds a search; continue it with --resume {run.path}")
+            run.write_json("search.json", config.to_dict())
+        result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
+                        constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet)
     print(_front_table(result))
     print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json, plots)")
     return 0
@@ -378,6 +381,20 @@ def _configure_console_logging(*, debug: bool, quiet: bool) -> None:
     root.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` as one line.
+
+    An error raised in a DataLoader worker reaches the main process as
+    "Caught X in DataLoader worker process N. Original Traceback ...": only
+    the original message (the traceback's last line, without the type) is kept.
+    """
+    text = str(exc).strip()
+    if "Original Traceback" in text:
+        last = text.splitlines()[-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``evonas`` command; return its exit code."""
     parser = build_parser()
@@ -386,7 +403,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except EvonasError as exc:
-        print(f"evonas: error: {exc}", file=sys.stderr)
+        print(f"evonas: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a vanished file: the system's reason, one line
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"evonas: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("evonas: interrupted", file=sys.stderr)

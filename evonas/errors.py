@@ -43,3 +43,11 @@ class GenotypeError(EvonasError, ValueError):
 
 class CheckpointError(EvonasError):
     """A checkpoint is missing, truncated, or belongs to another run / model."""
+
+
+class StorageError(EvonasError, OSError):
+    """A file could not be written (full disk, read-only folder, no permission); what was there is kept."""
+
+
+class RunDirBusyError(EvonasError):
+    """Another process holds the run directory's lock (two runs must not write one folder)."""

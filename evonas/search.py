@@ -7,14 +7,19 @@ checkpoint / resume. A checkpoint is written atomically after every
 generation and holds the strategy (with its random generators), the archive,
 the global ``random`` / NumPy / torch RNG states and the evaluator's state,
 so ``resume=True`` continues a killed run to exactly the result of an
-uninterrupted one with the same seed.
+uninterrupted one with the same seed. Checkpoints are checksummed and carry
+the run directory's run id; the directory is locked while a search runs.
+
+The budget counts distinct evaluated architectures in whole generations: the
+search stops after the generation in which the count reaches ``budget``, so a
+run may end up to one generation above it (a population is never cut short).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-import pickle
 import random
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -28,14 +33,13 @@ from evonas.errors import CheckpointError, ConfigError, EvonasError
 from evonas.evaluators.base import Evaluator
 from evonas.pareto import hypervolume, to_minimization
 from evonas.result import Archive, SearchResult
-from evonas.runtime.atomic import atomic_write_bytes
-from evonas.runtime.checkpoint import previous_path
+from evonas.runtime.checkpoint import has_checkpoint, load_latest_checkpoint, save_object_checkpoint
 from evonas.runtime.run_dir import RunDir
 from evonas.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pkl"
-FORMAT = "evonas-search-checkpoint"
+CHECKPOINT_KIND = "search"
 
 Callback = Callable[[int, "SearchState"], None]
 
@@ -95,43 +99,6 @@ def _digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _load_checkpoint(path: Path) -> dict:
-    import dill
-
-    try:
-        with open(path, "rb") as handle:
-            state = dill.load(handle)
-    except FileNotFoundError as exc:
-        raise CheckpointError(f"no checkpoint at {path}") from exc
-    except Exception as exc:  # a damaged pickle raises almost any type
-        raise CheckpointError(f"{path} is truncated or not a checkpoint ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not an evonas search checkpoint")
-    return state
-
-
-def _load_latest(run: RunDir) -> dict:
-    path = run.path / CHECKPOINT
-    try:
-        return _load_checkpoint(path)
-    except CheckpointError as exc:
-        previous = previous_path(path)
-        if not previous.is_file():
-            raise
-        log.warning("%s; falling back to the previous checkpoint %s", exc, previous)
-        return _load_checkpoint(previous)
-
-
-def _save_checkpoint(run: RunDir, state: dict) -> None:
-    import dill  # pickles what plain pickle cannot (e.g. pymoo's decorated comparison functions)
-
-    path = run.path / CHECKPOINT
-    blob = dill.dumps({"format": FORMAT, **state}, protocol=pickle.HIGHEST_PROTOCOL)
-    if path.exists():
-        path.replace(previous_path(path))
-    atomic_write_bytes(path, blob)
-
-
 def _rng_states() -> dict:
     return {"random": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
 
@@ -173,38 +140,62 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
     run = RunDir(run_dir) if run_dir is not None else None
     if resume and run is None:
         raise ConfigError("resume needs the run directory of the run to continue")
-    if not evaluator_ready:
-        evaluator.setup(space)
+    with run.locked() if run is not None else contextlib.nullcontext():
+        return _search(space, strategy, evaluator, budget, seed, run, constraints, resume, progress, callbacks,
+                       plots, config, evaluator_ready)
 
+
+def _start(space, strategy: Strategy, objectives, constraints, seed: int) -> tuple[Strategy, Archive, int]:
+    """Seed the global RNGs and the strategy from ``seed``: the state of a run before generation 0."""
+    rng = np.random.default_rng(seed)
+    random.seed(int(rng.integers(2**63 - 1)))
+    np.random.seed(int(rng.integers(2**32 - 1)))
+    torch.manual_seed(int(rng.integers(2**63 - 1)))
+    strategy.setup(space, objectives, rng, constraints)
+    return strategy, Archive(objectives, constraints), -1
+
+
+def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: int, run: RunDir | None,
+            constraints: tuple, resume: bool, progress: bool, callbacks: Sequence[Callback], plots: bool,
+            config: dict, evaluator_ready: bool) -> SearchResult:
+    objectives = evaluator.objectives
     hv_history: list[tuple[int, float]] = []
+    checkpoint = run.path / CHECKPOINT if run is not None else None
     if resume:
         saved = run.read_json("config.json")
         if saved.get("fingerprint") != _digest(config):
             differing = [k for k in config if saved.get("settings", {}).get(k) != config[k]]
             raise ConfigError(f"{run.path} was started with other settings ({', '.join(differing) or 'unknown'} "
                               f"differ); resume it with the same space, strategy, evaluator, constraints and seed")
-        state = _load_latest(run)
-        strategy, archive, generation = state["strategy"], state["archive"], state["generation"]
-        hv_history = state["hypervolume"]
-        evaluator.load_state_dict(state["evaluator"])
-        _set_rng_states(state["rng"])
-        log.info("resuming %s after generation %d (%d evaluations)", run.path, generation, len(archive))
+        run_id = run.run_id(CHECKPOINT_KIND)
+        if not evaluator_ready:
+            evaluator.setup(space)
+        if has_checkpoint(checkpoint):
+            state = load_latest_checkpoint(checkpoint, kind=CHECKPOINT_KIND,
+                                           expect={"run_id": run_id, "fingerprint": _digest(config)})
+            strategy, archive, generation = state["strategy"], state["archive"], state["generation"]
+            hv_history = state["hypervolume"]
+            evaluator.load_state_dict(state["evaluator"])
+            _set_rng_states(state["rng"])
+            log.info("resuming %s after generation %d (%d evaluations)", run.path, generation, len(archive))
+        else:
+            log.warning("%s has no checkpoint yet (the run stopped in its first generation): starting over",
+                        run.path)
+            strategy, archive, generation = _start(space, strategy, objectives, constraints, seed)
     else:
-        if run is not None and (run.path / CHECKPOINT).exists():
+        if checkpoint is not None and has_checkpoint(checkpoint):
             raise ConfigError(f"{run.path} already holds a search; continue it with resume or pick another run dir")
-        rng = np.random.default_rng(seed)
-        random.seed(int(rng.integers(2**63 - 1)))
-        np.random.seed(int(rng.integers(2**32 - 1)))
-        torch.manual_seed(int(rng.integers(2**63 - 1)))
-        strategy.setup(space, objectives, rng, constraints)
-        archive = Archive(objectives, constraints)
-        generation = -1
+        if not evaluator_ready:
+            evaluator.setup(space)
+        strategy, archive, generation = _start(space, strategy, objectives, constraints, seed)
         if run is not None:
+            run_id = run.create_identity(CHECKPOINT_KIND)
             run.write_json("config.json", {"fingerprint": _digest(config), "settings": config, "budget": int(budget)})
     handler = run.attach_log() if run is not None else None
 
-    bar = tqdm(total=budget, initial=min(len(archive), budget), desc="search", unit="eval", disable=not progress)
-    evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: bar.update(1))
+    bar = tqdm(total=max(budget, len(archive)), initial=len(archive), desc="search", unit="eval",
+               disable=not progress)
+    evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: _advance(bar))
     stalled = 0
     try:
         while len(archive) < budget:
@@ -223,10 +214,14 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
             for callback in callbacks:
                 callback(generation, state)
             if run is not None:
-                _save_checkpoint(run, {"generation": generation, "strategy": strategy, "archive": archive,
-                                       "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
-                                       "rng": _rng_states()})
+                save_object_checkpoint(checkpoint, {
+                    "fingerprint": _digest(config), "generation": generation, "strategy": strategy,
+                    "archive": archive, "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
+                    "rng": _rng_states()}, kind=CHECKPOINT_KIND, run_id=run_id)
                 _write_history(run, space, archive)
+        if len(archive) > budget:
+            log.info("budget of %d reached within generation %d: %d evaluations (whole generations are evaluated)",
+                     budget, generation, len(archive))
     finally:
         bar.close()
         if handler is not None:
@@ -240,6 +235,13 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
         if plots:
             _write_plots(run, result)
     return result
+
+
+def _advance(bar) -> None:
+    """One more evaluation on the progress bar; past the budget (the last generation) the total follows."""
+    if bar.n >= bar.total:
+        bar.total = bar.n + 1
+    bar.update(1)
 
 
 def _update_hypervolume(archive: Archive, generation: int, history: list) -> list:

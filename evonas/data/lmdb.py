@@ -20,6 +20,7 @@ subprocess, so even a crash while reading is reported as an error.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -159,7 +160,13 @@ class LMDBDataset(Dataset):
         return int(self.meta["count"])
 
     def _environment(self) -> lmdb.Environment:
-        if self._env is None or self._pid != os.getpid():
+        if self._env is not None and self._pid != os.getpid():
+            # A forked DataLoader worker inherits the parent's open environment. LMDB must not use it
+            # after fork, and py-lmdb refuses to open the same file twice in one process ("already
+            # open"), so close the inherited copy (this unmaps only the child's view) and reopen.
+            self._env.close()
+            self._env = None
+        if self._env is None:
             self._env = open_lmdb(self.path)
             self._pid = os.getpid()
         return self._env
@@ -204,8 +211,13 @@ def _records_from_folder(dataset) -> Iterator[tuple[int, bytes, tuple[int, int]]
     for path, label in dataset.samples:
         with open(path, "rb") as handle:
             data = handle.read()
-        with Image.open(path) as img:
-            width, height = img.size
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+                img.verify()
+        except Exception as exc:  # PIL raises UnidentifiedImageError, SyntaxError, OSError... for bad files
+            raise CorruptDatasetError(f"{path} is not a readable image ({type(exc).__name__}: {exc}); "
+                                      "remove it or fix it, then pack again") from exc
         yield label, data, (height, width)
 
 
@@ -251,6 +263,7 @@ def pack_lmdb(source, out: str | os.PathLike, *, root: str | os.PathLike | None 
     channels = 3 if folder else int(dataset[0][0].shape[0])
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_parts(out)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -289,6 +302,32 @@ def pack_lmdb(source, out: str | os.PathLike, *, root: str | os.PathLike | None 
     env.close()
     _replace_dir(tmp, out)
     return meta
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_abandoned_parts(out: str | os.PathLike) -> list[Path]:
+    """Delete ``.NAME.partial-PID`` / ``.NAME.old-PID`` folders that killed packs of ``out`` left behind.
+
+    Only folders whose process is no longer running on this machine are
+    removed (a pack in progress keeps its folder). Returns what was removed.
+    """
+    out = Path(out)
+    removed = []
+    for candidate in out.parent.glob(f".{out.name}.*-*"):
+        stage, _, pid = candidate.name[len(out.name) + 2:].rpartition("-")
+        if stage in ("partial", "old") and pid.isdigit() and not _pid_alive(int(pid)) and candidate.is_dir():
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
 
 
 def _put_all(env: lmdb.Environment, items: list[tuple[bytes, bytes]]) -> None:

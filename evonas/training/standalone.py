@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 
 from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
 from evonas.errors import CheckpointError, ConfigError
-from evonas.runtime.checkpoint import load_checkpoint, load_latest_checkpoint, save_checkpoint
+from evonas.runtime.checkpoint import has_checkpoint, load_checkpoint, load_latest_checkpoint, save_checkpoint
 from evonas.runtime.device import resolve_device
 from evonas.runtime.run_dir import RunDir
 from evonas.training.config import config_from_dict, require
@@ -71,6 +71,8 @@ class StandaloneConfig:
         if self.space == "darts":
             require(self.init_channels >= 1, f"init_channels must be >= 1, got {self.init_channels}")
             require(self.layers >= 3, f"layers must be >= 3 (two reduction cells), got {self.layers}")
+            require(self.batch_size >= 2 or not self.auxiliary,
+                    "batch_size must be >= 2 with the auxiliary head (its BatchNorm sees one value per channel)")
         require(0 < self.test_fraction < 1, f"test_fraction must be in (0, 1), got {self.test_fraction}")
         require(0 <= self.drop_path_prob < 1, f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
         require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
@@ -150,11 +152,18 @@ def build_model(config: StandaloneConfig, num_classes: int, family: str) -> torc
 
 
 def _loader(dataset, config: StandaloneConfig, *, shuffle: bool, epoch: int = 0) -> DataLoader:
+    """Batches of ``dataset``; shuffled ones (training) never end in a batch of one image.
+
+    BatchNorm cannot normalise a single value per channel in training mode,
+    so when ``len(dataset) % batch_size == 1`` the training loader drops that
+    last image (a different one each epoch, as the order is shuffled).
+    """
     from evonas.data.splits import seed_worker
 
     generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+    lone_last = shuffle and len(dataset) % config.batch_size == 1
     return DataLoader(dataset, batch_size=config.batch_size, shuffle=shuffle, num_workers=config.workers,
-                      generator=generator, worker_init_fn=seed_worker, drop_last=False,
+                      generator=generator, worker_init_fn=seed_worker, drop_last=lone_last,
                       pin_memory=torch.cuda.is_available())
 
 
@@ -178,33 +187,57 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
                      progress: bool = True) -> dict:
     """Train (or, with ``resume``, continue training) in ``run_dir``; return the final results.
 
-    A new run refuses a ``run_dir`` that already holds a run. ``resume``
-    reads the config from ``run_dir`` (``config`` may be None) and continues
-    from the latest readable checkpoint; one of another genotype is refused.
-    Results: ``final.json`` (test loss / top-1 / top-5 of the last epoch,
-    parameter count), ``metrics.csv`` (one row per epoch), ``checkpoint.pt``.
+    A new run refuses a ``run_dir`` that holds a run with a checkpoint (a
+    run that died before its first checkpoint is replaced). ``resume`` reads
+    the config from ``run_dir`` (``config`` may be None) and continues from
+    the latest readable checkpoint, or starts at epoch 0 when there is none
+    yet; a checkpoint of another run or another architecture is refused.
+    The run directory is locked while training (a second process is
+    refused). Results: ``final.json`` (test loss / top-1 / top-5 of the last
+    epoch, parameter count), ``metrics.csv`` (one row per epoch),
+    ``checkpoint.pt``.
     """
+    run = RunDir(run_dir)
+    if resume and not run.exists():
+        raise CheckpointError(f"{run.config_path} does not exist: is {run.path} a run directory?")
+    with run.locked():
+        return _train_locked(config, run, resume=resume, progress=progress)
+
+
+def _train_locked(config: StandaloneConfig | None, run: RunDir, *, resume: bool, progress: bool) -> dict:
     from evonas.evaluators.cost import count_params
 
-    run = RunDir(run_dir)
+    state = None
     if resume:
         config = StandaloneConfig.from_dict(run.read_config())
         space, arch = resolve_arch(config)
         arch_key = space.key(arch)
-        state = load_latest_checkpoint(run.checkpoint_path, kind=CHECKPOINT_KIND, expect={"arch_key": arch_key})
+        run_id = run.run_id(CHECKPOINT_KIND)
+        if has_checkpoint(run.checkpoint_path):
+            state = load_latest_checkpoint(run.checkpoint_path, kind=CHECKPOINT_KIND,
+                                           expect={"run_id": run_id, "arch_key": arch_key})
+        else:
+            log.warning("%s has no checkpoint yet (the run stopped during its first epoch): starting at epoch 0",
+                        run.path)
     else:
         if config is None:
             raise ConfigError("a new run needs a config")
         config.validate()
-        if run.exists():
+        if run.exists() and has_checkpoint(run.checkpoint_path):
             raise ConfigError(f"{run.path} already holds a run; continue it with --resume or pick another run dir")
+        if run.exists():
+            log.warning("%s holds a run that stopped before its first checkpoint: replacing it", run.path)
         space, arch = resolve_arch(config)
         arch_key = space.key(arch)
-        state = None
+        run_id = run.create_identity(CHECKPOINT_KIND)
+        run.write_config(asdict(config))
 
     device = resolve_device(config.device)
     channels_last = device.type == "cpu" if config.channels_last is None else config.channels_last
     train_set, test_set, classes, family = build_data(config)
+    if len(train_set) < 2:
+        raise ConfigError(f"{config.dataset} leaves {len(train_set)} training image(s); training needs at least 2 "
+                          "(BatchNorm needs two values per channel)")
     torch.manual_seed(config.seed)
     model = build_model(config, len(classes), family).to(device)
     if channels_last:
@@ -223,8 +256,6 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
             raise CheckpointError(f"checkpoint in {run.path} does not fit the configured network ({exc})") from exc
         metrics, start_epoch = list(state["metrics"]), int(state["epoch"])
         log.info("resuming %s at epoch %d/%d", run.path, start_epoch, config.epochs)
-    else:
-        run.write_config(asdict(config))
     handler = run.attach_log()
     params = count_params(model)
     log.info("training %s: %d parameters (without auxiliary head) on %s", arch_key[:60], params, device)
@@ -251,7 +282,7 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
                 "epoch": epoch + 1, "arch_key": arch_key, "config": asdict(config),
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "metrics": metrics,
-            }, kind=CHECKPOINT_KIND)
+            }, kind=CHECKPOINT_KIND, run_id=run_id)
             log.info("epoch %d/%d: train loss %.4f top1 %.2f | test loss %.4f top1 %.2f (%.1fs)", epoch + 1,
                      config.epochs, train_stats.loss, train_stats.top1, test_stats.loss, test_stats.top1,
                      row["seconds"])
@@ -290,7 +321,13 @@ def evaluate_checkpoint(path: str | Path, *, dataset: str | None = None, root: s
     path = Path(path)
     if path.is_dir():
         path = RunDir(path).checkpoint_path
-    state = load_checkpoint(path, kind=CHECKPOINT_KIND)
+    try:
+        state = load_checkpoint(path, kind=CHECKPOINT_KIND)
+    except CheckpointError as exc:
+        if "'search' checkpoint" in str(exc):
+            raise CheckpointError(f"{path} is the checkpoint of a search, not of a trained network: evaluate takes "
+                                  "the checkpoint.pt or run directory of 'evonas train'") from exc
+        raise
     values = dict(state["config"])
     if arch is not None:
         space = build_space(StandaloneConfig.from_dict(values))

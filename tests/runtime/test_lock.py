@@ -1,0 +1,63 @@
+"""Run directory lock: one writer at a time, the holder named, nothing stale after a kill."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from evonas.errors import RunDirBusyError
+from evonas.runtime.run_dir import RunDir
+
+HOLD = textwrap.dedent(
+    """
+    import sys, time
+    from evonas.runtime.run_dir import RunDir
+    with RunDir(sys.argv[1]).locked():
+        print("locked", flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def hold_in_subprocess(path):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_second_process_is_refused_with_the_holder_named_and_the_lock_dies_with_it(tmp_path):
+    holder = hold_in_subprocess(tmp_path)
+    try:
+        with pytest.raises(RunDirBusyError, match=rf"in use by pid {holder.pid} on .* since .*\(.*-c"):
+            with RunDir(tmp_path).locked():
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with RunDir(tmp_path).locked():  # the kernel dropped the lock of the killed holder
+        assert f'"pid": {os.getpid()}' in (tmp_path / ".lock").read_text()
+
+
+def test_lock_is_reentrant_within_a_process(tmp_path):
+    run = RunDir(tmp_path)
+    with run.locked():
+        with run.locked():
+            pass
+        holder = subprocess.run([sys.executable, "-c", HOLD, str(tmp_path)], capture_output=True, text=True,
+                                timeout=60)
+        assert holder.returncode != 0 and "in use by pid" in holder.stderr  # still held by the outer block
+    proc = hold_in_subprocess(tmp_path)  # released after the outer block
+    proc.kill()
+    proc.wait()
+
+
+def test_locking_clears_temporaries_of_killed_writers(tmp_path):
+    (tmp_path / ".checkpoint.pkl.k3j_9x2q.tmp").write_bytes(b"half a checkpoint")
+    with RunDir(tmp_path).locked():
+        pass
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))

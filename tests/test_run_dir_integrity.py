@@ -1,0 +1,125 @@
+"""Run directories that cannot contradict themselves: identity, checksums, lock, restart, budget display."""
+from __future__ import annotations
+
+import io
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from tqdm import tqdm
+
+from evonas.cli import main
+from evonas.errors import CheckpointError
+from evonas.registry import strategies
+from evonas.search import search
+from evonas.testing import ToySpace, ZDTEvaluator
+
+TOY = ["--space", "toy", "--evaluator", "zdt", "--strategy", "nsga2", "--pop-size", "10", "--quiet"]
+
+
+def run_toy(run_dir=None, *, seed=4, budget=40, resume=False, **kwargs):
+    return search(ToySpace(length=6, choices=3), strategies.create("nsga2", pop_size=10), ZDTEvaluator(),
+                  budget=budget, seed=seed, run_dir=run_dir, resume=resume, progress=False, **kwargs)
+
+
+def rows(result):
+    return [(i.key, i.generation, i.values) for i in result.individuals]
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != ".lock"}
+
+
+def test_a_checkpoint_copied_from_another_run_is_refused_and_nothing_changes(tmp_path):
+    run_toy(tmp_path / "a", seed=4, budget=20)
+    run_toy(tmp_path / "b", seed=4, budget=30)  # same settings, another run: its checkpoint is not a's
+    shutil.copy(tmp_path / "b" / "checkpoint.pkl", tmp_path / "a" / "checkpoint.pkl")
+    before = snapshot(tmp_path / "a")
+    with pytest.raises(CheckpointError, match="belongs to another run: its run_id"):
+        run_toy(tmp_path / "a", seed=4, budget=40, resume=True)
+    assert snapshot(tmp_path / "a") == before
+
+
+def test_resuming_a_checkpoint_of_other_objectives_is_a_one_line_error(capsys, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["search", *TOY, "--budget", "20", "--run-dir", str(a)]) == 0
+    assert main(["search", *TOY, "--budget", "20", "--run-dir", str(b), "--objectives", "f2:min", "genes:max"]) == 0
+    capsys.readouterr()
+    shutil.copy(b / "checkpoint.pkl", a / "checkpoint.pkl")
+    assert main(["search", "--resume", str(a), "--budget", "40", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "belongs to another run" in err and err.count("\n") == 1
+
+
+def test_a_flipped_byte_in_the_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog):
+    reference = run_toy(budget=60)
+    run_toy(tmp_path, budget=40)
+    blob = bytearray((tmp_path / "checkpoint.pkl").read_bytes())
+    blob[len(blob) // 2] ^= 0x04
+    (tmp_path / "checkpoint.pkl").write_bytes(bytes(blob))
+    with caplog.at_level("WARNING"):
+        resumed = run_toy(tmp_path, budget=60, resume=True)
+    assert "checksum" in caplog.text and "falling back" in caplog.text
+    assert rows(resumed) == rows(reference)
+
+
+HOLD = textwrap.dedent(
+    """
+    import sys, time
+    from evonas.runtime.run_dir import RunDir
+    with RunDir(sys.argv[1]).locked():
+        print("locked", flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def test_a_second_search_on_a_busy_run_dir_is_refused_without_touching_it(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["search", *TOY, "--budget", "20", "--run-dir", str(run)]) == 0
+    before = snapshot(run)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        capsys.readouterr()
+        for argv in (["search", "--resume", str(run), "--budget", "40", "--quiet"],
+                     ["search", *TOY, "--budget", "20", "--seed", "9", "--run-dir", str(run)]):
+            assert main(argv) == 2
+            err = capsys.readouterr().err
+            assert f"in use by pid {holder.pid}" in err and err.count("\n") == 1
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert snapshot(run) == before
+
+
+def test_a_search_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_path):
+    class DiesAtOnce(ZDTEvaluator):
+        def _evaluate(self, archs):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        search(ToySpace(length=6, choices=3), strategies.create("nsga2", pop_size=10), DiesAtOnce(), budget=40,
+               seed=4, run_dir=tmp_path, progress=False)
+    assert (tmp_path / "config.json").is_file() and not (tmp_path / "checkpoint.pkl").exists()
+    assert rows(run_toy(tmp_path, budget=40, resume=True)) == rows(run_toy(budget=40))
+
+
+def test_the_budget_counts_whole_generations_and_the_bar_agrees(capsys, tmp_path):
+    from evonas.search import _advance
+
+    result = search(ToySpace(length=8, choices=4), strategies.create("nsga2", pop_size=8), ZDTEvaluator(),
+                    budget=30, seed=0, progress=False)
+    last = max(i.generation for i in result.individuals)
+    before_last = sum(i.generation < last for i in result.individuals)
+    assert before_last < 30 <= len(result.individuals) <= before_last + 8  # stops after the generation reaching 30
+    stream = io.StringIO()
+    bar = tqdm(total=30, file=stream, mininterval=0)
+    for _ in range(len(result.individuals)):
+        _advance(bar)
+    assert bar.n == bar.total == len(result.individuals)
+    bar.close()
+    assert f"{len(result.individuals)}/{len(result.individuals)}" in stream.getvalue().splitlines()[-1].split("\r")[-1]

@@ -1,0 +1,110 @@
+"""Stand-alone training runs: identity, restart before the first checkpoint, lone last batch, bad inputs."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from evonas.cli import main
+from evonas.errors import CheckpointError
+from evonas.training import standalone
+from evonas.training.standalone import build_data, train_standalone
+
+from tests.training.test_standalone import tiny_config
+
+
+def test_resume_refuses_a_checkpoint_copied_from_another_run(tmp_path):
+    train_standalone(tiny_config(epochs=2), tmp_path / "a", progress=False)
+    train_standalone(tiny_config(epochs=2, seed=6), tmp_path / "b", progress=False)
+    # same architecture, so only the run identity can tell the checkpoints apart
+    shutil.copy(tmp_path / "b" / "checkpoint.pt", tmp_path / "a" / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="belongs to another run: its run_id"):
+        train_standalone(None, tmp_path / "a", resume=True, progress=False)
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_a_run_killed_in_its_first_epoch_can_be_resumed_or_replaced(tmp_path, monkeypatch):
+    def die(*args, **kwargs):
+        raise _Killed()
+
+    monkeypatch.setattr(standalone, "train_one_epoch", die)
+    for _ in range(2):
+        with pytest.raises(_Killed):
+            train_standalone(tiny_config(epochs=1), tmp_path / "run", progress=False)  # a new run may replace it
+    monkeypatch.undo()
+    assert (tmp_path / "run" / "config.json").is_file() and not (tmp_path / "run" / "checkpoint.pt").exists()
+    resumed = train_standalone(None, tmp_path / "run", resume=True, progress=False)
+    reference = train_standalone(tiny_config(epochs=1), tmp_path / "reference", progress=False)
+    assert resumed["test_top1"] == reference["test_top1"] and resumed["test_loss"] == reference["test_loss"]
+
+
+def test_a_last_training_batch_of_one_image_is_dropped(tmp_path):
+    config = tiny_config(epochs=1, max_batches=None, test_fraction=0.5)
+    train_set = build_data(config)[0]
+    batch_size = len(train_set) // 2  # two full batches and one lone image
+    if len(train_set) % batch_size != 1:
+        batch_size = (len(train_set) - 1) // 2
+    assert len(train_set) % batch_size == 1
+    result = train_standalone(tiny_config(epochs=1, max_batches=None, test_fraction=0.5, batch_size=batch_size),
+                              tmp_path / "run", progress=False)
+    assert np.isfinite(result["test_loss"])
+
+
+def test_evaluate_on_a_search_checkpoint_says_what_it_is(capsys, tmp_path):
+    argv = ["search", "--space", "toy", "--evaluator", "zdt", "--strategy", "nsga2", "--pop-size", "10",
+            "--budget", "10", "--run-dir", str(tmp_path / "s"), "--quiet"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "s" / "checkpoint.pkl")]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint of a search, not of a trained network" in err and err.count("\n") == 1
+
+
+def test_training_on_a_damaged_lmdb_names_the_record_in_one_line(capsys, tmp_path, cifar_mini):
+    import lmdb
+
+    from evonas.data import pack_lmdb
+    from evonas.data.lmdb import record_key
+
+    path = tmp_path / "mini.lmdb"
+    pack_lmdb(cifar_mini, path, progress=False)
+    env = lmdb.open(str(path), readonly=True, lock=False)
+    with env.begin() as txn:
+        value = bytes(txn.get(record_key(7)))
+    env.close()
+    blob = bytearray((path / "data.mdb").read_bytes())
+    offset = blob.find(value[20:60])
+    blob[offset + 5] ^= 0xFF
+    (path / "data.mdb").write_bytes(bytes(blob))
+    argv = ["train", "--genotype", "DARTS_V2", "-C", "4", "--layers", "3", "--epochs", "1", "--batch-size", "64",
+            "--dataset", str(path), "--run-dir", str(tmp_path / "run"), "--device", "cpu", "--quiet"]
+    assert main(argv) == 2  # with the default 2 DataLoader workers
+    err = capsys.readouterr().err
+    assert "record 7: checksum mismatch" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["image-folder", "lmdb"])
+def test_training_on_image_files_with_the_defaults(tmp_path, image_folder, packed):
+    """ImageNet-style data trains NetworkImageNet at 224x224 in channels-last with 2 workers (once a native crash)."""
+    import subprocess
+    import sys
+
+    from evonas.data import pack_lmdb
+
+    root = image_folder[0]
+    dataset = str(root)
+    if packed:
+        dataset = str(tmp_path / "folder.lmdb")
+        pack_lmdb(root, dataset, progress=False)
+    argv = [sys.executable, "-m", "evonas.cli", "train", "--genotype", "DARTS_V2", "-C", "8", "--layers", "5",
+            "--epochs", "1", "--batch-size", "8", "--dataset", dataset, "--run-dir", str(tmp_path / "run"),
+            "--device", "cpu", "--quiet"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "final test top-1" in proc.stdout
+    config = (tmp_path / "run" / "config.json").read_text()
+    assert '"channels_last": null' in config and '"workers": 2' in config  # the defaults: NHWC on the CPU
