@@ -270,10 +270,10 @@ def _add_search(subparsers) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from evonas.evaluators.nb301 import NB301Evaluator, check_nb301_genotype
+    from evonas.evaluators.nb301 import NB301Evaluator, check_nb301_genotypes
     from evonas.spaces.darts import DartsSpace
 
-    genotypes = [(spec, check_nb301_genotype(spec)) for spec in args.genotypes]  # bad specs fail before loading
+    genotypes = list(zip(args.genotypes, check_nb301_genotypes(args.genotypes)))  # bad specs fail before loading
     evaluator = NB301Evaluator(args.nb301, version=args.version, noisy=args.noisy, seed=args.seed,
                                runtime=not args.no_runtime, cost=not args.no_cost)
     evaluator.setup(DartsSpace())

@@ -6,7 +6,8 @@
 >>> strategies.create("nsga2", pop_size=20)   # doctest: +SKIP
 
 An unknown name raises :class:`~evonas.errors.ConfigError` listing the valid
-ones (with a close match when there is one), as timm's ``create_model`` does.
+ones (with a close match when there is one), as timm's ``create_model`` does;
+so does an option the component does not take.
 Built-in components register themselves when their module is imported; the
 registries import those modules lazily on first use.
 """
@@ -14,9 +15,34 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
+import typing
 from typing import Any, Callable, Iterable
 
 from evonas.errors import ConfigError
+
+
+def _accepted_options(factory: Any) -> set[str] | None:
+    """Keyword arguments ``factory`` accepts; None when that cannot be told.
+
+    A factory taking ``**kwargs`` is followed to the class its return
+    annotation names (e.g. ``nsga2`` -> ``PymooStrategy``).
+    """
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    names = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return names
+    if not inspect.isfunction(factory):
+        return None
+    try:
+        target = typing.get_type_hints(factory).get("return")
+    except Exception:  # unresolvable annotation: leave the check to the factory
+        return None
+    inner = _accepted_options(target) if inspect.isclass(target) else None
+    return None if inner is None else names | inner
 
 
 class Registry:
@@ -60,8 +86,23 @@ class Registry:
         return self._factories[name]
 
     def create(self, name: str, **kwargs: Any) -> Any:
-        """Instantiate the component registered as ``name`` with keyword arguments."""
+        """Instantiate the component registered as ``name`` with keyword arguments.
+
+        An option the factory does not accept is a :class:`ConfigError` with
+        the closest valid name ("unknown option 'epocs' of evaluator
+        'supernet'; did you mean 'epochs'?").
+        """
         factory = self.get(name)
+        accepted = _accepted_options(factory)
+        if accepted is not None:
+            for key in kwargs:
+                if key in accepted:
+                    continue
+                if not accepted:
+                    raise ConfigError(f"{self.kind} {name!r} takes no options, got {key!r}")
+                close = difflib.get_close_matches(key, sorted(accepted), 1)
+                hint = f"did you mean {close[0]!r}?" if close else f"valid: {', '.join(sorted(accepted))}"
+                raise ConfigError(f"unknown option {key!r} of {self.kind} {name!r}; {hint}")
         try:
             return factory(**kwargs)
         except TypeError as exc:

@@ -19,7 +19,9 @@ A config file holds the same settings as the ``evonas search`` flags::
     metrics = ["params", "flops", "latency"]
 
 Flags given on the command line override the file. A key that is not a
-setting is an error naming it (with the closest valid key).
+setting is an error naming it (with the closest valid key), and so is an
+option a space, strategy or evaluator does not take (checked against the
+keyword arguments its factory accepts).
 """
 from __future__ import annotations
 
@@ -57,6 +59,8 @@ class SearchConfig:
 def load_config_file(path: str | Path) -> dict:
     """Read a TOML (``.toml``) or YAML (``.yaml`` / ``.yml``) settings file."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory; expected a TOML or YAML file (.toml, .yaml, .yml)")
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     text = path.read_text(encoding="utf-8")
@@ -113,11 +117,13 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
 def build_evaluator(names: str | list[str], options: dict[str, Any], constraints: Sequence[Any] = ()):
     """One evaluator, or a CompositeEvaluator of several.
 
-    With several names, ``options`` holds one table per evaluator
-    (``{"supernet": {...}, "cost": {...}}``); keys written ``name.option``
-    are sorted into those tables. ``constraints`` gate the composite: an
-    architecture that violates one on the values of the evaluators named
-    first is not sent to the later ones (name cheap evaluators first).
+    ``options`` may hold one table per evaluator (``{"supernet": {...},
+    "cost": {...}}``; keys written ``name.option`` are sorted into those
+    tables); with one evaluator plain keys work too. An option the
+    evaluator does not take is a ConfigError with the closest valid name.
+    ``constraints`` gate the composite: an architecture that violates one on
+    the values of the evaluators named first is not sent to the later ones
+    (name cheap evaluators first).
     """
     from evonas.evaluators.base import CompositeEvaluator
 
@@ -126,7 +132,12 @@ def build_evaluator(names: str | list[str], options: dict[str, Any], constraints
         raise ConfigError("name at least one evaluator")
     if len(names) == 1:
         prefix = f"{names[0]}."
-        flat = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in options.items()}
+        flat: dict[str, Any] = {}
+        for key, value in options.items():
+            if key == names[0] and isinstance(value, dict):
+                flat.update(value)
+            else:
+                flat[key[len(prefix):] if key.startswith(prefix) else key] = value
         return evaluators.create(names[0], **flat)
     tables: dict[str, dict[str, Any]] = {name: {} for name in names}
     for key, value in options.items():
@@ -138,7 +149,8 @@ def build_evaluator(names: str | list[str], options: dict[str, Any], constraints
             raise ConfigError(f"evaluator option {key!r}: with several evaluators write EVALUATOR.OPTION "
                               f"(one of {', '.join(names)})")
         tables[owner][option] = value
-    return CompositeEvaluator([evaluators.create(name, **tables[name]) for name in names], constraints=constraints)
+    return CompositeEvaluator([evaluators.create(name, **tables[name]) for name in names],
+                              constraints=constraints)
 
 
 def build_components(config: SearchConfig):

@@ -99,3 +99,56 @@ def test_scarlet_search_from_the_command_line(capsys, tmp_path):
     assert "accuracy (max)" in capsys.readouterr().out
     front = json.loads((run / "front.json").read_text())["front"]
     assert front and all(len(row["arch"]) == 19 and row["values"]["macs"] > 0 for row in front)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--evaluator", "supernet", "--evaluator-opt", "supernet.epocs=3"],
+         "unknown option 'epocs' of evaluator 'supernet'; did you mean 'epochs'?"),
+        (["--evaluator", "supernet", "--evaluator-opt", "batchsize=3"],
+         "unknown option 'batchsize' of evaluator 'supernet'; did you mean 'batch_size'?"),
+        (["--evaluator", "zdt", "hamming", "--evaluator-opt", "hamming.targt=[0]"],
+         "unknown option 'targt' of evaluator 'hamming'; did you mean 'target'?"),
+        (["--evaluator", "hamming", "--evaluator-opt", "zzzz=1"],
+         "unknown option 'zzzz' of evaluator 'hamming'; valid: target"),
+        (["--evaluator", "zdt", "--evaluator-opt", "zdt.target=1"], "evaluator 'zdt' takes no options"),
+        (["--strategy-opt", "pop_sise=4"], "unknown option 'pop_sise' of strategy 'nsga2'; did you mean 'pop_size'?"),
+        (["--strategy", "deap-nsga2", "--strategy-opt", "mutbp=0.3"],
+         "unknown option 'mutbp' of strategy 'deap-nsga2'; did you mean 'mutpb'?"),
+        (["--strategy", "random", "--strategy-opt", "batch=4"],
+         "unknown option 'batch' of strategy 'random'; did you mean 'batch_size'?"),
+        (["--space-opt", "lenght=6"], "unknown option 'lenght' of search space 'toy'; did you mean 'length'?"),
+    ],
+)
+def test_misspelt_nested_option_gets_a_suggestion(capsys, tmp_path, extra, message):
+    argv = ["search", *TOY, "--budget", "20", "--run-dir", str(tmp_path / "r"), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_misspelt_option_in_a_nested_toml_table_gets_a_suggestion(capsys, tmp_path):
+    config = tmp_path / "search.toml"
+    base = f'space = "toy"\nstrategy = "nsga2"\nbudget = 20\nrun_dir = "{tmp_path / "run"}"\n'
+    config.write_text(base + 'evaluator = ["zdt", "supernet"]\n[evaluator_options.supernet]\nepocs = 3\n')
+    assert main(["search", "--config", str(config), "--quiet"]) == 2
+    assert "unknown option 'epocs' of evaluator 'supernet'; did you mean 'epochs'?" in capsys.readouterr().err
+    config.write_text(base + 'evaluator = "hamming"\n[evaluator_options.hamming]\ntargt = [0]\n')
+    assert main(["search", "--config", str(config), "--quiet"]) == 2
+    assert "unknown option 'targt' of evaluator 'hamming'; did you mean 'target'?" in capsys.readouterr().err
+    # With one evaluator its own table is accepted too, as with several.
+    config.write_text(base + 'evaluator = "hamming"\n[strategy_options]\npop_size = 10\n'
+                             '[evaluator_options.hamming]\ntarget = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n')
+    assert main(["search", "--config", str(config), "--quiet"]) == 0
+    assert "similarity (max)" in capsys.readouterr().out
+
+
+def test_config_that_is_a_directory_says_so(capsys, tmp_path):
+    assert main(["search", "--config", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"config file {tmp_path} is a directory" in err and "TOML or YAML" in err
+    assert "does not exist" not in err and err.count("\n") == 1
+    assert main(["search", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -123,3 +123,43 @@ def test_the_budget_counts_whole_generations_and_the_bar_agrees(capsys, tmp_path
     assert bar.n == bar.total == len(result.individuals)
     bar.close()
     assert f"{len(result.individuals)}/{len(result.individuals)}" in stream.getvalue().splitlines()[-1].split("\r")[-1]
+
+
+def test_a_full_disk_stops_the_search_in_one_line_and_the_run_resumes_exactly(capsys, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from evonas.runtime import atomic
+
+    argv = ["search", "--space", "toy", "--space-opt", "length=6", "--evaluator", "zdt", "--strategy", "nsga2",
+            "--pop-size", "10", "--seed", "4", "--budget", "60", "--quiet"]
+    assert main([*argv, "--run-dir", str(tmp_path / "reference")]) == 0
+    real_fsync, calls = os.fsync, []
+
+    def fills_up(fd):
+        calls.append(fd)
+        if len(calls) > 12:  # config files and the first generations fit, then the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fills_up)
+    run = tmp_path / "run"
+    assert main([*argv, "--run-dir", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and err.count("\n") == 1
+    monkeypatch.undo()
+    assert (run / "checkpoint.pkl").is_file() and not list(run.glob(".*.tmp"))
+    assert main(["search", "--resume", str(run), "--budget", "60", "--quiet"]) == 0
+    assert (run / "history.csv").read_text() == (tmp_path / "reference" / "history.csv").read_text()
+
+
+def test_an_unwritable_run_dir_is_a_one_line_error(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    for argv in (["search", *TOY, "--budget", "10", "--run-dir", str(blocker / "run")],
+                 ["train", "--genotype", "DARTS_V2", "-C", "4", "--layers", "3", "--epochs", "1",
+                  "--run-dir", str(blocker / "run"), "--quiet"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "cannot write" in err and "Not a directory" in err and err.count("\n") == 1
+    assert blocker.read_text() == "a file where a folder should be"

@@ -16,13 +16,15 @@ Names understood by :func:`get_dataset` and ``evonas data info``:
 ``mnist-test``            the 10,000 official MNIST test images, shipped
 ``cifar10`` / ``cifar100``  a local torchvision-format folder (``root=``)
 ``imagefolder``           ``root/<class>/<image>`` folders (ImageNet style)
-a path                    an ``.npz`` (arrays ``x``, ``y``), an evonas LMDB,
+a path                    an ``.npz`` (arrays ``x``, ``y``; see :func:`load_npz`
+                          for the image layouts), an evonas LMDB,
                           or an image folder
 ========================  ====================================================
 """
 from __future__ import annotations
 
 import io
+import logging
 import os
 import zipfile
 from dataclasses import asdict, dataclass
@@ -39,6 +41,8 @@ from evonas.errors import (
     EmptyDatasetError,
     UnknownDatasetError,
 )
+
+log = logging.getLogger(__name__)
 
 EMBEDDED_DIR = Path(__file__).with_name("_embedded")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -70,6 +74,9 @@ class DatasetInfo:
     channels: int
     family: str  # normalisation family: cifar10, cifar100, mnist or imagenet
     path: str | None = None
+    #: Smallest / largest (H, W), height and width taken separately; None when unknown.
+    min_image_size: tuple[int, int] | None = None
+    max_image_size: tuple[int, int] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,7 +129,14 @@ class ArrayDataset(Dataset):
 
 
 def load_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Read arrays ``x`` (uint8 images) and ``y`` (labels) from an ``.npz`` file."""
+    """Read arrays ``x`` (uint8 images) and ``y`` (labels) from an ``.npz`` file.
+
+    ``x`` is returned as ``(N, H, W, C)`` or ``(N, H, W)`` (greyscale). It
+    may be stored that way (the documented layout, C = 1 or 3) or as
+    ``(N, C, H, W)`` with C = 1 or 3 and a last dimension that is neither
+    (then it is transposed, logged at INFO). Any other shape raises
+    CorruptDatasetError naming the file and the shape.
+    """
     path = Path(path)
     if not path.is_file():
         raise DatasetNotFoundError(f"no such file: {path}")
@@ -133,11 +147,25 @@ def load_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
                 raise CorruptDatasetError(
                     f"{path} lacks array(s) {sorted(missing)}: an evonas .npz holds x (uint8 images) and y (labels)"
                 )
-            return archive["x"], archive["y"]
+            x, y = archive["x"], archive["y"]
     except CorruptDatasetError:
         raise
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as exc:
         raise CorruptDatasetError(f"{path} is not a readable .npz file ({type(exc).__name__}: {exc})") from exc
+    return _channels_last(x, path), y
+
+
+def _channels_last(x: np.ndarray, path: Path) -> np.ndarray:
+    """``x`` as ``(N, H, W, C)`` / ``(N, H, W)``, transposing ``(N, C, H, W)``; see :func:`load_npz`."""
+    if x.ndim == 3 or (x.ndim == 4 and x.shape[3] in (1, 3)):
+        return x
+    if x.ndim == 4 and x.shape[1] in (1, 3):
+        log.info("%s: images stored as (N, C, H, W) %s; transposed to (N, H, W, C)", path, x.shape)
+        return x.transpose(0, 2, 3, 1)
+    raise CorruptDatasetError(
+        f"{path}: images x have shape {tuple(x.shape)}; expected (N, H, W, C) or (N, C, H, W) "
+        f"with C = 1 or 3, or (N, H, W) greyscale"
+    )
 
 
 def _embedded(name: str, transform) -> ArrayDataset:
@@ -214,7 +242,9 @@ def decode_image_bytes(data: bytes, *, channels: int = 3, source: str = "image")
     try:
         with Image.open(io.BytesIO(data)) as img:
             array = np.asarray(img.convert("L" if channels == 1 else "RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        raise CorruptDatasetError(f"cannot decode {source}: not an image format Pillow recognises") from exc
+    except (OSError, ValueError) as exc:
         raise CorruptDatasetError(f"cannot decode {source}: {exc}") from exc
     if array.ndim == 2:
         array = array[..., None]
@@ -235,8 +265,12 @@ def decode_image_file(path: str | os.PathLike, *, channels: int = 3) -> torch.Te
     """Read and decode one image file to ``uint8 (channels, H, W)``."""
     if not os.path.isfile(path):
         raise DatasetNotFoundError(f"image file {path} is gone")
-    with open(path, "rb") as handle:
-        return decode_image_bytes(handle.read(), channels=channels, source=str(path))
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise CorruptDatasetError(f"cannot read image file {path}: {exc.strerror or exc}") from exc
+    return decode_image_bytes(data, channels=channels, source=str(path))
 
 
 def _looks_like_lmdb(path: Path) -> bool:
@@ -293,22 +327,55 @@ def dataset_family(dataset: Dataset) -> str:
 
 
 def dataset_info(name_or_path: str | os.PathLike, *, root: str | os.PathLike | None = None) -> DatasetInfo:
-    """Count, classes and image size of a dataset, as ``evonas data info`` prints."""
+    """Count, classes and image size of a dataset, as ``evonas data info`` prints.
+
+    For an image folder every file's header is read (not its pixels):
+    ``image_size`` is None when the sizes differ, and files with an image
+    extension that are not images raise CorruptDatasetError naming them.
+    """
     dataset = get_dataset(name_or_path, root=root)
     name = str(name_or_path)
     if isinstance(dataset, ArrayDataset):
         channels, height, width = dataset.image_shape
         fmt = "embedded npz" if name in EMBEDDED else ("torchvision" if name in ROOT_DATASETS else "npz")
         return DatasetInfo(name, fmt, len(dataset), dataset.classes, (height, width), channels,
-                           dataset.family, str(root) if root else None)
+                           dataset.family, str(root) if root else None, (height, width), (height, width))
     if isinstance(dataset, ImageFolderDataset):
-        first = dataset[0][0]
-        return DatasetInfo(name, "image folder", len(dataset), dataset.classes, tuple(first.shape[1:]),
-                           int(first.shape[0]), dataset.family, str(dataset.root))
+        sizes = _image_folder_sizes(dataset)
+        smallest = (int(sizes[:, 0].min()), int(sizes[:, 1].min()))
+        largest = (int(sizes[:, 0].max()), int(sizes[:, 1].max()))
+        # Images are decoded to RGB whatever their mode, so 3 channels.
+        return DatasetInfo(name, "image folder", len(dataset), dataset.classes,
+                           smallest if smallest == largest else None, 3, dataset.family, str(dataset.root),
+                           smallest, largest)
     from evonas.data.lmdb import LMDBDataset
 
     assert isinstance(dataset, LMDBDataset)
     meta = dataset.meta
     size = tuple(meta["image_size"]) if meta.get("image_size") else None
     return DatasetInfo(name, "lmdb", len(dataset), tuple(meta["classes"]), size, int(meta["channels"]),
-                       meta.get("family", "imagenet"), str(dataset.path))
+                       meta.get("family", "imagenet"), str(dataset.path), size, size)
+
+
+def _image_folder_sizes(dataset: ImageFolderDataset) -> np.ndarray:
+    """``(N, 2)`` (H, W) of every image, from the file headers; CorruptDatasetError for non-images."""
+    from PIL import Image, UnidentifiedImageError
+    from tqdm.auto import tqdm
+
+    sizes, bad = [], []
+    paths = (path for path, _ in dataset.samples)
+    for path in tqdm(paths, total=len(dataset), desc=f"reading {dataset.root.name} headers", unit="img",
+                     leave=False, disable=len(dataset) < 1000):
+        try:
+            with Image.open(path) as img:
+                width, height = img.size
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            bad.append(os.path.relpath(path, dataset.root))
+            continue
+        sizes.append((height, width))
+    if bad:
+        shown = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
+        raise CorruptDatasetError(
+            f"{len(bad)} of {len(dataset)} files in image folder {dataset.root} are not readable images: {shown}"
+        )
+    return np.asarray(sizes, dtype=np.int64).reshape(-1, 2)

@@ -51,11 +51,11 @@ import json
 import logging
 import pickle
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from evonas.errors import CheckpointError, ConfigError
+from evonas.errors import CheckpointError, ConfigError, GenotypeError
 from evonas.evaluators.base import Evaluator, Objective
 from evonas.evaluators.nb301_encoding import (  # noqa: F401  (public names re-exported here)
     FEATURE_NAMES,
@@ -79,6 +79,29 @@ from evonas.evaluators.nb301_models import (  # noqa: F401  (public names re-exp
 from evonas.registry import evaluators
 
 log = logging.getLogger(__name__)
+
+
+def _short_spec(spec: Any, limit: int = 60) -> str:
+    """``spec`` as one line of at most ``limit`` characters, for error messages."""
+    text = " ".join((spec if isinstance(spec, str) else repr(spec)).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_nb301_genotypes(specs: Iterable[Any]) -> list:
+    """Each of ``specs`` as a Genotype NAS-Bench-301 can score (:func:`check_nb301_genotype`).
+
+    A bad one raises its GenotypeError with its 1-based position and the
+    start of its text prepended: ``genotype 1234 of 5000 ('DARTS_V9'): ...``.
+    """
+    specs = list(specs)
+    checked = []
+    for position, spec in enumerate(specs, start=1):
+        try:
+            checked.append(check_nb301_genotype(spec))
+        except GenotypeError as exc:
+            raise GenotypeError(f"genotype {position} of {len(specs)} ({_short_spec(spec)!r}): {exc}") from None
+    return checked
+
 
 def _noise_rng(seed: int, key: str) -> np.random.Generator:
     digest = hashlib.sha256(key.encode("utf-8")).digest()
@@ -109,7 +132,8 @@ class NB301Evaluator(Evaluator):
 
     Values: ``nb301_accuracy`` (percent, e.g. 94.71), ``nb301_std`` (spread
     of the members), and the optional columns above. Genotypes NB301 cannot
-    represent raise GenotypeError (:func:`check_nb301_genotype`).
+    represent raise GenotypeError naming their position in the batch
+    (:func:`check_nb301_genotypes`).
     """
 
     name = "nb301"
@@ -153,7 +177,7 @@ class NB301Evaluator(Evaluator):
             log.warning("%s: %s", self.performance.path, DEMO_NOTE)
 
     def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
-        genotypes = [check_nb301_genotype(a) for a in archs]
+        genotypes = check_nb301_genotypes(archs)
         X = nb301_features(genotypes)
         mean, std = self.performance.mean_std(X)
         results = []

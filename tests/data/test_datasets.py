@@ -168,3 +168,112 @@ def test_corrupt_image_file_is_named(tmp_path):
     data = get_dataset(tmp_path)
     with pytest.raises(CorruptDatasetError, match="broken.png"):
         data[0]
+
+
+def test_npz_channel_first_images_are_transposed(tmp_path, caplog):
+    import logging
+
+    x = np.random.default_rng(0).integers(0, 255, (6, 3, 8, 10), dtype=np.uint8)  # (N, C, H, W)
+    np.savez(tmp_path / "chw.npz", x=x, y=np.arange(6))
+    with caplog.at_level(logging.INFO, logger="evonas.data.datasets"):
+        data = get_dataset(tmp_path / "chw.npz")
+    assert data.image_shape == (3, 8, 10)
+    assert torch.equal(data[4][0], torch.from_numpy(x[4]))
+    assert "chw.npz" in caplog.text and "transposed" in caplog.text
+    info = dataset_info(tmp_path / "chw.npz")
+    assert (info.image_size, info.channels) == ((8, 10), 3)
+    grey = np.zeros((2, 1, 5, 7), dtype=np.uint8)
+    np.savez(tmp_path / "grey.npz", x=grey, y=np.zeros(2))
+    assert get_dataset(tmp_path / "grey.npz").image_shape == (1, 5, 7)
+
+
+def test_npz_channel_last_and_greyscale_layouts_are_kept(tmp_path):
+    x = np.random.default_rng(1).integers(0, 255, (4, 3, 32, 3), dtype=np.uint8)  # HWC wins when C is last
+    np.savez(tmp_path / "hwc.npz", x=x, y=np.arange(4))
+    assert get_dataset(tmp_path / "hwc.npz").image_shape == (3, 3, 32)
+    grey = np.random.default_rng(2).integers(0, 255, (4, 9, 7), dtype=np.uint8)  # (N, H, W)
+    np.savez(tmp_path / "nhw.npz", x=grey, y=np.arange(4))
+    data = get_dataset(tmp_path / "nhw.npz")
+    assert data.image_shape == (1, 9, 7) and torch.equal(data[1][0][0], torch.from_numpy(grey[1]))
+
+
+@pytest.mark.parametrize("shape", [(4, 32, 32, 4), (4, 5, 32, 32), (4, 32), (4, 2, 8, 8, 3)])
+def test_npz_with_unknown_image_layout_names_file_and_shape(tmp_path, shape):
+    np.savez(tmp_path / "odd.npz", x=np.zeros(shape, dtype=np.uint8), y=np.zeros(4))
+    with pytest.raises(CorruptDatasetError) as info:
+        get_dataset(tmp_path / "odd.npz")
+    message = str(info.value)
+    assert "odd.npz" in message and str(shape) in message
+    assert "(N, H, W, C)" in message and "(N, C, H, W)" in message and "\n" not in message
+
+
+def _write_png(path, height, width, channels=3):
+    from evonas.data.datasets import encode_png
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = torch.randint(0, 255, (channels, height, width), dtype=torch.uint8)
+    path.write_bytes(encode_png(image))
+
+
+def test_info_of_image_folder_with_mixed_sizes_reads_every_header(tmp_path, monkeypatch, capsys):
+    import evonas.data.datasets as datasets
+    from evonas.cli import main
+
+    _write_png(tmp_path / "a" / "big.png", 32, 32)
+    _write_png(tmp_path / "a" / "wide.png", 16, 40)
+    _write_png(tmp_path / "b" / "grey.png", 20, 24, channels=1)
+
+    def no_decoding(*args, **kwargs):  # pragma: no cover - reached only if info decoded pixels
+        raise AssertionError("dataset_info decoded an image instead of reading its header")
+
+    monkeypatch.setattr(datasets, "decode_image_file", no_decoding)
+    info = dataset_info(tmp_path)
+    assert info.format == "image folder" and info.count == 3 and info.channels == 3
+    assert info.image_size is None
+    assert (info.min_image_size, info.max_image_size) == ((16, 24), (32, 40))
+    assert main(["data", "info", str(tmp_path)]) == 0
+    assert "varies" in capsys.readouterr().out
+
+
+def test_info_of_image_folder_of_one_size_reports_it(image_folder):
+    info = dataset_info(image_folder[0])
+    assert info.image_size == info.min_image_size == info.max_image_size == (32, 32)
+    assert dataset_info("cifar10-mini").max_image_size == (32, 32)
+
+
+def test_info_names_files_with_image_extensions_that_are_not_images(tmp_path):
+    _write_png(tmp_path / "cat" / "ok.png", 8, 8)
+    (tmp_path / "cat" / "x.png").write_text("just some text")
+    (tmp_path / "dog" / "sub").mkdir(parents=True)
+    (tmp_path / "dog" / "sub" / "y.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    _write_png(tmp_path / "dog" / "z.png", 8, 8)
+    with pytest.raises(CorruptDatasetError) as info:
+        dataset_info(tmp_path)
+    message = str(info.value)
+    assert "2 of 4" in message and "x.png" in message and "y.jpg" in message and "\n" not in message
+
+
+def test_reading_a_text_file_named_png_names_it(tmp_path):
+    from evonas.data.datasets import decode_image_bytes
+
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "cat" / "x.png").write_text("just some text")
+    with pytest.raises(CorruptDatasetError, match=r"x\.png") as info:
+        get_dataset(tmp_path)[0]
+    assert "not an image" in str(info.value) and "BytesIO" not in str(info.value)
+    with pytest.raises(CorruptDatasetError, match="record 7"):
+        decode_image_bytes(b"just some text", source="record 7")
+
+
+def test_unreadable_image_file_is_named(tmp_path, monkeypatch):
+    import evonas.data.datasets as datasets
+
+    _write_png(tmp_path / "cat" / "locked.png", 8, 8)
+    data = get_dataset(tmp_path)
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(datasets, "open", denied, raising=False)  # shadows the builtin in that module
+    with pytest.raises(CorruptDatasetError, match=r"locked\.png.*Permission denied"):
+        data[0]

@@ -113,6 +113,43 @@ def test_killed_pack_leaves_no_database_that_looks_whole(tmp_path):
     assert len(partial) == 1
     with pytest.raises(CorruptDatasetError, match="metadata"):
         LMDBDataset(partial[0])
+    pack_lmdb(ArrayDataset(np.zeros((3, 4, 4, 3), dtype=np.uint8), np.zeros(3)), out, progress=False)
+    assert len(LMDBDataset(out)) == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".killed.lmdb.")]  # the dead pack's part is gone
+
+
+def test_a_part_of_a_running_pack_is_kept(tmp_path):
+    from evonas.data.lmdb import remove_abandoned_parts
+
+    alive = tmp_path / f".out.lmdb.partial-{os.getpid()}"
+    dead = tmp_path / ".out.lmdb.partial-999999999"
+    other = tmp_path / ".other.lmdb.partial-999999999"
+    for folder in (alive, dead, other):
+        folder.mkdir()
+    assert remove_abandoned_parts(tmp_path / "out.lmdb") == [dead]
+    assert alive.is_dir() and other.is_dir() and not dead.exists()
+
+
+def test_workers_forked_after_the_parent_read_a_record(packed, small_arrays):
+    """A forked worker inherits the parent's open environment; it must reopen, not fail with 'already open'."""
+    x, y = small_arrays
+    dataset = LMDBDataset(packed)
+    assert dataset[0][1] == y[0]  # the parent now holds an open environment
+    loader = DataLoader(dataset, batch_size=8, num_workers=2, shuffle=False,
+                        multiprocessing_context="fork")
+    labels = torch.cat([batch[1] for batch in loader]).numpy()
+    assert np.array_equal(labels, y) and dataset[1][1] == y[1]  # and the parent still reads
+
+
+def test_packing_a_file_that_is_not_an_image_names_it(tmp_path, image_folder):
+    import shutil
+
+    root = tmp_path / "folder"
+    shutil.copytree(image_folder[0], root)
+    (root / "bird" / "notes.png").write_text("this is text, not a PNG")
+    with pytest.raises(CorruptDatasetError, match=r"notes.png is not a readable image"):
+        pack_lmdb(root, tmp_path / "out.lmdb", progress=False)
+    assert not (tmp_path / "out.lmdb").exists() and not list(tmp_path.glob(".out.lmdb*"))
 
 
 def test_not_an_lmdb(tmp_path):

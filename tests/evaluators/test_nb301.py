@@ -488,3 +488,37 @@ LEGACY_BLOBS = {
         "FODB6Smx+/XP//tP+vyr/ebhWZEG3z8+XHfX99qHlw5s3fXd3W7u/h/AK99E",
     ],
 }
+
+
+# ------------------------------------------------------------ batches name the bad genotype
+def test_check_many_names_the_position_and_start_of_the_bad_spec():
+    from evonas.evaluators.nb301 import check_nb301_genotypes
+
+    good = get_genotype("DARTS_V2")
+    specs = ["DARTS_V2", good.to_json(), good] + ["DARTS_V1"] * 1230 + ["DARTS_V9"] + ["PDARTS"] * 3766
+    with pytest.raises(GenotypeError) as info:
+        check_nb301_genotypes(specs)
+    message = str(info.value)
+    assert message.startswith("genotype 1234 of 5000 ('DARTS_V9'): not a NAS-Bench-301 genotype: unknown genotype")
+    long_bad = good.to_dict()
+    long_bad["normal"][5] = ["sep_conv_7x7", 0]
+    text = json.dumps(long_bad, indent=2)
+    with pytest.raises(GenotypeError) as info:
+        check_nb301_genotypes(iter(["DARTS_V2", text]))
+    message = str(info.value)
+    shown, _, rest = message.partition("): ")
+    assert shown.startswith("genotype 2 of 2 ('{ \"normal\": [ [ \"sep_conv_3x3\", 0 ], [") and shown.endswith("...'")
+    assert len(shown) <= len("genotype 2 of 2 ('") + 61 and rest.startswith("normal cell, node 2 (state 4), pair 1")
+    assert "sep_conv_7x7" in message and "not one of NAS-Bench-301's 7 ops" in message and "\n" not in message
+    checked = check_nb301_genotypes(specs[:3] + ["PDARTS"])
+    assert checked == [good, good, good, get_genotype("PDARTS")]
+    assert check_nb301_genotypes([]) == []
+
+
+def test_evaluate_names_the_position_of_a_bad_genotype(model_dir):
+    ev = NB301Evaluator(model_dir, runtime=False, cost=False)
+    ev.setup(DartsSpace())
+    bad = get_genotype("DARTS_V2").with_cells(normal_concat=[2, 3])
+    with pytest.raises(GenotypeError, match=r"^genotype 2 of 3 \(\"Genotype\(normal=\[\('sep_conv_3x3', 0\).*"
+                                            r"\.\.\.\"\): normal_concat \[2, 3\]: NAS-Bench-301 concatenates all"):
+        ev.evaluate([get_genotype("DARTS_V2"), bad, get_genotype("DARTS_V1")])

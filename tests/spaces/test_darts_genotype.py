@@ -268,3 +268,26 @@ def test_canonical_key_ignores_pair_and_concat_order():
 def test_keys_of_published_genotypes_are_distinct():
     keys = {g.key() for g in PUBLISHED_GENOTYPES.values()}
     assert len(keys) == len(PUBLISHED_GENOTYPES)
+
+
+@pytest.mark.parametrize("field, text, message", [
+    ("normal_concat", "range(2, 7)", r"normal_concat: index 6 is not an intermediate node \(allowed 2\.\.5\)"),
+    ("reduce_concat", "[0, 1, 2]", r"reduce_concat: index 0 is not an intermediate node"),
+    ("reduce_concat", "[]", "reduce_concat is empty"),
+    ("normal_concat", "[3, 3]", "normal_concat: index 3 appears more than once"),
+    ("normal_concat", "'2345'", "normal_concat must be a list of state indices, got '2345'"),
+])
+def test_bad_concat_is_refused_from_text_json_and_files(tmp_path, field, text, message):
+    """Concat checks speak on every input path (text, JSON, a file, the space), never a silent default."""
+    from evonas.spaces.darts import DartsSpace
+
+    pasted = repr(DARTS_V2).replace(f"{field}=[2, 3, 4, 5]", f"{field}={text}")
+    assert pasted != repr(DARTS_V2)
+    as_json = json.dumps({**DARTS_V2.to_dict(), field: json.loads(text.replace("'", '"').replace("range(2, 7)",
+                                                                                                  "[2,3,4,5,6]"))})
+    (tmp_path / "g.json").write_text(as_json)
+    for spec in (pasted, as_json, str(tmp_path / "g.json")):
+        with pytest.raises(GenotypeError, match=message):
+            DartsSpace().validate(spec)
+    assert Genotype.from_dict({k: v for k, v in DARTS_V2.to_dict().items() if k != field}).concat(
+        field.split("_")[0]) == (2, 3, 4, 5)  # a missing concat still means every node

@@ -180,3 +180,31 @@ def test_supernet_evaluator_scores_scarlet_paths():
     assert isinstance(evaluator.supernet, ScarletSupernet) and evaluator.supernet.num_classes == 10
     results = evaluator.evaluate([space.validate("SCARLET_C"), space.sample(np.random.default_rng(0))])
     assert all(0 <= r["accuracy"] <= 100 and np.isfinite(r["val_loss"]) for r in results)
+
+
+def test_json_list_text_and_files_go_through_list_validation(tmp_path):
+    space = ScarletSpace()
+    a = space.validate("SCARLET_A")
+    assert space.validate(json.dumps(list(a))) == a == space.validate(json.dumps(list(PUBLISHED["SCARLET_A"])))
+    assert space.validate(f"  {json.dumps(space.to_json(a))}\n") == a
+    with pytest.raises(GenotypeError, match="has 19 layers, got 18"):
+        space.validate(json.dumps([0] * 18))
+    illegal = list(a)
+    illegal[6] = SKIP
+    with pytest.raises(GenotypeError, match=r"layer 7 \(stride 2, 40 -> 80 channels\): skip is not allowed"):
+        space.validate(json.dumps(illegal))
+    with pytest.raises(GenotypeError, match="layer 3: unknown choice 'mb3_k9'"):
+        space.validate(json.dumps(["mb3_k3"] * 2 + ["mb3_k9"] + ["mb3_k3"] * 16))
+    with pytest.raises(GenotypeError, match="malformed SCARLET architecture JSON"):
+        space.validate("[0, 1, 2")
+    path = tmp_path / "arch.json"
+    path.write_text(json.dumps(space.to_json(a)))
+    assert space.validate(str(path)) == a
+    path.write_text(json.dumps([0] * 20))
+    with pytest.raises(GenotypeError, match=r"arch\.json: a SCARLET architecture has 19 layers, got 20"):
+        space.validate(str(path))
+    path.write_text('{"arch": 1}')
+    with pytest.raises(GenotypeError, match=r"arch\.json.*a JSON list of 19 choices"):
+        space.validate(str(path))
+    with pytest.raises(GenotypeError, match="does not exist"):
+        space.validate(str(tmp_path / "missing.json"))

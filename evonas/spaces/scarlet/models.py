@@ -46,7 +46,9 @@ The block layout is the released code's, so the gap is the paper's counting.
 """
 from __future__ import annotations
 
+import json
 import operator
+import os
 from dataclasses import dataclass
 from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -200,14 +202,13 @@ def resolve_arch(arch: ArchSpec) -> Tuple[int, ...]:
 
     Accepts a published name (``"SCARLET_A"``, ``"scarlet-a"``), a sequence
     of 19 choice indices (ints, integral numpy values) and/or choice names
-    (``"mb3_k5_se"``, ``"skip"``), or a 1-D integer array. Raises
+    (``"mb3_k5_se"``, ``"skip"``), a 1-D integer array, the JSON text of
+    such a list (``'[0, 1, ...]'``, ``'["mb3_k3", "skip", ...]'``), or the
+    path of a file holding that JSON or a published name. Raises
     :class:`GenotypeError` naming the layer (1-based) and the problem.
     """
     if isinstance(arch, str):
-        key = _published_name(arch)
-        if key not in PUBLISHED:
-            raise GenotypeError(f"unknown SCARLET architecture name {arch!r}; published: {', '.join(PUBLISHED)}")
-        arch = PUBLISHED[key]
+        return _resolve_text(arch)
     if isinstance(arch, np.ndarray):
         if arch.ndim != 1:
             raise GenotypeError(f"a SCARLET architecture vector must be 1-D, got shape {arch.shape}")
@@ -237,6 +238,43 @@ def resolve_arch(arch: ArchSpec) -> Tuple[int, ...]:
             raise GenotypeError(f"layer {i}: choice index {value} is out of range 0..{NUM_CHOICES - 1}")
         out.append(int(value))
     return tuple(out)
+
+
+def _json_list(text: str) -> list:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GenotypeError(f"malformed SCARLET architecture JSON: {exc}") from None
+    if not isinstance(value, list):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise GenotypeError(f"expected a JSON list of {NUM_LAYERS} choices (indices or names), got {shown!r}")
+    return value
+
+
+def _resolve_text(text: str) -> Tuple[int, ...]:
+    """A published name, JSON list text, or a file holding either (see :func:`resolve_arch`)."""
+    stripped = text.strip()
+    if stripped.startswith(("[", "{")):
+        return resolve_arch(_json_list(stripped))
+    key = _published_name(stripped)
+    if key in PUBLISHED:
+        return resolve_arch(PUBLISHED[key])
+    if os.path.isfile(stripped):
+        try:
+            with open(stripped, encoding="utf-8") as handle:
+                content = handle.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GenotypeError(f"cannot read SCARLET architecture file {stripped!r}: {exc}") from None
+        try:
+            if _published_name(content) in PUBLISHED:
+                return resolve_arch(PUBLISHED[_published_name(content)])
+            return resolve_arch(_json_list(content))
+        except GenotypeError as exc:
+            raise GenotypeError(f"{stripped}: {exc}") from None
+    if stripped.lower().endswith(".json") or os.sep in stripped:
+        raise GenotypeError(f"SCARLET architecture file {stripped!r} does not exist")
+    raise GenotypeError(f"unknown SCARLET architecture name {text!r}; published: {', '.join(PUBLISHED)} "
+                        f"(or give a JSON list of {NUM_LAYERS} choices, or a file holding one)")
 
 
 def arch_names(arch: ArchSpec) -> Tuple[str, ...]:

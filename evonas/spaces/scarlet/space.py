@@ -2,8 +2,9 @@
 
 An architecture is a tuple of 19 choice indices (0..12, order in
 :mod:`evonas.spaces.scarlet.models`); wherever an architecture is accepted,
-a published name (``"SCARLET_A"``) or a list of choice names
-(``"mb3_k5_se"``, ``"skip"``) works too. ``to_json`` gives the readable list
+a published name (``"SCARLET_A"``), a list of choice names
+(``"mb3_k5_se"``, ``"skip"``), the JSON text of a list of indices or names,
+or a JSON file holding one works too. ``to_json`` gives the readable list
 of choice names, ``encode`` the integer vector.
 """
 from __future__ import annotations
@@ -114,7 +115,8 @@ class ScarletSpace(SearchSpace):
 
     # ----------------------------------------------------------- contract
     def validate(self, arch: Any) -> Arch:
-        """``arch`` (indices, names or a published name) as 19 indices; GenotypeError naming the layer otherwise."""
+        """``arch`` (indices, names, a published name, JSON text or a file; see
+        :func:`~evonas.spaces.scarlet.models.resolve_arch`) as 19 indices; GenotypeError naming the layer otherwise."""
         genes = resolve_arch(arch)
         check_skip_rule(genes, self._skip_rule)
         return genes
