@@ -161,6 +161,9 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     objectives = evaluator.objectives
     hv_history: list[tuple[int, float]] = []
     checkpoint = run.path / CHECKPOINT if run is not None else None
+    if resume and not run.exists() and not has_checkpoint(checkpoint):
+        log.warning("%s holds no search yet (it stopped before its settings were saved): starting it", run.path)
+        resume = False
     if resume:
         saved = run.read_json("config.json")
         if saved.get("fingerprint") != _digest(config):

@@ -108,3 +108,59 @@ def test_training_on_image_files_with_the_defaults(tmp_path, image_folder, packe
     assert "final test top-1" in proc.stdout
     config = (tmp_path / "run" / "config.json").read_text()
     assert '"channels_last": null' in config and '"workers": 2' in config  # the defaults: NHWC on the CPU
+
+
+def test_a_busy_run_dir_refuses_a_second_training(capsys, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_run_dir_integrity import HOLD
+
+    train_standalone(tiny_config(epochs=1), tmp_path / "run", progress=False)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main(["train", "--resume", str(tmp_path / "run"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"in use by pid {holder.pid}" in err and err.count("\n") == 1
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+
+
+def test_a_read_only_run_dir_is_a_one_line_error_and_keeps_the_checkpoint(capsys, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from evonas.runtime import atomic
+
+    run = tmp_path / "run"
+    train_standalone(tiny_config(epochs=1), run, progress=False)
+    before = (run / "checkpoint.pt").read_bytes()
+    config = run / "config.json"
+    config.write_text(config.read_text().replace('"epochs": 1', '"epochs": 2'))
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", read_only)
+    assert main(["train", "--resume", str(run), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Read-only file system" in err and "is unchanged" in err and err.count("\n") == 1
+    assert (run / "checkpoint.pt").read_bytes() == before
+
+
+def test_training_on_a_truncated_lmdb_says_so(capsys, tmp_path, cifar_mini):
+    from evonas.data import pack_lmdb
+
+    path = tmp_path / "mini.lmdb"
+    pack_lmdb(cifar_mini, path, progress=False)
+    data = path / "data.mdb"
+    with open(data, "r+b") as handle:
+        handle.truncate(data.stat().st_size // 2)
+    argv = ["train", "--genotype", "DARTS_V2", "-C", "4", "--layers", "3", "--epochs", "1",
+            "--dataset", str(path), "--run-dir", str(tmp_path / "run"), "--device", "cpu", "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is truncated" in err and err.count("\n") == 1
