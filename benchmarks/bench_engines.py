@@ -21,7 +21,7 @@ import numpy as np
 
 from evonas.evaluators.base import Evaluator, Objective
 from evonas.result import Archive
-from evonas.search import MemoisedEvaluation, search
+from evonas.loop import MemoisedEvaluation, search
 from evonas.spaces.darts import DartsSpace
 from evonas.strategies.pymoo_moo import PymooStrategy
 

@@ -26,7 +26,7 @@ import numpy as np
 from evonas.evaluators.base import Objective, SelectObjectives
 from evonas.evaluators.nb301 import NB301_OPS, NB301Evaluator, build_demo_model_dir
 from evonas.evaluators.surrogate import SurrogateEvaluator, fit_surrogate
-from evonas.search import search
+from evonas.loop import search
 from evonas.spaces.darts import DartsSpace, sample_genotype
 from evonas.strategies.pymoo_moo import PymooStrategy
 

@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     """Lazy top-level API: ``evonas.search`` and ``evonas.SearchResult`` import the engine on first use."""
     if name == "search":
-        from evonas.search import search
+        from evonas.loop import search
 
         return search
     if name == "SearchResult":

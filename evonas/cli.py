@@ -192,7 +192,7 @@ def _add_train(subparsers) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from evonas.search import search
+    from evonas.loop import search
     from evonas.search_config import build_components, load_config_file, make_config, parse_options
 
     if args.resume:
@@ -217,7 +217,7 @@ def _search(args: argparse.Namespace) -> int:
     space, strategy, evaluator = build_components(config)
     from evonas.runtime.checkpoint import has_checkpoint
     from evonas.runtime.run_dir import RunDir
-    from evonas.search import CHECKPOINT
+    from evonas.loop import CHECKPOINT
 
     run = RunDir(config.run_dir)
     with run.locked():  # held from here to the end, so search.json cannot be replaced under a running search

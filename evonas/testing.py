@@ -172,7 +172,7 @@ def check_strategy(factory, *, budget: int = 300, seed: int = 0) -> None:
     ``factory()`` returns a fresh strategy. The toy space has 8 genes x 3
     choices (6,561 architectures); the target must be found within ``budget``.
     """
-    from evonas.search import search
+    from evonas.loop import search
 
     space = ToySpace(length=8, choices=3)
     target = space.sample(np.random.default_rng(42))

@@ -30,7 +30,7 @@ import time
 from evonas.errors import EvonasError
 from evonas.evaluators.base import CompositeEvaluator, Objective, SelectObjectives
 from evonas.evaluators.nb301 import NB301Evaluator, build_demo_model_dir, check_nb301_genotype
-from evonas.search import search
+from evonas.loop import search
 from evonas.spaces.darts import DartsSpace, get_genotype
 from evonas.strategies.pymoo_moo import PymooStrategy
 

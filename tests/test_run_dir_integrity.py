@@ -14,7 +14,7 @@ from tqdm import tqdm
 from evonas.cli import main
 from evonas.errors import CheckpointError
 from evonas.registry import strategies
-from evonas.search import search
+from evonas.loop import search
 from evonas.testing import ToySpace, ZDTEvaluator
 
 TOY = ["--space", "toy", "--evaluator", "zdt", "--strategy", "nsga2", "--pop-size", "10", "--quiet"]
@@ -109,7 +109,7 @@ def test_a_search_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_
 
 
 def test_the_budget_counts_whole_generations_and_the_bar_agrees(capsys, tmp_path):
-    from evonas.search import _advance
+    from evonas.loop import _advance
 
     result = search(ToySpace(length=8, choices=4), strategies.create("nsga2", pop_size=8), ZDTEvaluator(),
                     budget=30, seed=0, progress=False)

@@ -1,4 +1,4 @@
-"""evonas.search: memoisation, run directory, exact resume after a kill, bad input."""
+"""evonas.search (evonas.loop): memoisation, run directory, exact resume after a kill, bad input."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +13,7 @@ import pytest
 
 from evonas.errors import CheckpointError, ConfigError, EvonasError
 from evonas.registry import strategies
-from evonas.search import search
+from evonas.loop import search
 from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
 
 
@@ -62,7 +62,7 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
     from evonas.registry import strategies
-    from evonas.search import search
+    from evonas.loop import search
     from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
 
     base = HammingEvaluator if sys.argv[2] == "ga" else ZDTEvaluator
@@ -183,7 +183,7 @@ def test_constraint_parsing():
 def test_live_hypervolume_never_drops_when_a_later_point_widens_the_bounds():
     from evonas.evaluators.base import Objective
     from evonas.result import Archive
-    from evonas.search import _update_hypervolume
+    from evonas.loop import _update_hypervolume
 
     archive = Archive([Objective("f1", "min"), Objective("f2", "min")])
     for i, (f1, f2) in enumerate([(0.0, 1.0), (1.0, 0.0), (0.5, 0.5)]):
@@ -208,7 +208,7 @@ def test_live_hypervolume_waits_for_spread_bounds():
     from evonas.evaluators.base import Objective
     from evonas.pareto import hypervolume
     from evonas.result import Archive
-    from evonas.search import _update_hypervolume
+    from evonas.loop import _update_hypervolume
 
     archive = Archive([Objective("f1", "min"), Objective("f2", "min")])
     archive.record((0,), "0", None, {"f1": 2.0, "f2": 2.0}, generation=0)

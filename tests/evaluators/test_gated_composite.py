@@ -9,7 +9,7 @@ import pytest
 from evonas.errors import ConfigError, EvonasError
 from evonas.evaluators.base import GATED, CompositeEvaluator, Evaluator, Objective, SelectObjectives
 from evonas.registry import strategies
-from evonas.search import search
+from evonas.loop import search
 from evonas.testing import ToySpace
 
 

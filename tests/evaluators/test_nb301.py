@@ -240,7 +240,7 @@ def test_pickles_cannot_run_code(tmp_path):
 
 def test_registered_and_searchable(model_dir):
     from evonas.registry import evaluators
-    from evonas.search import search
+    from evonas.loop import search
     from evonas.strategies.pymoo_moo import PymooStrategy
 
     ev = evaluators.create("nb301", model_dir=str(model_dir), runtime=False, cost=False)

@@ -13,7 +13,7 @@ from evonas.evaluators.surrogate import (REGRESSORS, Regressor, SurrogateEvaluat
                                          encode_features, feature_layout, fit_surrogate, read_history,
                                          register_regressor)
 from evonas.registry import evaluators
-from evonas.search import search
+from evonas.loop import search
 from evonas.spaces.darts import DartsSpace
 from evonas.testing import HammingEvaluator, ToySpace
 

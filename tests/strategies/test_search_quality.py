@@ -6,7 +6,7 @@ import pytest
 
 from evonas.pareto import hypervolume
 from evonas.registry import strategies
-from evonas.search import search
+from evonas.loop import search
 from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator, front_coverage
 
 SEEDS = (0, 1, 2)

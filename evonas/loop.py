@@ -1,4 +1,4 @@
-"""``evonas.search``: the loop that drives a strategy with an evaluator over a space.
+"""The search loop (exported as ``evonas.search``): drives a strategy with an evaluator over a space.
 
 It owns what every strategy shares: the budget, the memo cache (each
 architecture is evaluated once per evaluator version), the history, the
