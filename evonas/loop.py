@@ -29,6 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from evonas.constraints import Constraint, parse_constraint
+from evonas.context import SearchContext, shared_supernets
 from evonas.errors import CheckpointError, ConfigError, EvonasError
 from evonas.evaluators.base import Evaluator
 from evonas.pareto import hypervolume, to_minimization
@@ -199,13 +200,16 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     bar = tqdm(total=max(budget, len(archive)), initial=len(archive), desc="search", unit="eval",
                disable=not progress)
     evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: _advance(bar))
+    supernets = shared_supernets(evaluator)
     stalled = 0
     try:
         while len(archive) < budget:
             generation += 1
             evaluate.generation = generation
             before = len(archive)
-            strategy.step(evaluate)
+            strategy.step(SearchContext(evaluate=evaluate, supernets=supernets, rng=strategy.rng, budget=budget,
+                                        evaluations=before, generation=generation,
+                                        run_dir=run.path if run is not None else None))
             stalled = stalled + 1 if len(archive) == before else 0
             if stalled >= 5:
                 log.warning("no new architecture in 5 generations: the space looks exhausted; stopping")

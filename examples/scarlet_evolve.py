@@ -59,8 +59,7 @@ def export_front(result, space, supernet_evaluator, out_dir: Path) -> list[Path]
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for rank, ind in enumerate(result.front):
-        recalibrate_bn(supernet, lambda x, a=ind.arch: supernet.forward_path(x, a),
-                       (x for x, _ in supernet_evaluator._recal))
+        recalibrate_bn(supernet, lambda x, a=ind.arch: supernet(x, a), supernet_evaluator.shared.recalibration_batches)
         model = supernet.export(ind.arch).cpu().eval()
         assert not any("stabilizer" in name for name, _ in model.named_parameters())
         path = out_dir / f"front_{rank:02d}.pt"

@@ -12,7 +12,12 @@ training images (no augmentation), then loss and top-1 are measured on
 Reported values: ``accuracy`` (top-1, %) and ``val_loss`` (mean cross
 entropy, nats); the objective is ``accuracy`` (max) or, with
 ``metric="loss"``, ``val_loss`` (min), which ranks better on the DARTS space
-(Ning et al., 2021; PERFORMANCE.md).
+(Ning et al., 2021).
+
+The weights live in a :class:`~evonas.training.shared_supernet.SharedSupernet`
+(:attr:`SupernetEvaluator.shared`): strategies and operators may train it
+during a search, and the evaluator's ``version`` is the supernet's, so the
+memo cache re-scores an architecture once the weights have changed.
 """
 from __future__ import annotations
 
@@ -22,27 +27,15 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
-
-from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
-from evonas.data.splits import seed_worker
 from evonas.errors import CheckpointError, ConfigError
 from evonas.evaluators.base import Evaluator, Objective
 from evonas.registry import evaluators
-from evonas.runtime.checkpoint import load_checkpoint, load_latest_checkpoint, previous_path, save_checkpoint
-from evonas.runtime.device import resolve_device
-from evonas.training.bn import recalibrate_bn
-from evonas.training.one_shot import SAMPLERS, train_supernet_epoch, warmup_cosine
+from evonas.runtime.checkpoint import (has_checkpoint, load_checkpoint, load_latest_checkpoint, previous_path,
+                                       save_checkpoint)
+from evonas.training.one_shot import SAMPLERS
+from evonas.training.shared_supernet import EVAL_DTYPES, METRICS, RECIPE, SharedSupernet
 
 log = logging.getLogger(__name__)
-#: version of the training procedure, part of the settings digest: a supernet checkpoint written by another
-#: procedure (2: per-step warm-up + cosine, per-epoch shuffles seeded by (seed, epoch)) is not reused
-RECIPE = 2
-#: precisions candidates can be scored in (SupernetEvaluator's ``eval_dtype``)
-EVAL_DTYPES = ("float32", "bfloat16")
 
 
 @evaluators.register("supernet")
@@ -58,6 +51,9 @@ class SupernetEvaluator(Evaluator):
             supernet training (SGD; learning rate cosine to 0 per step).
         warmup_epochs: linear learning-rate warm-up from ~0 over this many
             epochs before the cosine decay (0: none).
+        schedule_epochs: length of the cosine schedule in epochs when it
+            should outlast the ``epochs`` trained in :meth:`setup` (a strategy
+            that trains the supernet during the search); None: ``epochs``.
         sampler: ``"uniform"`` (SPOS) or ``"fair"`` (FairNAS strict fairness).
         recalibration_images: training images used to re-estimate BN per candidate.
         val_images: validation images per candidate (None: the whole validation part).
@@ -70,6 +66,11 @@ class SupernetEvaluator(Evaluator):
             While training, each epoch is saved beside it (``NAME.training.pt``,
             atomically, previous kept); a killed run continues from there
             exactly, and the file is removed once the supernet is saved.
+
+    ``epochs`` of training happen in :meth:`setup`; a strategy or operator
+    may train :attr:`shared` further during a search (the schedule then
+    continues at learning rate 0 unless the supernet was built with a longer
+    one), and a resumed search restores the weights it had.
     """
 
     name = "supernet"
@@ -78,6 +79,7 @@ class SupernetEvaluator(Evaluator):
                  split: tuple[float, float] = (0.5, 0.5), supernet_kwargs: Mapping[str, Any] | None = None,
                  epochs: int = 10, batch_size: int = 64, learning_rate: float = 0.05, momentum: float = 0.9,
                  weight_decay: float = 3e-4, grad_clip: float = 5.0, warmup_epochs: int = 0, sampler: str = "uniform",
+                 schedule_epochs: int | None = None,
                  recalibration_images: int = 512, val_images: int | None = None, eval_batch_size: int = 256,
                  metric: str = "accuracy", checkpoint: str | None = None, seed: int = 0, device: str = "auto",
                  channels_last: bool | None = None, workers: int = 0, progress: bool = True,
@@ -86,7 +88,7 @@ class SupernetEvaluator(Evaluator):
         if eval_dtype not in EVAL_DTYPES:
             raise ConfigError(f"eval_dtype must be one of {', '.join(EVAL_DTYPES)}, got {eval_dtype!r}")
         self.eval_dtype = eval_dtype
-        if metric not in ("accuracy", "loss"):
+        if metric not in METRICS:
             raise ConfigError(f"metric must be 'accuracy' or 'loss', got {metric!r}")
         if sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
@@ -99,12 +101,15 @@ class SupernetEvaluator(Evaluator):
                              learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
                              grad_clip=grad_clip, sampler=sampler, seed=seed, warmup_epochs=warmup_epochs,
                              recipe=RECIPE)
+        if schedule_epochs is not None:  # only when given, so that existing supernet checkpoints keep their digest
+            if schedule_epochs < epochs:
+                raise ConfigError(f"schedule_epochs ({schedule_epochs}) must be at least epochs ({epochs})")
+            self.settings["schedule_epochs"] = schedule_epochs
         self.recalibration_images, self.val_images = recalibration_images, val_images
         self.eval_batch_size, self.metric, self.checkpoint = eval_batch_size, metric, checkpoint
         self.device_spec, self.workers, self.progress = device, workers, progress
         self.channels_last_spec = channels_last
-        self.supernet = None
-        self._version = None
+        self.shared: SharedSupernet | None = None
 
     def __repr__(self) -> str:
         precision = "" if self.eval_dtype == "float32" else f", eval_dtype={self.eval_dtype!r}"
@@ -117,45 +122,50 @@ class SupernetEvaluator(Evaluator):
 
     @property
     def version(self) -> Any:
-        return self._version
+        """The shared supernet's version (None before setup): it changes whenever the weights do."""
+        return None if self.shared is None else self.shared.version
+
+    @property
+    def digest(self) -> str:
+        """Names the trained weights' settings (checkpoint files of other settings are refused)."""
+        return hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def supernet(self):
+        """The supernet module (``nn.Module``; None before setup)."""
+        return None if self.shared is None else self.shared.module
+
+    @property
+    def channels_last(self) -> bool:
+        return self.shared.channels_last
 
     # ------------------------------------------------------------------ setup
     def _setup(self, space) -> None:
-        build = getattr(space, "build_supernet", None)
-        if build is None:
-            raise ConfigError(f"{type(space).__name__} has no supernet (build_supernet); use another evaluator")
         s = self.settings
-        self.device = resolve_device(self.device_spec)
-        # NHWC is 1.4-1.8x faster for these networks on CPUs (PERFORMANCE.md); off elsewhere unless asked.
-        self.channels_last = self.device.type == "cpu" if self.channels_last_spec is None else self.channels_last_spec
-        base = get_dataset(s["dataset"], root=s["root"])
-        train_tf, eval_tf = default_transforms(dataset_family(base), cutout=None)
-        train_idx, val_idx = split_indices(base.targets, s["split"], seed=s["seed"])
-        digest = hashlib.sha256(json.dumps(s, sort_keys=True).encode()).hexdigest()[:16]
-        torch.manual_seed(s["seed"])
-        self.supernet = build(num_classes=len(base.classes), **s["supernet_kwargs"]).to(self.device)
-        if self.channels_last:
-            self.supernet = self.supernet.to(memory_format=torch.channels_last)
-        if not self._load(digest):
-            self._train(space, Subset(base, train_idx, train_tf), digest)
+        self.shared = SharedSupernet(
+            space, dataset=s["dataset"], root=s["root"], split=s["split"], supernet_kwargs=s["supernet_kwargs"],
+            epochs=s.get("schedule_epochs", s["epochs"]), batch_size=s["batch_size"],
+            learning_rate=s["learning_rate"],
+            momentum=s["momentum"], weight_decay=s["weight_decay"], grad_clip=s["grad_clip"],
+            warmup_epochs=s["warmup_epochs"], sampler=s["sampler"], seed=s["seed"],
+            recalibration_images=self.recalibration_images, val_images=self.val_images,
+            eval_batch_size=self.eval_batch_size, eval_dtype=self.eval_dtype, device=self.device_spec,
+            channels_last=self.channels_last_spec, workers=self.workers, progress=self.progress)
+        if not self._load():
+            self._train()
             if self.checkpoint:
-                save_checkpoint(self.checkpoint, {"settings_digest": digest, "model": self.supernet.state_dict()},
-                                kind="supernet")
+                save_checkpoint(self.checkpoint, {"settings_digest": self.digest,
+                                                  "model": self.shared.module.state_dict()}, kind="supernet")
                 for done in (self._progress_path(), previous_path(self._progress_path())):
                     done.unlink(missing_ok=True)
-        self._version = digest
-        rng = np.random.default_rng(s["seed"])
-        recal_idx = rng.permutation(train_idx)[: self.recalibration_images]
-        self._recal = self._stack(Subset(base, recal_idx, eval_tf))
-        val_idx = val_idx if self.val_images is None else rng.permutation(val_idx)[: self.val_images]
-        self._val = self._stack(Subset(base, np.sort(val_idx), eval_tf))
+        self.shared.updates = 0  # the trained (or loaded) weights are version 0 of this search
 
-    def _load(self, digest: str) -> bool:
+    def _load(self) -> bool:
         if not self.checkpoint or not Path(self.checkpoint).is_file():
             return False
-        state = load_checkpoint(self.checkpoint, kind="supernet", expect={"settings_digest": digest})
+        state = load_checkpoint(self.checkpoint, kind="supernet", expect={"settings_digest": self.digest})
         try:
-            self.supernet.load_state_dict(state["model"])
+            self.shared.module.load_state_dict(state["model"])
         except RuntimeError as exc:
             raise CheckpointError(f"{self.checkpoint} does not fit this supernet ({exc})") from exc
         log.info("loaded the trained supernet from %s", self.checkpoint)
@@ -168,78 +178,34 @@ class SupernetEvaluator(Evaluator):
         path = Path(self.checkpoint)
         return path.with_name(f"{path.stem}.training.pt")
 
-    def _loader(self, train_set, epoch: int) -> DataLoader:
-        """Epoch ``epoch``'s shuffled batches (the order depends on the seed and the epoch only)."""
-        s = self.settings
-        generator = torch.Generator().manual_seed(s["seed"] * 1_000_003 + epoch)
-        return DataLoader(train_set, batch_size=s["batch_size"], shuffle=True, drop_last=True,
-                          num_workers=self.workers, generator=generator, worker_init_fn=seed_worker)
-
-    def _train(self, space, train_set, digest: str) -> None:
-        """Train the supernet; with a ``checkpoint``, each epoch is saved and a killed run continues exactly."""
-        s = self.settings
-        if s["epochs"] == 0:
-            return
-        steps = len(self._loader(train_set, 0))
-        params = [p for p in self.supernet.parameters() if p.requires_grad]
-        arch_params = {id(p) for p in getattr(self.supernet, "arch_parameters", list)()}
-        params = [p for p in params if id(p) not in arch_params]
-        optimizer = torch.optim.SGD(params, lr=s["learning_rate"], momentum=s["momentum"],
-                                    weight_decay=s["weight_decay"])
-        scheduler = warmup_cosine(optimizer, total_steps=s["epochs"] * steps,
-                                  warmup_steps=s["warmup_epochs"] * steps)
-        rng = np.random.default_rng(s["seed"] + 1)  # path sampling
-        start, progress_path = 0, self._progress_path()
-        if progress_path is not None and (progress_path.is_file() or previous_path(progress_path).is_file()):
-            state = load_latest_checkpoint(progress_path, kind="supernet-training", expect={"settings_digest": digest})
-            self.supernet.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            rng.bit_generator.state = state["sampler_rng"]
-            torch.set_rng_state(state["torch_rng"])
-            if state.get("cuda_rng") is not None and self.device.type == "cuda":
-                torch.cuda.set_rng_state_all(state["cuda_rng"])
-            start = int(state["epoch"])
-            log.info("continuing supernet training after epoch %d/%d from %s", start, s["epochs"], progress_path)
-        for epoch in range(start, s["epochs"]):
-            stats = train_supernet_epoch(self.supernet, space, self._loader(train_set, epoch), optimizer, rng=rng,
-                                         device=self.device, sampler=s["sampler"], grad_clip=s["grad_clip"],
-                                         epoch=epoch, progress=self.progress, channels_last=self.channels_last,
-                                         scheduler=scheduler)
-            log.info("supernet epoch %d/%d: loss %.4f, top1 %.2f%%", epoch + 1, s["epochs"], stats.loss, stats.top1)
-            if progress_path is not None and epoch + 1 < s["epochs"]:
-                save_checkpoint(progress_path, {
-                    "settings_digest": digest, "epoch": epoch + 1, "model": self.supernet.state_dict(),
-                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "sampler_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None},
-                    kind="supernet-training")
-
-    def _stack(self, subset) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The subset as preprocessed batches on the device (evaluated many times)."""
-        loader = DataLoader(subset, batch_size=self.eval_batch_size, shuffle=False, num_workers=self.workers)
-        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
-        return [(x.to(self.device).contiguous(memory_format=memory_format), y.to(self.device)) for x, y in loader]
+    def _train(self) -> None:
+        """Train ``epochs`` epochs; with a ``checkpoint``, each epoch is saved and a killed run continues exactly."""
+        epochs, progress_path = self.settings["epochs"], self._progress_path()
+        if progress_path is not None and has_checkpoint(progress_path):
+            state = load_latest_checkpoint(progress_path, kind="supernet-training",
+                                           expect={"settings_digest": self.digest})
+            if "supernet" not in state:
+                raise CheckpointError(f"{progress_path} was written by an older evonas; delete it to train again")
+            self.shared.load_state_dict(state["supernet"])
+            log.info("continuing supernet training after epoch %d/%d from %s", self.shared.epoch, epochs,
+                     progress_path)
+        while self.shared.epoch < epochs:
+            stats = self.shared.train(epochs=1)
+            log.info("supernet epoch %d/%d: loss %.4f, top1 %.2f%%", self.shared.epoch, epochs, stats.loss,
+                     stats.top1)
+            if progress_path is not None and self.shared.epoch < epochs:
+                save_checkpoint(progress_path, {"settings_digest": self.digest,
+                                                "supernet": self.shared.state_dict()}, kind="supernet-training")
 
     # --------------------------------------------------------------- evaluate
-    @torch.no_grad()
     def _evaluate(self, archs: list) -> list[dict[str, float]]:
-        results = []
-        for arch in archs:
-            forward = lambda x, arch=arch: self._forward(x, arch)  # noqa: E731
-            recalibrate_bn(self.supernet, forward, (x for x, _ in self._recal))
-            loss, correct, n = 0.0, 0, 0
-            for images, targets in self._val:
-                logits = forward(images)
-                loss += float(F.cross_entropy(logits, targets, reduction="sum"))
-                correct += int((logits.argmax(1) == targets).sum())
-                n += len(targets)
-            results.append({"accuracy": 100.0 * correct / n, "val_loss": loss / n})
-        return results
+        return self.shared.score(archs)
 
-    def _forward(self, images: torch.Tensor, arch) -> torch.Tensor:
-        """Float32 logits (N, classes) of ``arch``'s path, computed in ``eval_dtype``."""
-        if self.eval_dtype == "float32":
-            return self.supernet.forward_path(images, arch)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16):
-            return self.supernet.forward_path(images, arch).float()
+    # ----------------------------------------------------------------- resume
+    def state_dict(self) -> dict:
+        """The shared supernet's state once it was trained during the search (else nothing: setup rebuilds it)."""
+        return {"supernet": self.shared.state_dict()} if self.shared is not None and self.shared.updates else {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if state.get("supernet") is not None:
+            self.shared.load_state_dict(state["supernet"])

@@ -15,13 +15,16 @@ holds must be picklable (no lambdas).
 from __future__ import annotations
 
 import abc
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from evonas.constraints import Constraint
 from evonas.errors import ConfigError
 from evonas.evaluators.base import Objective
+
+if TYPE_CHECKING:
+    from evonas.context import SearchContext
 
 
 #: minimisation-form stand-in for an objective that was not evaluated (see :meth:`Strategy.F`)
@@ -59,10 +62,15 @@ class Strategy(abc.ABC):
         self.constraints = tuple(constraints)
         self._setup()
 
-    def step(self, evaluate: Callable[[list], list[dict[str, float]]]) -> None:
-        """One generation: ask, evaluate (memoised by the caller), tell."""
+    def step(self, ctx: "SearchContext") -> None:
+        """One generation: ask, evaluate (``ctx.evaluate``, memoised by the loop), tell.
+
+        Strategies that train between generations override this and use the
+        rest of the :class:`~evonas.context.SearchContext` (shared supernets,
+        budget left, run directory).
+        """
         archs = self.ask()
-        self.tell(archs, evaluate(archs))
+        self.tell(archs, ctx.evaluate(archs))
 
     @abc.abstractmethod
     def ask(self) -> list:

@@ -31,7 +31,7 @@ def recalibrate_bn(model: nn.Module, forward: Callable[[torch.Tensor], torch.Ten
     Args:
         model: the module whose BN layers are recalibrated (e.g. a supernet).
         forward: runs one batch through the path being scored, e.g.
-            ``lambda x: supernet.forward_path(x, arch)``.
+            ``lambda x: supernet(x, arch)``.
         batches: image tensors ``(N, C, H, W)`` on the model's device.
 
     Returns the number of images used. The model is left in eval mode.

@@ -5,15 +5,16 @@ al. 2020): ``sampler="uniform"``. ``sampler="fair"`` is FairNAS strict
 fairness (Chu et al. 2021): each step the space supplies a set of paths in
 which every candidate of every layer appears exactly once
 (``space.fair_paths(rng)``), gradients of all of them are accumulated, then
-one optimiser step is taken. Supernets implement
-``forward_path(x, arch) -> logits``.
+one optimiser step is taken. Supernets follow the protocol
+``supernet(x, arch) -> logits`` (the module is called, so wrappers such as
+DistributedDataParallel see each pass).
 """
 from __future__ import annotations
 
 import logging
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -63,6 +64,29 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int,
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def train_step(supernet: nn.Module, images: torch.Tensor, targets: torch.Tensor, paths: Sequence,
+               optimizer: torch.optim.Optimizer, grad_clip: float | None = 5.0) -> tuple[float, int, int]:
+    """One optimiser step on ``paths`` (gradients of all of them accumulated, then clipped).
+
+    Calls ``supernet(images, arch)`` for each path. Returns ``(summed loss (nats), correct top-1, samples)``
+    over the paths' forward passes.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    loss_sum, correct, samples = 0.0, 0, 0
+    for arch in paths:
+        logits = supernet(images, arch)
+        loss = F.cross_entropy(logits, targets)
+        loss.backward()
+        with torch.no_grad():
+            loss_sum += float(loss) * len(targets)
+            correct += int((logits.argmax(1) == targets).sum())
+            samples += len(targets)
+    if grad_clip:
+        nn.utils.clip_grad_norm_([p for p in supernet.parameters() if p.grad is not None], grad_clip)
+    optimizer.step()
+    return loss_sum, correct, samples
+
+
 def train_supernet_epoch(supernet: nn.Module, space, loader: Iterable, optimizer: torch.optim.Optimizer, *,
                          rng: np.random.Generator, device: torch.device, sampler: str = "uniform",
                          grad_clip: float | None = 5.0, epoch: int = 0, progress: bool = True,
@@ -76,19 +100,9 @@ def train_supernet_epoch(supernet: nn.Module, space, loader: Iterable, optimizer
         images, targets = images.to(device), targets.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        paths = sample_paths(space, rng, sampler)
-        optimizer.zero_grad(set_to_none=True)
-        for arch in paths:
-            logits = supernet.forward_path(images, arch)
-            loss = F.cross_entropy(logits, targets)
-            loss.backward()
-            with torch.no_grad():
-                total_loss += float(loss) * len(targets)
-                correct += int((logits.argmax(1) == targets).sum())
-                samples += len(targets)
-        if grad_clip:
-            nn.utils.clip_grad_norm_([p for p in supernet.parameters() if p.grad is not None], grad_clip)
-        optimizer.step()
+        loss_sum, hits, n = train_step(supernet, images, targets, sample_paths(space, rng, sampler), optimizer,
+                                       grad_clip)
+        total_loss, correct, samples = total_loss + loss_sum, correct + hits, samples + n
         if scheduler is not None:
             scheduler.step()
         steps += 1

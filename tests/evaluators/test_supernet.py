@@ -53,7 +53,7 @@ def test_supernet_path_runs_only_selected_ops():
     space = DartsSpace()
     net = space.build_supernet(C=4, layers=3)
     arch = space.sample(np.random.default_rng(0))
-    out = net.forward_path(torch.randn(2, 3, 16, 16), arch)
+    out = net(torch.randn(2, 3, 16, 16), arch)
     out.sum().backward()
     grads = [name for name, p in net.named_parameters() if ".ops." in name and p.grad is not None]
     unused = [name for name, p in net.named_parameters() if ".ops." in name and p.grad is None]

@@ -16,7 +16,7 @@ PATH = resolve_arch("SCARLET_C")
 
 def _warm_bn(net, arch):
     """Recalibrate the BN statistics to ``arch``'s path (eval-mode outputs then carry the input's signal)."""
-    recalibrate_bn(net, lambda x: net.forward_path(x, arch), [torch.randn(8, 3, 16, 16) for _ in range(2)])
+    recalibrate_bn(net, lambda x: net(x, arch), [torch.randn(8, 3, 16, 16) for _ in range(2)])
 
 
 def test_identity_stabilizer_gives_exactly_the_plain_skip_output():
@@ -28,13 +28,13 @@ def test_identity_stabilizer_gives_exactly_the_plain_skip_output():
     plain.eval()
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
-        a, b = stabilized.forward_path(x, PATH), plain.forward_path(x, PATH)
+        a, b = stabilized(x, PATH), plain(x, PATH)
     assert torch.allclose(a, b, atol=1e-6, rtol=0)  # bit-identical on the CPU build
     assert (a[0] - a[1]).abs().max() > 1e-3  # the compared logits do depend on the input
     # the stabilizer is on the path: once it leaves the identity the outputs differ
     with torch.no_grad():
         stabilized.layers[3].stabilizer.conv.weight.mul_(1.5)
-        assert not torch.allclose(stabilized.forward_path(x, PATH), b, atol=1e-3)
+        assert not torch.allclose(stabilized(x, PATH), b, atol=1e-3)
 
 
 def test_stabilizers_exist_only_where_skip_is_legal():
@@ -50,7 +50,7 @@ def test_stabilizers_exist_only_where_skip_is_legal():
 
 def test_forward_path_trains_only_the_chosen_candidates():
     net = ScarletSupernet(**TINY)
-    out = net.forward_path(torch.randn(2, 3, 16, 16), PATH)
+    out = net(torch.randn(2, 3, 16, 16), PATH)
     assert out.shape == (2, 10)
     out.sum().backward()
     used = {id(p) for p in net.path_parameters(PATH)}
@@ -68,7 +68,7 @@ def test_illegal_skip_is_refused_by_the_supernet():
     arch = list(PATH)
     arch[6] = SKIP
     with pytest.raises(GenotypeError, match=r"layer 7 \(stride 2, 40 -> 80 channels\): skip is not allowed"):
-        net.forward_path(torch.randn(1, 3, 16, 16), arch)
+        net(torch.randn(1, 3, 16, 16), arch)
 
 
 def test_export_has_no_stabilizer_weights_and_computes_the_same_path():
@@ -81,7 +81,7 @@ def test_export_has_no_stabilizer_weights_and_computes_the_same_path():
     assert count_params(model) == count_params(ScarletNet(PATH, **TINY))
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
-        assert torch.allclose(model(x), net.forward_path(x, PATH), atol=1e-6, rtol=0)
+        assert torch.allclose(model(x), net(x, PATH), atol=1e-6, rtol=0)
     # the export is a copy: training it does not touch the supernet
     with torch.no_grad():
         model.blocks[0].expand.weight.zero_()
@@ -104,7 +104,7 @@ def test_skip_rules_beyond_identity_use_a_shaped_stabilizer_and_export_a_project
     assert torch.equal(model.blocks[layer - 1].conv.weight, stabilizer.conv.weight)
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
-        assert torch.allclose(model(x), net.forward_path(x, arch), atol=1e-5, rtol=0)
+        assert torch.allclose(model(x), net(x, arch), atol=1e-5, rtol=0)
     # the ablation keeps the projection where no identity exists
     ablation = ScarletSupernet(variant="cifar", width_mult=0.5, stabilizer=False, skip_rule=rule)
     assert ablation.layers[layer - 1].stabilizer is not None and ablation.layers[3].stabilizer is None

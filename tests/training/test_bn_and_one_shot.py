@@ -18,7 +18,7 @@ class TwoPaths(nn.Module):
         super().__init__()
         self.bn = nn.BatchNorm2d(2)
 
-    def forward_path(self, x, arch):
+    def forward(self, x, arch):
         return self.bn(x * (1.0 if arch == 0 else 5.0))
 
 
@@ -29,7 +29,7 @@ def test_recalibration_sets_running_stats_to_the_path_statistics():
     data = torch.cat(batches)
     for arch, scale in ((0, 1.0), (1, 5.0)):
         net.bn.running_mean.fill_(123.0)  # stale statistics from other paths
-        used = recalibrate_bn(net, lambda x, a=arch: net.forward_path(x, a), batches)
+        used = recalibrate_bn(net, lambda x, a=arch: net(x, a), batches)
         assert used == 24 and not net.training
         expected_mean = (data * scale).mean(dim=(0, 2, 3))
         expected_var = torch.stack([(b * scale).var(dim=(0, 2, 3), unbiased=True) for b in batches]).mean(0)
@@ -42,9 +42,9 @@ def test_recalibrated_supernet_scores_differ_from_stale_statistics():
     torch.manual_seed(0)
     net = TwoPaths()
     batches = [torch.randn(16, 2, 4, 4) for _ in range(2)]
-    recalibrate_bn(net, lambda x: net.forward_path(x, 1), batches)
+    recalibrate_bn(net, lambda x: net(x, 1), batches)
     with torch.no_grad():
-        out = net.forward_path(batches[0], 1)
+        out = net(batches[0], 1)
     assert abs(float(out.std()) - 1.0) < 0.2  # normalised with the path's own statistics
 
 

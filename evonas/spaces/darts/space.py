@@ -146,7 +146,7 @@ class DartsSpace(SearchSpace):
     def build_supernet(self, **kwargs: Any) -> nn.Module:
         """The weight-sharing :class:`SearchNetwork` over this space's ops (default C=16, 8 cells).
 
-        Its ``forward_path(x, genotype)`` runs one architecture's path only.
+        ``supernet(x, genotype)`` runs one architecture's path only.
         """
         from evonas.spaces.darts.supernet import SearchNetwork
 

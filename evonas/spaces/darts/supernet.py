@@ -4,9 +4,11 @@ Every edge of every cell holds every op of ``primitives`` (BN non-affine,
 pools followed by a non-affine BN; the stem BN is affine), as in DARTS'
 ``model_search.Network``. The same weights serve two forward modes:
 
-* **discrete** (single path): ``net(x, genotype=g)`` runs only the op
-  modules that ``g`` selects, on the selected edges; nothing else is
-  computed. Used by evolutionary strategies and supernet evaluators.
+* **discrete** (single path): ``net(x, g)`` (or ``net(x, genotype=g)``)
+  runs only the op modules that ``g`` selects, on the selected edges;
+  nothing else is computed. Used by evolutionary strategies and supernet
+  evaluators; ``supernet(x, arch)`` is the protocol every evonas supernet
+  follows.
 * **continuous** (mixture): ``net(x)`` mixes all ops of each edge with
   ``softmax(alpha)`` weights (DARTS eq. 2), the network's own
   ``alphas_normal`` / ``alphas_reduce`` (E, P) parameters; or
@@ -113,12 +115,17 @@ class SearchNetwork(nn.Module):
         return torch.cat(parts)
 
     # -------------------------------------------------------------- forward
-    def forward(self, x: torch.Tensor, *, genotype: Optional[GenotypeSpec] = None,
+    def forward(self, x: torch.Tensor, arch: Optional[GenotypeSpec] = None, *,
+                genotype: Optional[GenotypeSpec] = None,
                 weights_normal: Optional[torch.Tensor] = None,
                 weights_reduce: Optional[torch.Tensor] = None,
                 edge_weights_normal: Optional[torch.Tensor] = None,
                 edge_weights_reduce: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Logits (N, num_classes); discrete with ``genotype``, else continuous."""
+        """Logits (N, num_classes): discrete with ``arch`` (the supernet protocol ``supernet(x, arch)``;
+        ``genotype=`` is the same), continuous (the DARTS mixture) with ``arch=None``."""
+        if arch is not None and genotype is not None:
+            raise ValueError("pass the architecture once: supernet(x, arch) or supernet(x, genotype=arch)")
+        genotype = arch if arch is not None else genotype
         explicit = (weights_normal, weights_reduce, edge_weights_normal, edge_weights_reduce)
         if genotype is not None:
             if any(w is not None for w in explicit):
@@ -148,7 +155,8 @@ class SearchNetwork(nn.Module):
         return self.classifier(self.global_pooling(s1).flatten(1))
 
     def forward_path(self, x: torch.Tensor, arch: GenotypeSpec) -> torch.Tensor:
-        """Discrete (single-path) forward: the supernet contract of :mod:`evonas.training.one_shot`."""
+        """Discrete (single-path) forward, the same as ``self(x, arch)`` (kept for older callers; training and
+        scoring call the module itself, so that wrappers such as DistributedDataParallel see the pass)."""
         return self._forward_discrete(x, self.check_genotype(arch))
 
     def _forward_discrete(self, x: torch.Tensor, genotype: Genotype) -> torch.Tensor:

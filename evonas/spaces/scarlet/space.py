@@ -168,7 +168,7 @@ class ScarletSpace(SearchSpace):
     def build_supernet(self, **kwargs: Any) -> nn.Module:
         """The weight-sharing :class:`ScarletSupernet` (defaults: this space's variant, width, classes, skip rule).
 
-        Its ``forward_path(x, arch)`` runs one architecture's path only.
+        ``supernet(x, arch)`` runs one architecture's path only.
         """
         from evonas.spaces.scarlet.supernet import ScarletSupernet
 

@@ -2,7 +2,7 @@
 
 Every searchable layer holds all 12 MBConv candidates (one
 :class:`~evonas.spaces.scarlet.blocks.InvertedResidual` each) and, where the
-skip rule allows skip, a skip path. ``forward_path(x, arch)`` runs the fixed
+skip rule allows skip, a skip path. ``supernet(x, arch)`` runs the fixed
 stem / separable block / head and, per layer, *only* the chosen candidate
 (single-path one-shot; the contract of :mod:`evonas.training.one_shot` and
 :class:`~evonas.evaluators.supernet.SupernetEvaluator`).
@@ -161,17 +161,18 @@ class ScarletSupernet(nn.Module):
         check_skip_rule(genes, self.skip_rule)
         return genes
 
-    def forward_path(self, x: torch.Tensor, arch: ArchSpec) -> torch.Tensor:
-        """Logits (N, num_classes) of ``arch``'s path; only the chosen candidates run."""
+    def forward(self, x: torch.Tensor, arch: ArchSpec) -> torch.Tensor:
+        """Logits (N, num_classes) of ``arch``'s path; only the chosen candidates run (``supernet(x, arch)``,
+        the protocol every evonas supernet follows; a SCARLET supernet always needs a path)."""
         genes = self.check_arch(arch)
         x = self.separable(self.stem(x))
         for layer, gene in zip(self.layers, genes):
             x = layer(x, gene)
         return self.classifier(self.dropout(self.head(x).mean((2, 3))))
 
-    def forward(self, x: torch.Tensor, arch: ArchSpec) -> torch.Tensor:
-        """Same as :meth:`forward_path` (a supernet always needs a path)."""
-        return self.forward_path(x, arch)
+    def forward_path(self, x: torch.Tensor, arch: ArchSpec) -> torch.Tensor:
+        """The same as ``self(x, arch)`` (kept for older callers)."""
+        return self(x, arch)
 
     def path_parameters(self, arch: ArchSpec):
         """The parameters ``arch``'s path uses (fixed parts, chosen candidates, stabilizers on the path).

@@ -1,0 +1,272 @@
+"""A weight-sharing supernet that evaluators score with and strategies / operators train during a search.
+
+:class:`SharedSupernet` owns everything single-path training and scoring
+need: the module (``space.build_supernet(...)``), the data split (a
+training part for weights and BN recalibration, a validation part for
+fitness), the SGD optimiser and its per-step schedule, the path sampler and
+its random generator, the epoch / step counters and the current position in
+the epoch's shuffled batches. :meth:`train` runs epochs or steps (on sampled
+paths or on given ones); :meth:`score` measures architectures with BN
+recalibration; :meth:`state_dict` / :meth:`load_state_dict` resume it
+exactly.
+
+:attr:`version` names the weights: it changes whenever they do (a
+:meth:`train` call, :meth:`mark_changed` after an outside edit such as a
+RelativeNAS merge or a DAP perturbation, :meth:`load_state_dict`), so a
+memo cache keyed on ``(architecture, version)`` never serves a score of
+other weights.
+
+Every evonas supernet follows one forward protocol, ``module(x, arch) ->
+logits (N, classes)``; training and scoring call the module itself, so a
+wrapper such as ``DistributedDataParallel`` sees every pass.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
+from evonas.data.splits import seed_worker
+from evonas.errors import CheckpointError, ConfigError
+from evonas.runtime.device import resolve_device
+from evonas.training.bn import recalibrate_bn
+from evonas.training.one_shot import SAMPLERS, OneShotStats, sample_paths, train_step, warmup_cosine
+
+log = logging.getLogger(__name__)
+#: version of the training procedure, part of the settings digest: weights trained by another procedure
+#: (2: per-step warm-up + cosine, per-epoch shuffles seeded by (seed, epoch)) are not reused
+RECIPE = 2
+#: precisions candidates can be scored in
+EVAL_DTYPES = ("float32", "bfloat16")
+METRICS = ("accuracy", "loss")
+
+
+class SharedSupernet:
+    """Single-path weight-sharing supernet with its data, optimiser, schedule and sampler.
+
+    Args:
+        space: a space with ``build_supernet(**supernet_kwargs)`` (and
+            ``sample`` / ``fair_paths`` for path sampling).
+        dataset, root: the data (default the embedded ``cifar10-mini``).
+        split: (weight-training share, validation share), stratified, chosen by ``seed``.
+        supernet_kwargs: passed to ``space.build_supernet``.
+        epochs: length of the learning-rate schedule in epochs (per-step
+            cosine to 0 over ``epochs`` epochs after ``warmup_epochs`` of
+            linear warm-up). Training may run past it (at learning rate 0):
+            a strategy that trains during the search sets it to cover the
+            whole search.
+        batch_size, learning_rate, momentum, weight_decay, grad_clip: SGD.
+        sampler: ``"uniform"`` (SPOS) or ``"fair"`` (FairNAS strict fairness).
+        recalibration_images: training images used to re-estimate BN per candidate.
+        val_images: validation images per candidate (None: the whole validation part).
+        eval_batch_size: batch size of scoring.
+        eval_dtype: ``"float32"`` or ``"bfloat16"`` (scoring under bf16 autocast).
+        device: ``"auto"`` picks a GPU when there is one.
+        channels_last: NHWC memory format (None: on for the CPU, 1.4-1.8x faster there).
+        workers: DataLoader worker processes for training batches.
+    """
+
+    def __init__(self, space, *, dataset: str = "cifar10-mini", root: str | None = None,
+                 split: Sequence[float] = (0.5, 0.5), supernet_kwargs: Mapping[str, Any] | None = None,
+                 epochs: int = 10, batch_size: int = 64, learning_rate: float = 0.05, momentum: float = 0.9,
+                 weight_decay: float = 3e-4, grad_clip: float = 5.0, warmup_epochs: int = 0,
+                 sampler: str = "uniform", seed: int = 0, recalibration_images: int = 512,
+                 val_images: int | None = None, eval_batch_size: int = 256, eval_dtype: str = "float32",
+                 device: str = "auto", channels_last: bool | None = None, workers: int = 0,
+                 progress: bool = True) -> None:
+        if getattr(space, "build_supernet", None) is None:
+            raise ConfigError(f"{type(space).__name__} has no supernet (build_supernet); use another evaluator")
+        if eval_dtype not in EVAL_DTYPES:
+            raise ConfigError(f"eval_dtype must be one of {', '.join(EVAL_DTYPES)}, got {eval_dtype!r}")
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+        self.space = space
+        #: what the weights depend on (their digest tells trained weights apart)
+        self.settings = dict(dataset=dataset, root=root, split=list(split),
+                             supernet_kwargs=dict(supernet_kwargs or {}), epochs=epochs, batch_size=batch_size,
+                             learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
+                             grad_clip=grad_clip, sampler=sampler, seed=seed, warmup_epochs=warmup_epochs,
+                             recipe=RECIPE)
+        self.digest = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:16]
+        self.recalibration_images, self.val_images = recalibration_images, val_images
+        self.eval_batch_size, self.eval_dtype, self.workers, self.progress = eval_batch_size, eval_dtype, workers, progress
+        self.device = resolve_device(device)
+        self.channels_last = self.device.type == "cpu" if channels_last is None else channels_last
+        s = self.settings
+        base = get_dataset(dataset, root=root)
+        train_tf, eval_tf = default_transforms(dataset_family(base), cutout=None)
+        train_idx, val_idx = split_indices(base.targets, s["split"], seed=seed)
+        self.num_classes = len(base.classes)
+        self.train_set = Subset(base, train_idx, train_tf)
+        torch.manual_seed(seed)
+        self.module = space.build_supernet(num_classes=self.num_classes, **s["supernet_kwargs"]).to(self.device)
+        if self.channels_last:
+            self.module = self.module.to(memory_format=torch.channels_last)
+        arch_params = {id(p) for p in getattr(self.module, "arch_parameters", list)()}
+        self.weights = [p for p in self.module.parameters() if p.requires_grad and id(p) not in arch_params]
+        self.optimizer = torch.optim.SGD(self.weights, lr=learning_rate, momentum=momentum, weight_decay=weight_decay)
+        self.steps_per_epoch = len(self._loader(0))
+        if self.steps_per_epoch == 0:
+            raise ConfigError(f"the supernet's training part ({len(self.train_set)} images) is smaller than one "
+                              f"batch of {batch_size}")
+        self.scheduler = warmup_cosine(self.optimizer, total_steps=epochs * self.steps_per_epoch,
+                                       warmup_steps=warmup_epochs * self.steps_per_epoch)
+        self.rng = np.random.default_rng(seed + 1)  # path sampling
+        self.step = 0  # optimiser steps taken; the epoch and the position in it follow from it
+        self.updates = 0  # weight changes since construction (training calls, outside edits, loads)
+        rng = np.random.default_rng(seed)
+        recal_idx = rng.permutation(train_idx)[:recalibration_images]
+        self._recal = self._stack(Subset(base, recal_idx, eval_tf))
+        val_idx = val_idx if val_images is None else rng.permutation(val_idx)[:val_images]
+        self._val = self._stack(Subset(base, np.sort(val_idx), eval_tf))
+        self._batches: Iterator | None = None
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def version(self) -> str:
+        """Names the current weights: changes whenever they change."""
+        return f"{self.digest}+{self.updates}"
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed (whole or not: the index of the epoch the next step belongs to)."""
+        return self.step // self.steps_per_epoch
+
+    def mark_changed(self) -> None:
+        """Record that the weights were changed outside :meth:`train` (a merge, a perturbation)."""
+        self.updates += 1
+
+    def __call__(self, x: torch.Tensor, arch) -> torch.Tensor:
+        """Logits (N, classes) of ``arch``'s path: ``module(x, arch)``."""
+        return self.module(x, arch)
+
+    # ------------------------------------------------------------------ training
+    def _loader(self, epoch: int) -> DataLoader:
+        """Epoch ``epoch``'s shuffled batches (their order depends on the seed and the epoch only)."""
+        s = self.settings
+        generator = torch.Generator().manual_seed(s["seed"] * 1_000_003 + epoch)
+        return DataLoader(self.train_set, batch_size=s["batch_size"], shuffle=True, drop_last=True,
+                          num_workers=self.workers, generator=generator, worker_init_fn=seed_worker)
+
+    def _next_batch(self):
+        """The batch of optimiser step ``self.step`` (resumes mid-epoch by skipping the batches done)."""
+        if self._batches is None:
+            epoch, position = divmod(self.step, self.steps_per_epoch)
+            iterator = iter(self._loader(epoch))
+            rng_state = torch.get_rng_state()  # augmenting the skipped batches must not move the global RNG
+            for _ in range(position):
+                next(iterator)
+            torch.set_rng_state(rng_state)
+            self._batches = iterator
+        try:
+            return next(self._batches)
+        except StopIteration:
+            self._batches = None
+            return self._next_batch()
+
+    def train(self, *, epochs: int | None = None, steps: int | None = None, paths: Sequence | None = None,
+              description: str = "supernet") -> OneShotStats:
+        """Take ``steps`` optimiser steps, or run to the end of ``epochs`` more epochs.
+
+        Each step trains the paths ``paths`` (all of them, gradients
+        accumulated) when given, else paths drawn by the sampler. Returns
+        the mean loss / top-1 of the steps taken. The version changes.
+        """
+        if (epochs is None) == (steps is None):
+            raise ConfigError("train() takes epochs or steps")
+        if steps is None:
+            steps = (self.epoch + epochs) * self.steps_per_epoch - self.step
+        from tqdm.auto import tqdm
+
+        self.module.train()
+        total_loss, correct, samples = 0.0, 0, 0
+        bar = tqdm(range(steps), desc=f"{description} epoch {self.epoch + 1}", leave=False,
+                   disable=not self.progress, unit="step")
+        for _ in bar:
+            images, targets = self._next_batch()
+            images, targets = images.to(self.device), targets.to(self.device)
+            if self.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            chosen = list(paths) if paths is not None else sample_paths(self.space, self.rng,
+                                                                         self.settings["sampler"])
+            loss_sum, hits, n = train_step(self.module, images, targets, chosen, self.optimizer,
+                                           self.settings["grad_clip"])
+            self.scheduler.step()
+            self.step += 1
+            total_loss, correct, samples = total_loss + loss_sum, correct + hits, samples + n
+        if steps:
+            self.updates += 1
+        return OneShotStats(self.epoch, total_loss / max(samples, 1), 100.0 * correct / max(samples, 1), steps)
+
+    # ------------------------------------------------------------------- scoring
+    def _stack(self, subset) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The subset as preprocessed batches on the device (scored many times)."""
+        loader = DataLoader(subset, batch_size=self.eval_batch_size, shuffle=False, num_workers=self.workers)
+        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        return [(x.to(self.device).contiguous(memory_format=memory_format), y.to(self.device)) for x, y in loader]
+
+    @property
+    def recalibration_batches(self) -> list[torch.Tensor]:
+        """The images BN statistics are re-estimated on, as device batches."""
+        return [x for x, _ in self._recal]
+
+    def _forward(self, images: torch.Tensor, arch) -> torch.Tensor:
+        """Float32 logits of ``arch``'s path, computed in ``eval_dtype``."""
+        if self.eval_dtype == "float32":
+            return self.module(images, arch)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16):
+            return self.module(images, arch).float()
+
+    @torch.no_grad()
+    def score(self, archs: Sequence) -> list[dict[str, float]]:
+        """Top-1 (``accuracy``, %) and mean cross entropy (``val_loss``, nats) of each path on the validation
+        part, each after BN recalibration on ``recalibration_images`` training images. The weights do not
+        change (BN running statistics are re-estimated per path; training never reads them)."""
+        results = []
+        for arch in archs:
+            recalibrate_bn(self.module, lambda x, arch=arch: self._forward(x, arch), self.recalibration_batches)
+            loss, correct, n = 0.0, 0, 0
+            for images, targets in self._val:
+                logits = self._forward(images, arch)
+                loss += float(F.cross_entropy(logits, targets, reduction="sum"))
+                correct += int((logits.argmax(1) == targets).sum())
+                n += len(targets)
+            results.append({"accuracy": 100.0 * correct / n, "val_loss": loss / n})
+        return results
+
+    # -------------------------------------------------------------------- resume
+    def state_dict(self) -> dict:
+        """Everything an exact resume needs: weights, optimiser, schedule, sampler RNG, counters, torch RNG."""
+        return {"settings_digest": self.digest, "step": self.step, "updates": self.updates,
+                "model": self.module.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "sampler_rng": self.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`; refuses the state of a supernet with other settings."""
+        if state.get("settings_digest") != self.digest:
+            raise CheckpointError(f"supernet state of other settings (digest {state.get('settings_digest')!r}, "
+                                  f"this supernet's {self.digest!r})")
+        try:
+            self.module.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise CheckpointError(f"supernet state does not fit this supernet ({exc})") from exc
+        self.rng.bit_generator.state = state["sampler_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.step, self.updates = int(state["step"]), int(state["updates"])
+        self._batches = None
+
+
+__all__ = ["EVAL_DTYPES", "METRICS", "RECIPE", "SharedSupernet"]
