@@ -181,3 +181,33 @@ def check_strategy(factory, *, budget: int = 300, seed: int = 0) -> None:
     assert best.values["similarity"] == 1.0, f"target not found in {budget} evaluations (best {best.values})"
     keys = [ind.key for ind in result.individuals]
     assert len(keys) == len(set(keys)), "an architecture was evaluated twice"
+
+
+def check_operator(operator, space: SearchSpace, *, seeds: int = 10) -> None:
+    """Contract of a variation operator on ``space``: valid children, the right number, reproducible.
+
+    Raises AssertionError naming the broken rule.
+    """
+    from evonas.operators.base import Crossover, Mutation
+
+    operator.setup(space)
+    for seed in range(seeds):
+        parents = [space.sample(np.random.default_rng(1000 + seed + k)) for k in range(4)]
+        if isinstance(operator, Mutation):
+            children = operator(parents, np.random.default_rng(seed))
+            again = operator(parents, np.random.default_rng(seed))
+            flat = list(children)
+            assert len(children) == len(parents), "a mutation returns one child per parent"
+        elif isinstance(operator, Crossover):
+            pairs = [(parents[0], parents[1]), (parents[2], parents[3])]
+            children = operator(pairs, np.random.default_rng(seed))
+            again = operator(pairs, np.random.default_rng(seed))
+            flat = [c for pair in children for c in pair]
+            assert len(children) == len(pairs), "a crossover returns one pair of children per pair of parents"
+        else:
+            raise AssertionError(f"{type(operator).__name__} is neither a Mutation nor a Crossover")
+        assert all(space.is_valid(c) for c in flat), "children must be valid architectures of the space"
+        assert [space.key(c) for c in flat] == [space.key(c) for c in
+                                               (again if isinstance(operator, Mutation) else
+                                                [c for pair in again for c in pair])], \
+            "the same seed must give the same children"

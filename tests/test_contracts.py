@@ -1,10 +1,10 @@
-"""Contract suites over every registered space and single-objective strategy."""
+"""Contract suites over every registered space, single-objective strategy and operator."""
 from __future__ import annotations
 
 import pytest
 
-from evonas.registry import spaces, strategies
-from evonas.testing import check_space, check_strategy
+from evonas.registry import operators, spaces, strategies
+from evonas.testing import check_operator, check_space, check_strategy
 
 SINGLE_OBJECTIVE = ["ga", "deap-ga", "nsga2", "deap-nsga2", "agemoea", "nsga3"]
 
@@ -28,3 +28,9 @@ def test_smsemoa_refuses_a_single_objective():
 
     with pytest.raises(ConfigError, match="at least 2 objectives"):
         check_strategy(lambda: strategies.create("smsemoa", pop_size=16))
+
+
+@pytest.mark.parametrize("space_name", spaces.names())
+@pytest.mark.parametrize("name", operators.names())
+def test_registered_operator_honours_the_contract(name, space_name):
+    check_operator(operators.create(name), spaces.create(space_name), seeds=3)

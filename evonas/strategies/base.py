@@ -46,6 +46,7 @@ class Strategy(abc.ABC):
         self.objectives: tuple[Objective, ...] = ()
         self.constraints: tuple[Constraint, ...] = ()
         self.rng: np.random.Generator | None = None
+        self.ctx: "SearchContext | None" = None
 
     def setup(self, space, objectives: Sequence[Objective], rng: np.random.Generator,
               constraints: Sequence[Constraint] = ()) -> None:
@@ -69,8 +70,12 @@ class Strategy(abc.ABC):
         rest of the :class:`~evonas.context.SearchContext` (shared supernets,
         budget left, run directory).
         """
-        archs = self.ask()
-        self.tell(archs, ctx.evaluate(archs))
+        self.ctx = ctx  # operators of this generation may use it (a learned mutation trains ctx.supernet)
+        try:
+            archs = self.ask()
+            self.tell(archs, ctx.evaluate(archs))
+        finally:
+            self.ctx = None  # never pickled into a checkpoint
 
     @abc.abstractmethod
     def ask(self) -> list:

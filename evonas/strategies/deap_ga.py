@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from deap import base, tools
 
 from evonas.errors import ConfigError
+from evonas.operators.base import Crossover, Mutation, resolve_operator, unique_offspring
 from evonas.registry import strategies
 from evonas.strategies.base import Strategy
 
@@ -58,12 +59,15 @@ class DeapStrategy(Strategy):
     mutation (``mutpb``) or a mutated copy (the rest), as DEAP's ``varOr``;
     an offspring whose key the run has already seen is mutated again (up to
     ``max_tries``), so evaluations are not wasted on duplicates.
+    ``mutation`` / ``crossover``: operators by registry name or object
+    (:mod:`evonas.operators`; default the space's own).
     """
 
     name = "deap"
 
     def __init__(self, *, algorithm: str = "ga", pop_size: int = 20, offspring: int | None = None,
-                 cxpb: float = 0.5, mutpb: float = 0.5, tournament_size: int = 3, max_tries: int = 20) -> None:
+                 cxpb: float = 0.5, mutpb: float = 0.5, tournament_size: int = 3, max_tries: int = 20,
+                 mutation="space-mutation", crossover="space-crossover") -> None:
         if algorithm not in ("ga", "nsga2"):
             raise ConfigError(f"unknown DEAP algorithm {algorithm!r}; valid: ga, nsga2")
         if pop_size < 2:
@@ -71,7 +75,7 @@ class DeapStrategy(Strategy):
         if not 0 <= cxpb + mutpb <= 1:
             raise ConfigError(f"cxpb + mutpb must be within [0, 1], got {cxpb} + {mutpb}")
         super().__init__(algorithm=algorithm, pop_size=pop_size, offspring=offspring, cxpb=cxpb, mutpb=mutpb,
-                         tournament_size=tournament_size, max_tries=max_tries)
+                         tournament_size=tournament_size, max_tries=max_tries, mutation=mutation, crossover=crossover)
         self.algorithm = algorithm
         self.name = f"deap-{algorithm}"
         self.max_objectives = 1 if algorithm == "ga" else _MAX_OBJECTIVES
@@ -81,6 +85,8 @@ class DeapStrategy(Strategy):
 
     def _setup(self) -> None:
         self._random_state = random.Random(int(self.rng.integers(2**63 - 1))).getstate()
+        self.mutation = resolve_operator(self.config["mutation"], Mutation, self.space)
+        self.crossover = resolve_operator(self.config["crossover"], Crossover, self.space)
 
     @contextmanager
     def _deap_random(self):
@@ -104,35 +110,22 @@ class DeapStrategy(Strategy):
                 parents = tools.selTournamentDCD(pool, len(pool))
             else:
                 parents = tools.selTournament(self.pop, len(self.pop), tournsize=self.config["tournament_size"])
-        children, keys = [], set()
-        for i in range(n):
-            child = self._vary(parents, i)
-            for _ in range(self.config["max_tries"]):
-                key = self.space.key(child)
-                if key not in self.seen and key not in keys:
-                    break
-                child = self.space.mutate(child, self.rng)
-            keys.add(self.space.key(child))
-            children.append(child)
-        return children
+        return unique_offspring(lambda i: self._vary(parents, i), n, key=self.space.key, retry=self._mutate,
+                                seen=self.seen, max_tries=self.config["max_tries"])
+
+    def _mutate(self, arch):
+        return self.mutation([arch], self.rng, self.ctx)[0]
 
     def _vary(self, parents: list[DeapIndividual], i: int):
         draw = self.rng.random()
         if draw < self.config["cxpb"]:
             a, b = self.rng.choice(len(parents), size=2, replace=False)
-            return self.space.crossover(parents[a].arch, parents[b].arch, self.rng)[0]
-        return self.space.mutate(parents[i % len(parents)].arch, self.rng)
+            return self.crossover([(parents[a].arch, parents[b].arch)], self.rng, self.ctx)[0][0]
+        return self._mutate(parents[i % len(parents)].arch)
 
     def _fresh(self, n: int) -> list:
-        batch, keys = [], set()
-        while len(batch) < n:
-            arch = self.space.sample(self.rng)
-            key = self.space.key(arch)
-            if key in keys and len(keys) < n * self.config["max_tries"]:
-                continue
-            keys.add(key)
-            batch.append(arch)
-        return batch
+        sample = lambda *_: self.space.sample(self.rng)  # noqa: E731
+        return unique_offspring(sample, n, key=self.space.key, retry=sample, max_tries=self.config["max_tries"])
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
         F = self.F(results)

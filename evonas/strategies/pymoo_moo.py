@@ -1,6 +1,7 @@
 """pymoo adapter: any pymoo algorithm over a search space, driven by ask / tell.
 
-The space's own sampling, crossover and mutation become pymoo operators
+The space's sampling and evonas' operators (by default the space's own
+crossover and mutation, :mod:`evonas.operators`) become pymoo operators
 working on the space's encoding, and duplicates are eliminated by the
 space's canonical key (two encodings of one architecture count as one).
 pymoo keeps its own random generator (seeded once from the run's RNG) inside
@@ -20,6 +21,9 @@ from pymoo.core.termination import NoTermination
 from pymoo.problems.static import StaticProblem
 
 from evonas.errors import ConfigError
+from evonas.operators.base import Crossover as EvonasCrossover
+from evonas.operators.base import Mutation as EvonasMutation
+from evonas.operators.base import resolve_operator
 from evonas.registry import strategies
 from evonas.strategies.base import Strategy
 
@@ -58,29 +62,32 @@ class _SpaceSampling(Sampling):
         return np.asarray([self.codec.encode(self.codec.space.sample(random_state)) for _ in range(n_samples)])
 
 
-class _SpaceCrossover(Crossover):
-    def __init__(self, codec: _Codec, prob: float) -> None:
+class _OperatorCrossover(Crossover):
+    """An evonas crossover operator as a pymoo crossover (one batch call per generation)."""
+
+    def __init__(self, codec: _Codec, operator, prob: float) -> None:
         super().__init__(n_parents=2, n_offsprings=2, prob=prob)
-        self.codec = codec
+        self.codec, self.operator = codec, operator
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         _, n_matings, n_var = X.shape
+        pairs = [(self.codec.decode(X[0, k]), self.codec.decode(X[1, k])) for k in range(n_matings)]
         children = np.empty((2, n_matings, n_var))
-        for k in range(n_matings):
-            a, b = self.codec.decode(X[0, k]), self.codec.decode(X[1, k])
-            c, d = self.codec.space.crossover(a, b, random_state)
+        for k, (c, d) in enumerate(self.operator(pairs, random_state)):
             children[0, k], children[1, k] = self.codec.encode(c), self.codec.encode(d)
         return children
 
 
-class _SpaceMutation(Mutation):
-    def __init__(self, codec: _Codec, prob: float) -> None:
+class _OperatorMutation(Mutation):
+    """An evonas mutation operator as a pymoo mutation (one batch call per generation)."""
+
+    def __init__(self, codec: _Codec, operator, prob: float) -> None:
         super().__init__(prob=prob)
-        self.codec = codec
+        self.codec, self.operator = codec, operator
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
-        return np.asarray([self.codec.encode(self.codec.space.mutate(self.codec.decode(x), random_state))
-                           for x in X]).reshape(X.shape)
+        children = self.operator([self.codec.decode(x) for x in X], random_state)
+        return np.asarray([self.codec.encode(c) for c in children]).reshape(X.shape)
 
 
 class _KeyDuplicates(DuplicateElimination):
@@ -116,18 +123,22 @@ class PymooStrategy(Strategy):
         crossover_prob: chance a mating recombines (else the parents are copied).
         mutation_prob: chance each offspring is mutated.
         n_partitions: Das-Dennis partitions of NSGA-III's reference directions.
+        mutation, crossover: operators by registry name or object
+            (:mod:`evonas.operators`; default the space's own).
     """
 
     name = "pymoo"
 
     def __init__(self, *, algorithm: str = "nsga2", pop_size: int = 20, n_offsprings: int | None = None,
-                 crossover_prob: float = 0.9, mutation_prob: float = 1.0, n_partitions: int = 12) -> None:
+                 crossover_prob: float = 0.9, mutation_prob: float = 1.0, n_partitions: int = 12,
+                 mutation="space-mutation", crossover="space-crossover") -> None:
         if algorithm not in ALGORITHMS:
             raise ConfigError(f"unknown pymoo algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
         if pop_size < 2:
             raise ConfigError(f"pop_size must be >= 2, got {pop_size}")
         super().__init__(algorithm=algorithm, pop_size=pop_size, n_offsprings=n_offsprings,
-                         crossover_prob=crossover_prob, mutation_prob=mutation_prob, n_partitions=n_partitions)
+                         crossover_prob=crossover_prob, mutation_prob=mutation_prob, n_partitions=n_partitions,
+                         mutation=mutation, crossover=crossover)
         self.algorithm_name = self.name = algorithm
         self.max_objectives = None if ALGORITHMS[algorithm][2] else 1
         self.min_objectives = 2 if algorithm == "smsemoa" else 1  # its hypervolume needs 2+ columns
@@ -145,8 +156,10 @@ class PymooStrategy(Strategy):
         xl, xu = bounds() if bounds is not None else (None, None)
         self.problem = _SpaceProblem(len(probe), len(self.objectives), len(self.constraints), xl, xu)
         kwargs = dict(pop_size=self.config["pop_size"], sampling=_SpaceSampling(codec),
-                      crossover=_SpaceCrossover(codec, self.config["crossover_prob"]),
-                      mutation=_SpaceMutation(codec, self.config["mutation_prob"]),
+                      crossover=_OperatorCrossover(codec, resolve_operator(self.config["crossover"], EvonasCrossover,
+                                                                           self.space), self.config["crossover_prob"]),
+                      mutation=_OperatorMutation(codec, resolve_operator(self.config["mutation"], EvonasMutation,
+                                                                         self.space), self.config["mutation_prob"]),
                       eliminate_duplicates=_KeyDuplicates(codec))
         if self.config["n_offsprings"]:
             kwargs["n_offsprings"] = self.config["n_offsprings"]

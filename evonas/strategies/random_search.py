@@ -1,6 +1,7 @@
 """Random search: the baseline every strategy must beat at the same budget."""
 from __future__ import annotations
 
+from evonas.operators.base import unique_offspring
 from evonas.registry import strategies
 from evonas.strategies.base import Strategy
 
@@ -17,16 +18,9 @@ class RandomSearch(Strategy):
         self.seen: set[str] = set()
 
     def ask(self) -> list:
-        batch, keys = [], set()
-        for _ in range(self.batch_size):
-            for _ in range(self.max_tries):
-                arch = self.space.sample(self.rng)
-                key = self.space.key(arch)
-                if key not in self.seen and key not in keys:
-                    break
-            keys.add(key)
-            batch.append(arch)
-        return batch
+        sample = lambda *_: self.space.sample(self.rng)  # noqa: E731
+        return unique_offspring(sample, self.batch_size, key=self.space.key, retry=sample, seen=self.seen,
+                                max_tries=self.max_tries)
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
         self.seen.update(self.space.key(a) for a in archs)
