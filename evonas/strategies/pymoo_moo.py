@@ -38,19 +38,42 @@ ALGORITHMS = {
 
 
 class _Codec:
-    """Encoding rows <-> architectures of one space (rounding integer encodings)."""
+    """Encoding rows <-> architectures of one space (rounding integer encodings).
+
+    pymoo hands the same rows over many times (the population at every
+    duplicate check, parents at every mating), so decoded rows and their
+    keys are cached by the row's bytes (bounded; not pickled: it is derived).
+    """
+
+    _CACHE_SIZE = 50_000
 
     def __init__(self, space, integer: bool) -> None:
         self.space, self.integer = space, integer
+        self._cache: dict[bytes, tuple] = {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_cache": {}}
+
+    def _entry(self, x: np.ndarray) -> tuple:
+        row = np.rint(x).astype(np.int64) if self.integer else np.asarray(x, dtype=float)
+        token = row.tobytes()
+        entry = self._cache.get(token)
+        if entry is None:
+            arch = self.space.decode(row)
+            entry = (arch, self.space.key(arch))
+            if len(self._cache) >= self._CACHE_SIZE:
+                self._cache.clear()
+            self._cache[token] = entry
+        return entry
 
     def decode(self, x: np.ndarray):
-        return self.space.decode(np.rint(x).astype(np.int64) if self.integer else x)
+        return self._entry(x)[0]
 
     def encode(self, arch) -> np.ndarray:
         return np.asarray(self.space.encode(arch), dtype=float)
 
     def key(self, x: np.ndarray) -> str:
-        return self.space.key(self.decode(x))
+        return self._entry(x)[1]
 
 
 class _SpaceSampling(Sampling):

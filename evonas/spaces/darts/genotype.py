@@ -59,11 +59,14 @@ def _as_int(value: Any, what: str) -> int:
 def _normalise_cell(kind: str, cell: Any) -> Cell:
     if isinstance(cell, (str, bytes, Mapping)) or not isinstance(cell, Iterable):
         raise GenotypeError(f"{kind} cell must be a list of (op, input) pairs, got {cell!r}")
-    pairs = list(cell)
+    if type(cell) in (tuple, list) and cell and all(type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str
+                                                    and type(pair[1]) is int for pair in cell):
+        pairs = out = list(cell)  # already (op, int) pairs (decoded or copied genotypes): nothing to convert
+    else:
+        pairs, out = list(cell), []
     if not pairs:
         raise GenotypeError(f"{kind} cell is empty; it needs 2 (op, input) pairs per node")
-    out = []
-    for j, pair in enumerate(pairs):
+    for j, pair in enumerate(pairs if out is not pairs else ()):
         where = f"{_where(kind, j // 2)}, pair {j % 2}"
         if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
             raise GenotypeError(f"{where}: expected an (op, input) pair, got {pair!r}")
@@ -82,6 +85,9 @@ def _normalise_cell(kind: str, cell: Any) -> Cell:
 def _check_cell(kind: str, cell: Cell, allow_duplicate_inputs: bool) -> None:
     for j, (op, index) in enumerate(cell):
         node = j // 2
+        if op != "none" and op in OPS and 0 <= index <= node + 1 and (
+                allow_duplicate_inputs or not j % 2 or index != cell[j - 1][1]):
+            continue  # the common case: valid, and no message to format
         where = f"{_where(kind, node)}, pair {j % 2}"
         if op == "none":
             raise GenotypeError(

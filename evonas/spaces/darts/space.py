@@ -98,12 +98,14 @@ class DartsSpace(SearchSpace):
         g = resolve_genotype(arch, allow_duplicate_inputs=self._dup)
         if g.steps != self._steps:
             raise GenotypeError(f"genotype has {g.steps} nodes per cell; this space has {self._steps}")
+        primitives, dup = self._primitives, self._dup
         for kind in CELL_KINDS:
-            for j, (op, inp) in enumerate(g.cell(kind)):
-                if op not in self._primitives:
+            cell = g.cell(kind)
+            for j, (op, inp) in enumerate(cell):
+                if op not in primitives:
                     raise GenotypeError(f"{kind} cell, node {j // 2} (state {j // 2 + 2}), pair {j % 2}: "
-                                        f"op {op!r} is not in this space ({', '.join(self._primitives)})")
-                if j % 2 and not self._dup and inp == g.cell(kind)[j - 1][1]:
+                                        f"op {op!r} is not in this space ({', '.join(primitives)})")
+                if j % 2 and not dup and inp == cell[j - 1][1]:
                     raise GenotypeError(f"{kind} cell, node {j // 2} (state {j // 2 + 2}): both inputs are "
                                         f"state {inp}; this space does not allow duplicate inputs")
         if self.shared_cell and g.normal != g.reduce:
