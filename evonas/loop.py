@@ -32,6 +32,7 @@ from evonas.constraints import Constraint, parse_constraint
 from evonas.context import SearchContext, shared_supernets
 from evonas.errors import CheckpointError, ConfigError, EvonasError
 from evonas.evaluators.base import Evaluator
+from evonas.history import HistoryWriter
 from evonas.pareto import hypervolume, to_minimization
 from evonas.result import Archive, SearchResult
 from evonas.runtime.checkpoint import has_checkpoint, load_latest_checkpoint, save_object_checkpoint
@@ -196,6 +197,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             run_id = run.create_identity(CHECKPOINT_KIND)
             run.write_json("config.json", {"fingerprint": _digest(config), "settings": config, "budget": int(budget)})
     handler = run.attach_log() if run is not None else None
+    history = HistoryWriter(run, space) if run is not None else None
 
     bar = tqdm(total=max(budget, len(archive)), initial=len(archive), desc="search", unit="eval",
                disable=not progress)
@@ -225,7 +227,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
                     "fingerprint": _digest(config), "generation": generation, "strategy": strategy,
                     "archive": archive, "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
                     "rng": _rng_states()}, kind=CHECKPOINT_KIND, run_id=run_id)
-                _write_history(run, space, archive)
+                history.sync(archive)
         if len(archive) > budget:
             log.info("budget of %d reached within generation %d: %d evaluations (whole generations are evaluated)",
                      budget, generation, len(archive))
@@ -303,15 +305,6 @@ def _postfix(archive: Archive, hv_history: list) -> str:
     if hv_history:
         parts.append(f"hv={hv_history[-1][1]:.4f}")
     return " ".join(parts)
-
-
-def _write_history(run: RunDir, space, archive: Archive) -> None:
-    rows = []
-    for ind in archive.individuals:
-        rows.append({"index": ind.index, "generation": ind.generation, **ind.values,
-                     "feasible": int(ind.feasible), "key": ind.key,
-                     "arch": json.dumps(space.to_json(ind.arch), separators=(",", ":"))})
-    run.write_csv("history.csv", rows)
 
 
 def _write_plots(run: RunDir, result: SearchResult) -> None:

@@ -163,3 +163,29 @@ def test_an_unwritable_run_dir_is_a_one_line_error(capsys, tmp_path):
         err = capsys.readouterr().err
         assert "cannot write" in err and "Not a directory" in err and err.count("\n") == 1
     assert blocker.read_text() == "a file where a folder should be"
+
+
+def test_history_grows_by_appending_and_a_resume_repairs_a_cut_row(tmp_path):
+    snapshots = []
+
+    def watch(generation, state):
+        snapshots.append((tmp_path / "run" / "history.csv").read_text() if generation else None)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_3(generation, state):
+        if generation == 3:
+            raise Stop()
+
+    run_toy(tmp_path / "run", budget=60, callbacks=[watch])
+    texts = [t for t in snapshots if t is not None]
+    # the callback runs before the generation is written: each snapshot holds the rows up to the previous one
+    assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:]))
+    assert len(texts[-1].splitlines()) < len((tmp_path / "run" / "history.csv").read_text().splitlines())
+    with pytest.raises(Stop):
+        run_toy(tmp_path / "cut", budget=60, callbacks=[stop_at_3])
+    with open(tmp_path / "cut" / "history.csv", "a") as handle:
+        handle.write("99,3,0.5,0.")  # a row cut short by a kill
+    run_toy(tmp_path / "cut", budget=60, resume=True)
+    assert (tmp_path / "cut" / "history.csv").read_text() == (tmp_path / "run" / "history.csv").read_text()
