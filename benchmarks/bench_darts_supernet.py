@@ -1,8 +1,9 @@
 """Discrete (single-path) vs continuous (mixed-op) steps on the DARTS search network.
 
-Claim measured (PERFORMANCE.md): running a sampled genotype alone through the
-supernet (discrete mode) is many times faster and lighter than the DARTS
-mixture, which computes every op on every edge.
+Claim measured: running a sampled genotype alone through the supernet
+(discrete mode) is many times faster and lighter than the DARTS mixture,
+which computes every op on every edge (on a 2-core CPU at C=16, 8 cells,
+batch 64: roughly 10x faster per step, ~1.7 GiB peak RSS instead of ~10 GiB).
 
 Each mode runs in a fresh subprocess so that its peak RSS (``ru_maxrss``) is
 its own. A step is forward + cross-entropy + backward in training mode on

@@ -3,8 +3,9 @@
 In a weight-sharing supernet the running BN statistics mix every path that
 was trained; scoring a candidate with them biases its accuracy badly. Before
 scoring, reset the statistics and re-estimate them on a fixed set of
-training batches, running only the candidate's path (OFA / SPOS recipe;
-ALGORITHMS.md §6.5). With ``momentum=None`` BN keeps a cumulative average:
+training batches, running only the candidate's path (the recipe of
+Once-for-All, Cai et al. 2020, and SPOS, Guo et al. 2020; SPOS used ~20k
+ImageNet images). With ``momentum=None`` BN keeps a cumulative average:
 the running mean is the mean of the batch means (the exact mean for equal
 batches) and the running variance the mean of the per-batch variances, so
 the estimate does not depend on the order of the batches.

@@ -2,7 +2,8 @@
 
 Encodings are explicit objects with ``encode(genotype) -> np.ndarray`` and
 ``decode(vector) -> Genotype``; each carries its own *string* op list (op
-ids are only meaningful relative to that list, ALGORITHMS.md §5). Both
+ids are only meaningful relative to that list: DARTS, StacNAS, RelativeNAS,
+DAP and NASBench-301 each order their primitives differently). Both
 encode the normal cell first, then the reduction cell, four numbers per
 node: ``[input_1, op_1, input_2, op_2]``. The concat is not encoded: decoded
 genotypes concatenate every intermediate node (DARTS default).
@@ -21,7 +22,8 @@ from evonas.spaces.base import check_rng
 from evonas.spaces.darts.genotype import CELL_KINDS, Genotype
 from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES, OPS
 
-#: RelativeNAS' op order (its index 0..6), ALGORITHMS.md §3.1.
+#: RelativeNAS' op order (its index 0..6; 7 ops, no 'none'): ``PRIMITIVES`` in
+#: genotypes.py of github.com/EMI-Group/RelativeNAS (Tan et al., IEEE TNNLS 2021).
 RELATIVENAS_PRIMITIVES: Tuple[str, ...] = (
     "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3",
     "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
@@ -156,7 +158,7 @@ class DiscreteEdgeEncoding(_CellEncoding):
 
 
 class RelativeNASEncoding(_CellEncoding):
-    """RelativeNAS' continuous encoding (ALGORITHMS.md §3.2), 32 reals for 4 nodes.
+    """RelativeNAS' continuous encoding (Tan et al., IEEE TNNLS 2021), 32 reals for 4 nodes.
 
     Box bounds: input of node j in [0, 2 + j], op in [0, 7] (7 =
     len(RELATIVENAS_PRIMITIVES)). A coordinate v decodes to

@@ -57,7 +57,7 @@ PDARTS = Genotype(
 )
 
 # StacNAS (Li et al., arXiv 1909.11926): transcribed from the cell diagrams of
-# susan0199/StacNAS (ALGORITHMS.md §2.6). The repo stores no genotype text, so
+# github.com/susan0199/StacNAS. The repo stores no genotype text, so
 # edge attribution in dense drawings is unverified against the paper.
 _SEP_PAIR = [("sep_conv_3x3", 0), ("sep_conv_3x3", 1)]
 STACNAS_C10 = Genotype(
@@ -95,7 +95,7 @@ RELATIVENAS = Genotype(
     allow_duplicate_inputs=True,
 )
 
-# DAP / PertNAS (afzalxo/PertNAS extras/genotypes.py, ALGORITHMS.md §4.6).
+# DAP / PertNAS (github.com/afzalxo/PertNAS, file extras/genotypes.py).
 # Best cells of the evolutionary and the supernet-based search, used as both
 # normal and reduction cell (NASBench-301 fixtures: 94.71 / 94.58).
 DAP_BEST_EVOLUTIONARY = Genotype.from_cell(

@@ -2,9 +2,9 @@
 
 Every op maps a feature map of shape (N, C, H, W) to (N, C, H', W') with
 H' = ceil(H / stride), W' = ceil(W / stride); channels are preserved (C in =
-C out). Ops are always looked up by *name*: the seed systems order their
-primitive lists differently (ALGORITHMS.md §5), so integer op ids are never
-passed between components.
+C out). Ops are always looked up by *name*: DARTS, StacNAS, RelativeNAS, DAP
+and NASBench-301 each order their primitive lists differently, so integer op
+ids are never passed between components.
 
 Module layouts and attribute names follow DARTS' ``operations.py`` (Liu et
 al., ICLR 2019), so parameter counts and ``state_dict`` keys agree with the

@@ -1,7 +1,8 @@
 """Building blocks of the SCARLET-NAS space (Chu et al., arXiv 1908.06022).
 
-Conventions follow the released SCARLET model code (``basic_ops.py``,
-ALGORITHMS.md §1.1 and §6.4):
+Conventions follow the released SCARLET model code
+(github.com/xiaomi-automl/SCARLET-NAS, ``models/basic_ops.py`` and
+``models/Scarlet_{A,B,C}.py``):
 
 * :class:`InvertedResidual` (MBConv): 1x1 expand to ``hidden = round(in * e)``
   -> BN -> h-swish -> k x k depthwise (carries the stride) -> BN -> h-swish
@@ -15,7 +16,8 @@ ALGORITHMS.md §1.1 and §6.4):
   head (1x1 conv + BN + ReLU6) use ReLU6; MBConvs use h-swish.
 * :class:`Stabilizer`: SCARLET's equivariant learnable stabilizer (ELS), a
   bias-free 1x1 convolution with no activation and no BN that replaces the
-  skip choice in the supernet only (ALGORITHMS.md §1.3, §6.1).
+  skip choice in the supernet only; exported models use a plain identity,
+  as the released SCARLET models do.
 
 h-swish(x) = x * relu6(x + 3) / 6 and h-sigmoid(x) = relu6(x + 3) / 6
 (MobileNetV3); torch's ``nn.Hardswish`` / ``nn.Hardsigmoid`` compute exactly
@@ -122,7 +124,7 @@ class Stabilizer(nn.Module):
 
     No activation, no BN: a purely linear map, so a stabilized path is
     equivalent to the identity path (the next block's linear 1x1 expansion
-    absorbs A; SCARLET §3, ALGORITHMS.md §1.3). Used only in the supernet
+    absorbs A, W (A x) = (W A) x; SCARLET §3). Used only in the supernet
     for the skip choice; exported models use a plain identity instead.
 
     Args:

@@ -10,7 +10,8 @@
 ``mb{e}_k{k}[_se]`` is an :class:`~evonas.spaces.scarlet.blocks.InvertedResidual`
 with expansion e, depthwise kernel k and optional squeeze-excite.
 
-**Stage plan** (19 searchable layers, ALGORITHMS.md §1.1; "stride" is the
+**Stage plan** (19 searchable layers, identical in SCARLET-A/B/C as released
+in github.com/xiaomi-automl/SCARLET-NAS, ``models/``; "stride" is the
 first layer's, the others have stride 1):
 
 ========  ===  ===  ===  ===  ===  ===
@@ -172,7 +173,8 @@ def net_plan(variant: str = "imagenet", width_mult: float = 1.0) -> NetPlan:
 LAYERS: Tuple[LayerSpec, ...] = net_plan("imagenet", 1.0).layers
 
 # ------------------------------------------------------------------ published models
-# Layer lists of the released model files (ALGORITHMS.md §1.6), as choice names.
+# Layer lists of the released model files (github.com/xiaomi-automl/SCARLET-NAS,
+# models/Scarlet_{A,B,C}.py), as choice names.
 SCARLET_A: Tuple[str, ...] = (
     "mb3_k7", "mb6_k5", "mb3_k5", "mb3_k7_se", "mb6_k3_se", "mb3_k5_se",
     "mb6_k3_se", "mb3_k3", "mb3_k7_se", "mb3_k7", "mb3_k5", "mb3_k7_se",
@@ -294,8 +296,10 @@ def check_skip_fits(arch: Sequence[int], plan: NetPlan, skip_projection: bool) -
                 "with skip_projection=True, or use skip only at stride-1 width-preserving layers")
 
 
-#: Where the skip choice is legal (ALGORITHMS.md §1.1; positions refer to :data:`LAYERS`):
-#: ``"width_preserving"``: stride-1 layers with in == out (13 layers; every skip is a plain identity),
+#: Where the skip choice is legal (the sources disagree, so it is a parameter; positions refer
+#: to :data:`LAYERS`):
+#: ``"width_preserving"``: stride-1 layers with in == out (13 layers; every skip is a plain identity;
+#: the released models skip only at such layers),
 #: ``"stride1"``: every stride-1 layer (15; adds layers 11 (80 -> 96) and 19 (192 -> 320), uninas' rule),
 #: ``"all"``: every layer (19; the maintainers' answer in SCARLET-NAS issue #2).
 SKIP_RULES: Tuple[str, ...] = ("width_preserving", "stride1", "all")

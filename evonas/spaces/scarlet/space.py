@@ -177,7 +177,7 @@ class ScarletSpace(SearchSpace):
         return ScarletSupernet(**{**defaults, **kwargs})
 
     def fair_paths(self, rng: np.random.Generator) -> List[Arch]:
-        """13 architectures for one FairNAS strict-fairness step (ALGORITHMS.md §6.6).
+        """13 architectures for one FairNAS strict-fairness step (Chu et al., FairNAS, 2021).
 
         Each layer draws one random permutation of its legal candidates; path
         j takes the j-th entry. Where all 13 choices are legal every candidate

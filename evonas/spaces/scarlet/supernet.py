@@ -7,7 +7,8 @@ stem / separable block / head and, per layer, *only* the chosen candidate
 (single-path one-shot; the contract of :mod:`evonas.training.one_shot` and
 :class:`~evonas.evaluators.supernet.SupernetEvaluator`).
 
-Decisions (the paper is silent; ALGORITHMS.md §1.1, §7):
+Decisions the SCARLET paper does not specify (its released code holds only
+the three final models, no supernet), and what evonas chose:
 
 * **SE weights are not shared**: ``mb3_k5`` and ``mb3_k5_se`` are separate
   modules with separate expand / depthwise / project weights (uninas makes
@@ -17,7 +18,9 @@ Decisions (the paper is silent; ALGORITHMS.md §1.1, §7):
   learns much faster on small budgets but is not the paper's supernet.
 * **Skip path.** With ``stabilizer=True`` (default) a chosen skip runs the
   layer's :class:`~evonas.spaces.scarlet.blocks.Stabilizer` ``A x`` (bias-free
-  1x1 conv, no BN, no activation; ALGORITHMS.md §6.1), initialised to the
+  1x1 conv, no BN, no activation: the authors describe a purely linear
+  map, and a non-linearity would break its equivalence with the identity),
+  initialised to the
   identity, so at initialisation it equals a plain skip exactly. With
   ``stabilizer=False`` (ablation) a skip is a plain identity. At layers
   where no identity exists (stride 2 or a width change, only reachable with
@@ -32,7 +35,8 @@ Decisions (the paper is silent; ALGORITHMS.md §1.1, §7):
   models use identities and are retrained from scratch); skips where no
   identity exists become a ``SkipProjection`` carrying the stabilizer's
   weights. Cost objectives are measured on the exported model, never on the
-  supernet (ALGORITHMS.md §6.2). The exported model computes exactly the
+  supernet (the stabilizers cost MACs and parameters only in the supernet,
+  not in the architecture being scored). The exported model computes exactly the
   supernet path whenever the path's width-preserving stabilizers are the
   identity (e.g. untrained, or ``stabilizer=False``).
 """
