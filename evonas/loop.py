@@ -203,6 +203,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
                disable=not progress)
     evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: _advance(bar))
     supernets = shared_supernets(evaluator)
+    best = _Best(objectives)
     stalled = 0
     try:
         while len(archive) < budget:
@@ -217,8 +218,9 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
                 log.warning("no new architecture in 5 generations: the space looks exhausted; stopping")
                 break
             hv_history = _update_hypervolume(archive, generation, hv_history)
-            bar.set_postfix_str(_postfix(archive, hv_history))
-            log.info("generation %d: %d evaluations, %s", generation, len(archive), _postfix(archive, hv_history))
+            postfix = _postfix(best.update(archive), hv_history)
+            bar.set_postfix_str(postfix)
+            log.info("generation %d: %d evaluations, %s", generation, len(archive), postfix)
             state = SearchState(space, strategy, evaluator, archive, generation, hv_history)
             for callback in callbacks:
                 callback(generation, state)
@@ -295,13 +297,25 @@ def final_hypervolume_curve(result: SearchResult) -> list[tuple[int, float]]:
             for g in range(int(generations.max()) + 1)]
 
 
-def _postfix(archive: Archive, hv_history: list) -> str:
-    feasible = [ind for ind in archive.individuals if ind.feasible]
-    parts = []
-    for o in archive.objectives:
-        if feasible:
-            best = min(o.to_min(ind.values[o.name]) for ind in feasible) * o.sign
-            parts.append(f"{o.name}={best:.4g}")
+class _Best:
+    """Best feasible value per objective so far, updated with the individuals added since the last call."""
+
+    def __init__(self, objectives) -> None:
+        self.objectives, self.seen, self.best = tuple(objectives), 0, {}
+
+    def update(self, archive: Archive) -> dict[str, float]:
+        for ind in archive.individuals[self.seen:]:
+            if ind.feasible:
+                for o in self.objectives:
+                    value = o.to_min(ind.values[o.name])
+                    if value < self.best.get(o.name, float("inf")):  # NaN (not evaluated) never wins
+                        self.best[o.name] = value
+        self.seen = len(archive.individuals)
+        return {o.name: self.best[o.name] * o.sign for o in self.objectives if o.name in self.best}
+
+
+def _postfix(best: dict[str, float], hv_history: list) -> str:
+    parts = [f"{name}={value:.4g}" for name, value in best.items()]
     if hv_history:
         parts.append(f"hv={hv_history[-1][1]:.4f}")
     return " ".join(parts)

@@ -114,4 +114,4 @@ strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.st
                                    "evonas.strategies.deap_ga"])
 evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet",
                                     "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.testing"])
-operators = Registry("operator", ["evonas.operators.variation"])
+operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector"])

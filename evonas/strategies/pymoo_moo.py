@@ -54,8 +54,11 @@ class _Codec:
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_cache": {}}
 
-    def _entry(self, x: np.ndarray) -> tuple:
-        row = np.rint(x).astype(np.int64) if self.integer else np.asarray(x, dtype=float)
+    def _rows(self, X: np.ndarray) -> np.ndarray:
+        return np.rint(X).astype(np.int64) if self.integer else np.asarray(X, dtype=float)
+
+    def _entry(self, x: np.ndarray, row: np.ndarray | None = None) -> tuple:
+        row = self._rows(x) if row is None else row
         token = row.tobytes()
         entry = self._cache.get(token)
         if entry is None:
@@ -75,6 +78,16 @@ class _Codec:
     def key(self, x: np.ndarray) -> str:
         return self._entry(x)[1]
 
+    def keys(self, X: np.ndarray) -> list:
+        """Identities of the rows of ``X``: the space's canonical rows as bytes when it has them (vectorised,
+        no decoding), else the architectures' keys."""
+        rows = self._rows(X)
+        canonical = getattr(self.space, "canonical_rows", None) if self.integer else None
+        canon = canonical(rows) if canonical is not None else None
+        if canon is not None:
+            return [row.tobytes() for row in canon]
+        return [self._entry(None, row)[1] for row in rows]
+
 
 class _SpaceSampling(Sampling):
     def __init__(self, codec: _Codec) -> None:
@@ -93,6 +106,8 @@ class _OperatorCrossover(Crossover):
         self.codec, self.operator = codec, operator
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
+        if hasattr(self.operator, "vectors"):  # an operator on the encoding: no decoding needed
+            return self.operator.vectors(X, random_state)
         _, n_matings, n_var = X.shape
         pairs = [(self.codec.decode(X[0, k]), self.codec.decode(X[1, k])) for k in range(n_matings)]
         children = np.empty((2, n_matings, n_var))
@@ -109,6 +124,8 @@ class _OperatorMutation(Mutation):
         self.codec, self.operator = codec, operator
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
+        if hasattr(self.operator, "vectors"):
+            return self.operator.vectors(X, random_state)
         children = self.operator([self.codec.decode(x) for x in X], random_state)
         return np.asarray([self.codec.encode(c) for c in children]).reshape(X.shape)
 
@@ -121,8 +138,8 @@ class _KeyDuplicates(DuplicateElimination):
         self.codec = codec
 
     def _do(self, pop, other, is_duplicate):
-        keys = [self.codec.key(x) for x in pop.get("X")]
-        seen = set() if other is None else {self.codec.key(x) for x in other.get("X")}
+        keys = self.codec.keys(pop.get("X"))
+        seen = set() if other is None else set(self.codec.keys(other.get("X")))
         for i, key in enumerate(keys):
             if key in seen:
                 is_duplicate[i] = True

@@ -78,3 +78,34 @@ def test_strategies_use_the_operator_they_are_given(strategy):
     with pytest.raises(ConfigError, match="unknown operator 'swap'"):
         search(space, strategies.create(strategy, pop_size=10, mutation="swap"), HammingEvaluator(target=(0,) * 10),
                budget=10, seed=0, progress=False)
+
+
+def test_vector_operators_give_valid_architectures_and_drive_pymoo_on_the_encoding():
+    from evonas.spaces.darts import DartsSpace
+    from evonas.testing import check_operator
+
+    space = DartsSpace()  # duplicate inputs are not allowed: SBX / PM points are repaired into the space
+    for name in ("pm", "sbx"):
+        check_operator(operators.create(name), space, seeds=5)
+    with pytest.raises(ConfigError, match="bounded numeric encoding"):
+        operators.create("pm").setup(type("NoBox", (), {"encode": None})())
+    result = search(ToySpace(length=10, choices=4), strategies.create("nsga2", pop_size=10, mutation="pm",
+                                                                     crossover="sbx"),
+                    HammingEvaluator(target=(0,) * 10), budget=80, seed=0, progress=False)
+    assert len(result.individuals) >= 80
+
+
+def test_darts_repair_and_canonical_rows():
+    from evonas.spaces.darts import DartsSpace
+
+    space = DartsSpace()
+    lower, upper = space.bounds()
+    rows = np.random.default_rng(0).uniform(lower, upper, size=(300, len(lower)))
+    repaired = space.repair(rows)
+    assert all(space.is_valid(space.decode(row)) for row in repaired)
+    assert np.array_equal(space.repair(rows[7]), repaired[7])  # one row or many, the same
+    swapped = repaired.reshape(300, -1, 2, 2)[:, :, ::-1, :].reshape(300, -1)  # each node's pairs exchanged
+    assert np.array_equal(space.canonical_rows(repaired), space.canonical_rows(swapped))
+    same = [space.key(space.decode(a)) == space.key(space.decode(b)) for a, b in zip(repaired, repaired[1:])]
+    canon = space.canonical_rows(repaired)
+    assert same == [np.array_equal(a, b) for a, b in zip(canon, canon[1:])]

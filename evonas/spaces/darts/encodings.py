@@ -94,6 +94,12 @@ class _CellEncoding:
 
     def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
         """(lower, upper) float arrays of length ``length``; see the subclass for inclusivity."""
+        cached = getattr(self, "_bounds", None)
+        if cached is None:
+            cached = self._bounds = self._compute_bounds()
+        return cached[0].copy(), cached[1].copy()
+
+    def _compute_bounds(self) -> Tuple[np.ndarray, np.ndarray]:
         upper = np.empty(self.length)
         for c in range(2):
             for node in range(self.steps):
@@ -108,7 +114,9 @@ class _CellEncoding:
         return _where(CELL_KINDS[c], node, slot, int(pos))
 
     def _check_bounds(self, v: np.ndarray) -> None:
-        lower, upper = self.bounds()
+        if getattr(self, "_bounds", None) is None:
+            self.bounds()
+        lower, upper = self._bounds
         for pos in np.flatnonzero((v < lower) | (v > upper)):
             raise GenotypeError(f"{self._position(pos)}: value {v[pos].item()!r} "
                                 f"is outside {lower[pos]:g}..{upper[pos]:g}")
@@ -133,10 +141,37 @@ class DiscreteEdgeEncoding(_CellEncoding):
     def _op_upper(self) -> int:
         return len(self.primitives) - 1
 
+    def _compute_bounds(self) -> Tuple[np.ndarray, np.ndarray]:
+        lower, upper = super()._compute_bounds()
+        return lower.astype(np.int64), upper.astype(np.int64)
+
     def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
         """(lower, upper) inclusive int64 bounds."""
-        lower, upper = super().bounds()
-        return lower.astype(np.int64), upper.astype(np.int64)
+        return super().bounds()
+
+    def repair(self, vector: object) -> np.ndarray:
+        """``vector`` (one row, or rows along the last axis) rounded into the bounds, with a node's second input moved off its first when duplicate
+        inputs are not allowed (to the next state, cyclically): every repaired vector decodes. Vector
+        operators (SBX, polynomial mutation) produce any point of the box; this maps it to a genotype."""
+        lower, upper = self.bounds()
+        v = np.clip(np.rint(np.asarray(vector, dtype=float)), lower, upper).astype(np.int64)
+        if not self.allow_duplicate_inputs:  # vectorised over any leading axes (a matrix of rows works too)
+            first = np.arange(0, self.length, 4)
+            states = np.tile(np.arange(self.steps) + 2, 2)  # states a node may read: 0..node+1
+            same = v[..., first] == v[..., first + 2]
+            v[..., first + 2] = np.where(same, (v[..., first] + 1) % states, v[..., first + 2])
+        return v
+
+    def canonical(self, rows: np.ndarray) -> np.ndarray:
+        """Integer rows (..., length) with each node's two (input, op) pairs in (input, op) order: two rows
+        are the same architecture exactly when their canonical rows are equal (vectorised duplicate checks)."""
+        v = np.array(rows, dtype=np.int64, copy=True)
+        nodes = v.reshape(*v.shape[:-1], -1, 2, 2)  # (..., node, pair, (input, op))
+        first, second = nodes[..., 0, :], nodes[..., 1, :]
+        swap = (second[..., 0] < first[..., 0]) | ((second[..., 0] == first[..., 0]) & (second[..., 1] < first[..., 1]))
+        lower = np.where(swap[..., None], second, first)
+        upper = np.where(swap[..., None], first, second)
+        return np.stack([lower, upper], axis=-2).reshape(v.shape)
 
     def encode(self, genotype: Genotype) -> np.ndarray:
         """Genotype -> int64 vector of length ``length``."""

@@ -264,7 +264,11 @@ class Genotype:
         The two pairs of every node are sorted by (input, op) and concat
         indices are sorted, since neither order changes the function the
         cell computes (sums and concatenations up to channel order).
+        Computed once per genotype (genotypes are immutable).
         """
+        cached = self.__dict__.get("_key")
+        if cached is not None:
+            return cached
         parts = []
         for kind in CELL_KINDS:
             cell = self.cell(kind)
@@ -274,7 +278,9 @@ class Genotype:
                 nodes.append("+".join(f"{op}@{i}" for op, i in pairs))
             concat = ",".join(str(i) for i in sorted(self.concat(kind)))
             parts.append(f"{kind}=" + ";".join(nodes) + f"|{kind}_concat={concat}")
-        return "|".join(parts)
+        key = "|".join(parts)
+        object.__setattr__(self, "_key", key)
+        return key
 
     def key_hash(self, length: int = 16) -> str:
         """Short hex digest (SHA-1) of :meth:`key`, for file names."""

@@ -73,14 +73,21 @@ class DartsSpace(SearchSpace):
     @property
     def _encoding(self) -> Any:
         enc = self.encoding
+        if not (enc is None or isinstance(enc, str)):
+            return enc
+        settings = (enc, self._primitives, self._steps, self._dup)
+        cached = self.__dict__.get("_cached_encoding")
+        if cached is not None and cached[0] == settings:  # built once per setting (it caches its bounds)
+            return cached[1]
         if enc is None or enc == "discrete":
-            return DiscreteEdgeEncoding(primitives=self._primitives, steps=self._steps,
-                                        allow_duplicate_inputs=self._dup)
-        if enc == "relativenas":
-            return RelativeNASEncoding(steps=self._steps)
-        if isinstance(enc, str):
+            built = DiscreteEdgeEncoding(primitives=self._primitives, steps=self._steps,
+                                         allow_duplicate_inputs=self._dup)
+        elif enc == "relativenas":
+            built = RelativeNASEncoding(steps=self._steps)
+        else:
             raise ConfigError(f"unknown encoding {enc!r}; valid: 'discrete', 'relativenas' or an encoding object")
-        return enc
+        self._cached_encoding = (settings, built)
+        return built
 
     @property
     def _primitives(self) -> Tuple[str, ...]:
@@ -132,6 +139,18 @@ class DartsSpace(SearchSpace):
     def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
         """(lower, upper) of the encoding's vectors."""
         return self._encoding.bounds()
+
+    def canonical_rows(self, rows: np.ndarray) -> np.ndarray | None:
+        """Rows of the discrete encoding in a canonical form (equal exactly for equal architectures), or None
+        when the encoding has none (then duplicates are found by keys)."""
+        canonical = getattr(self._encoding, "canonical", None)
+        return None if canonical is None or self.shared_cell else canonical(rows)
+
+    def repair(self, vector: Any) -> np.ndarray:
+        """A vector of the box that decodes, close to ``vector`` (rows along the last axis; see the
+        encoding's ``repair``); the RelativeNAS encoding decodes every point of its box, so it only clips."""
+        repair = getattr(self._encoding, "repair", None)
+        return repair(vector) if repair is not None else self._encoding.clip(vector)
 
     def _build(self, arch: Genotype, **net_kwargs: Any) -> nn.Module:
         """``NetworkCIFAR`` (default C=36, 10 classes, 20 layers) or ``NetworkImageNet``."""
