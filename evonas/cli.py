@@ -226,7 +226,8 @@ def _search(args: argparse.Namespace) -> int:
                 raise ConfigError(f"{run.path} already holds a search; continue it with --resume {run.path}")
             run.write_json("search.json", config.to_dict())
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
-                        constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet)
+                        constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
+                        executor=args.executor, executor_options={"workers": args.workers} if args.workers else None)
     print(_front_table(result))
     print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json, plots)")
     return 0
@@ -262,6 +263,8 @@ def _add_search(subparsers) -> None:
     search.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE")
     search.add_argument("--evaluator-opt", action="append", metavar="[EVALUATOR.]KEY=VALUE",
                         help="e.g. cost.net_kwargs='{\"C\": 16, \"layers\": 8}' (prefix needed with several)")
+    search.add_argument("--executor", help="where batches are evaluated: local (default) or processes")
+    search.add_argument("--workers", type=int, help="worker processes of --executor processes (default: CPU count)")
     search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     search.set_defaults(handler=_search)
 

@@ -35,6 +35,7 @@ from evonas.evaluators.base import Evaluator
 from evonas.history import HistoryWriter
 from evonas.pareto import hypervolume, to_minimization
 from evonas.result import Archive, SearchResult
+from evonas.runtime.executors import Executor, LocalExecutor, resolve_executor
 from evonas.runtime.checkpoint import has_checkpoint, load_latest_checkpoint, save_object_checkpoint
 from evonas.runtime.run_dir import RunDir
 from evonas.strategies.base import Strategy
@@ -65,9 +66,10 @@ class MemoisedEvaluation:
     """
 
     def __init__(self, space, evaluator: Evaluator, archive: Archive, *, generation: int = 0,
-                 on_new: Callable[[], None] | None = None) -> None:
+                 on_new: Callable[[], None] | None = None, executor: Executor | None = None) -> None:
         self.space, self.evaluator, self.archive = space, evaluator, archive
         self.generation, self.on_new = generation, on_new
+        self.executor = executor or LocalExecutor()
 
     def __call__(self, archs: list) -> list[dict[str, float]]:
         keys = [self.space.key(a) for a in archs]
@@ -77,7 +79,7 @@ class MemoisedEvaluation:
             if self.archive.lookup(key, version) is None and key not in todo:
                 todo[key] = arch
         if todo:
-            results = self.evaluator.evaluate(list(todo.values()))
+            results = self.executor.evaluate(self.evaluator, list(todo.values()))
             for (key, arch), values in zip(todo.items(), results):
                 for constraint in self.archive.constraints:
                     if constraint.name not in values:
@@ -114,7 +116,8 @@ def _set_rng_states(states: dict) -> None:
 def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed: int = 0,
            run_dir: str | Path | None = None, constraints: Sequence[str | Constraint] = (),
            resume: bool = False, progress: bool = True, callbacks: Sequence[Callback] = (),
-           plots: bool = True, evaluator_ready: bool = False) -> SearchResult:
+           plots: bool = True, evaluator_ready: bool = False, executor: str | Executor | None = None,
+           executor_options: dict | None = None) -> SearchResult:
     """Run ``strategy`` over ``space`` with fitness from ``evaluator``.
 
     Args:
@@ -129,6 +132,9 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
         callbacks: ``fn(generation, state)`` after each generation.
         plots: write ``pareto.png`` / ``progress.png`` at the end.
         evaluator_ready: skip ``evaluator.setup(space)`` (already done by the caller).
+        executor: where batches are evaluated: ``"local"`` (default), ``"processes"`` (a pool of workers,
+            each with its own copy of the evaluator; same results) or an
+            :class:`~evonas.runtime.executors.Executor`; ``executor_options`` go to its constructor.
     """
     if not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ConfigError(f"budget must be a positive number of evaluations, got {budget!r}")
@@ -142,9 +148,14 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
     run = RunDir(run_dir) if run_dir is not None else None
     if resume and run is None:
         raise ConfigError("resume needs the run directory of the run to continue")
+    executor = resolve_executor(executor, **(executor_options or {}))
     with run.locked() if run is not None else contextlib.nullcontext():
-        return _search(space, strategy, evaluator, budget, seed, run, constraints, resume, progress, callbacks,
-                       plots, config, evaluator_ready)
+        executor.start(space, evaluator)  # before set-up: workers receive the evaluator as constructed
+        try:
+            return _search(space, strategy, evaluator, budget, seed, run, constraints, resume, progress,
+                           callbacks, plots, config, evaluator_ready, executor)
+        finally:
+            executor.close()
 
 
 def _start(space, strategy: Strategy, objectives, constraints, seed: int) -> tuple[Strategy, Archive, int]:
@@ -159,7 +170,7 @@ def _start(space, strategy: Strategy, objectives, constraints, seed: int) -> tup
 
 def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: int, run: RunDir | None,
             constraints: tuple, resume: bool, progress: bool, callbacks: Sequence[Callback], plots: bool,
-            config: dict, evaluator_ready: bool) -> SearchResult:
+            config: dict, evaluator_ready: bool, executor: Executor) -> SearchResult:
     objectives = evaluator.objectives
     hv_history: list[tuple[int, float]] = []
     checkpoint = run.path / CHECKPOINT if run is not None else None
@@ -201,7 +212,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
 
     bar = tqdm(total=max(budget, len(archive)), initial=len(archive), desc="search", unit="eval",
                disable=not progress)
-    evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: _advance(bar))
+    evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: _advance(bar), executor=executor)
     supernets = shared_supernets(evaluator)
     best = _Best(objectives)
     stalled = 0

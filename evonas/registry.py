@@ -115,3 +115,4 @@ strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.st
 evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet",
                                     "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.testing"])
 operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector"])
+executors = Registry("executor", ["evonas.runtime.executors"])

@@ -1,0 +1,140 @@
+"""Executors: where the batches of a search are evaluated.
+
+:func:`evonas.search` hands each generation's new architectures to
+``executor.evaluate(evaluator, archs)`` in one batch.
+
+* ``"local"`` (:class:`LocalExecutor`, the default): in this process, the
+  whole batch in one ``evaluator.evaluate`` call.
+* ``"processes"`` (:class:`ProcessExecutor`): a pool of worker processes on
+  this machine. Each worker receives a copy of the evaluator *as it was
+  before set-up* (constructors are cheap; heavy work happens in
+  ``setup``), sets it up once, and scores a contiguous share of each batch;
+  results come back in order, so a run is the same as with ``"local"``.
+  For evaluators whose work is CPU-bound Python or single-threaded
+  (surrogates, cost counting, tabular look-ups).
+
+An evaluator whose scores depend on weights that change during the search
+(a shared supernet) can only run locally. A multi-machine executor (Ray) is
+one more class with ``start`` / ``evaluate`` / ``close``.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+from typing import Any, Sequence
+
+from evonas.errors import ConfigError, EvonasError
+from evonas.registry import executors
+
+log = logging.getLogger(__name__)
+
+
+class Executor:
+    """Evaluates batches for the search loop. ``start`` is called once before set-up, ``close`` at the end."""
+
+    name = ""
+
+    def start(self, space, evaluator) -> None:
+        """Prepare for ``evaluator`` (not yet set up) over ``space``."""
+
+    def evaluate(self, evaluator, archs: Sequence) -> list[dict[str, float]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release workers."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+@executors.register("local")
+class LocalExecutor(Executor):
+    """The whole batch in one ``evaluator.evaluate`` call, in this process."""
+
+    name = "local"
+
+    def evaluate(self, evaluator, archs: Sequence) -> list[dict[str, float]]:
+        return evaluator.evaluate(list(archs))
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(blob: bytes, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    space, evaluator = pickle.loads(blob)
+    evaluator.setup(space)
+    _WORKER["evaluator"] = evaluator
+
+
+def _evaluate_share(archs: list) -> list[dict[str, float]]:
+    return _WORKER["evaluator"].evaluate(archs)
+
+
+@executors.register("processes")
+class ProcessExecutor(Executor):
+    """A pool of ``workers`` processes (default: the CPU count), each with its own copy of the evaluator.
+
+    ``threads``: torch threads per worker (default 1, so that workers do not
+    compete for cores).
+    """
+
+    name = "processes"
+
+    def __init__(self, *, workers: int | None = None, threads: int = 1) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {workers}")
+        self.threads = threads
+        self._pool = None
+
+    def __repr__(self) -> str:
+        return f"ProcessExecutor(workers={self.workers}, threads={self.threads})"
+
+    def start(self, space, evaluator) -> None:
+        from evonas.context import shared_supernets
+
+        if getattr(evaluator, "shared", None) is not None or shared_supernets(evaluator):
+            raise ConfigError("an evaluator with a shared supernet scores with weights that change during the "
+                              "search: use the local executor")
+        try:
+            blob = pickle.dumps((space, evaluator))
+        except Exception as exc:  # pickling fails with many types
+            raise ConfigError(f"the evaluator cannot be sent to worker processes ({type(exc).__name__}: {exc}); "
+                              "use the local executor") from exc
+        context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
+        self._pool = context.Pool(self.workers, initializer=_init_worker, initargs=(blob, self.threads))
+        log.info("evaluating with %d worker processes", self.workers)
+
+    def evaluate(self, evaluator, archs: Sequence) -> list[dict[str, float]]:
+        if self._pool is None:
+            raise EvonasError("ProcessExecutor.start(space, evaluator) must be called before evaluate()")
+        archs = list(archs)
+        if not archs:
+            return []
+        size = -(-len(archs) // self.workers)
+        shares = [archs[i:i + size] for i in range(0, len(archs), size)]
+        results = [row for share in self._pool.map(_evaluate_share, shares) for row in share]
+        evaluator.evaluations += len(archs)
+        return results
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+
+def resolve_executor(spec: "str | Executor | None", **options) -> Executor:
+    """An executor object from a registry name, an object, or None (local)."""
+    if spec is None:
+        return LocalExecutor()
+    if isinstance(spec, str):
+        return executors.create(spec, **options)
+    if not isinstance(spec, Executor):
+        raise ConfigError(f"executor must be a name ({', '.join(executors.names())}) or an Executor, got {spec!r}")
+    return spec
