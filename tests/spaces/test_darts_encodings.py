@@ -68,8 +68,9 @@ def test_discrete_encoding_errors_name_the_coordinate():
         enc.decode(v[:10])
     dup = v.copy()
     dup[2] = 0
-    with pytest.raises(GenotypeError, match="both inputs are state 0"):
+    with pytest.raises(GenotypeError, match=r"node 0 \(state 2\): both inputs are state 0 \(vector indices 0, 2\)"):
         enc.decode(dup)
+    assert DiscreteEdgeEncoding(allow_duplicate_inputs=True).decode(dup).allow_duplicate_inputs
     with pytest.raises(GenotypeError, match="is not in this encoding's primitives"):
         DiscreteEdgeEncoding(primitives=("sep_conv_3x3",)).encode(DARTS_V2)
     with pytest.raises(GenotypeError, match="cannot be encoded"):

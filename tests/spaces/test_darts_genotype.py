@@ -78,12 +78,17 @@ def test_non_integer_input_and_non_string_op_rejected():
         make(normal=with_pair(CELL, 0, ("sep_conv_3x3", 0, 1)))
 
 
-def test_duplicate_inputs_rejected_unless_allowed():
+def test_duplicate_inputs_build_a_genotype_and_a_space_that_excludes_them_says_so():
+    from evonas.spaces.darts import DartsSpace
+
     dup = with_pair(CELL, 3, ("sep_conv_3x3", 0))  # node 1: inputs 0 and 0
-    with pytest.raises(GenotypeError, match=r"normal cell, node 1 \(state 3\): both inputs are state 0.*allow_duplicate_inputs=True"):
-        make(normal=dup)
-    g = make(normal=dup, allow_duplicate_inputs=True)
-    assert g.normal[2:4] == (("skip_connect", 0), ("sep_conv_3x3", 0))
+    g = make(normal=dup)  # one rule: it builds a valid network, so it is a genotype
+    assert g.normal[2:4] == (("skip_connect", 0), ("sep_conv_3x3", 0)) and g.allow_duplicate_inputs
+    assert not make().allow_duplicate_inputs
+    with pytest.raises(GenotypeError, match=r"normal cell, node 1 \(state 3\): both inputs are state 0; this space "
+                                            r"does not allow duplicate inputs"):
+        DartsSpace().validate(g)
+    assert DartsSpace(allow_duplicate_inputs=True).validate(g) == g
 
 
 def test_identical_pairs_allowed_with_flag():
@@ -171,11 +176,10 @@ def test_text_variants_positional_and_list_arithmetic():
     assert parse_genotype(f"Genotype(normal={pair}*4, reduce={pair}*4)").normal_concat == (2, 3, 4, 5)
 
 
-def test_relativenas_text_needs_flag():
+def test_relativenas_text_parses_with_or_without_the_flag():
     text = repr(RELATIVENAS).replace(", allow_duplicate_inputs=True", "")
-    with pytest.raises(GenotypeError, match="both inputs are state 1"):
-        parse_genotype(text)
-    assert parse_genotype(text, allow_duplicate_inputs=True) == RELATIVENAS
+    assert parse_genotype(text) == RELATIVENAS == parse_genotype(repr(RELATIVENAS))
+    assert parse_genotype(text).allow_duplicate_inputs
 
 
 @pytest.mark.parametrize("text, message", [
@@ -219,9 +223,7 @@ def test_json_carries_duplicate_flag():
     assert data["allow_duplicate_inputs"] is True
     assert "allow_duplicate_inputs" not in DARTS_V2.to_dict()
     del data["allow_duplicate_inputs"]
-    with pytest.raises(GenotypeError, match="both inputs"):
-        Genotype.from_dict(data)
-    assert Genotype.from_dict(data, allow_duplicate_inputs=True) == RELATIVENAS
+    assert Genotype.from_dict(data) == RELATIVENAS and Genotype.from_dict(data).allow_duplicate_inputs
 
 
 # ------------------------------------------------------------- resolution

@@ -184,7 +184,16 @@ class DiscreteEdgeEncoding(_CellEncoding):
         if frac.size:
             raise GenotypeError(f"{self._position(frac[0])}: value {v[frac[0]].item()!r} is not an integer")
         self._check_bounds(v)
-        return self._genotype(v.astype(np.int64))
+        v = v.astype(np.int64)
+        if not self.allow_duplicate_inputs:
+            first = np.arange(0, self.length, 4)
+            for pos in first[v[first] == v[first + 2]]:
+                c, rest = divmod(int(pos), 4 * self.steps)
+                node = rest // 4
+                raise GenotypeError(f"{CELL_KINDS[c]} cell, node {node} (state {node + 2}): both inputs are state "
+                                    f"{v[pos]} (vector indices {pos}, {pos + 2}); this encoding does not allow "
+                                    "duplicate inputs")
+        return self._genotype(v)
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """Encoding of a uniformly sampled valid genotype."""

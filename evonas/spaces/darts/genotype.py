@@ -12,11 +12,16 @@ Nodes are named by their 0-based index *and* their state index (the number
 other nodes use to refer to them), e.g. ``"normal cell, node 2 (state 4)"``.
 
 Duplicate inputs. Two pairs of one node normally read different states
-(NASBench-301 requires it). RelativeNAS cells break that rule, so the flag
-``allow_duplicate_inputs`` is carried as a fifth dataclass field that is
-excluded from equality and hashing: it is a *validation policy*, not part of
-the architecture. It survives ``to_dict``/``to_json``/``repr`` (written only
-when True) and can be granted when parsing (``allow_duplicate_inputs=True``).
+(DARTS derives cells that way and NASBench-301 requires it), but a node
+reading one state twice still builds a valid network, and RelativeNAS'
+published cells do so. One rule holds everywhere: a genotype that builds a
+valid network is accepted (by ``Genotype``, the parsers, files, JSON, the
+command line); a *space* that excludes duplicate inputs (``DartsSpace``'s
+default, NASBench-301 scoring) says so when it validates a member. The
+fifth dataclass field ``allow_duplicate_inputs`` records whether a genotype
+reads a state twice (True then, whatever was passed); it is excluded from
+equality and hashing and written by ``to_dict`` / ``to_json`` / ``repr``
+only when True, so texts that carry it still parse.
 
 Per-cell genotypes (StacNAS without ``alpha_share``, one genotype per cell)
 are not represented by this type; a network is built from one normal and one
@@ -104,6 +109,10 @@ def _check_cell(kind: str, cell: Cell, allow_duplicate_inputs: bool) -> None:
                 "are only allowed with allow_duplicate_inputs=True (RelativeNAS-style cells)")
 
 
+def _has_duplicate_inputs(cell: Cell) -> bool:
+    return any(cell[j][1] == cell[j + 1][1] for j in range(0, len(cell), 2))
+
+
 def _normalise_concat(kind: str, concat: Any, n_nodes: int) -> Tuple[int, ...]:
     name = f"{kind}_concat"
     if concat is None:
@@ -156,7 +165,9 @@ class Genotype:
                 f"reduce cell has {len(reduce) // 2} nodes but normal cell has "
                 f"{len(normal) // 2}; both cells need the same number of nodes")
         for kind, cell in (("normal", normal), ("reduce", reduce)):
-            _check_cell(kind, cell, self.allow_duplicate_inputs)
+            _check_cell(kind, cell, True)
+        if not self.allow_duplicate_inputs and (_has_duplicate_inputs(normal) or _has_duplicate_inputs(reduce)):
+            object.__setattr__(self, "allow_duplicate_inputs", True)
         n = len(normal) // 2
         object.__setattr__(self, "normal", normal)
         object.__setattr__(self, "reduce", reduce)
