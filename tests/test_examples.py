@@ -1,0 +1,31 @@
+"""The examples run end to end at toy sizes (their full-size figures are in the README)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_pareto_search_example(tmp_path):
+    run_example("pareto_search.py", "--budget", "8", "--pop-size", "4", "--supernet-epochs", "1", "--C", "4",
+                "--layers", "3", "--device", "cpu", "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    front = json.loads((tmp_path / "run" / "front.json").read_text())
+    assert front["front"] and (tmp_path / "run" / "pareto.png").is_file()
+
+
+def test_scarlet_example_exports_its_front(tmp_path):
+    run_example("scarlet_evolve.py", "--supernet-epochs", "1", "--warmup-epochs", "0", "--budget", "8",
+                "--pop-size", "4", "--recalibration-images", "32", "--val-images", "64", "--device", "cpu",
+                "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    exported = list((tmp_path / "run").rglob("front_*.pt"))
+    assert exported, sorted(p.name for p in (tmp_path / "run").rglob("*"))
