@@ -22,6 +22,7 @@ setup(
         "torchvision>=0.16",
         "deap>=1.4",
         "pymoo>=0.6.1",
+        "moocore>=0.3",  # Pareto fronts and hypervolume (pymoo depends on it too)
         "numba>=0.58",  # pymoo's AGE-MOEA needs it
         "numpy>=1.24",
         "scipy>=1.10",

@@ -28,12 +28,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from evonas.constraints import Constraint, parse_constraint
+from evonas.core import Constraint, parse_constraint
 from evonas.context import SearchContext, shared_supernets
 from evonas.errors import CheckpointError, ConfigError, EvonasError
 from evonas.evaluators.base import Evaluator
 from evonas.history import HistoryWriter
-from evonas.pareto import hypervolume, to_minimization
+from evonas.core import hypervolume, to_minimization
 from evonas.result import Archive, SearchResult
 from evonas.runtime.executors import Executor, LocalExecutor, resolve_executor
 from evonas.runtime.checkpoint import has_checkpoint, load_latest_checkpoint, save_object_checkpoint

@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evonas.constraints import Constraint
-from evonas.evaluators.base import Objective
-from evonas.pareto import non_dominated_mask
+from evonas.core import Constraint
+from evonas.core import Objective
+from evonas.core import non_dominated_mask
 
 
 @dataclass

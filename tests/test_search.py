@@ -172,7 +172,7 @@ def test_bad_input(call, error, message):
 
 
 def test_constraint_parsing():
-    from evonas.constraints import parse_constraint
+    from evonas.core import parse_constraint
 
     c = parse_constraint("flops<=300M")
     assert (c.name, c.op, c.bound) == ("flops", "<=", 300e6) and c.violation(200e6) < 0 < c.violation(4e8)
@@ -197,7 +197,7 @@ def test_live_hypervolume_never_drops_when_a_later_point_widens_the_bounds():
     values = [v for _, v in history]
     assert values[0] < values[1] < values[2]
     # bounds taken from every point seen so far would have dropped at generation 1
-    from evonas.pareto import hypervolume
+    from evonas.core import hypervolume
 
     seen = np.asarray([[ind.values["f1"], ind.values["f2"]] for ind in archive.individuals[:4]])
     assert hypervolume(seen, archive.objectives, ideal=seen.min(0), nadir=seen.max(0)) < values[0]
@@ -206,7 +206,7 @@ def test_live_hypervolume_never_drops_when_a_later_point_widens_the_bounds():
 def test_live_hypervolume_waits_for_spread_bounds():
     """A first generation with one feasible point gives no bounds; the first spread generations do."""
     from evonas.evaluators.base import Objective
-    from evonas.pareto import hypervolume
+    from evonas.core import hypervolume
     from evonas.result import Archive
     from evonas.loop import _update_hypervolume
 

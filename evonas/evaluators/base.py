@@ -15,47 +15,15 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from evonas.core import Objective, parse_objective  # noqa: F401  (re-exported: evaluators declare objectives)
 from evonas.errors import ConfigError, EvonasError
 
 
 #: value key a gated :class:`CompositeEvaluator` adds: 1.0 when a constraint was already violated and the later
 #: evaluators did not run (their values are NaN), else 0.0
 GATED = "gated"
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One objective: its name and whether it is minimised or maximised."""
-
-    name: str
-    direction: str = "min"  # "min" or "max"
-
-    def __post_init__(self) -> None:
-        if self.direction not in ("min", "max"):
-            raise ConfigError(f"objective {self.name!r}: direction must be 'min' or 'max', got {self.direction!r}")
-
-    @property
-    def sign(self) -> float:
-        """+1 for minimised objectives, -1 for maximised ones (value * sign is minimised)."""
-        return 1.0 if self.direction == "min" else -1.0
-
-    def to_min(self, value: float) -> float:
-        """``value`` as a quantity to minimise."""
-        return self.sign * value
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.direction})"
-
-
-def parse_objective(spec: str) -> Objective:
-    """``"accuracy:max"`` / ``"params:min"`` / ``"params"`` (min) -> Objective."""
-    name, _, direction = spec.partition(":")
-    if not name:
-        raise ConfigError(f"empty objective name in {spec!r}")
-    return Objective(name.strip(), direction.strip() or "min")
 
 
 class Evaluator(abc.ABC):
@@ -154,7 +122,7 @@ class CompositeEvaluator(Evaluator):
     name = "composite"
 
     def __init__(self, evaluators: Sequence[Evaluator], constraints: Sequence[Any] = ()) -> None:
-        from evonas.constraints import parse_constraint
+        from evonas.core import parse_constraint
 
         super().__init__()
         if not evaluators:

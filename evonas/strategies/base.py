@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from evonas.constraints import Constraint
+from evonas.core import Constraint
 from evonas.errors import ConfigError
-from evonas.evaluators.base import Objective
+from evonas.core import Objective
 
 if TYPE_CHECKING:
     from evonas.context import SearchContext

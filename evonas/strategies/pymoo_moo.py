@@ -49,7 +49,7 @@ class _Codec:
 
     def __init__(self, space, integer: bool) -> None:
         self.space, self.integer = space, integer
-        self._cache: dict[bytes, tuple] = {}
+        self._cache: dict[bytes, list] = {}  # row bytes -> [architecture, key or None]
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_cache": {}}
@@ -57,13 +57,13 @@ class _Codec:
     def _rows(self, X: np.ndarray) -> np.ndarray:
         return np.rint(X).astype(np.int64) if self.integer else np.asarray(X, dtype=float)
 
-    def _entry(self, x: np.ndarray, row: np.ndarray | None = None) -> tuple:
+    def _entry(self, x: np.ndarray, row: np.ndarray | None = None) -> list:
         row = self._rows(x) if row is None else row
         token = row.tobytes()
         entry = self._cache.get(token)
         if entry is None:
             arch = self.space.decode(row)
-            entry = (arch, self.space.key(arch))
+            entry = [arch, None]  # the key is computed when first asked for
             if len(self._cache) >= self._CACHE_SIZE:
                 self._cache.clear()
             self._cache[token] = entry
@@ -76,7 +76,12 @@ class _Codec:
         return np.asarray(self.space.encode(arch), dtype=float)
 
     def key(self, x: np.ndarray) -> str:
-        return self._entry(x)[1]
+        return self._key(self._entry(x))
+
+    def _key(self, entry: list) -> str:
+        if entry[1] is None:
+            entry[1] = self.space.key(entry[0])
+        return entry[1]
 
     def keys(self, X: np.ndarray) -> list:
         """Identities of the rows of ``X``: the space's canonical rows as bytes when it has them (vectorised,
@@ -86,7 +91,7 @@ class _Codec:
         canon = canonical(rows) if canonical is not None else None
         if canon is not None:
             return [row.tobytes() for row in canon]
-        return [self._entry(None, row)[1] for row in rows]
+        return [self._key(self._entry(None, row)) for row in rows]
 
 
 class _SpaceSampling(Sampling):

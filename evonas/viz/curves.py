@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from evonas.errors import ConfigError
-from evonas.evaluators.base import Objective
+from evonas.core import Objective
 from evonas.viz.pareto import save_figure
 
 

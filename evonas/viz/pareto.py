@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from evonas.errors import ConfigError
-from evonas.evaluators.base import Objective
-from evonas.pareto import as_objective_matrix, non_dominated_mask  # noqa: F401  (re-exported)
+from evonas.core import Objective
+from evonas.core import as_objective_matrix, non_dominated_mask  # noqa: F401  (re-exported)
 
 FRONT_COLOR = "#d62728"
 POINT_COLOR = "#1f77b4"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evonas.pareto import hypervolume
+from evonas.core import hypervolume
 from evonas.registry import strategies
 from evonas.loop import search
 from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator, front_coverage
