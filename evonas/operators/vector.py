@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from evonas.errors import ConfigError
 from evonas.operators.base import Crossover, Mutation
 from evonas.registry import operators
+from evonas.spaces.base import HasBounds, HasRepair, require
 
 
 class _OnVectors:
     """The space's box and integer-ness, and the pymoo problem stub pymoo's operators read them from."""
 
     def _setup(self, space) -> None:
-        bounds = getattr(space, "bounds", None)
-        if bounds is None:
-            raise ConfigError(f"{self.name} needs a space with a bounded numeric encoding (bounds()); "
-                              f"{type(space).__name__} has none")
+        require(space, HasBounds, f"operator {self.name!r}")
         from pymoo.core.problem import Problem
 
-        lower, upper = (np.asarray(b, dtype=float) for b in bounds())
+        lower, upper = (np.asarray(b, dtype=float) for b in space.bounds())
         probe = np.asarray(space.encode(space.sample(np.random.default_rng(0))))
         self.integer = probe.dtype.kind in "iub"
         self._problem = Problem(n_var=len(lower), xl=lower, xu=upper)
@@ -38,8 +35,7 @@ class _OnVectors:
         X = np.clip(X, self._problem.xl, self._problem.xu)
         if self.integer:
             X = np.rint(X)
-        repair = getattr(self.space, "repair", None)
-        return X if repair is None else np.asarray(repair(X), dtype=float)
+        return np.asarray(self.space.repair(X), dtype=float) if isinstance(self.space, HasRepair) else X
 
     def _encode(self, archs) -> np.ndarray:
         return np.asarray([self.space.encode(a) for a in archs], dtype=float)

@@ -11,11 +11,11 @@ before ``build``.
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, Tuple
+from typing import TYPE_CHECKING, Any, Protocol, Tuple, runtime_checkable
 
 import numpy as np
 
-from evonas.errors import EvonasError
+from evonas.errors import ConfigError, EvonasError
 
 if TYPE_CHECKING:  # torch is only needed by spaces that build modules
     from torch import nn
@@ -110,3 +110,46 @@ class SearchSpace(abc.ABC):
 
     @abc.abstractmethod
     def _key(self, arch: Any) -> str: ...
+
+
+# ----------------------------------------------------------------------------- optional capabilities
+# What some spaces offer beyond the contract, declared so that a component needing one can check for it and
+# say what is missing (``require(space, HasSupernet, "the supernet evaluator")``).
+
+
+@runtime_checkable
+class HasSupernet(Protocol):
+    """``build_supernet(**kwargs) -> nn.Module``: a weight-sharing supernet called as ``supernet(x, arch)``."""
+
+    def build_supernet(self, **kwargs: Any) -> "nn.Module": ...
+
+
+@runtime_checkable
+class HasBounds(Protocol):
+    """``bounds() -> (lower, upper)``: the box of the numeric encoding (vector operators work inside it)."""
+
+    def bounds(self) -> Tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class HasFairPaths(Protocol):
+    """``fair_paths(rng) -> list``: paths using every candidate of every layer once (FairNAS strict fairness)."""
+
+    def fair_paths(self, rng: np.random.Generator) -> list: ...
+
+
+@runtime_checkable
+class HasRepair(Protocol):
+    """``repair(rows) -> rows``: any point of the encoding's box mapped to one that decodes."""
+
+    def repair(self, rows: Any) -> np.ndarray: ...
+
+
+def require(space: Any, capability: type, purpose: str) -> Any:
+    """Return ``space`` if it has ``capability`` (one of the protocols above), else raise a ConfigError saying
+    which method ``purpose`` needs."""
+    if not isinstance(space, capability):
+        methods = [name for name in vars(capability) if not name.startswith("_")]
+        raise ConfigError(f"{purpose} needs a space with {', '.join(m + '()' for m in methods)} "
+                          f"({capability.__name__}); {type(space).__name__} has none")
+    return space

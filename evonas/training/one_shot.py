@@ -23,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from evonas.errors import ConfigError
+from evonas.spaces.base import HasFairPaths, require
 
 log = logging.getLogger(__name__)
 SAMPLERS = ("uniform", "fair")
@@ -43,10 +44,7 @@ def sample_paths(space, rng: np.random.Generator, sampler: str) -> list:
     if sampler == "uniform":
         return [space.sample(rng)]
     if sampler == "fair":
-        fair = getattr(space, "fair_paths", None)
-        if fair is None:
-            raise ConfigError(f"{type(space).__name__} does not define fair_paths(); use sampler='uniform'")
-        return list(fair(rng))
+        return list(require(space, HasFairPaths, "sampler='fair' (else use 'uniform')").fair_paths(rng))
     raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
 
 

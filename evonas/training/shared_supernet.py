@@ -36,6 +36,7 @@ from evonas.data import Subset, dataset_family, default_transforms, get_dataset,
 from evonas.data.splits import seed_worker
 from evonas.errors import CheckpointError, ConfigError
 from evonas.runtime.device import resolve_device
+from evonas.spaces.base import HasSupernet, require
 from evonas.training.bn import recalibrate_bn
 from evonas.training.one_shot import SAMPLERS, OneShotStats, sample_paths, train_step, warmup_cosine
 
@@ -81,8 +82,7 @@ class SharedSupernet:
                  val_images: int | None = None, eval_batch_size: int = 256, eval_dtype: str = "float32",
                  device: str = "auto", channels_last: bool | None = None, workers: int = 0,
                  progress: bool = True) -> None:
-        if getattr(space, "build_supernet", None) is None:
-            raise ConfigError(f"{type(space).__name__} has no supernet (build_supernet); use another evaluator")
+        require(space, HasSupernet, "a weight-sharing supernet")
         if eval_dtype not in EVAL_DTYPES:
             raise ConfigError(f"eval_dtype must be one of {', '.join(EVAL_DTYPES)}, got {eval_dtype!r}")
         if sampler not in SAMPLERS:

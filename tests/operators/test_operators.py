@@ -87,7 +87,7 @@ def test_vector_operators_give_valid_architectures_and_drive_pymoo_on_the_encodi
     space = DartsSpace()  # duplicate inputs are not allowed: SBX / PM points are repaired into the space
     for name in ("pm", "sbx"):
         check_operator(operators.create(name), space, seeds=5)
-    with pytest.raises(ConfigError, match="bounded numeric encoding"):
+    with pytest.raises(ConfigError, match=r"operator .pm. needs a space with bounds\(\) \(HasBounds\); NoBox has none"):
         operators.create("pm").setup(type("NoBox", (), {"encode": None})())
     result = search(ToySpace(length=10, choices=4), strategies.create("nsga2", pop_size=10, mutation="pm",
                                                                      crossover="sbx"),
