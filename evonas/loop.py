@@ -215,6 +215,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: _advance(bar), executor=executor)
     supernets = shared_supernets(evaluator)
     best = _Best(objectives)
+    shown = progress or bool(callbacks) or run is not None or log.isEnabledFor(logging.INFO)
     stalled = 0
     try:
         while len(archive) < budget:
@@ -228,10 +229,11 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             if stalled >= 5:
                 log.warning("no new architecture in 5 generations: the space looks exhausted; stopping")
                 break
-            hv_history = _update_hypervolume(archive, generation, hv_history)
-            postfix = _postfix(best.update(archive), hv_history)
-            bar.set_postfix_str(postfix)
-            log.info("generation %d: %d evaluations, %s", generation, len(archive), postfix)
+            if shown:  # the live figures are for people; a silent run skips them (the final curve is recomputed)
+                hv_history = _update_hypervolume(archive, generation, hv_history)
+                postfix = _postfix(best.update(archive), hv_history)
+                bar.set_postfix_str(postfix)
+                log.info("generation %d: %d evaluations, %s", generation, len(archive), postfix)
             state = SearchState(space, strategy, evaluator, archive, generation, hv_history)
             for callback in callbacks:
                 callback(generation, state)

@@ -78,16 +78,16 @@ class _CellEncoding:
         return out
 
     def _genotype(self, indices: np.ndarray) -> Genotype:
-        cells = []
-        for c in range(2):
-            block = indices[c * 4 * self.steps:(c + 1) * 4 * self.steps]
-            cells.append([(self.primitives[int(block[k + 1])], int(block[k])) for k in range(0, len(block), 2)])
+        values, half, prims = indices.tolist(), 4 * self.steps, self.primitives  # Python ints, one conversion
+        cells = [[(prims[values[k + 1]], values[k]) for k in range(c * half, (c + 1) * half, 2)] for c in range(2)]
         return Genotype(normal=cells[0], reduce=cells[1], allow_duplicate_inputs=self.allow_duplicate_inputs)
 
     def _as_vector(self, vector: object) -> np.ndarray:
         v = np.asarray(vector)
         if v.shape != (self.length,):
             raise GenotypeError(f"encoded vector must have shape ({self.length},), got {v.shape}")
+        if v.dtype.kind in "iu":  # integers are finite numbers
+            return v
         if not np.issubdtype(v.dtype, np.number) or not np.all(np.isfinite(v)):
             raise GenotypeError("encoded vector must hold finite numbers")
         return v
@@ -117,6 +117,10 @@ class _CellEncoding:
         if getattr(self, "_bounds", None) is None:
             self.bounds()
         lower, upper = self._bounds
+        if ((v < lower) | (v > upper)).any():
+            self._bounds_error(v, lower, upper)
+
+    def _bounds_error(self, v: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         for pos in np.flatnonzero((v < lower) | (v > upper)):
             raise GenotypeError(f"{self._position(pos)}: value {v[pos].item()!r} "
                                 f"is outside {lower[pos]:g}..{upper[pos]:g}")
@@ -180,11 +184,12 @@ class DiscreteEdgeEncoding(_CellEncoding):
     def decode(self, vector: object) -> Genotype:
         """Integer-valued vector -> Genotype; GenotypeError names any bad coordinate."""
         v = self._as_vector(vector)
-        frac = np.flatnonzero(v != np.round(v))
-        if frac.size:
-            raise GenotypeError(f"{self._position(frac[0])}: value {v[frac[0]].item()!r} is not an integer")
+        if v.dtype.kind not in "iu":
+            frac = np.flatnonzero(v != np.round(v))
+            if frac.size:
+                raise GenotypeError(f"{self._position(frac[0])}: value {v[frac[0]].item()!r} is not an integer")
         self._check_bounds(v)
-        v = v.astype(np.int64)
+        v = v.astype(np.int64, copy=False)
         if not self.allow_duplicate_inputs:
             first = np.arange(0, self.length, 4)
             for pos in first[v[first] == v[first + 2]]:
