@@ -50,9 +50,13 @@ class _Codec:
     def __init__(self, space, integer: bool) -> None:
         self.space, self.integer = space, integer
         self._cache: dict[bytes, list] = {}  # row bytes -> [architecture, key or None]
+        self._matrix_keys: dict[bytes, list] = {}  # matrix bytes -> identities of its rows
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_cache": {}}
+        return {**self.__dict__, "_cache": {}, "_matrix_keys": {}}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"_matrix_keys": {}, **state})
 
     def _rows(self, X: np.ndarray) -> np.ndarray:
         return np.rint(X).astype(np.int64) if self.integer else np.asarray(X, dtype=float)
@@ -85,7 +89,19 @@ class _Codec:
 
     def keys(self, X: np.ndarray) -> list:
         """Identities of the rows of ``X``: the space's canonical rows as bytes when it has them (vectorised,
-        no decoding), else the architectures' keys."""
+        no decoding), else the architectures' keys. pymoo asks for the same population's identities several
+        times per generation: they are cached by the matrix's bytes."""
+        X = np.ascontiguousarray(X)
+        token = X.tobytes()
+        cached = self._matrix_keys.get(token)
+        if cached is None:
+            cached = self._compute_keys(X)
+            if len(self._matrix_keys) >= 64:
+                self._matrix_keys.clear()
+            self._matrix_keys[token] = cached
+        return cached
+
+    def _compute_keys(self, X: np.ndarray) -> list:
         rows = self._rows(X)
         canonical = getattr(self.space, "canonical_rows", None) if self.integer else None
         canon = canonical(rows) if canonical is not None else None

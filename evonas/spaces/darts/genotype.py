@@ -285,8 +285,10 @@ class Genotype:
             cell = self.cell(kind)
             nodes = []
             for n in range(0, len(cell), 2):
-                pairs = sorted(cell[n:n + 2], key=lambda p: (p[1], p[0]))
-                nodes.append("+".join(f"{op}@{i}" for op, i in pairs))
+                (op_a, in_a), (op_b, in_b) = cell[n], cell[n + 1]
+                if (in_b, op_b) < (in_a, op_a):  # the pair order within a node does not matter
+                    op_a, in_a, op_b, in_b = op_b, in_b, op_a, in_a
+                nodes.append(f"{op_a}@{in_a}+{op_b}@{in_b}")
             concat = ",".join(str(i) for i in sorted(self.concat(kind)))
             parts.append(f"{kind}=" + ";".join(nodes) + f"|{kind}_concat={concat}")
         key = "|".join(parts)
