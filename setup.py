@@ -7,7 +7,7 @@ HERE = Path(__file__).parent
 
 setup(
     name="evonas",
-    version="0.1.0",
+    version="0.2.0",
     description="Evolutionary neural architecture search: DEAP / pymoo populations, "
     "weight-sharing supernet evaluators, DARTS and SCARLET spaces.",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),

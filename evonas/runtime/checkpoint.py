@@ -85,6 +85,11 @@ def _open_verified(path: Path) -> zipfile.ZipFile:
         archive = zipfile.ZipFile(path)
         damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+        if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5 and path.stat().st_size > 64:
+            raise CheckpointError(f"{path} was written by an evonas older than 0.2 (a pickle without checksum or "
+                                  "run id); this version cannot verify it: start a new run") from exc
         raise CheckpointError(f"{path} is truncated or not a checkpoint ({type(exc).__name__}: {exc})") from exc
     if damaged is not None:
         archive.close()

@@ -173,3 +173,13 @@ def test_stale_temporaries_are_removed_but_nothing_else(tmp_path):
     removed = remove_stale_temporaries(tmp_path)
     assert [p.name for p in removed] == [".checkpoint.pkl.ab12_xyz.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden.tmp", "checkpoint.pkl", "notes.tmp"]
+
+
+def test_a_checkpoint_of_an_older_evonas_is_refused_clearly(tmp_path):
+    import pickle
+
+    path = tmp_path / "checkpoint.pkl"
+    path.write_bytes(pickle.dumps({"format": "evonas-search-checkpoint", "generation": 3, "pad": "x" * 100},
+                                  protocol=5))
+    with pytest.raises(CheckpointError, match="written by an evonas older than 0.2.*start a new run"):
+        load_checkpoint(path)
