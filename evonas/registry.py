@@ -109,10 +109,12 @@ class Registry:
             raise ConfigError(f"{self.kind} {name!r}: {exc}") from exc
 
 
-spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.spaces.scarlet.space", "evonas.testing"])
+spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.spaces.scarlet.space",
+                                   "evonas.spaces.nb201.space", "evonas.testing"])
 strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.strategies.pymoo_moo",
-                                   "evonas.strategies.deap_ga"])
+                                   "evonas.strategies.deap_ga", "evonas.strategies.evolution"])
 evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet",
-                                    "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.testing"])
+                                    "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.evaluators.tabular",
+                                    "evonas.testing"])
 operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector"])
 executors = Registry("executor", ["evonas.runtime.executors"])

@@ -65,7 +65,7 @@ KILL_SCRIPT = textwrap.dedent(
     from evonas.loop import search
     from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
 
-    base = HammingEvaluator if sys.argv[2] == "ga" else ZDTEvaluator
+    base = HammingEvaluator if sys.argv[2] in ("ga", "evolution") else ZDTEvaluator
 
     class DiesAt(base):
         def _evaluate(self, archs):
@@ -80,9 +80,9 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("name", ["nsga2", "ga", "deap-nsga2"])
+@pytest.mark.parametrize("name", ["nsga2", "ga", "deap-nsga2", "evolution"])
 def test_resume_after_kill_equals_uninterrupted_run(tmp_path, name):
-    make_evaluator = HammingEvaluator if name == "ga" else ZDTEvaluator
+    make_evaluator = HammingEvaluator if name in ("ga", "evolution") else ZDTEvaluator
     reference = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), make_evaluator(),
                        budget=120, seed=11, progress=False)
     run_dir = tmp_path / "run"
