@@ -29,3 +29,12 @@ def test_scarlet_example_exports_its_front(tmp_path):
                 "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
     exported = list((tmp_path / "run").rglob("front_*.pt"))
     assert exported, sorted(p.name for p in (tmp_path / "run").rglob("*"))
+
+
+def test_nb201_search_example_the_main_job(tmp_path):
+    proc = run_example("nb201_search.py", "--budget", "60", "--pop-size", "10", "--quiet",
+                       "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    assert "NSGA-II" in proc.stdout and "random search" in proc.stdout and "short of the true front" in proc.stdout
+    assert (tmp_path / "run" / "fronts.png").read_bytes()[:4] == b"\x89PNG"
+    for run in ("nsga2", "random"):
+        assert (tmp_path / "run" / run / "history.csv").is_file()

@@ -119,3 +119,38 @@ def _panel(ax, xy: np.ndarray, objectives: Sequence[Objective], mask: np.ndarray
     if len(xy):
         ax.legend(loc="best", fontsize=8)
     return scatter
+
+
+def plot_fronts(runs: dict, objectives: Sequence[Objective], path: str | os.PathLike, *,
+                background=None, title: Optional[str] = None) -> Path:
+    """The 2-objective fronts of several runs on one plot, e.g. a search against random search.
+
+    ``runs``: label -> (N, 2) objective values of everything that run
+    evaluated (its front is drawn as a staircase with its points);
+    ``background``: optional (K, 2) values drawn faintly underneath (e.g. the
+    whole space of a tabular benchmark, whose own front is then drawn dashed).
+    Returns ``path``.
+    """
+    objectives = list(objectives)
+    if len(objectives) != 2:
+        raise ConfigError(f"plot_fronts draws 2 objectives, got {len(objectives)}")
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    ax = fig.subplots()
+    if background is not None:
+        every = as_objective_matrix(background, objectives)
+        ax.scatter(every[:, 0], every[:, 1], s=3, color="#bbbbbb", alpha=0.35, label="all architectures", zorder=1)
+        steps = attainment_steps(every[non_dominated_mask(every, objectives)], objectives)
+        ax.plot(steps[:, 0], steps[:, 1], color="black", linestyle="--", linewidth=1.0, label="true front", zorder=2)
+    for label, values in runs.items():
+        values = as_objective_matrix(values, objectives)
+        front = values[non_dominated_mask(values, objectives)]
+        steps = attainment_steps(front, objectives)
+        line, = ax.plot(steps[:, 0], steps[:, 1], linewidth=1.6, zorder=3)
+        ax.scatter(front[:, 0], front[:, 1], s=28, color=line.get_color(), zorder=4,
+                   label=f"{label} ({len(values)} evaluated)")
+    ax.set_xlabel(str(objectives[0]))
+    ax.set_ylabel(str(objectives[1]))
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(title or "fronts")
+    return save_figure(fig, path)
