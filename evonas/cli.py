@@ -349,9 +349,59 @@ def _add_surrogate(subparsers) -> None:
     fit.set_defaults(handler=_surrogate_fit)
 
 
+# --------------------------------------------------------------------------- rank
+
+
+def _rank(args: argparse.Namespace) -> int:
+    from evonas.evaluators.tabular import load_nb201_table
+    from evonas.ranking import rank_architectures
+    from evonas.registry import evaluators
+    from evonas.search_config import parse_options
+    from evonas.spaces.nb201 import NB201Space
+    from evonas.spaces.nb201.cost import nb201_params
+
+    space, table = NB201Space(), load_nb201_table(args.table)
+    if args.truth not in next(iter(table.values())):
+        raise ConfigError(f"unknown truth column {args.truth!r}; valid: "
+                          f"{', '.join(c for c in next(iter(table.values())) if c != 'index')}")
+    options = {"progress": not args.quiet, **parse_options(args.evaluator_opt)}
+    options.setdefault("supernet_kwargs", {"C": 16, "N": 2})
+    options["metric"] = args.score
+    evaluator = evaluators.create("supernet", **options)
+    report = rank_architectures(space, evaluator, lambda arch: table[space.key(arch)][args.truth], k=args.archs,
+                                seed=args.seed, score="accuracy" if args.score == "accuracy" else "val_loss",
+                                params_of=nb201_params, out_dir=args.out)
+    s, b = report["scorer"], report["params_baseline"]
+    print(f"{args.archs} NAS-Bench-201 cells against {args.truth}: supernet {args.score}: Kendall tau "
+          f"{s['kendall_tau']:+.3f}, Spearman {s['spearman']:+.3f}, precision@10% {s['precision_top_10']:.2f}; "
+          f"#params: tau {b['kendall_tau']:+.3f}, Spearman {b['spearman']:+.3f}, precision@10% "
+          f"{b['precision_top_10']:.2f}")
+    print(f"every scored cell in {args.out}/ranking.csv; scatter in {args.out}/ranking.png")
+    return 0
+
+
+def _add_rank(subparsers) -> None:
+    rank = subparsers.add_parser(
+        "rank", help="how well a supernet ranks NAS-Bench-201 cells (Kendall tau against the table)",
+        description="Train a NAS-Bench-201 supernet (the 'supernet' evaluator, options with --evaluator-opt), "
+                    "score random cells and compare with their accuracies in the 12-epoch table, beside the "
+                    "'more parameters is better' predictor.")
+    rank.add_argument("--archs", type=int, default=50, help="random cells to score (default 50)")
+    rank.add_argument("--score", choices=("accuracy", "loss"), default="accuracy")
+    rank.add_argument("--truth", default="cifar10_test", help="table column to rank against (default cifar10_test)")
+    rank.add_argument("--table", help="another NAS-Bench-201 table file (default: the one shipped)")
+    rank.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE",
+                      help='supernet evaluator option, e.g. epochs=20 sampler=\'"fair"\' '
+                           'supernet_kwargs=\'{"C": 16, "N": 2}\'')
+    rank.add_argument("--seed", type=int, default=0)
+    rank.add_argument("--out", default="runs/rank", help="where ranking.csv / .json / .png go")
+    rank.add_argument("--quiet", action="store_true")
+    rank.set_defaults(handler=_rank)
+
+
 # --------------------------------------------------------------------------- entry point
 
-_ADDERS = [_add_data, _add_train, _add_search, _add_score, _add_surrogate]
+_ADDERS = [_add_data, _add_train, _add_search, _add_score, _add_surrogate, _add_rank]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,7 +55,8 @@ class SupernetEvaluator(Evaluator):
             should outlast the ``epochs`` trained in :meth:`setup` (a strategy
             that trains the supernet during the search); None: ``epochs``.
         sampler: ``"uniform"`` (SPOS) or ``"fair"`` (FairNAS strict fairness).
-        recalibration_images: training images used to re-estimate BN per candidate.
+        recalibration_images: training images used to re-estimate BN per candidate (0: none, the running
+            statistics of training are used: an ablation).
         val_images: validation images per candidate (None: the whole validation part).
         metric: ``"accuracy"`` (max) or ``"loss"`` (min) as the objective.
         eval_dtype: ``"float32"`` (default) or ``"bfloat16"``: scoring (BN

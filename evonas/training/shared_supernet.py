@@ -65,7 +65,8 @@ class SharedSupernet:
             whole search.
         batch_size, learning_rate, momentum, weight_decay, grad_clip: SGD.
         sampler: ``"uniform"`` (SPOS) or ``"fair"`` (FairNAS strict fairness).
-        recalibration_images: training images used to re-estimate BN per candidate.
+        recalibration_images: training images used to re-estimate BN per candidate (0: no recalibration,
+            the running statistics of training are used, as an ablation).
         val_images: validation images per candidate (None: the whole validation part).
         eval_batch_size: batch size of scoring.
         eval_dtype: ``"float32"`` or ``"bfloat16"`` (scoring under bf16 autocast).
@@ -231,7 +232,10 @@ class SharedSupernet:
         change (BN running statistics are re-estimated per path; training never reads them)."""
         results = []
         for arch in archs:
-            recalibrate_bn(self.module, lambda x, arch=arch: self._forward(x, arch), self.recalibration_batches)
+            if self.recalibration_images:  # 0: keep the running statistics of training (the ablation)
+                recalibrate_bn(self.module, lambda x, arch=arch: self._forward(x, arch), self.recalibration_batches)
+            else:
+                self.module.eval()
             loss, correct, n = 0.0, 0, 0
             for images, targets in self._val:
                 logits = self._forward(images, arch)

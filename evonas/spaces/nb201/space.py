@@ -77,6 +77,12 @@ class NB201Space(SearchSpace):
 
         return NB201Supernet(**kwargs)
 
+    def fair_paths(self, rng: np.random.Generator) -> list[Arch]:
+        """Five architectures for one FairNAS strict-fairness step (Chu et al., 2021): each edge draws a
+        permutation of the five ops and path j takes the j-th, so every op of every edge trains once."""
+        columns = [rng.permutation(len(OPS)) for _ in EDGES]
+        return [tuple(OPS[int(col[j])] for col in columns) for j in range(len(OPS))]
+
     def all_archs(self) -> list[Arch]:
         """Every cell of the space (15,625), in the order of their op ids read as base-5 numbers."""
         from itertools import product
