@@ -4,8 +4,9 @@ It owns what every strategy shares: the budget, the memo cache (each
 architecture is evaluated once per evaluator version), the history, the
 hypervolume per generation, progress display, the run directory and
 checkpoint / resume. A checkpoint is written atomically after every
-generation and holds the strategy (with its random generators), the archive,
-the global ``random`` / NumPy / torch RNG states and the evaluator's state,
+generation and holds the strategy's state (``state_dict``, its random
+generators included), the history as plain data, the global ``random`` /
+NumPy / torch RNG states and the evaluator's state,
 so ``resume=True`` continues a killed run to exactly the result of an
 uninterrupted one with the same seed. Checkpoints are checksummed and carry
 the run directory's run id; the directory is locked while a search runs.
@@ -189,8 +190,10 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         if has_checkpoint(checkpoint):
             state = load_latest_checkpoint(checkpoint, kind=CHECKPOINT_KIND,
                                            expect={"run_id": run_id, "fingerprint": _digest(config)})
-            strategy, archive, generation = state["strategy"], state["archive"], state["generation"]
-            hv_history = state["hypervolume"]
+            strategy, archive, _ = _start(space, strategy, objectives, constraints, seed)
+            strategy.load_state_dict(state["strategy"])
+            archive.load_state_dict(state["archive"], space)
+            generation, hv_history = state["generation"], state["hypervolume"]
             evaluator.load_state_dict(state["evaluator"])
             _set_rng_states(state["rng"])
             log.info("resuming %s after generation %d (%d evaluations)", run.path, generation, len(archive))
@@ -239,8 +242,9 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
                 callback(generation, state)
             if run is not None:
                 save_object_checkpoint(checkpoint, {
-                    "fingerprint": _digest(config), "generation": generation, "strategy": strategy,
-                    "archive": archive, "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
+                    "fingerprint": _digest(config), "generation": generation, "strategy": strategy.state_dict(),
+                    "archive": archive.state_dict(space), "hypervolume": hv_history,
+                    "evaluator": evaluator.state_dict(),
                     "rng": _rng_states()}, kind=CHECKPOINT_KIND, run_id=run_id)
                 history.sync(archive)
         if len(archive) > budget:

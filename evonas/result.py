@@ -44,6 +44,7 @@ class Archive:
         self.constraints = tuple(constraints)
         self.cache: dict[tuple[str, Any], dict[str, float]] = {}
         self.individuals: list[Individual] = []
+        self.versions: list[Any] = []  # the evaluator version each individual was scored with
         self.hits = 0
 
     def __len__(self) -> int:
@@ -68,7 +69,20 @@ class Archive:
         self.cache[(key, version)] = values
         individual = Individual(len(self.individuals), generation, key, arch, dict(values), self.violation(values))
         self.individuals.append(individual)
+        self.versions.append(version)
         return individual
+
+    def state_dict(self, space) -> dict:
+        """The history as plain data (architectures in their JSON form), for checkpoints."""
+        return {"individuals": [(ind.generation, ind.key, space.to_json(ind.arch), ind.values)
+                                for ind in self.individuals], "versions": list(self.versions), "hits": self.hits}
+
+    def load_state_dict(self, state: dict, space) -> None:
+        """Inverse of :meth:`state_dict` (the cache is rebuilt from the history)."""
+        self.cache, self.individuals, self.versions = {}, [], []
+        for (generation, key, arch, values), version in zip(state["individuals"], state["versions"]):
+            self.record(space.from_json(arch), key, version, values, generation)
+        self.hits = state["hits"]
 
 
 @dataclass

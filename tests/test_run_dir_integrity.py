@@ -189,3 +189,16 @@ def test_history_grows_by_appending_and_a_resume_repairs_a_cut_row(tmp_path):
         handle.write("99,3,0.5,0.")  # a row cut short by a kill
     run_toy(tmp_path / "cut", budget=60, resume=True)
     assert (tmp_path / "cut" / "history.csv").read_text() == (tmp_path / "run" / "history.csv").read_text()
+
+
+def test_the_checkpoint_holds_states_as_data_not_objects(tmp_path):
+    from evonas.runtime.checkpoint import load_checkpoint
+    from evonas.strategies.base import Strategy
+
+    run_toy(tmp_path, budget=30)
+    state = load_checkpoint(tmp_path / "checkpoint.pkl", kind="search")
+    assert isinstance(state["strategy"], dict) and "rng" in state["strategy"]
+    assert not any(isinstance(v, Strategy) for v in state.values())
+    generation, key, arch, values = state["archive"]["individuals"][0]
+    assert isinstance(arch, list) and isinstance(values, dict) and generation == 0  # the toy space's JSON form
+    assert len(state["archive"]["versions"]) == len(state["archive"]["individuals"])

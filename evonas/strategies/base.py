@@ -8,9 +8,11 @@ checkpoints; strategies never evaluate anything themselves.
 
 Results reach strategies as dicts in natural units; :meth:`Strategy.F` and
 :meth:`Strategy.G` turn them into the minimisation / constraint-violation
-matrices that pymoo and DEAP expect. A strategy, with its random
-generator, is pickled whole into the search checkpoint, so everything it
-holds must be picklable (no lambdas).
+matrices that pymoo and DEAP expect. A search checkpoint holds a strategy's
+:meth:`Strategy.state_dict` (what changes while it runs, its random
+generator's state included), not the object: a resumed search builds the
+strategy from its settings, sets it up, then loads that state. What the
+state holds must be picklable (no lambdas).
 """
 from __future__ import annotations
 
@@ -88,6 +90,31 @@ class Strategy(abc.ABC):
     def population(self) -> list:
         """The current population (for reporting); defaults to nothing."""
         return []
+
+    #: attributes that :meth:`setup` rebuilds from the settings, so they are not part of :meth:`state_dict`
+    _BOUND = frozenset({"config", "space", "objectives", "constraints", "rng", "ctx", "mutation", "crossover",
+                        "codec", "problem", "name", "max_objectives", "min_objectives", "algorithm_name"})
+
+    def state_dict(self) -> dict:
+        """What changes while the strategy runs (its random generator's state included), for an exact resume;
+        the settings are not in it (resume builds the strategy from them and calls :meth:`setup` first).
+
+        The default takes every attribute :meth:`setup` does not rebuild; strategies with leaner state
+        override :meth:`_state_dict` / :meth:`_load_state_dict`.
+        """
+        return {"rng": self.rng.bit_generator.state, **self._state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Inverse of :meth:`state_dict`, on a strategy already :meth:`setup` with the same settings."""
+        self.rng.bit_generator.state = state["rng"]
+        self._load_state_dict({k: v for k, v in state.items() if k != "rng"})
+
+    def _state_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k not in self._BOUND}
+
+    def _load_state_dict(self, state: dict) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
 
     # ---------------------------------------------------------------- helpers
     def _setup(self) -> None:
