@@ -1,7 +1,8 @@
 """Kill ``evonas search`` at random moments, resume it each time, and compare with an uninterrupted run.
 
-1. Runs a small search (toy space, ZDT objectives, NSGA-II by default) once
-   without interruption: the reference.
+1. Runs a small search (toy space, ZDT objectives, NSGA-II by default; the
+   Hamming objective for single-objective strategies) once without
+   interruption: the reference.
 2. Runs the same search in a second run directory, sends SIGKILL at a
    random moment (uniform over the reference's wall time, so kills land in
    start-up, in generations and in checkpoint writes), then continues it with
@@ -29,11 +30,15 @@ import time
 from pathlib import Path
 
 
+SINGLE_OBJECTIVE = ("ga", "deap-ga", "evolution")  # these search the toy space's Hamming objective, the rest ZDT
+
+
 def command(run_dir: Path, args, resume: bool) -> list[str]:
     base = [sys.executable, "-m", "evonas.cli", "search"]
     if resume:
         return base + ["--resume", str(run_dir), "--budget", str(args.budget), "--quiet"]
-    return base + ["--space", "toy", "--space-opt", "length=16", "--space-opt", "choices=4", "--evaluator", "zdt",
+    evaluator = "hamming" if args.strategy in SINGLE_OBJECTIVE else "zdt"
+    return base + ["--space", "toy", "--space-opt", "length=16", "--space-opt", "choices=4", "--evaluator", evaluator,
                    "--strategy", args.strategy, "--pop-size", "20", "--budget", str(args.budget),
                    "--seed", str(args.search_seed), "--run-dir", str(run_dir), "--quiet"]
 
