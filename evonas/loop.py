@@ -34,6 +34,7 @@ from evonas.context import SearchContext, shared_supernets
 from evonas.errors import CheckpointError, ConfigError, EvonasError
 from evonas.evaluators.base import Evaluator
 from evonas.history import HistoryWriter
+from evonas.registry import component_config, differences
 from evonas.core import hypervolume, to_minimization
 from evonas.result import Archive, SearchResult
 from evonas.runtime.executors import Executor, LocalExecutor, resolve_executor
@@ -94,10 +95,11 @@ class MemoisedEvaluation:
 
 def fingerprint(space, strategy: Strategy, evaluator: Evaluator, constraints: Sequence[Constraint],
                 seed: int) -> dict:
-    """The settings a resumed run must share with the run it continues."""
-    return {"space": repr(space), "strategy": repr(strategy), "evaluator": repr(evaluator),
-            "objectives": [str(o) for o in evaluator.objectives], "constraints": [str(c) for c in constraints],
-            "seed": int(seed)}
+    """The settings a resumed run must share with the run it continues (JSON-able; see
+    :func:`~evonas.registry.component_config`)."""
+    return {"space": component_config(space), "strategy": component_config(strategy),
+            "evaluator": component_config(evaluator), "objectives": [str(o) for o in evaluator.objectives],
+            "constraints": [str(c) for c in constraints], "seed": int(seed)}
 
 
 def _digest(config: dict) -> str:
@@ -181,8 +183,8 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     if resume:
         saved = run.read_json("config.json")
         if saved.get("fingerprint") != _digest(config):
-            differing = [k for k in config if saved.get("settings", {}).get(k) != config[k]]
-            raise ConfigError(f"{run.path} was started with other settings ({', '.join(differing) or 'unknown'} "
+            differing = differences(saved.get("settings", {}), json.loads(json.dumps(config)))
+            raise ConfigError(f"{run.path} was started with other settings ({', '.join(differing[:6]) or 'unknown'} "
                               f"differ); resume it with the same space, strategy, evaluator, constraints and seed")
         run_id = run.run_id(CHECKPOINT_KIND)
         if not evaluator_ready:

@@ -102,7 +102,7 @@ def test_resume_refuses_other_settings_and_keeps_files(tmp_path):
            progress=False)
     files = lambda: {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != ".lock"}  # noqa: E731
     before = files()
-    with pytest.raises(ConfigError, match="strategy"):
+    with pytest.raises(ConfigError, match=r"other settings \(strategy\.pop_size differ\)"):
         search(space, strategies.create("nsga2", pop_size=12), ZDTEvaluator(), budget=30, seed=0,
                run_dir=tmp_path, resume=True, progress=False)
     with pytest.raises(ConfigError, match="seed"):
