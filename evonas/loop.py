@@ -27,35 +27,23 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from evonas.core import Constraint, parse_constraint
+from evonas.callbacks import Callback, PlotWriter, ProgressDisplay, SearchState, as_callback
 from evonas.context import SearchContext, shared_supernets
-from evonas.errors import CheckpointError, ConfigError, EvonasError
+from evonas.core import Constraint, hypervolume, parse_constraint, to_minimization
+from evonas.errors import ConfigError, EvonasError
 from evonas.evaluators.base import Evaluator
 from evonas.history import HistoryWriter
 from evonas.registry import component_config, differences
-from evonas.core import hypervolume, to_minimization
 from evonas.result import Archive, SearchResult
-from evonas.runtime.executors import Executor, LocalExecutor, resolve_executor
 from evonas.runtime.checkpoint import has_checkpoint, load_latest_checkpoint, save_object_checkpoint
+from evonas.runtime.executors import Executor, LocalExecutor, resolve_executor
 from evonas.runtime.run_dir import RunDir
 from evonas.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pkl"
 CHECKPOINT_KIND = "search"
-
-Callback = Callable[[int, "SearchState"], None]
-
-
-class SearchState:
-    """What callbacks see after each generation."""
-
-    def __init__(self, space, strategy: Strategy, evaluator: Evaluator, archive: Archive,
-                 generation: int, hypervolume: list[tuple[int, float]]) -> None:
-        self.space, self.strategy, self.evaluator = space, strategy, evaluator
-        self.archive, self.generation, self.hypervolume = archive, generation, hypervolume
 
 
 class MemoisedEvaluation:
@@ -132,7 +120,8 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
         constraints: e.g. ``["flops <= 300e6"]``, on any value the evaluator reports.
         resume: continue the run in ``run_dir`` from its latest readable checkpoint;
             its settings must equal these (the budget may grow).
-        callbacks: ``fn(generation, state)`` after each generation.
+        callbacks: :class:`~evonas.callbacks.Callback` objects or plain ``fn(generation, state)`` functions
+            (after each generation); progress display and plots are callbacks too.
         plots: write ``pareto.png`` / ``progress.png`` at the end.
         evaluator_ready: skip ``evaluator.setup(space)`` (already done by the caller).
         executor: where batches are evaluated: ``"local"`` (default), ``"processes"`` (a pool of workers,
@@ -146,7 +135,6 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
     if ungated:
         raise ConfigError(f"the evaluator stops evaluating at {', '.join(ungated)}, which the search does not "
                           f"have as a constraint: pass the same constraints to search()")
-    objectives = evaluator.objectives
     config = fingerprint(space, strategy, evaluator, constraints, seed)
     run = RunDir(run_dir) if run_dir is not None else None
     if resume and run is None:
@@ -215,12 +203,17 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     handler = run.attach_log() if run is not None else None
     history = HistoryWriter(run, space) if run is not None else None
 
-    bar = tqdm(total=max(budget, len(archive)), initial=len(archive), desc="search", unit="eval",
-               disable=not progress)
-    evaluate = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: _advance(bar), executor=executor)
+    hooks = [as_callback(c) for c in callbacks]
+    display = None
+    if progress or hooks or run is not None or log.isEnabledFor(logging.INFO):  # else nobody sees the figures
+        display = ProgressDisplay(budget, len(archive), objectives, bar=progress, hypervolume=hv_history)
+        hv_history = display.hypervolume
+        hooks.insert(0, display)
+    if plots:
+        hooks.append(PlotWriter())
+    evaluate = MemoisedEvaluation(space, evaluator, archive, executor=executor,
+                                  on_new=lambda: [hook.on_evaluation(len(archive)) for hook in hooks])
     supernets = shared_supernets(evaluator)
-    best = _Best(objectives)
-    shown = progress or bool(callbacks) or run is not None or log.isEnabledFor(logging.INFO)
     stalled = 0
     try:
         while len(archive) < budget:
@@ -234,14 +227,9 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             if stalled >= 5:
                 log.warning("no new architecture in 5 generations: the space looks exhausted; stopping")
                 break
-            if shown:  # the live figures are for people; a silent run skips them (the final curve is recomputed)
-                hv_history = _update_hypervolume(archive, generation, hv_history)
-                postfix = _postfix(best.update(archive), hv_history)
-                bar.set_postfix_str(postfix)
-                log.info("generation %d: %d evaluations, %s", generation, len(archive), postfix)
             state = SearchState(space, strategy, evaluator, archive, generation, hv_history)
-            for callback in callbacks:
-                callback(generation, state)
+            for hook in hooks:
+                hook.on_generation(generation, state)
             if run is not None:
                 save_object_checkpoint(checkpoint, {
                     "fingerprint": _digest(config), "generation": generation, "strategy": strategy.state_dict(),
@@ -252,55 +240,20 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         if len(archive) > budget:
             log.info("budget of %d reached within generation %d: %d evaluations (whole generations are evaluated)",
                      budget, generation, len(archive))
+        result = SearchResult(objectives, constraints, list(archive.individuals), [],
+                              str(run.path) if run is not None else None)
+        result.hypervolume = final_hypervolume_curve(result)
+        if run is not None:
+            run.write_json("front.json", result.summary(space))
+        for hook in hooks:
+            hook.on_end(result, run)
     finally:
-        bar.close()
+        for hook in hooks:
+            hook.close()
         if handler is not None:
             logging.getLogger("evonas").removeHandler(handler)
             handler.close()
-    result = SearchResult(objectives, constraints, list(archive.individuals), [],
-                          str(run.path) if run is not None else None)
-    result.hypervolume = final_hypervolume_curve(result)
-    if run is not None:
-        run.write_json("front.json", result.summary(space))
-        if plots:
-            _write_plots(run, result)
     return result
-
-
-def _advance(bar) -> None:
-    """One more evaluation on the progress bar; past the budget (the last generation) the total follows."""
-    if bar.n >= bar.total:
-        bar.total = bar.n + 1
-    bar.update(1)
-
-
-def _update_hypervolume(archive: Archive, generation: int, history: list) -> list:
-    """Hypervolume of the feasible front after ``generation`` (multi-objective runs only), for the live display.
-
-    Normalised by the ideal / nadir of the feasible points of the earliest
-    generations whose values already spread on every objective, so the
-    figure does not drop while the run goes on (bounds taken from everything
-    seen so far move with each new extreme point and can make it fall);
-    until the points spread, everything seen so far sets the bounds. The
-    curve kept in the result is recomputed with the final bounds
-    (:func:`final_hypervolume_curve`).
-    """
-    if len(archive.objectives) < 2:
-        return history
-    feasible = [ind for ind in archive.individuals if ind.feasible]
-    if not feasible:
-        return history + [(generation, 0.0)]
-    values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
-    generations = np.asarray([ind.generation for ind in feasible])
-    F = to_minimization(values, archive.objectives)
-    bounds = F
-    for g in np.unique(generations):
-        early = F[generations <= g]
-        if np.all(early.max(axis=0) > early.min(axis=0)):
-            bounds = early
-            break
-    value = hypervolume(values, archive.objectives, ideal=bounds.min(axis=0), nadir=bounds.max(axis=0))
-    return history + [(generation, value)]
 
 
 def final_hypervolume_curve(result: SearchResult) -> list[tuple[int, float]]:
@@ -314,43 +267,3 @@ def final_hypervolume_curve(result: SearchResult) -> list[tuple[int, float]]:
     generations = np.asarray([ind.generation for ind in feasible])
     return [(int(g), hypervolume(values[generations <= g], result.objectives, ideal=ideal, nadir=nadir))
             for g in range(int(generations.max()) + 1)]
-
-
-class _Best:
-    """Best feasible value per objective so far, updated with the individuals added since the last call."""
-
-    def __init__(self, objectives) -> None:
-        self.objectives, self.seen, self.best = tuple(objectives), 0, {}
-
-    def update(self, archive: Archive) -> dict[str, float]:
-        for ind in archive.individuals[self.seen:]:
-            if ind.feasible:
-                for o in self.objectives:
-                    value = o.to_min(ind.values[o.name])
-                    if value < self.best.get(o.name, float("inf")):  # NaN (not evaluated) never wins
-                        self.best[o.name] = value
-        self.seen = len(archive.individuals)
-        return {o.name: self.best[o.name] * o.sign for o in self.objectives if o.name in self.best}
-
-
-def _postfix(best: dict[str, float], hv_history: list) -> str:
-    parts = [f"{name}={value:.4g}" for name, value in best.items()]
-    if hv_history:
-        parts.append(f"hv={hv_history[-1][1]:.4f}")
-    return " ".join(parts)
-
-
-def _write_plots(run: RunDir, result: SearchResult) -> None:
-    try:
-        from evonas.viz.curves import plot_progress
-        from evonas.viz.pareto import plot_pareto
-    except ImportError:  # pragma: no cover - matplotlib is a dependency
-        log.warning("matplotlib unavailable; no plots written")
-        return
-    rows = [{"generation": ind.generation, **ind.values} for ind in result.feasible]
-    if not rows:
-        return
-    plot_progress(rows, result.objectives, run.path / "progress.png", hypervolume=result.hypervolume or None)
-    if len(result.objectives) >= 2:
-        plot_pareto(result.values(result.feasible)[:, :3], result.objectives[:3], run.path / "pareto.png",
-                    generations=np.asarray([ind.generation for ind in result.feasible]))

@@ -109,7 +109,7 @@ def test_a_search_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_
 
 
 def test_the_budget_counts_whole_generations_and_the_bar_agrees(capsys, tmp_path):
-    from evonas.loop import _advance
+    from evonas.callbacks import _advance
 
     result = search(ToySpace(length=8, choices=4), strategies.create("nsga2", pop_size=8), ZDTEvaluator(),
                     budget=30, seed=0, progress=False)

@@ -183,7 +183,7 @@ def test_constraint_parsing():
 def test_live_hypervolume_never_drops_when_a_later_point_widens_the_bounds():
     from evonas.evaluators.base import Objective
     from evonas.result import Archive
-    from evonas.loop import _update_hypervolume
+    from evonas.callbacks import _update_hypervolume
 
     archive = Archive([Objective("f1", "min"), Objective("f2", "min")])
     for i, (f1, f2) in enumerate([(0.0, 1.0), (1.0, 0.0), (0.5, 0.5)]):
@@ -208,7 +208,7 @@ def test_live_hypervolume_waits_for_spread_bounds():
     from evonas.evaluators.base import Objective
     from evonas.core import hypervolume
     from evonas.result import Archive
-    from evonas.loop import _update_hypervolume
+    from evonas.callbacks import _update_hypervolume
 
     archive = Archive([Objective("f1", "min"), Objective("f2", "min")])
     archive.record((0,), "0", None, {"f1": 2.0, "f2": 2.0}, generation=0)
@@ -223,3 +223,40 @@ def test_live_hypervolume_waits_for_spread_bounds():
     # generation 1's points count (bounds from the lone first point would leave them outside the box)
     assert history[1][1] == pytest.approx(hypervolume(first_two, archive.objectives, **bounds))
     assert history[1][1] < history[2][1]
+
+
+def test_callback_objects_see_every_evaluation_generation_and_the_end_and_are_closed_on_failure():
+    from evonas.callbacks import Callback
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.counts, self.generations, self.result, self.closed = [], [], None, False
+
+        def on_evaluation(self, count):
+            self.counts.append(count)
+
+        def on_generation(self, generation, state):
+            self.generations.append(generation)
+
+        def on_end(self, result, run):
+            self.result = result
+
+        def close(self):
+            self.closed = True
+
+    recorder = Recorder()
+    result = search(ToySpace(length=6, choices=3), strategies.create("nsga2", pop_size=10), ZDTEvaluator(),
+                    budget=30, seed=0, progress=False, callbacks=[recorder])
+    assert recorder.counts == list(range(1, len(result.individuals) + 1))
+    assert recorder.generations == sorted({i.generation for i in result.individuals})
+    assert recorder.result is result and recorder.closed
+
+    class Fails(ZDTEvaluator):
+        def _evaluate(self, archs):
+            raise RuntimeError("boom")
+
+    failing = Recorder()
+    with pytest.raises(RuntimeError, match="boom"):
+        search(ToySpace(length=6, choices=3), strategies.create("nsga2", pop_size=10), Fails(), budget=30, seed=0,
+               progress=False, callbacks=[failing])
+    assert failing.closed and failing.result is None

@@ -1,0 +1,178 @@
+"""What the search loop calls while it runs: progress display, plots, user hooks.
+
+A :class:`Callback` has four hooks, all optional: ``on_evaluation(count)``
+after each new evaluation, ``on_generation(generation, state)`` after each
+generation (``state``: :class:`SearchState`), ``on_end(result, run)`` once the
+result exists, and ``close()`` always (also when the search fails). A plain
+function ``fn(generation, state)`` passed to :func:`evonas.search` is an
+``on_generation`` hook. The loop itself shows nothing: :class:`ProgressDisplay`
+(the tqdm bar, the best value per objective and the live hypervolume, one
+INFO log line per generation) and :class:`PlotWriter` (``pareto.png`` and
+``progress.png`` in the run directory) are callbacks that ``search`` adds
+for ``progress=True`` / ``plots=True``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from evonas.core import hypervolume, to_minimization
+from evonas.result import Archive, SearchResult
+
+log = logging.getLogger("evonas.loop")
+
+
+class SearchState:
+    """What callbacks see after each generation."""
+
+    def __init__(self, space, strategy, evaluator, archive: Archive, generation: int,
+                 hypervolume: list[tuple[int, float]]) -> None:
+        self.space, self.strategy, self.evaluator = space, strategy, evaluator
+        self.archive, self.generation, self.hypervolume = archive, generation, hypervolume
+
+
+class Callback:
+    """Base class of loop hooks; override the ones you need."""
+
+    def on_evaluation(self, count: int) -> None:
+        """After each new evaluation; ``count``: distinct evaluations so far."""
+
+    def on_generation(self, generation: int, state: SearchState) -> None:
+        """After each generation."""
+
+    def on_end(self, result: SearchResult, run) -> None:
+        """Once the search finished (``run``: its RunDir or None)."""
+
+    def close(self) -> None:
+        """Always, last (also when the search fails)."""
+
+
+class FunctionCallback(Callback):
+    """``fn(generation, state)`` as an ``on_generation`` hook."""
+
+    def __init__(self, fn: Callable[[int, SearchState], Any]) -> None:
+        self.fn = fn
+
+    def on_generation(self, generation: int, state: SearchState) -> None:
+        self.fn(generation, state)
+
+
+def as_callback(obj) -> Callback:
+    return obj if isinstance(obj, Callback) else FunctionCallback(obj)
+
+
+class ProgressDisplay(Callback):
+    """A tqdm bar of distinct evaluations against the budget, the best value per objective and the live
+    hypervolume after each generation, and one INFO log line per generation.
+
+    ``hypervolume``: the live curve so far (a resumed run continues its own); it is kept in
+    :attr:`hypervolume` and handed to the other callbacks through the state.
+    """
+
+    def __init__(self, budget: int, evaluations: int, objectives, *, bar: bool,
+                 hypervolume: list[tuple[int, float]] | None = None) -> None:
+        self.bar = tqdm(total=max(budget, evaluations), initial=evaluations, desc="search", unit="eval",
+                        disable=not bar)
+        self.best = _Best(objectives)
+        self.hypervolume = list(hypervolume or [])
+
+    def on_evaluation(self, count: int) -> None:
+        _advance(self.bar)
+
+    def on_generation(self, generation: int, state: SearchState) -> None:
+        self.hypervolume[:] = _update_hypervolume(state.archive, generation, self.hypervolume)
+        postfix = _postfix(self.best.update(state.archive), self.hypervolume)
+        self.bar.set_postfix_str(postfix)
+        log.info("generation %d: %d evaluations, %s", generation, len(state.archive), postfix)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class PlotWriter(Callback):
+    """``progress.png`` (best per objective and hypervolume per generation) and, with two or more
+    objectives, ``pareto.png`` in the run directory at the end."""
+
+    def on_end(self, result: SearchResult, run) -> None:
+        if run is not None:
+            _write_plots(run, result)
+
+
+def _advance(bar) -> None:
+    """One more evaluation on the progress bar; past the budget (the last generation) the total follows."""
+    if bar.n >= bar.total:
+        bar.total = bar.n + 1
+    bar.update(1)
+
+
+def _update_hypervolume(archive: Archive, generation: int, history: list) -> list:
+    """Hypervolume of the feasible front after ``generation`` (multi-objective runs only), for the live display.
+
+    Normalised by the ideal / nadir of the feasible points of the earliest
+    generations whose values already spread on every objective, so the
+    figure does not drop while the run goes on (bounds taken from everything
+    seen so far move with each new extreme point and can make it fall);
+    until the points spread, everything seen so far sets the bounds. The
+    curve kept in the result is recomputed with the final bounds
+    (:func:`final_hypervolume_curve`).
+    """
+    if len(archive.objectives) < 2:
+        return history
+    feasible = [ind for ind in archive.individuals if ind.feasible]
+    if not feasible:
+        return history + [(generation, 0.0)]
+    values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
+    generations = np.asarray([ind.generation for ind in feasible])
+    F = to_minimization(values, archive.objectives)
+    bounds = F
+    for g in np.unique(generations):
+        early = F[generations <= g]
+        if np.all(early.max(axis=0) > early.min(axis=0)):
+            bounds = early
+            break
+    value = hypervolume(values, archive.objectives, ideal=bounds.min(axis=0), nadir=bounds.max(axis=0))
+    return history + [(generation, value)]
+
+
+class _Best:
+    """Best feasible value per objective so far, updated with the individuals added since the last call."""
+
+    def __init__(self, objectives) -> None:
+        self.objectives, self.seen, self.best = tuple(objectives), 0, {}
+
+    def update(self, archive: Archive) -> dict[str, float]:
+        for ind in archive.individuals[self.seen:]:
+            if ind.feasible:
+                for o in self.objectives:
+                    value = o.to_min(ind.values[o.name])
+                    if value < self.best.get(o.name, float("inf")):  # NaN (not evaluated) never wins
+                        self.best[o.name] = value
+        self.seen = len(archive.individuals)
+        return {o.name: self.best[o.name] * o.sign for o in self.objectives if o.name in self.best}
+
+
+def _postfix(best: dict[str, float], hv_history: list) -> str:
+    parts = [f"{name}={value:.4g}" for name, value in best.items()]
+    if hv_history:
+        parts.append(f"hv={hv_history[-1][1]:.4f}")
+    return " ".join(parts)
+
+
+def _write_plots(run, result: SearchResult) -> None:
+    """``progress.png`` and, with two or more objectives, ``pareto.png`` in the run directory ``run``."""
+    try:
+        from evonas.viz.curves import plot_progress
+        from evonas.viz.pareto import plot_pareto
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        log.warning("matplotlib unavailable; no plots written")
+        return
+    rows = [{"generation": ind.generation, **ind.values} for ind in result.feasible]
+    if not rows:
+        return
+    plot_progress(rows, result.objectives, run.path / "progress.png", hypervolume=result.hypervolume or None)
+    if len(result.objectives) >= 2:
+        plot_pareto(result.values(result.feasible)[:, :3], result.objectives[:3], run.path / "pareto.png",
+                    generations=np.asarray([ind.generation for ind in result.feasible]))
