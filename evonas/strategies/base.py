@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from evonas.core import Constraint
+from evonas.core import Constraint, Objective
 from evonas.errors import ConfigError
-from evonas.core import Objective
 
 if TYPE_CHECKING:
     from evonas.context import SearchContext
