@@ -78,9 +78,12 @@ class _CellEncoding:
         return out
 
     def _genotype(self, indices: np.ndarray) -> Genotype:
+        """The genotype of in-bounds indices (inputs of node j in 0..j+1, ops indexing ``primitives``, which
+        are known ops): valid by construction, so it is built without re-validation."""
         values, half, prims = indices.tolist(), 4 * self.steps, self.primitives  # Python ints, one conversion
-        cells = [[(prims[values[k + 1]], values[k]) for k in range(c * half, (c + 1) * half, 2)] for c in range(2)]
-        return Genotype(normal=cells[0], reduce=cells[1], allow_duplicate_inputs=self.allow_duplicate_inputs)
+        cells = [tuple((prims[values[k + 1]], values[k]) for k in range(c * half, (c + 1) * half, 2))
+                 for c in range(2)]
+        return Genotype._checked(cells[0], cells[1], bool(self.allow_duplicate_inputs))
 
     def _as_vector(self, vector: object) -> np.ndarray:
         v = np.asarray(vector)

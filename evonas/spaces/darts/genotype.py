@@ -152,6 +152,21 @@ class Genotype:
     reduce_concat: Tuple[int, ...] = None  # type: ignore[assignment]
     allow_duplicate_inputs: bool = field(default=False, compare=False)
 
+    @classmethod
+    def _checked(cls, normal: Cell, reduce: Cell, allow_duplicate_inputs: bool = False) -> "Genotype":
+        """A genotype from cells its caller has already checked: tuples of (known op, int input) pairs that
+        read earlier states only, both cells of one node count, all nodes concatenated (an encoding's
+        decoder). Skips the validation ``Genotype(...)`` does; anything else must use the constructor."""
+        genotype = object.__new__(cls)
+        steps = len(normal) // 2
+        concat = tuple(range(2, 2 + steps))
+        for name, value in (("normal", normal), ("normal_concat", concat), ("reduce", reduce),
+                            ("reduce_concat", concat),
+                            ("allow_duplicate_inputs", bool(allow_duplicate_inputs) or _has_duplicate_inputs(normal)
+                             or _has_duplicate_inputs(reduce))):
+            object.__setattr__(genotype, name, value)
+        return genotype
+
     def __post_init__(self) -> None:
         if self.reduce is None:
             raise GenotypeError("reduce cell is missing")
