@@ -64,13 +64,13 @@ class Evaluator(abc.ABC):
         results = self._evaluate(archs)
         if len(results) != len(archs):
             raise EvonasError(f"{type(self).__name__} returned {len(results)} results for {len(archs)} architectures")
-        checked = []
+        checked, names = [], [o.name for o in self.objectives]  # objectives may be built on each access
         for result in results:
-            missing = [o.name for o in self.objectives if o.name not in result]
+            missing = [name for name in names if name not in result]
             if missing:
                 raise EvonasError(f"{type(self).__name__} result lacks objective(s) {missing}")
             values = {key: float(value) for key, value in result.items()}
-            bad = [key for key in (o.name for o in self.objectives) if math.isnan(values[key])]
+            bad = [name for name in names if math.isnan(values[name])]
             if bad and values.get(GATED) != 1.0:
                 raise EvonasError(f"{type(self).__name__} returned NaN for {bad}")
             checked.append(values)

@@ -163,11 +163,17 @@ class DiscreteEdgeEncoding(_CellEncoding):
         lower, upper = self.bounds()
         v = np.clip(np.rint(np.asarray(vector, dtype=float)), lower, upper).astype(np.int64)
         if not self.allow_duplicate_inputs:  # vectorised over any leading axes (a matrix of rows works too)
-            first = np.arange(0, self.length, 4)
-            states = np.tile(np.arange(self.steps) + 2, 2)  # states a node may read: 0..node+1
+            first, states = self._input_slots()
             same = v[..., first] == v[..., first + 2]
             v[..., first + 2] = np.where(same, (v[..., first] + 1) % states, v[..., first + 2])
         return v
+
+    def _input_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of each node's first input, and the number of states each node may read (node + 2)."""
+        slots = getattr(self, "_slots", None)
+        if slots is None:
+            slots = self._slots = (np.arange(0, self.length, 4), np.tile(np.arange(self.steps) + 2, 2))
+        return slots
 
     def canonical(self, rows: np.ndarray) -> np.ndarray:
         """Integer rows (..., length) with each node's two (input, op) pairs in (input, op) order: two rows

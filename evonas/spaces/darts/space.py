@@ -75,7 +75,7 @@ class DartsSpace(SearchSpace):
         enc = self.encoding
         if not (enc is None or isinstance(enc, str)):
             return enc
-        settings = (enc, self._primitives, self._steps, self._dup)
+        settings = (enc, self.primitives, self.steps, self.allow_duplicate_inputs)
         cached = self.__dict__.get("_cached_encoding")
         if cached is not None and cached[0] == settings:  # built once per setting (it caches its bounds)
             return cached[1]
@@ -101,7 +101,22 @@ class DartsSpace(SearchSpace):
 
     # ----------------------------------------------------------- contract
     def validate(self, arch: GenotypeSpec) -> Genotype:
-        """Resolve ``arch`` and check it against this space's rules (GenotypeError otherwise)."""
+        """Resolve ``arch`` and check it against this space's rules (GenotypeError otherwise).
+
+        A genotype that passed once is marked with these rules and passes again at no cost (search loops
+        validate the same architecture in decoding, keying and encoding)."""
+        rules = self._rules()
+        if type(arch) is Genotype and arch.__dict__.get("_valid_under") == rules:
+            return arch
+        g = self._check(arch)
+        object.__setattr__(g, "_valid_under", rules)
+        return g
+
+    def _rules(self) -> tuple:
+        """The settings validity depends on (a genotype marked with them passes :meth:`validate` at once)."""
+        return (self.steps, self.primitives, self.allow_duplicate_inputs, self.shared_cell, self.encoding)
+
+    def _check(self, arch: GenotypeSpec) -> Genotype:
         g = resolve_genotype(arch, allow_duplicate_inputs=self._dup)
         if g.steps != self._steps:
             raise GenotypeError(f"genotype has {g.steps} nodes per cell; this space has {self._steps}")
@@ -134,7 +149,11 @@ class DartsSpace(SearchSpace):
         return self._encoding.encode(arch)
 
     def _decode(self, vector: np.ndarray) -> Genotype:
-        return self._encoding.decode(vector)
+        genotype = self._encoding.decode(vector)
+        if not (self.encoding is not None and not isinstance(self.encoding, str) or self.shared_cell):
+            # this space's own encoding decodes only genotypes its rules accept (ops, steps, duplicate inputs)
+            object.__setattr__(genotype, "_valid_under", self._rules())
+        return genotype
 
     def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
         """(lower, upper) of the encoding's vectors."""
