@@ -152,9 +152,14 @@ class Registry:
                 hint = f"did you mean {close[0]!r}?" if close else f"valid: {', '.join(sorted(accepted))}"
                 raise ConfigError(f"unknown option {key!r} of {self.kind} {name!r}; {hint}")
         try:
-            return factory(**kwargs)
+            component = factory(**kwargs)
         except TypeError as exc:
             raise ConfigError(f"{self.kind} {name!r}: {exc}") from exc
+        try:  # how to build it again elsewhere (a worker process): this registry name and these options
+            component._registry_spec = (name, dict(kwargs))
+        except AttributeError:  # pragma: no cover - objects without a __dict__
+            pass
+        return component
 
 
 spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.spaces.scarlet.space",

@@ -6,9 +6,11 @@
 * ``"local"`` (:class:`LocalExecutor`, the default): in this process, the
   whole batch in one ``evaluator.evaluate`` call.
 * ``"processes"`` (:class:`ProcessExecutor`): a pool of worker processes on
-  this machine. Each worker receives a copy of the evaluator *as it was
-  before set-up* (constructors are cheap; heavy work happens in
-  ``setup``), sets it up once, and scores a contiguous share of each batch;
+  this machine. Each worker rebuilds the evaluator from its registry name and
+  options (the ``_registry_spec`` that :meth:`Registry.create` records), or, for
+  one built in code, receives a copy of it as constructed (constructors are
+  cheap; heavy work happens in ``setup``); it sets it up once and scores a
+  contiguous share of each batch;
   results come back in order, so a run is the same as with ``"local"``.
   For evaluators whose work is CPU-bound Python or single-threaded
   (surrogates, cost counting, tabular look-ups).
@@ -67,8 +69,17 @@ def _init_worker(blob: bytes, threads: int) -> None:
 
     torch.set_num_threads(threads)
     space, evaluator = pickle.loads(blob)
+    if isinstance(evaluator, tuple):  # (registry name, options): built here from its config
+        evaluator = executors_evaluator(*evaluator)
     evaluator.setup(space)
     _WORKER["evaluator"] = evaluator
+
+
+def executors_evaluator(name: str, options: dict):
+    """An evaluator built from its registry name and options (what a worker receives when it can)."""
+    from evonas.registry import evaluators
+
+    return evaluators.create(name, **options)
 
 
 def _evaluate_share(archs: list) -> list[dict[str, float]]:
@@ -101,8 +112,13 @@ class ProcessExecutor(Executor):
         if getattr(evaluator, "shared", None) is not None or shared_supernets(evaluator):
             raise ConfigError("an evaluator with a shared supernet scores with weights that change during the "
                               "search: use the local executor")
+        spec = getattr(evaluator, "_registry_spec", None)
+        if spec is not None and evaluator.evaluations == 0:  # made by the registry: rebuilt from name + options
+            shipped = spec
+        else:  # built in code: a copy of the object (constructors are cheap, so it is as constructed)
+            shipped = evaluator
         try:
-            blob = pickle.dumps((space, evaluator))
+            blob = pickle.dumps((space, shipped))
         except Exception as exc:  # pickling fails with many types
             raise ConfigError(f"the evaluator cannot be sent to worker processes ({type(exc).__name__}: {exc}); "
                               "use the local executor") from exc

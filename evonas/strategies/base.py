@@ -92,7 +92,8 @@ class Strategy(abc.ABC):
 
     #: attributes that :meth:`setup` rebuilds from the settings, so they are not part of :meth:`state_dict`
     _BOUND = frozenset({"config", "space", "objectives", "constraints", "rng", "ctx", "mutation", "crossover",
-                        "codec", "problem", "name", "max_objectives", "min_objectives", "algorithm_name"})
+                        "codec", "problem", "name", "max_objectives", "min_objectives", "algorithm_name",
+                        "_registry_spec"})
 
     def state_dict(self) -> dict:
         """What changes while the strategy runs (its random generator's state included), for an exact resume;

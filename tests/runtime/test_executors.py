@@ -42,3 +42,25 @@ def test_command_line_runs_with_worker_processes(capsys, tmp_path):
     assert main([*argv, "--run-dir", str(tmp_path / "local")]) == 0
     assert main([*argv, "--run-dir", str(tmp_path / "pool"), "--executor", "processes", "--workers", "2"]) == 0
     assert (tmp_path / "pool" / "history.csv").read_text() == (tmp_path / "local" / "history.csv").read_text()
+
+
+def test_workers_rebuild_a_registry_evaluator_from_its_name_and_options():
+    from evonas.registry import evaluators
+    from evonas.runtime import executors as module
+
+    evaluator = evaluators.create("hamming", target=(1,) * 8)
+    assert evaluator._registry_spec == ("hamming", {"target": (1,) * 8})
+    shipped = []
+    real = module.pickle.dumps
+    module.pickle.dumps = lambda obj: shipped.append(obj) or real(obj)
+    try:
+        rows = lambda r: [(i.key, i.values) for i in r.individuals]  # noqa: E731
+        space = ToySpace(length=8, choices=4)
+        pooled = search(space, strategies.create("ga", pop_size=10), evaluator, budget=30, seed=1, progress=False,
+                        executor="processes", executor_options={"workers": 2})
+    finally:
+        module.pickle.dumps = real
+    assert shipped[0][1] == ("hamming", {"target": (1,) * 8})  # the name and options, not the object
+    local = search(space, strategies.create("ga", pop_size=10), evaluators.create("hamming", target=(1,) * 8),
+                   budget=30, seed=1, progress=False)
+    assert rows(pooled) == rows(local)
