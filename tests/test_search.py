@@ -65,7 +65,7 @@ KILL_SCRIPT = textwrap.dedent(
     from evonas.loop import search
     from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
 
-    base = HammingEvaluator if sys.argv[2] in ("ga", "evolution") else ZDTEvaluator
+    base = HammingEvaluator if sys.argv[2] in ("ga", "deap-ga", "evolution") else ZDTEvaluator
 
     class DiesAt(base):
         def _evaluate(self, archs):
@@ -74,22 +74,24 @@ KILL_SCRIPT = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGKILL)
             return super()._evaluate(archs)
 
-    search(ToySpace(length=8, choices=4), strategies.create(sys.argv[2], pop_size=10), DiesAt(),
+    size = {"batch_size": 10} if sys.argv[2] == "random" else {"pop_size": 10}
+    search(ToySpace(length=8, choices=4), strategies.create(sys.argv[2], **size), DiesAt(),
            budget=120, seed=11, run_dir=sys.argv[1], progress=False)
     """
 )
 
 
-@pytest.mark.parametrize("name", ["nsga2", "ga", "deap-nsga2", "evolution"])
+@pytest.mark.parametrize("name", sorted(set(strategies.names()) - {"pymoo", "deap"}))  # every registered strategy
 def test_resume_after_kill_equals_uninterrupted_run(tmp_path, name):
-    make_evaluator = HammingEvaluator if name in ("ga", "evolution") else ZDTEvaluator
-    reference = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), make_evaluator(),
+    make_evaluator = HammingEvaluator if name in ("ga", "deap-ga", "evolution") else ZDTEvaluator
+    size = {"batch_size": 10} if name == "random" else {"pop_size": 10}
+    reference = search(ToySpace(length=8, choices=4), strategies.create(name, **size), make_evaluator(),
                        budget=120, seed=11, progress=False)
     run_dir = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(run_dir), name, "55"], capture_output=True)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     assert (run_dir / "checkpoint.pkl").exists() and not (run_dir / "front.json").exists()
-    resumed = search(ToySpace(length=8, choices=4), strategies.create(name, pop_size=10), make_evaluator(),
+    resumed = search(ToySpace(length=8, choices=4), strategies.create(name, **size), make_evaluator(),
                      budget=120, seed=11, run_dir=run_dir, resume=True, progress=False)
     as_rows = lambda r: [(i.key, i.generation, i.values) for i in r.individuals]  # noqa: E731
     assert as_rows(resumed) == as_rows(reference)
