@@ -8,6 +8,8 @@ always beside the "more parameters is better" predictor. Variants: uniform
 (SPOS) vs FairNAS strict-fair path sampling; BN recalibration on vs off;
 accuracy vs loss as the score. Writes each variant's ``ranking.csv`` /
 ``ranking.json`` / ``ranking.png`` and ``summary.json`` under ``--out``.
+``--zero-cost`` ranks with the SynFlow score of untrained networks instead
+(no supernet, seconds).
 
     python benchmarks/bench_ranking.py [--archs 50] [--epochs 20] [--C 16] [--N 2] [--device auto]
 """
@@ -39,11 +41,23 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/bench_ranking")
+    parser.add_argument("--zero-cost", action="store_true",
+                        help="rank with the SynFlow zero-cost score instead (no training; try --archs 500)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
     space, table = NB201Space(), load_nb201_table()
     truth = lambda arch: table[space.key(arch)]["cifar10_test"]  # noqa: E731
+    if args.zero_cost:
+        from evonas.evaluators.zero_cost import SynflowEvaluator
+
+        report = rank_architectures(space, SynflowEvaluator(), truth, k=args.archs, seed=args.seed, score="synflow",
+                                    params_of=nb201_params, out_dir=out / "synflow")
+        s, b = report["scorer"], report["params_baseline"]
+        print(f"synflow ({args.archs} cells)  tau {s['kendall_tau']:+.3f}  spearman {s['spearman']:+.3f}  "
+              f"precision@10% {s['precision_top_10']:.2f}   | #params tau {b['kendall_tau']:+.3f}  spearman "
+              f"{b['spearman']:+.3f}  precision@10% {b['precision_top_10']:.2f}")
+        return 0
 
     summary, began = {}, time.perf_counter()
     for sampler in ("uniform", "fair"):

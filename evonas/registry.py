@@ -168,6 +168,6 @@ strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.st
                                    "evonas.strategies.deap_ga", "evonas.strategies.evolution"])
 evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet",
                                     "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.evaluators.tabular",
-                                    "evonas.testing"])
+                                    "evonas.evaluators.zero_cost", "evonas.testing"])
 operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector"])
 executors = Registry("executor", ["evonas.runtime.executors"])
