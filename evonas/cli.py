@@ -364,15 +364,20 @@ def _rank(args: argparse.Namespace) -> int:
     if args.truth not in next(iter(table.values())):
         raise ConfigError(f"unknown truth column {args.truth!r}; valid: "
                           f"{', '.join(c for c in next(iter(table.values())) if c != 'index')}")
-    options = {"progress": not args.quiet, **parse_options(args.evaluator_opt)}
-    options.setdefault("supernet_kwargs", {"C": 16, "N": 2})
-    options["metric"] = args.score
-    evaluator = evaluators.create("supernet", **options)
+    options = parse_options(args.evaluator_opt)
+    if args.scorer == "synflow":
+        evaluator, score, label = evaluators.create("synflow", **options), "synflow", "synflow"
+    else:
+        options = {"progress": not args.quiet, **options}
+        options.setdefault("supernet_kwargs", {"C": 16, "N": 2})
+        options["metric"] = args.score
+        evaluator = evaluators.create("supernet", **options)
+        score = "accuracy" if args.score == "accuracy" else "val_loss"
+        label = f"supernet {args.score}"
     report = rank_architectures(space, evaluator, lambda arch: table[space.key(arch)][args.truth], k=args.archs,
-                                seed=args.seed, score="accuracy" if args.score == "accuracy" else "val_loss",
-                                params_of=nb201_params, out_dir=args.out)
+                                seed=args.seed, score=score, params_of=nb201_params, out_dir=args.out)
     s, b = report["scorer"], report["params_baseline"]
-    print(f"{args.archs} NAS-Bench-201 cells against {args.truth}: supernet {args.score}: Kendall tau "
+    print(f"{args.archs} NAS-Bench-201 cells against {args.truth}: {label}: Kendall tau "
           f"{s['kendall_tau']:+.3f}, Spearman {s['spearman']:+.3f}, precision@10% {s['precision_top_10']:.2f}; "
           f"#params: tau {b['kendall_tau']:+.3f}, Spearman {b['spearman']:+.3f}, precision@10% "
           f"{b['precision_top_10']:.2f}")
@@ -383,11 +388,13 @@ def _rank(args: argparse.Namespace) -> int:
 def _add_rank(subparsers) -> None:
     rank = subparsers.add_parser(
         "rank", help="how well a supernet ranks NAS-Bench-201 cells (Kendall tau against the table)",
-        description="Train a NAS-Bench-201 supernet (the 'supernet' evaluator, options with --evaluator-opt), "
-                    "score random cells and compare with their accuracies in the 12-epoch table, beside the "
-                    "'more parameters is better' predictor.")
+        description="Train a NAS-Bench-201 supernet (the 'supernet' evaluator, options with --evaluator-opt) or "
+                    "use the SynFlow zero-cost score (--scorer synflow), score random cells and compare with "
+                    "their accuracies in the 12-epoch table, beside the 'more parameters is better' predictor.")
     rank.add_argument("--archs", type=int, default=50, help="random cells to score (default 50)")
-    rank.add_argument("--score", choices=("accuracy", "loss"), default="accuracy")
+    rank.add_argument("--scorer", choices=("supernet", "synflow"), default="supernet",
+                      help="a trained weight-sharing supernet (default) or the SynFlow zero-cost score (no training)")
+    rank.add_argument("--score", choices=("accuracy", "loss"), default="accuracy", help="the supernet's score")
     rank.add_argument("--truth", default="cifar10_test", help="table column to rank against (default cifar10_test)")
     rank.add_argument("--table", help="another NAS-Bench-201 table file (default: the one shipped)")
     rank.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE",

@@ -41,3 +41,14 @@ def test_rank_command_writes_every_scored_cell(capsys, tmp_path):
     report = json.loads((tmp_path / "rank" / "ranking.json").read_text())
     assert -1 <= report["scorer"]["kendall_tau"] <= 1 and report["params_baseline"]["n"] == 8
     assert main(argv[:-2] + ["--truth", "cifar11_test"]) == 2
+
+
+def test_rank_command_with_the_zero_cost_scorer(capsys, tmp_path):
+    argv = ["rank", "--scorer", "synflow", "--archs", "40", "--out", str(tmp_path / "zc"), "--quiet",
+            "--evaluator-opt", 'net_kwargs={"C": 8, "N": 1}']
+    assert main(argv) == 0
+    assert "synflow: Kendall tau" in capsys.readouterr().out
+    rows = (tmp_path / "zc" / "ranking.csv").read_text().splitlines()
+    assert rows[0] == "arch,synflow,truth,params" and len(rows) == 41
+    report = json.loads((tmp_path / "zc" / "ranking.json").read_text())
+    assert report["scorer"]["n"] == 40 and report["score"] == "synflow"
