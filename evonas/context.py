@@ -32,6 +32,9 @@ class SearchContext:
         evaluations: distinct evaluations so far.
         generation: the generation being run (0 = the initial population).
         run_dir: the run directory (None when the search writes nothing).
+        checkpoint: saves the search now, in the middle of the generation (None when the search writes
+            nothing). The strategy's :meth:`~evonas.strategies.base.Strategy.state_dict` must then say how far
+            the generation got: a resumed search calls ``step`` for the same generation again.
         log: a logger for the strategy's messages.
     """
 
@@ -42,6 +45,7 @@ class SearchContext:
     evaluations: int = 0
     generation: int = 0
     run_dir: Path | None = None
+    checkpoint: Callable[[], None] | None = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("evonas.strategy"))
 
     @property

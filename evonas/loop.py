@@ -211,18 +211,31 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         hooks.insert(0, display)
     if plots:
         hooks.append(PlotWriter())
+    if run is not None:
+        hooks.extend(strategy.callbacks(run.path))
     evaluate = MemoisedEvaluation(space, evaluator, archive, executor=executor,
                                   on_new=lambda: [hook.on_evaluation(len(archive)) for hook in hooks])
     supernets = shared_supernets(evaluator)
+
+    def save(completed: int) -> None:
+        """Checkpoint the search as it is, ``completed`` generations done (plus any progress the strategy's
+        state records within the next one)."""
+        save_object_checkpoint(checkpoint, {
+            "fingerprint": _digest(config), "generation": completed, "strategy": strategy.state_dict(),
+            "archive": archive.state_dict(space), "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
+            "rng": _rng_states()}, kind=CHECKPOINT_KIND, run_id=run_id)
+        history.sync(archive)
+
     stalled = 0
     try:
-        while len(archive) < budget:
+        while len(archive) < budget and not strategy.finished:
             generation += 1
             evaluate.generation = generation
             before = len(archive)
+            within = (lambda done=generation - 1: save(done)) if run is not None else None
             strategy.step(SearchContext(evaluate=evaluate, supernets=supernets, rng=strategy.rng, budget=budget,
                                         evaluations=before, generation=generation,
-                                        run_dir=run.path if run is not None else None))
+                                        run_dir=run.path if run is not None else None, checkpoint=within))
             stalled = stalled + 1 if len(archive) == before else 0
             if stalled >= 5:
                 log.warning("no new architecture in 5 generations: the space looks exhausted; stopping")
@@ -231,12 +244,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             for hook in hooks:
                 hook.on_generation(generation, state)
             if run is not None:
-                save_object_checkpoint(checkpoint, {
-                    "fingerprint": _digest(config), "generation": generation, "strategy": strategy.state_dict(),
-                    "archive": archive.state_dict(space), "hypervolume": hv_history,
-                    "evaluator": evaluator.state_dict(),
-                    "rng": _rng_states()}, kind=CHECKPOINT_KIND, run_id=run_id)
-                history.sync(archive)
+                save(generation)
         if len(archive) > budget:
             log.info("budget of %d reached within generation %d: %d evaluations (whole generations are evaluated)",
                      budget, generation, len(archive))

@@ -6,7 +6,7 @@ import pytest
 from evonas.registry import operators, spaces, strategies
 from evonas.testing import check_operator, check_space, check_strategy
 
-SINGLE_OBJECTIVE = ["ga", "deap-ga", "nsga2", "deap-nsga2", "agemoea", "nsga3", "evolution"]
+SINGLE_OBJECTIVE = ["ga", "deap-ga", "nsga2", "deap-nsga2", "agemoea", "nsga3", "evolution", "relative"]
 
 
 @pytest.mark.parametrize("name", spaces.names())

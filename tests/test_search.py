@@ -65,7 +65,7 @@ KILL_SCRIPT = textwrap.dedent(
     from evonas.loop import search
     from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
 
-    base = HammingEvaluator if sys.argv[2] in ("ga", "deap-ga", "evolution") else ZDTEvaluator
+    base = HammingEvaluator if sys.argv[2] in ("ga", "deap-ga", "evolution", "relative") else ZDTEvaluator
 
     class DiesAt(base):
         def _evaluate(self, archs):
@@ -83,7 +83,7 @@ KILL_SCRIPT = textwrap.dedent(
 
 @pytest.mark.parametrize("name", sorted(set(strategies.names()) - {"pymoo", "deap"}))  # every registered strategy
 def test_resume_after_kill_equals_uninterrupted_run(tmp_path, name):
-    make_evaluator = HammingEvaluator if name in ("ga", "deap-ga", "evolution") else ZDTEvaluator
+    make_evaluator = HammingEvaluator if name in ("ga", "deap-ga", "evolution", "relative") else ZDTEvaluator
     size = {"batch_size": 10} if name == "random" else {"pop_size": 10}
     reference = search(ToySpace(length=8, choices=4), strategies.create(name, **size), make_evaluator(),
                        budget=120, seed=11, progress=False)

@@ -90,6 +90,17 @@ class Strategy(abc.ABC):
         """The current population (for reporting); defaults to nothing."""
         return []
 
+    @property
+    def finished(self) -> bool:
+        """True when the strategy has run its course (a fixed number of generations) before the budget is
+        spent; the loop then stops. Strategies bounded only by the budget keep the default, False."""
+        return False
+
+    def callbacks(self, run_dir) -> list:
+        """Extra :class:`~evonas.callbacks.Callback` objects writing the strategy's own results into the run
+        directory ``run_dir`` (e.g. RelativeNAS' trajectory); none by default."""
+        return []
+
     #: attributes that :meth:`setup` rebuilds from the settings, so they are not part of :meth:`state_dict`
     _BOUND = frozenset({"config", "space", "objectives", "constraints", "rng", "ctx", "mutation", "crossover",
                         "codec", "problem", "name", "max_objectives", "min_objectives", "algorithm_name",

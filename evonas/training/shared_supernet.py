@@ -127,6 +127,7 @@ class SharedSupernet:
         self._recal = self._stack(Subset(base, recal_idx, eval_tf))
         val_idx = val_idx if val_images is None else rng.permutation(val_idx)[:val_images]
         self._val = self._stack(Subset(base, np.sort(val_idx), eval_tf))
+        self._augmented_val = Subset(base, np.sort(val_idx), train_tf)  # RelativeNAS' published validation
         self._batches: Iterator | None = None
 
     # ------------------------------------------------------------------ identity
@@ -172,13 +173,22 @@ class SharedSupernet:
             self._batches = None
             return self._next_batch()
 
+    def new_optimizer(self, learning_rate: float) -> torch.optim.SGD:
+        """A fresh SGD over the weights with this supernet's momentum and weight decay (no momentum history),
+        for :meth:`train` ``optimizer=`` (RelativeNAS trains every member with a fresh one)."""
+        s = self.settings
+        return torch.optim.SGD(self.weights, lr=learning_rate, momentum=s["momentum"], weight_decay=s["weight_decay"])
+
     def train(self, *, epochs: int | None = None, steps: int | None = None, paths: Sequence | None = None,
-              description: str = "supernet") -> OneShotStats:
+              optimizer: torch.optim.Optimizer | None = None, description: str = "supernet") -> OneShotStats:
         """Take ``steps`` optimiser steps, or run to the end of ``epochs`` more epochs.
 
         Each step trains the paths ``paths`` (all of them, gradients
-        accumulated) when given, else paths drawn by the sampler. Returns
-        the mean loss / top-1 of the steps taken. The version changes.
+        accumulated) when given, else paths drawn by the sampler. With
+        ``optimizer`` (e.g. :meth:`new_optimizer`) the steps use it instead
+        of the supernet's own optimiser, and the supernet's schedule does not
+        move; the batches still come from the shared stream. Returns the
+        mean loss / top-1 of the steps taken. The version changes.
         """
         if (epochs is None) == (steps is None):
             raise ConfigError("train() takes epochs or steps")
@@ -197,9 +207,10 @@ class SharedSupernet:
                 images = images.contiguous(memory_format=torch.channels_last)
             chosen = list(paths) if paths is not None else sample_paths(self.space, self.rng,
                                                                          self.settings["sampler"])
-            loss_sum, hits, n = train_step(self.module, images, targets, chosen, self.optimizer,
+            loss_sum, hits, n = train_step(self.module, images, targets, chosen, optimizer or self.optimizer,
                                            self.settings["grad_clip"])
-            self.scheduler.step()
+            if optimizer is None:
+                self.scheduler.step()
             self.step += 1
             total_loss, correct, samples = total_loss + loss_sum, correct + hits, samples + n
         if steps:
@@ -236,14 +247,34 @@ class SharedSupernet:
                 recalibrate_bn(self.module, lambda x, arch=arch: self._forward(x, arch), self.recalibration_batches)
             else:
                 self.module.eval()
-            loss, correct, n = 0.0, 0, 0
-            for images, targets in self._val:
-                logits = self._forward(images, arch)
-                loss += float(F.cross_entropy(logits, targets, reduction="sum"))
-                correct += int((logits.argmax(1) == targets).sum())
-                n += len(targets)
-            results.append({"accuracy": 100.0 * correct / n, "val_loss": loss / n})
+            results.append(self._measure(arch, self._val))
         return results
+
+    def _measure(self, arch, batches) -> dict[str, float]:
+        """Top-1 (%) and mean cross entropy (nats) of ``arch``'s path over ``(images, targets)`` batches."""
+        loss, correct, n = 0.0, 0, 0
+        for images, targets in batches:
+            logits = self._forward(images, arch)
+            loss += float(F.cross_entropy(logits, targets, reduction="sum"))
+            correct += int((logits.argmax(1) == targets).sum())
+            n += len(targets)
+        return {"accuracy": 100.0 * correct / n, "val_loss": loss / n}
+
+    @torch.no_grad()
+    def validate(self, arch, *, augmented: bool = False) -> dict[str, float]:
+        """Top-1 (``accuracy``, %) and mean cross entropy (``val_loss``, nats) of ``arch``'s path on the
+        validation part in eval mode with the BN running statistics as they are (no recalibration: the
+        statistics its own training left, as RelativeNAS measures a member right after training it).
+        ``augmented=True`` reads the images with the training augmentation (crop, flip), as RelativeNAS'
+        published code does; its randomness comes from torch's global generator."""
+        self.module.eval()
+        if augmented:
+            memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+            batches = ((x.to(self.device).contiguous(memory_format=memory_format), y.to(self.device))
+                       for x, y in DataLoader(self._augmented_val, batch_size=self.eval_batch_size, shuffle=False))
+        else:
+            batches = self._val
+        return self._measure(arch, batches)
 
     # -------------------------------------------------------------------- resume
     def state_dict(self) -> dict:

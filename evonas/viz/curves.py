@@ -133,25 +133,47 @@ def plot_training_curves(metrics_rows: Iterable[Mapping[str, Any]], path: str | 
     one, ``lr`` gets its own; other columns (``seconds``, ...) are not
     drawn. Panels with no data are left out. Returns ``path``.
     """
-    rows = list(metrics_rows)
+    return _plot_panels(metrics_rows, path, "epoch", _TRAINING_PANELS)
+
+
+#: panels of :func:`plot_trajectory`
+_TRAJECTORY_PANELS = (
+    ("diversity", "mean distance to the centroid", lambda c: c == "diversity"),
+    ("population fitness", "objective", lambda c: c.startswith(("best_", "mean_"))),
+    ("pairs' validation loss", "loss (nats / sample)", lambda c: c.startswith("pair_")),
+    ("schedule", "value", lambda c: c in ("lr", "drop_path_prob")),
+)
+
+
+def plot_trajectory(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """A population's trajectory per generation (RelativeNAS' ``trajectory.csv``): its diversity, the best and
+    mean objective of its members (``best_*``, ``mean_*`` columns), the pairs' validation losses
+    (``pair_*``) and the schedules (``lr``, ``drop_path_prob``). Rows need ``"generation"``; panels with no
+    data are left out. Returns ``path``."""
+    return _plot_panels(rows, path, "generation", _TRAJECTORY_PANELS)
+
+
+def _plot_panels(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike, x: str, spec) -> Path:
+    """One panel per ``(title, y label, column test)`` of ``spec`` that has numbers, columns against ``x``."""
+    rows = list(rows)
     columns: list[str] = []
     for row in rows:
-        columns += [c for c in row if c not in columns and c != "epoch"]
+        columns += [c for c in row if c not in columns and c != x]
     panels = []
-    for title, ylabel, accepts in _TRAINING_PANELS:
-        chosen = [c for c in columns if accepts(c) and len(_column(rows, "epoch", c)[0])]
+    for title, ylabel, accepts in spec:
+        chosen = [c for c in columns if accepts(c) and len(_column(rows, x, c)[0])]
         if chosen:
             panels.append((title, ylabel, chosen))
     if rows and not panels:
-        raise ConfigError(f"no loss / accuracy / lr columns with numbers among {columns}")
+        raise ConfigError(f"no columns to draw with numbers among {columns}")
     fig = Figure(figsize=(4.6 * max(len(panels), 1), 3.6), layout="constrained")
     axes = _grid(fig, max(len(panels), 1))
     for ax, (title, ylabel, chosen) in zip(axes, panels):
         for column in chosen:
-            epochs, values = _column(rows, "epoch", column)
-            ax.plot(epochs, values, marker="o" if len(epochs) < 30 else None, markersize=3, label=column)
+            xs, values = _column(rows, x, column)
+            ax.plot(xs, values, marker="o" if len(xs) < 30 else None, markersize=3, label=column)
         ax.set_title(title)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(x)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize=8)

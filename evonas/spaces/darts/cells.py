@@ -113,13 +113,14 @@ class MixedOp(nn.Module):
     (N, C, ceil(H / stride), ceil(W / stride)).
     """
 
-    def __init__(self, C: int, stride: int, primitives: Sequence[str], partial_channel_k: int = 1):
+    def __init__(self, C: int, stride: int, primitives: Sequence[str], partial_channel_k: int = 1, *,
+                 affine: bool = False, pool_bn: bool = True):
         super().__init__()
         self.stride = stride
         self.k = partial_channel_k
         self.primitives = tuple(primitives)
         self.ops = nn.ModuleDict(
-            {name: build_op(name, C // self.k, stride, affine=False, search=True) for name in self.primitives})
+            {name: build_op(name, C // self.k, stride, affine=affine, search=pool_bn) for name in self.primitives})
 
     def _split(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         if self.k == 1:
@@ -159,20 +160,23 @@ class MixedOp(nn.Module):
 class SearchCell(nn.Module):
     """Weight-sharing cell: a :class:`MixedOp` on each of the ``num_edges(steps)`` edges.
 
-    Preprocessing BN is non-affine (DARTS search). The cell output is the
-    concatenation of its last ``multiplier`` nodes.
+    BN is non-affine and pools are followed by a non-affine BN (DARTS search);
+    ``affine=True, pool_bn=False`` builds RelativeNAS' search cell instead
+    (affine BN everywhere, bare pools). The cell output is the concatenation
+    of its last ``multiplier`` nodes.
     """
 
     def __init__(self, steps: int, multiplier: int, C_prev_prev: int, C_prev: int, C: int,
                  reduction: bool, reduction_prev: bool, primitives: Sequence[str],
-                 partial_channel_k: int = 1):
+                 partial_channel_k: int = 1, *, affine: bool = False, pool_bn: bool = True):
         super().__init__()
         self.reduction = reduction
         self.steps = steps
         self.multiplier = multiplier
-        self.preprocess0, self.preprocess1 = _preprocess(C_prev_prev, C_prev, C, reduction_prev, False)
+        self.preprocess0, self.preprocess1 = _preprocess(C_prev_prev, C_prev, C, reduction_prev, affine)
         self.edges = nn.ModuleList(
-            MixedOp(C, 2 if reduction and j < 2 else 1, primitives, partial_channel_k)
+            MixedOp(C, 2 if reduction and j < 2 else 1, primitives, partial_channel_k, affine=affine,
+                    pool_bn=pool_bn)
             for _, j in edge_list(steps))
         self._partial = partial_channel_k > 1
 

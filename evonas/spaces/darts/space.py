@@ -186,10 +186,15 @@ class DartsSpace(SearchSpace):
     def build_supernet(self, **kwargs: Any) -> nn.Module:
         """The weight-sharing :class:`SearchNetwork` over this space's ops (default C=16, 8 cells).
 
-        ``supernet(x, genotype)`` runs one architecture's path only.
+        ``supernet(x, genotype)`` runs one architecture's path only. With the
+        ``"relativenas"`` encoding it defaults to RelativeNAS' search network
+        (its 7 ops, affine BN, pools without BN; ``affine`` / ``pool_bn`` override).
         """
         from evonas.spaces.darts.supernet import SearchNetwork
 
+        if self.encoding == "relativenas":
+            kwargs.setdefault("affine", True)
+            kwargs.setdefault("pool_bn", False)
         kwargs.setdefault("primitives", self._primitives)
         kwargs.setdefault("steps", self._steps)
         return SearchNetwork(**kwargs)

@@ -2,7 +2,9 @@
 
 Every edge of every cell holds every op of ``primitives`` (BN non-affine,
 pools followed by a non-affine BN; the stem BN is affine), as in DARTS'
-``model_search.Network``. The same weights serve two forward modes:
+``model_search.Network``; ``affine=True, pool_bn=False`` gives RelativeNAS'
+search network instead (affine BN in every op and preprocessing conv, pools
+without BN). The same weights serve two forward modes:
 
 * **discrete** (single path): ``net(x, g)`` (or ``net(x, genotype=g)``)
   runs only the op modules that ``g`` selects, on the selected edges;
@@ -48,7 +50,7 @@ class SearchNetwork(nn.Module):
     def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4,
                  multiplier: int = 4, stem_multiplier: int = 3,
                  primitives: Sequence[str] = PRIMITIVES, partial_channel_k: Optional[int] = None,
-                 edge_normalization: bool = False):
+                 edge_normalization: bool = False, affine: bool = False, pool_bn: bool = True):
         super().__init__()
         primitives = tuple(primitives)
         unknown = [p for p in primitives if p not in OPS]
@@ -79,7 +81,7 @@ class SearchNetwork(nn.Module):
             if reduction:
                 C_curr *= 2
             self.cells.append(SearchCell(steps, multiplier, C_prev_prev, C_prev, C_curr,
-                                         reduction, reduction_prev, primitives, k))
+                                         reduction, reduction_prev, primitives, k, affine=affine, pool_bn=pool_bn))
             reduction_prev = reduction
             C_prev_prev, C_prev = C_prev, multiplier * C_curr
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -165,6 +167,23 @@ class SearchNetwork(nn.Module):
             pairs = genotype.reduce if cell.reduction else genotype.normal
             s0, s1 = s1, cell.forward_discrete(s0, s1, pairs, self.drop_path_prob)
         return self.classifier(self.global_pooling(s1).flatten(1))
+
+    # ------------------------------------------------------- path modules
+    def candidate_modules(self) -> List[str]:
+        """Names (as in ``named_modules``) of every candidate op module: cells x edges x primitives."""
+        return [f"cells.{i}.edges.{e}.ops.{name}" for i, cell in enumerate(self.cells)
+                for e in range(len(cell.edges)) for name in self.primitives]
+
+    def path_modules(self, arch: GenotypeSpec) -> set:
+        """Names of the candidate op modules the single path of ``arch`` runs (a subset of
+        :meth:`candidate_modules`; a duplicated (input, op) pair names one module)."""
+        genotype = self.check_genotype(arch)
+        used = set()
+        for i, cell in enumerate(self.cells):
+            pairs = genotype.reduce if cell.reduction else genotype.normal
+            for p, (name, j) in enumerate(pairs):
+                used.add(f"cells.{i}.edges.{edge_index(p // 2, j)}.ops.{name}")
+        return used
 
     # ------------------------------------------------------------ genotypes
     def check_genotype(self, genotype: GenotypeSpec) -> Genotype:

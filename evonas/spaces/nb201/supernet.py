@@ -66,6 +66,17 @@ class NB201Supernet(nn.Module):
         """The architecture parameters (``alphas``), kept out of the weight optimiser."""
         return [self.alphas]
 
+    def candidate_modules(self) -> list[str]:
+        """Names (as in ``named_modules``) of every candidate op module: cells x edges x ops."""
+        return [f"cells.{b}.edges.{k}.ops.{op}" for b, block in enumerate(self.cells)
+                if isinstance(block, SuperCell) for k in range(len(EDGES)) for op in OPS]
+
+    def path_modules(self, arch) -> set:
+        """Names of the candidate op modules the single path of ``arch`` runs."""
+        arch = validate_arch(arch)
+        return {f"cells.{b}.edges.{k}.ops.{op}" for b, block in enumerate(self.cells)
+                if isinstance(block, SuperCell) for k, op in enumerate(arch)}
+
     def forward(self, x: torch.Tensor, arch=None) -> torch.Tensor:
         arch = None if arch is None else validate_arch(arch)
         weights = F.softmax(self.alphas, dim=-1) if arch is None else None

@@ -1,0 +1,377 @@
+"""RelativeNAS: slow-fast learning over continuous architecture vectors (Tan, Cheng, Huang, He, Qiu, Yang and
+Luo, "RelativeNAS: Relative Neural Architecture Search via Slow-Fast Learning", IEEE TNNLS 2021).
+
+A population of real vectors lives in the space's box (the DARTS space with
+``encoding="relativenas"``: 32 numbers, per node ``[in1, op1, in2, op2]``,
+inputs of node j in [0, 2 + j], ops in [0, 7], decoded by ``d(v) = floor(v)``,
+or ``v - 1`` for an integer v, so every point of the box is an architecture).
+Each generation:
+
+1. the population is paired at random;
+2. **weight-set mode** (the evaluator has a shared supernet: the paper's
+   method): pair by pair, in turn, both members load the whole weight set
+   (the shared supernet), each trains its own path for one pass over the
+   supernet's training part with a fresh SGD (learning rate and drop path
+   on the generation's schedule), each is measured on the validation part;
+   the one with the lower validation loss is the *fast* learner, and the
+   set is written back by the merge rule of
+   :mod:`evonas.training.weight_set`. Later pairs start from what earlier
+   pairs wrote. **Evaluator mode** (any other evaluator, e.g. a
+   NAS-Bench-201 table): the fast learner is the member with the better
+   objective;
+3. only slow learners move: ``v <- r1 * v + r2 * (x_fast - x_slow)``,
+   ``x <- clip(x + v)`` with ``r1, r2 ~ U(0, 1)`` per coordinate, drawn per
+   pair after all pairs have trained; velocities start at 0 and persist per
+   member;
+4. the population is evaluated by the search's evaluator (in weight-set mode
+   with the weights just written: the memo cache sees their new version).
+
+Schedules span the whole search: the weight learning rate follows a cosine
+over ``generations`` from ``learning_rate`` to ``learning_rate_min``, drop
+path grows as ``drop_path_prob * g / generations`` (g from 0). The search
+ends after ``generations`` generations (or earlier at the budget).
+
+**Final architecture** (the paper's code only logs the population): the
+member of the last generation with the best objective on the final weights
+(ties: the lower index), :meth:`RelativeNAS.chosen`. The run directory gets
+``chosen.json`` / ``chosen.txt`` (and ``chosen.png``, the cell diagram, for
+DARTS genotypes), ``trajectory.csv`` and ``trajectory.png``.
+
+Published-code behaviours behind flags (the defaults follow the paper):
+``lr_schedule="published"`` reproduces the learning rates the code actually
+used (``scheduler.get_lr()`` on PyTorch 1.8 applies the cosine factor twice:
+0.1, 0.0998, ..., 0.0507 at generation 24, ..., 0.00102 at 49);
+``augmented_validation=True`` measures members on validation images with
+the training augmentation, as the code does. The code draws its 50/50 split
+unseeded; evonas' split follows the evaluator's seed.
+
+Integer spaces (NAS-Bench-201, the discrete DARTS encoding) work too: an
+integer coordinate with inclusive bounds [l, u] becomes the real interval
+[l, u + 1], decoded by the same ``d(v)`` (and repaired by the space where it
+has rules such as distinct inputs).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from evonas.callbacks import Callback
+from evonas.errors import ConfigError
+from evonas.registry import strategies
+from evonas.spaces.base import HasBounds, HasRepair, require
+from evonas.strategies.base import Strategy
+
+log = logging.getLogger(__name__)
+LR_SCHEDULES = ("cosine", "published")
+MODES = ("auto", "weight-set", "evaluator")
+FAST_BY = ("val_loss", "accuracy")
+
+
+def generation_learning_rate(generation: int, generations: int, learning_rate: float, learning_rate_min: float,
+                             schedule: str = "cosine") -> float:
+    """The weight learning rate of ``generation`` (0-based) of ``generations``.
+
+    ``"cosine"``: ``lr_min + (lr - lr_min) * (1 + cos(pi * g / G)) / 2``.
+    ``"published"``: what RelativeNAS' code used (``CosineAnnealingLR.get_lr()`` read after ``g`` steps on
+    PyTorch 1.8 multiplies the cosine value once more by its recursive factor
+    ``(1 + cos(pi g / G)) / (1 + cos(pi (g - 1) / G))``).
+    """
+    if schedule not in LR_SCHEDULES:
+        raise ConfigError(f"unknown lr_schedule {schedule!r}; valid: {', '.join(LR_SCHEDULES)}")
+
+    def cosine(g: int) -> float:
+        return learning_rate_min + (learning_rate - learning_rate_min) * (1 + math.cos(math.pi * g / generations)) / 2
+
+    if schedule == "cosine" or generation == 0:
+        return cosine(generation)
+    factor = (1 + math.cos(math.pi * generation / generations)) / (1 + math.cos(math.pi * (generation - 1) / generations))
+    return learning_rate_min + (cosine(generation) - learning_rate_min) * factor
+
+
+def slow_learner_update(x_slow: np.ndarray, v_slow: np.ndarray, x_fast: np.ndarray, r1: np.ndarray, r2: np.ndarray,
+                        lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RelativeNAS' pseudo-gradient step of slow learners (rows = pairs, columns = coordinates):
+    ``v' = r1 * v + r2 * (x_fast - x_slow)``, ``x' = clip(x_slow + v', lower, upper)``. Returns ``(x', v')``."""
+    v_new = r1 * v_slow + r2 * (x_fast - x_slow)
+    return np.clip(x_slow + v_new, lower, upper), v_new
+
+
+def diversity(X: np.ndarray) -> float:
+    """Mean Euclidean distance of the rows of ``X`` to their centroid (RelativeNAS' logged diversity)."""
+    return float(np.linalg.norm(X - X.mean(axis=0), axis=1).mean())
+
+
+class ContinuousBox:
+    """The real box RelativeNAS moves in, and its decoding to architectures.
+
+    Real encodings (DARTS ``"relativenas"``) are used as they are. For an integer
+    encoding with inclusive bounds [l, u] a coordinate lives in [l, u + 1] and decodes by ``d(v)``
+    (``floor(v)``; an integer v > l decodes to v - 1), then through ``space.repair`` where the space has it.
+    """
+
+    def __init__(self, space) -> None:
+        require(space, HasBounds, "strategy 'relative' (a space with a numeric encoding)")
+        self.space = space
+        lower, upper = (np.asarray(b, dtype=float) for b in space.bounds())
+        probe = np.asarray(space.encode(space.sample(np.random.default_rng(0))))
+        self.integer = probe.dtype.kind in "iub"
+        self.lower, self.upper = lower, upper + 1.0 if self.integer else upper
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.lower)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` points drawn uniformly in the box, shape (n, dimensions)."""
+        return rng.uniform(self.lower, self.upper, size=(n, self.dimensions))
+
+    def indices(self, x: np.ndarray) -> np.ndarray:
+        """``d(x)`` per coordinate as integers (integer encodings)."""
+        floor = np.floor(x)
+        return np.where(floor == x, np.maximum(x - 1, self.lower), floor).astype(np.int64)
+
+    def decode(self, x: np.ndarray):
+        """The architecture of one point of the box."""
+        if not self.integer:
+            return self.space.decode(x)
+        ints = self.indices(x)
+        if isinstance(self.space, HasRepair):
+            ints = np.asarray(self.space.repair(ints), dtype=np.int64)
+        return self.space.decode(ints)
+
+
+@strategies.register("relative")
+class RelativeNAS(Strategy):
+    """Slow-fast learning (see the module docstring).
+
+    Args:
+        pop_size: members (even), 20 in the paper.
+        generations: length of the search and of its schedules, 50 in the paper.
+        learning_rate, learning_rate_min: the weight learning rate's cosine across generations (0.1 -> 0.001).
+        lr_schedule: ``"cosine"`` (the paper) or ``"published"`` (the values the released code used).
+        drop_path_prob: final drop-path probability of member training (0.3 * g / generations).
+        member_steps: optimiser steps per member and generation (None: one pass over the supernet's training
+            part, as in the paper; fewer for a quick run).
+        fast_by: what makes the fast learner in weight-set mode: ``"val_loss"`` (lower, the paper) or
+            ``"accuracy"`` (higher).
+        augmented_validation: measure members on augmented validation images (the released code).
+        mode: ``"weight-set"``, ``"evaluator"`` or ``"auto"`` (weight-set when the evaluator has one shared
+            supernet).
+        checkpoint_pairs: with a run directory, save the search after every pair (a killed run resumes in the
+            middle of a generation; a generation at the paper's scale takes about 11 GPU-minutes).
+    """
+
+    name = "relative"
+    max_objectives = 1
+
+    def __init__(self, *, pop_size: int = 20, generations: int = 50, learning_rate: float = 0.1,
+                 learning_rate_min: float = 0.001, lr_schedule: str = "cosine", drop_path_prob: float = 0.3,
+                 member_steps: int | None = None, fast_by: str = "val_loss", augmented_validation: bool = False,
+                 mode: str = "auto", checkpoint_pairs: bool = True) -> None:
+        if pop_size < 2 or pop_size % 2:
+            raise ConfigError(f"pop_size must be an even number >= 2 (members are paired), got {pop_size}")
+        if generations < 1:
+            raise ConfigError(f"generations must be >= 1, got {generations}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"unknown lr_schedule {lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}")
+        if mode not in MODES:
+            raise ConfigError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        if fast_by not in FAST_BY:
+            raise ConfigError(f"fast_by must be one of {', '.join(FAST_BY)}, got {fast_by!r}")
+        if member_steps is not None and member_steps < 1:
+            raise ConfigError(f"member_steps must be >= 1 (or None: one pass), got {member_steps}")
+        if not 0.0 <= drop_path_prob < 1.0:
+            raise ConfigError(f"drop_path_prob must be in [0, 1), got {drop_path_prob}")
+        super().__init__(pop_size=pop_size, generations=generations, learning_rate=learning_rate,
+                         learning_rate_min=learning_rate_min, lr_schedule=lr_schedule, drop_path_prob=drop_path_prob,
+                         member_steps=member_steps, fast_by=fast_by, augmented_validation=augmented_validation,
+                         mode=mode, checkpoint_pairs=checkpoint_pairs)
+        self.X: np.ndarray | None = None  # positions (pop_size, dimensions)
+        self.V: np.ndarray | None = None  # velocities
+        self.completed = 0  # generations done
+        self.pending: dict | None = None  # the generation in progress (weight-set mode): pairs, next pair, outcomes
+        self.trajectory: list[dict] = []  # one row per generation
+        self.last_results: list[dict] | None = None  # the evaluator's results of the current positions
+
+    def _setup(self) -> None:
+        self.codec = ContinuousBox(self.space)
+
+    # ------------------------------------------------------------------ loop
+    @property
+    def finished(self) -> bool:
+        return self.completed >= self.config["generations"]
+
+    def ask(self) -> list:
+        """The current population's architectures (the search moves it in :meth:`step`)."""
+        if self.X is None:
+            self._initialise()
+        return [self.codec.decode(x) for x in self.X]
+
+    def tell(self, archs: list, results: list[dict[str, float]]) -> None:
+        self.last_results = [dict(r) for r in results]
+
+    def _initialise(self) -> None:
+        self.X = self.codec.sample(self.rng, self.config["pop_size"])
+        self.V = np.zeros_like(self.X)
+
+    def _fitness(self, results: Sequence[dict[str, float]]) -> np.ndarray:
+        """Objective values to minimise, constraint violations ranked after every feasible value."""
+        F = self.F(results)[:, 0]
+        if self.constraints:
+            violation = self.G(results).clip(min=0).sum(axis=1)
+            F = F + (violation > 0) * (1e12 + violation)
+        return F
+
+    def _mode(self, ctx) -> str:
+        mode = self.config["mode"]
+        if mode == "auto":
+            return "weight-set" if len(ctx.supernets) == 1 else "evaluator"
+        return mode
+
+    def step(self, ctx) -> None:
+        self.ctx = ctx
+        try:
+            if self.X is None:
+                self._initialise()
+            g, G = self.completed, self.config["generations"]
+            row: dict[str, Any] = {"generation": ctx.generation}
+            if self._mode(ctx) == "weight-set":
+                lr = generation_learning_rate(g, G, self.config["learning_rate"], self.config["learning_rate_min"],
+                                              self.config["lr_schedule"])
+                drop = self.config["drop_path_prob"] * g / G
+                fast, slow, losses = self._train_pairs(ctx, lr, drop)
+                row.update(lr=lr, drop_path_prob=drop, pair_fast_val_loss=float(np.mean(losses[:, 0])),
+                           pair_slow_val_loss=float(np.mean(losses[:, 1])))
+            else:
+                fitness = self._fitness(ctx.evaluate(self.ask()))
+                pairs = self.rng.permutation(self.config["pop_size"]).reshape(-1, 2)
+                first_fast = fitness[pairs[:, 0]] < fitness[pairs[:, 1]]
+                fast = np.where(first_fast, pairs[:, 0], pairs[:, 1])
+                slow = np.where(first_fast, pairs[:, 1], pairs[:, 0])
+            before = [self.space.key(a) for a in self.ask()]
+            self._move(fast, slow)
+            archs = self.ask()
+            self.tell(archs, ctx.evaluate(archs))
+            self.completed += 1
+            self.pending = None
+            F = self._fitness(self.last_results)
+            objective = self.objectives[0]
+            values = np.asarray([r[objective.name] for r in self.last_results], dtype=float)
+            row.update({"diversity": diversity(self.X), f"best_{objective.name}": float(values[int(np.argmin(F))]),
+                        f"mean_{objective.name}": float(np.nanmean(values)),
+                        "distinct": len({self.space.key(a) for a in archs}),
+                        "moved": sum(k != self.space.key(a) for k, a in zip(before, archs))})
+            self.trajectory.append(row)
+        finally:
+            self.ctx = None
+
+    def _move(self, fast: np.ndarray, slow: np.ndarray) -> None:
+        """The slow learners' pseudo-gradient step (r1, r2 drawn per pair and coordinate)."""
+        shape = (len(slow), self.codec.dimensions)
+        r1, r2 = self.rng.random(shape), self.rng.random(shape)
+        self.X[slow], self.V[slow] = slow_learner_update(self.X[slow], self.V[slow], self.X[fast], r1, r2,
+                                                         self.codec.lower, self.codec.upper)
+
+    def _train_pairs(self, ctx, lr: float, drop: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weight-set mode's pair phase; returns fast indices, slow indices and their (fast, slow) val losses."""
+        from evonas.training.weight_set import merge_weight_set, op_owners, snapshot, train_member
+
+        shared = ctx.supernet
+        module = shared.module
+        owners = op_owners(module)
+        steps = self.config["member_steps"] or shared.steps_per_epoch
+        if self.pending is None:
+            self.pending = {"pairs": self.rng.permutation(self.config["pop_size"]).reshape(-1, 2),
+                            "next": 0, "fast": [], "slow": [], "losses": []}
+        pending = self.pending
+        archs = self.ask()
+        total = len(pending["pairs"])
+        while pending["next"] < total:
+            k = pending["next"]
+            a, b = (int(i) for i in pending["pairs"][k])
+            base = snapshot(module)
+            where = f"generation {ctx.generation} pair {k + 1}/{total}"
+            ra = train_member(shared, archs[a], base, steps=steps, learning_rate=lr, drop_path_prob=drop,
+                              augmented_validation=self.config["augmented_validation"], description=f"{where} a")
+            rb = train_member(shared, archs[b], base, steps=steps, learning_rate=lr, drop_path_prob=drop,
+                              augmented_validation=self.config["augmented_validation"], description=f"{where} b")
+            a_fast = (ra.val_loss < rb.val_loss if self.config["fast_by"] == "val_loss"
+                      else ra.accuracy > rb.accuracy)
+            (f, rf), (s, rs) = ((a, ra), (b, rb)) if a_fast else ((b, rb), (a, ra))
+            module.load_state_dict(merge_weight_set(base, rf.state, rs.state,
+                                                    fast_modules=module.path_modules(archs[f]),
+                                                    slow_modules=module.path_modules(archs[s]), owners=owners))
+            shared.mark_changed()
+            pending["fast"].append(f)
+            pending["slow"].append(s)
+            pending["losses"].append((rf.val_loss, rs.val_loss))
+            pending["next"] = k + 1
+            log.info("%s: fast %d (val loss %.4f, top1 %.2f%%), slow %d (val loss %.4f, top1 %.2f%%)", where, f,
+                     rf.val_loss, rf.accuracy, s, rs.val_loss, rs.accuracy)
+            if self.config["checkpoint_pairs"] and ctx.checkpoint is not None and pending["next"] < total:
+                ctx.checkpoint()
+        return np.asarray(pending["fast"]), np.asarray(pending["slow"]), np.asarray(pending["losses"])
+
+    # ------------------------------------------------------------- reporting
+    def population(self) -> list:
+        return [] if self.X is None else self.ask()
+
+    def chosen(self):
+        """The final architecture: the member of the last evaluated population with the best objective
+        (ties: the lower index); None before the first generation."""
+        if self.last_results is None:
+            return None
+        return self.ask()[int(np.argmin(self._fitness(self.last_results)))]
+
+    def callbacks(self, run_dir: Path) -> list[Callback]:
+        """The run directory's extra outputs: trajectory and chosen architecture (see the module docstring)."""
+        return [TrajectoryWriter(run_dir)]
+
+
+class TrajectoryWriter(Callback):
+    """Writes ``trajectory.csv`` and ``chosen.json`` / ``chosen.txt`` after each generation, and
+    ``trajectory.png`` / ``chosen.png`` at the end, in the run directory."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    def _write(self, strategy, space) -> None:
+        from evonas.runtime.atomic import atomic_write_text
+
+        rows = strategy.trajectory
+        if rows:
+            columns = list(dict.fromkeys(c for row in rows for c in row))
+            text = io.StringIO()
+            writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            atomic_write_text(self.run_dir / "trajectory.csv", text.getvalue())
+        chosen = strategy.chosen()
+        if chosen is not None:
+            atomic_write_text(self.run_dir / "chosen.json", json.dumps(space.to_json(chosen), indent=1) + "\n")
+            atomic_write_text(self.run_dir / "chosen.txt", f"{chosen}\n")
+
+    def on_generation(self, generation: int, state) -> None:
+        self._write(state.strategy, state.space)
+        self._last = (state.strategy, state.space)
+
+    def on_end(self, result, run) -> None:
+        path = self.run_dir / "trajectory.csv"
+        if path.is_file():
+            from evonas.viz.curves import plot_trajectory
+
+            with path.open(newline="") as handle:
+                plot_trajectory(list(csv.DictReader(handle)), self.run_dir / "trajectory.png")
+        strategy, space = getattr(self, "_last", (None, None))
+        chosen = None if strategy is None else strategy.chosen()
+        if chosen is not None and type(chosen).__name__ == "Genotype":
+            from evonas.viz.cells import plot_genotype
+
+            plot_genotype(chosen, self.run_dir / "chosen.png", title="RelativeNAS: chosen architecture")
