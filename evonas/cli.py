@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from evonas.errors import ConfigError, EvonasError
@@ -229,6 +230,9 @@ def _search(args: argparse.Namespace) -> int:
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
                         executor=args.executor, executor_options={"workers": args.workers} if args.workers else None)
     print(_front_table(result))
+    chosen = getattr(strategy, "chosen", lambda: None)()
+    if chosen is not None:  # a strategy with its own final-architecture rule (RelativeNAS)
+        print(f"chosen architecture: {space.key(chosen)} ({Path(config.run_dir) / 'chosen.json'})")
     print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json, plots)")
     return 0
 
@@ -249,7 +253,7 @@ def _add_search(subparsers) -> None:
         description="Run an evolutionary search; settings come from flags and/or a TOML/YAML --config file.")
     search.add_argument("--config", help="TOML or YAML file with the settings (flags override it)")
     search.add_argument("--space", help="search space (darts, toy, ...)")
-    search.add_argument("--strategy", help="nsga2, ga, nsga3, agemoea, smsemoa, deap-ga, deap-nsga2, random")
+    search.add_argument("--strategy", help="nsga2, ga, nsga3, agemoea, smsemoa, deap-ga, deap-nsga2, evolution, relative, random")
     search.add_argument("--evaluator", nargs="+", help="supernet, cost, hamming, zdt, ... (several: results merged)")
     search.add_argument("--objectives", nargs="+", metavar="NAME[:min|max]",
                         help="objectives among the evaluator's values, e.g. params:min latency:min")

@@ -152,3 +152,16 @@ def test_config_that_is_a_directory_says_so(capsys, tmp_path):
     assert "does not exist" not in err and err.count("\n") == 1
     assert main(["search", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_relativenas_search_from_the_command_line(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["search", "--space", "darts", "--space-opt", "encoding=relativenas", "--strategy", "relative",
+                 "--strategy-opt", "generations=2", "--strategy-opt", "member_steps=1", "--pop-size", "2",
+                 "--evaluator", "supernet", "--evaluator-opt", "epochs=0", "--evaluator-opt",
+                 'supernet_kwargs={"C": 4, "layers": 3}', "--evaluator-opt", "val_images=32", "--evaluator-opt",
+                 "progress=false", "--budget", "100", "--run-dir", str(run), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    chosen = json.loads((run / "chosen.json").read_text())
+    assert "chosen architecture: normal=" in out and len(chosen["reduce"]) == 8
+    assert "4 evaluations" in out  # 2 members x 2 generations: the strategy's generations end the search

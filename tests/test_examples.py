@@ -38,3 +38,17 @@ def test_nb201_search_example_the_main_job(tmp_path):
     assert (tmp_path / "run" / "fronts.png").read_bytes()[:4] == b"\x89PNG"
     for run in ("nsga2", "random"):
         assert (tmp_path / "run" / run / "history.csv").is_file()
+
+
+def test_relativenas_example_chooses_and_exports_a_cell(tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["--pop-size", "2", "--generations", "2", "--C", "4", "--layers", "3", "--member-steps", "2",
+            "--val-images", "32", "--device", "cpu", "--quiet", "--run-dir", str(run_dir)]
+    proc = run_example("relativenas.py", *args, cwd=tmp_path)
+    assert "2 generations of 2 members" in proc.stdout and "generation 1 pair" not in proc.stdout + proc.stderr
+    chosen = json.loads((run_dir / "chosen.json").read_text())
+    assert len(chosen["normal"]) == 8 and (run_dir / "chosen.png").read_bytes()[:4] == b"\x89PNG"
+    assert len((run_dir / "trajectory.csv").read_text().splitlines()) == 3
+    history = (run_dir / "history.csv").read_text()
+    proc = run_example("relativenas.py", *args, "--resume", cwd=tmp_path)  # a finished run: nothing more to do
+    assert "2 generations of 2 members" in proc.stdout and (run_dir / "history.csv").read_text() == history

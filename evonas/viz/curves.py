@@ -174,6 +174,7 @@ def _plot_panels(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike, x: 
             ax.plot(xs, values, marker="o" if len(xs) < 30 else None, markersize=3, label=column)
         ax.set_title(title)
         ax.set_xlabel(x)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize=8)
