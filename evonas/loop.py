@@ -238,7 +238,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
                                         run_dir=run.path if run is not None else None, checkpoint=within))
             stalled = stalled + 1 if len(archive) == before else 0
             if stalled >= 5:
-                log.warning("no new architecture in 5 generations: the space looks exhausted; stopping")
+                log.warning("no new architecture in 5 generations (the population converged or the space is exhausted): stopping")
                 break
             state = SearchState(space, strategy, evaluator, archive, generation, hv_history)
             for hook in hooks:

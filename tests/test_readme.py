@@ -18,6 +18,10 @@ TINY = {
     "epochs=4)": "epochs=1, split=(0.1, 0.1), recalibration_images=64, val_images=128)",
     "budget=60": "budget=8",
     "pop_size=12": "pop_size=4",
+    'supernet_kwargs={"C": 8, "layers": 5}, val_images=256)':
+        'supernet_kwargs={"C": 4, "layers": 3}, val_images=32, recalibration_images=32, progress=False)',
+    "pop_size=8, generations=4, member_steps=20": "pop_size=2, generations=1, member_steps=1",
+    "budget=32": "budget=2",
 }
 
 

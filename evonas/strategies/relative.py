@@ -91,7 +91,8 @@ def generation_learning_rate(generation: int, generations: int, learning_rate: f
 
     if schedule == "cosine" or generation == 0:
         return cosine(generation)
-    factor = (1 + math.cos(math.pi * generation / generations)) / (1 + math.cos(math.pi * (generation - 1) / generations))
+    angle = math.pi / generations
+    factor = (1 + math.cos(angle * generation)) / (1 + math.cos(angle * (generation - 1)))
     return learning_rate_min + (cosine(generation) - learning_rate_min) * factor
 
 

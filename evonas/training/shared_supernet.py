@@ -198,7 +198,8 @@ class SharedSupernet:
 
         self.module.train()
         total_loss, correct, samples = 0.0, 0, 0
-        bar = tqdm(range(steps), desc=f"{description} epoch {self.epoch + 1}", leave=False,
+        label = description if optimizer is not None else f"{description} epoch {self.epoch + 1}"
+        bar = tqdm(range(steps), desc=label, leave=False,
                    disable=not self.progress, unit="step")
         for _ in bar:
             images, targets = self._next_batch()

@@ -298,9 +298,11 @@ def test_pymoo_operators_drive_the_same_vectors():
     assert np.any(children != np.round(children)) and np.any(np.abs(children - parents) > 1e-6)
     for x in children:
         assert space.is_valid(space.decode(x))
-    result = evonas.search(space, evonas.registry.strategies.create("ga", pop_size=8, crossover="sbx", mutation="pm"),
-                           _OpCount(), budget=24, seed=0, progress=False)
-    assert len(result.individuals) >= 24
+    for engine in ("ga", "deap-ga"):  # pymoo's GA and DEAP's (mu + lambda) drive them through the operators layer
+        strategy = evonas.registry.strategies.create(engine, pop_size=8, crossover="sbx", mutation="pm")
+        result = evonas.search(space, strategy, _OpCount(), budget=24, seed=0, progress=False)
+        assert len(result.individuals) >= 24
+        assert max(ind.values["sep"] for ind in result.individuals) > result.individuals[0].values["sep"]
 
 
 class _OpCount(evonas.evaluators.base.Evaluator):
