@@ -97,6 +97,16 @@ class Cell(nn.Module):
         return torch.cat([states[i] for i in self._concat], dim=1)
 
 
+def _occurrence_keys(names: Sequence[str]) -> Tuple[str, ...]:
+    """``names`` made unique: the n-th occurrence (n >= 2) of a name becomes ``NAME_n``."""
+    seen: dict = {}
+    keys = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        keys.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return tuple(keys)
+
+
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """Interleave ``groups`` channel groups of x (N, C, H, W) (ShuffleNet / PC-DARTS)."""
     n, c, h, w = x.shape
@@ -119,8 +129,12 @@ class MixedOp(nn.Module):
         self.stride = stride
         self.k = partial_channel_k
         self.primitives = tuple(primitives)
+        #: module key of each entry of ``primitives``: the name, ``NAME_2`` for its second occurrence (StacNAS'
+        #: stage-2 identity group holds two parameter-free skips), and so on
+        self.keys = _occurrence_keys(self.primitives)
         self.ops = nn.ModuleDict(
-            {name: build_op(name, C // self.k, stride, affine=affine, search=pool_bn) for name in self.primitives})
+            {key: build_op(name, C // self.k, stride, affine=affine, search=pool_bn)
+             for key, name in zip(self.keys, self.primitives)})
 
     def _split(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         if self.k == 1:
@@ -145,7 +159,7 @@ class MixedOp(nn.Module):
         xs, rest = self._split(x)
         out = None
         for p in range(len(self.primitives)) if active is None else active:
-            y = weights[p] * self.ops[self.primitives[p]](xs)
+            y = weights[p] * self.ops[self.keys[p]](xs)
             out = y if out is None else out + y
         if out is None:
             out = xs[:, :, :: self.stride, :: self.stride].mul(0.0)
@@ -160,6 +174,8 @@ class MixedOp(nn.Module):
 class SearchCell(nn.Module):
     """Weight-sharing cell: a :class:`MixedOp` on each of the ``num_edges(steps)`` edges.
 
+    ``edge_primitives`` (one op list per edge, all of one length; a name may
+    repeat) replaces ``primitives`` edge by edge (StacNAS' stage 2).
     BN is non-affine and pools are followed by a non-affine BN (DARTS search);
     ``affine=True, pool_bn=False`` builds RelativeNAS' search cell instead
     (affine BN everywhere, bare pools). The cell output is the concatenation
@@ -168,16 +184,18 @@ class SearchCell(nn.Module):
 
     def __init__(self, steps: int, multiplier: int, C_prev_prev: int, C_prev: int, C: int,
                  reduction: bool, reduction_prev: bool, primitives: Sequence[str],
-                 partial_channel_k: int = 1, *, affine: bool = False, pool_bn: bool = True):
+                 partial_channel_k: int = 1, *, affine: bool = False, pool_bn: bool = True,
+                 edge_primitives: Optional[Sequence[Sequence[str]]] = None):
         super().__init__()
         self.reduction = reduction
         self.steps = steps
         self.multiplier = multiplier
         self.preprocess0, self.preprocess1 = _preprocess(C_prev_prev, C_prev, C, reduction_prev, affine)
+        per_edge = edge_primitives or [primitives] * num_edges(steps)
         self.edges = nn.ModuleList(
-            MixedOp(C, 2 if reduction and j < 2 else 1, primitives, partial_channel_k, affine=affine,
+            MixedOp(C, 2 if reduction and j < 2 else 1, ops, partial_channel_k, affine=affine,
                     pool_bn=pool_bn)
-            for _, j in edge_list(steps))
+            for (_, j), ops in zip(edge_list(steps), per_edge))
         self._partial = partial_channel_k > 1
 
     def _zero(self, s0: torch.Tensor) -> torch.Tensor:

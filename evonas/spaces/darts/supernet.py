@@ -32,7 +32,7 @@ node's incoming edges, multiplying each edge's output in continuous mode).
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -50,14 +50,25 @@ class SearchNetwork(nn.Module):
     def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4,
                  multiplier: int = 4, stem_multiplier: int = 3,
                  primitives: Sequence[str] = PRIMITIVES, partial_channel_k: Optional[int] = None,
-                 edge_normalization: bool = False, affine: bool = False, pool_bn: bool = True):
+                 edge_normalization: bool = False, affine: bool = False, pool_bn: bool = True,
+                 edge_primitives: Optional[Mapping[str, Sequence[Sequence[str]]]] = None):
         super().__init__()
+        E = num_edges(steps)
+        if edge_primitives is not None:
+            edge_primitives = _check_edge_primitives(edge_primitives, E)
+            primitives = tuple(dict.fromkeys(name for kind in CELL_KINDS for ops in edge_primitives[kind]
+                                             for name in ops))
+            width = len(edge_primitives["normal"][0])
         primitives = tuple(primitives)
         unknown = [p for p in primitives if p not in OPS]
         if unknown or not primitives or len(set(primitives)) != len(primitives):
             raise ConfigError(
                 f"primitives must be distinct known op names, got {list(primitives)} "
                 f"(known: {', '.join(OPS)})")
+        if edge_primitives is None:
+            width = len(primitives)
+        #: per cell kind, the op list of each edge (every edge: ``primitives`` unless ``edge_primitives`` is given)
+        self.edge_primitives = edge_primitives or {kind: (primitives,) * E for kind in CELL_KINDS}
         if not 1 <= multiplier <= steps:
             raise ConfigError(f"multiplier must be in 1..steps={steps}, got {multiplier}")
         k = partial_channel_k or 1
@@ -81,15 +92,15 @@ class SearchNetwork(nn.Module):
             if reduction:
                 C_curr *= 2
             self.cells.append(SearchCell(steps, multiplier, C_prev_prev, C_prev, C_curr,
-                                         reduction, reduction_prev, primitives, k, affine=affine, pool_bn=pool_bn))
+                                         reduction, reduction_prev, primitives, k, affine=affine, pool_bn=pool_bn,
+                                         edge_primitives=self.edge_primitives["reduce" if reduction else "normal"]))
             reduction_prev = reduction
             C_prev_prev, C_prev = C_prev, multiplier * C_curr
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
 
-        E = num_edges(steps)
-        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(E, len(primitives)))
-        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(E, len(primitives)))
+        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(E, width))
+        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(E, width))
         if edge_normalization:
             self.betas_normal = nn.Parameter(1e-3 * torch.randn(E))
             self.betas_reduce = nn.Parameter(1e-3 * torch.randn(E))
@@ -143,7 +154,7 @@ class SearchNetwork(nn.Module):
         else:
             weights = {"normal": weights_normal, "reduce": weights_reduce}
             edges = {"normal": edge_weights_normal, "reduce": edge_weights_reduce}
-        shape = (num_edges(self.steps), len(self.primitives))
+        shape = tuple(self.alphas_normal.shape)
         for kind in CELL_KINDS:
             if tuple(weights[kind].shape) != shape:
                 raise ValueError(f"weights_{kind} must have shape {shape}, got {tuple(weights[kind].shape)}")
@@ -171,8 +182,8 @@ class SearchNetwork(nn.Module):
     # ------------------------------------------------------- path modules
     def candidate_modules(self) -> List[str]:
         """Names (as in ``named_modules``) of every candidate op module: cells x edges x primitives."""
-        return [f"cells.{i}.edges.{e}.ops.{name}" for i, cell in enumerate(self.cells)
-                for e in range(len(cell.edges)) for name in self.primitives]
+        return [f"cells.{i}.edges.{e}.ops.{key}" for i, cell in enumerate(self.cells)
+                for e, edge in enumerate(cell.edges) for key in edge.keys]
 
     def path_modules(self, arch: GenotypeSpec) -> set:
         """Names of the candidate op modules the single path of ``arch`` runs (a subset of
@@ -203,10 +214,11 @@ class SearchNetwork(nn.Module):
                     f"{kind}_concat {list(g.concat(kind))} does not match this network's "
                     f"cell output (nodes {list(expected)})")
             for j, (op, index) in enumerate(g.cell(kind)):
-                if op not in self.primitives:
+                allowed = self.edge_primitives[kind][edge_index(j // 2, index)]
+                if op not in allowed:
                     raise GenotypeError(
                         f"{kind} cell, node {j // 2} (state {j // 2 + 2}), pair {j % 2}: op {op!r} "
-                        f"is not in this network's primitives ({', '.join(self.primitives)})")
+                        f"is not in this network's primitives ({', '.join(dict.fromkeys(allowed))})")
         return g
 
     def genotype(self) -> Genotype:
@@ -222,10 +234,21 @@ class SearchNetwork(nn.Module):
                 w = F.softmax(alphas, dim=-1)
                 if self.edge_normalization:
                     w = w * self.edge_weights(kind)[:, None]
-                cells[kind] = derive_cell(w, self.primitives, self.steps)
+                cells[kind] = derive_cell(w, self.edge_primitives[kind], self.steps)
         concat = range(2 + self.steps - self.multiplier, 2 + self.steps)
         return Genotype(normal=cells["normal"], normal_concat=concat,
                         reduce=cells["reduce"], reduce_concat=concat)
+
+
+def _check_edge_primitives(edge_primitives: Mapping[str, Sequence[Sequence[str]]], E: int) -> dict:
+    """``{"normal": E op lists, "reduce": E op lists}``, all lists of one length, as tuples."""
+    if set(edge_primitives) != set(CELL_KINDS):
+        raise ConfigError(f"edge_primitives needs the keys 'normal' and 'reduce', got {sorted(edge_primitives)}")
+    out = {kind: tuple(tuple(ops) for ops in edge_primitives[kind]) for kind in CELL_KINDS}
+    widths = {len(ops) for kind in CELL_KINDS for ops in out[kind]}
+    if any(len(out[kind]) != E for kind in CELL_KINDS) or len(widths) != 1 or 0 in widths:
+        raise ConfigError(f"edge_primitives must give {E} non-empty op lists of one length per cell kind")
+    return out
 
 
 def _active_ops(weights: torch.Tensor) -> Optional[List[List[int]]]:
@@ -235,22 +258,25 @@ def _active_ops(weights: torch.Tensor) -> Optional[List[List[int]]]:
     return [[p for p, w in enumerate(row) if w != 0.0] for row in weights.detach().cpu().tolist()]
 
 
-def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int) -> List[Tuple[str, int]]:
+def derive_cell(weights: torch.Tensor, primitives: Sequence, steps: int) -> List[Tuple[str, int]]:
     """DARTS ``_parse``: top-2 incoming edges per node by their best non-``none`` weight.
 
-    ``weights``: (E, P). Returns the flat (op, input) list of one cell.
+    ``weights``: (E, P); ``primitives``: the P op names, or one such list per edge. StacNAS ranks by raw
+    logits: pass the alphas themselves. Returns the flat (op, input) list of one cell.
     """
-    candidates = [p for p, name in enumerate(primitives) if name != "none"]
-    if not candidates:
-        raise GenotypeError("cannot derive a genotype: primitives hold only 'none'")
+    per_edge = [primitives] * len(weights) if isinstance(primitives[0], str) else primitives
     w = weights.detach().cpu()
     pairs: List[Tuple[str, int]] = []
     for i in range(steps):
         scored = []
         for j in range(i + 2):
-            row = w[edge_index(i, j)]
+            e = edge_index(i, j)
+            names, row = per_edge[e], w[e]
+            candidates = [p for p, name in enumerate(names) if name != "none"]
+            if not candidates:
+                raise GenotypeError(f"cannot derive a genotype: edge {e} holds only 'none'")
             best = max(candidates, key=lambda p: float(row[p]))
-            scored.append((float(row[best]), j, primitives[best]))
+            scored.append((float(row[best]), j, names[best]))
         scored.sort(key=lambda t: -t[0])
         pairs += [(name, j) for _, j, name in scored[:2]]
     return pairs

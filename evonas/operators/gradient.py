@@ -1,0 +1,163 @@
+"""Gradient (differentiable) architecture search over a supernet's continuous mode: DARTS and StacNAS' step.
+
+A supernet in continuous mode (``module(x)``: every edge a softmax(alpha)
+mixture of its ops; ``module.arch_parameters()``: the alphas) is searched by
+alternating two optimisers (Liu, Simonyan and Yang, "DARTS: Differentiable
+Architecture Search", ICLR 2019):
+
+* weights w: SGD (momentum, weight decay, gradient clipping) on training batches;
+* alphas: Adam on validation batches (bi-level, DARTS), either
+  ``"first-order"`` (the gradient at the current w) or ``"second-order"``
+  (the gradient of the validation loss after one virtual SGD step of w, with
+  the Hessian-vector product approximated by central finite differences,
+  DARTS eq. 7-8); or ``"one-level"`` (StacNAS, Li et al. 2019): w and the
+  alphas step from the *same* training batch loss, one backward pass, only
+  w's gradient clipped.
+
+:class:`GradientSearch` holds the two optimisers and takes one step per
+call; the DARTS space's :class:`~evonas.spaces.darts.supernet.SearchNetwork`
+and the NAS-Bench-201 supernet both work. Shapes: batches are
+``(images (N, 3, H, W), targets (N,))``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from evonas.errors import ConfigError
+
+MODES = ("first-order", "second-order", "one-level")
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class GradientSearch:
+    """One optimiser step at a time of DARTS (bi-level) or StacNAS (one-level) search.
+
+    Args:
+        module: a supernet with ``arch_parameters()`` whose ``module(x)`` is the continuous mixture.
+        mode: ``"first-order"``, ``"second-order"`` (DARTS) or ``"one-level"`` (StacNAS).
+        learning_rate, momentum, weight_decay, grad_clip: the weights' SGD (DARTS: 0.025, 0.9, 3e-4, 5;
+            StacNAS clips at 3). :meth:`set_learning_rate` moves the rate (a schedule is the caller's).
+        arch_learning_rate, arch_betas, arch_weight_decay: the alphas' Adam (DARTS and StacNAS: 3e-4,
+            (0.5, 0.999), 1e-3).
+    """
+
+    def __init__(self, module: nn.Module, *, mode: str = "first-order", learning_rate: float = 0.025,
+                 momentum: float = 0.9, weight_decay: float = 3e-4, grad_clip: float | None = 5.0,
+                 arch_learning_rate: float = 3e-4, arch_betas: Sequence[float] = (0.5, 0.999),
+                 arch_weight_decay: float = 1e-3) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"unknown gradient search mode {mode!r}; valid: {', '.join(MODES)}")
+        arch_parameters = getattr(module, "arch_parameters", None)
+        if not callable(arch_parameters) or not arch_parameters():
+            raise ConfigError(f"{type(module).__name__} has no architecture parameters (arch_parameters()); "
+                              "gradient search needs a supernet with a continuous mode")
+        self.module, self.mode, self.grad_clip = module, mode, grad_clip
+        self.alphas = list(arch_parameters())
+        ids = {id(a) for a in self.alphas}
+        self.weights = [p for p in module.parameters() if id(p) not in ids and p.requires_grad]
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self.w_optimizer = torch.optim.SGD(self.weights, lr=learning_rate, momentum=momentum,
+                                           weight_decay=weight_decay)
+        self.a_optimizer = torch.optim.Adam(self.alphas, lr=arch_learning_rate, betas=tuple(arch_betas),
+                                            weight_decay=arch_weight_decay)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.w_optimizer.param_groups[0]["lr"]
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """The weights' learning rate from now on (also the virtual step of ``"second-order"``)."""
+        for group in self.w_optimizer.param_groups:
+            group["lr"] = learning_rate
+
+    def _loss(self, batch: Batch) -> torch.Tensor:
+        images, targets = batch
+        return F.cross_entropy(self.module(images), targets)
+
+    # ------------------------------------------------------------------ steps
+    def step(self, train: Batch, val: Batch | None = None) -> dict[str, float]:
+        """One search step: alphas then weights (bi-level, ``val`` required), or both from ``train``
+        (one-level). Returns the training loss (nats) and, bi-level, the validation loss used."""
+        self.module.train()
+        if self.mode == "one-level":
+            self.w_optimizer.zero_grad(set_to_none=True)
+            self.a_optimizer.zero_grad(set_to_none=True)
+            loss = self._loss(train)
+            loss.backward()
+            self._clip()
+            self.w_optimizer.step()
+            self.a_optimizer.step()
+            return {"train_loss": float(loss.detach())}
+        if val is None:
+            raise ConfigError(f"{self.mode} DARTS needs a validation batch for the architecture step")
+        self.a_optimizer.zero_grad(set_to_none=True)
+        grads, val_loss = (self.first_order_gradient(val) if self.mode == "first-order"
+                           else self.second_order_gradient(train, val))
+        for alpha, grad in zip(self.alphas, grads):
+            alpha.grad = grad
+        self.a_optimizer.step()
+        self.w_optimizer.zero_grad(set_to_none=True)
+        loss = self._loss(train)
+        loss.backward()
+        for alpha in self.alphas:  # the weight step must not leave gradients on the alphas
+            alpha.grad = None
+        self._clip()
+        self.w_optimizer.step()
+        return {"train_loss": float(loss.detach()), "val_loss": val_loss}
+
+    def _clip(self) -> None:
+        if self.grad_clip:
+            nn.utils.clip_grad_norm_([w for w in self.weights if w.grad is not None], self.grad_clip)
+
+    def first_order_gradient(self, val: Batch) -> tuple[list[torch.Tensor], float]:
+        """d L_val(w, alpha) / d alpha at the current weights, and L_val."""
+        loss = self._loss(val)
+        return _grads(loss, self.alphas), float(loss.detach())
+
+    def second_order_gradient(self, train: Batch, val: Batch, epsilon: float = 0.01
+                              ) -> tuple[list[torch.Tensor], float]:
+        """DARTS' unrolled architecture gradient, and the validation loss at the unrolled weights.
+
+        w' = w - xi * (momentum buffer * momentum + dL_train/dw + weight_decay * w) with xi the weights'
+        learning rate (the optimiser's next step); then
+        ``dL_val(w', a)/da - xi * (dL_train(w+, a)/da - dL_train(w-, a)/da) / (2 r)`` with
+        ``w± = w ± r * dL_val(w', a)/dw'`` and ``r = epsilon / ||dL_val(w', a)/dw'||``. The weights are left
+        as they were.
+        """
+        xi = self.learning_rate
+        saved = [w.detach().clone() for w in self.weights]
+        train_grads = _grads(self._loss(train), self.weights)
+        with torch.no_grad():
+            for w, g in zip(self.weights, train_grads):
+                buffer = self.w_optimizer.state.get(w, {}).get("momentum_buffer")
+                moment = 0.0 if buffer is None else self.momentum * buffer
+                w.sub_(xi * (moment + g + self.weight_decay * w))
+        val_loss = self._loss(val)
+        grads = _grads(val_loss, self.alphas + self.weights)
+        d_alpha, d_weights = grads[:len(self.alphas)], grads[len(self.alphas):]
+        radius = epsilon / torch.sqrt(sum((d * d).sum() for d in d_weights)).clamp_min(1e-12)
+        plus_minus = []
+        for sign in (1.0, -1.0):
+            with torch.no_grad():
+                for w, w0, d in zip(self.weights, saved, d_weights):
+                    w.copy_(w0 + sign * radius * d)
+            plus_minus.append(_grads(self._loss(train), self.alphas))
+        with torch.no_grad():
+            for w, w0 in zip(self.weights, saved):
+                w.copy_(w0)
+        hessian = [(p - m) / (2 * radius) for p, m in zip(*plus_minus)]
+        return [d - xi * h for d, h in zip(d_alpha, hessian)], float(val_loss.detach())
+
+
+def _grads(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """d loss / d tensor for each tensor (zeros for one the loss does not use, e.g. the normal cell's alphas
+    in a network of reduction cells only)."""
+    grads = torch.autograd.grad(loss, list(tensors), allow_unused=True)
+    return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads)]
+
+
+__all__ = ["GradientSearch", "MODES"]
