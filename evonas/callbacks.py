@@ -13,7 +13,11 @@ for ``progress=True`` / ``plots=True``.
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -176,3 +180,50 @@ def _write_plots(run, result: SearchResult) -> None:
     if len(result.objectives) >= 2:
         plot_pareto(result.values(result.feasible)[:, :3], result.objectives[:3], run.path / "pareto.png",
                     generations=np.asarray([ind.generation for ind in result.feasible]))
+
+
+class StrategyOutputs(Callback):
+    """A strategy's own results in the run directory: its per-generation rows (the strategy's attribute
+    ``rows``, a list of dicts with a ``generation`` column) as ``NAME.csv`` after every generation and
+    ``NAME.png`` at the end (:func:`~evonas.viz.curves.plot_trajectory`), and, when the strategy has a
+    ``chosen()`` rule, the chosen architecture as ``chosen.json`` / ``chosen.txt`` (and ``chosen.png`` for
+    DARTS genotypes)."""
+
+    def __init__(self, run_dir, name: str, rows: str, *, strategy=None) -> None:
+        self.run_dir, self.name, self.rows, self.strategy = Path(run_dir), name, rows, strategy
+
+    def on_generation(self, generation: int, state: SearchState) -> None:
+        self.strategy = state.strategy
+        self._write(state.strategy, state.space)
+
+    def _write(self, strategy, space) -> None:
+        from evonas.runtime.atomic import atomic_write_text
+
+        rows = getattr(strategy, self.rows)
+        if rows:
+            columns = list(dict.fromkeys(c for row in rows for c in row))
+            text = io.StringIO()
+            writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            atomic_write_text(self.run_dir / f"{self.name}.csv", text.getvalue())
+        chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
+        if chosen is not None:
+            atomic_write_text(self.run_dir / "chosen.json", json.dumps(space.to_json(chosen), indent=1) + "\n")
+            atomic_write_text(self.run_dir / "chosen.txt", f"{chosen}\n")
+
+    def on_end(self, result: SearchResult, run) -> None:
+        strategy = self.strategy
+        if strategy is not None and strategy.space is not None:
+            self._write(strategy, strategy.space)  # also when a resumed search had nothing left to run
+        path = self.run_dir / f"{self.name}.csv"
+        if path.is_file():
+            from evonas.viz.curves import plot_trajectory
+
+            with path.open(newline="") as handle:
+                plot_trajectory(list(csv.DictReader(handle)), self.run_dir / f"{self.name}.png")
+        chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
+        if chosen is not None and type(chosen).__name__ == "Genotype":
+            from evonas.viz.cells import plot_genotype
+
+            plot_genotype(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")

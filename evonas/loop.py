@@ -164,6 +164,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             config: dict, evaluator_ready: bool, executor: Executor) -> SearchResult:
     objectives = evaluator.objectives
     hv_history: list[tuple[int, float]] = []
+    stalled = 0  # generations in a row without a new architecture
     checkpoint = run.path / CHECKPOINT if run is not None else None
     if resume and not run.exists() and not has_checkpoint(checkpoint):
         log.warning("%s holds no search yet (it stopped before its settings were saved): starting it", run.path)
@@ -184,6 +185,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             strategy.load_state_dict(state["strategy"])
             archive.load_state_dict(state["archive"], space)
             generation, hv_history = state["generation"], state["hypervolume"]
+            stalled = int(state.get("stalled", 0))
             evaluator.load_state_dict(state["evaluator"])
             _set_rng_states(state["rng"])
             log.info("resuming %s after generation %d (%d evaluations)", run.path, generation, len(archive))
@@ -223,12 +225,20 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         save_object_checkpoint(checkpoint, {
             "fingerprint": _digest(config), "generation": completed, "strategy": strategy.state_dict(),
             "archive": archive.state_dict(space), "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
-            "rng": _rng_states()}, kind=CHECKPOINT_KIND, run_id=run_id)
+            "rng": _rng_states(), "stalled": stalled}, kind=CHECKPOINT_KIND, run_id=run_id)
         history.sync(archive)
 
-    stalled = 0
+    def stopping() -> bool:
+        if len(archive) >= budget or strategy.finished:
+            return True
+        if stalled >= 5 and strategy.stop_when_stalled:
+            log.warning("no new architecture in 5 generations (the population converged or the space is "
+                        "exhausted): stopping")
+            return True
+        return False
+
     try:
-        while len(archive) < budget and not strategy.finished:
+        while not stopping():
             generation += 1
             evaluate.generation = generation
             before = len(archive)
@@ -237,9 +247,6 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
                                         evaluations=before, generation=generation,
                                         run_dir=run.path if run is not None else None, checkpoint=within))
             stalled = stalled + 1 if len(archive) == before else 0
-            if stalled >= 5:
-                log.warning("no new architecture in 5 generations (the population converged or the space is exhausted): stopping")
-                break
             state = SearchState(space, strategy, evaluator, archive, generation, hv_history)
             for hook in hooks:
                 hook.on_generation(generation, state)

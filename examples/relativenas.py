@@ -42,6 +42,7 @@ SCALES = {
     "default": dict(pop_size=8, generations=4, C=8, layers=5, batch_size=64, member_steps=20, val_images=256),
     "published": dict(pop_size=20, generations=50, C=16, layers=8, batch_size=256, member_steps=None, val_images=None),
 }
+CUTOUT = {"default": None, "published": 16}  # the released code trains with Cutout 16
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,14 +69,15 @@ def main(argv=None) -> RelativeNAS:
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING if args.quiet else logging.INFO)  # the run's log.txt gets INFO either way
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[console])
-    scale = dict(SCALES["published" if args.published else "default"])
+    name = "published" if args.published else "default"
+    scale = dict(SCALES[name])
     scale.update({k: getattr(args, k) for k in scale if getattr(args, k) is not None})
     space = DartsSpace(encoding="relativenas")
     evaluator = SupernetEvaluator(
         dataset=args.dataset, root=args.root, epochs=0,  # the weight set starts from a random network
         supernet_kwargs={"C": scale["C"], "layers": scale["layers"]}, batch_size=scale["batch_size"],
         val_images=scale["val_images"], recalibration_images=min(512, scale["val_images"] or 512),
-        seed=args.seed, device=args.device, progress=not args.quiet)
+        seed=args.seed, device=args.device, progress=not args.quiet, cutout=CUTOUT[name])
     strategy = RelativeNAS(pop_size=scale["pop_size"], generations=scale["generations"],
                            member_steps=scale["member_steps"], lr_schedule=args.lr_schedule,
                            augmented_validation=args.augmented_validation)

@@ -20,7 +20,8 @@ def test_registered_strategy_finds_the_toy_target(name):
 
 
 def test_every_strategy_is_listed():
-    assert set(SINGLE_OBJECTIVE) | {"random", "pymoo", "deap", "smsemoa"} == set(strategies.names())
+    # darts / stacnas search a supernet's continuous mode, not a toy space: tests/strategies/test_gradient_search.py
+    assert set(SINGLE_OBJECTIVE) | {"random", "pymoo", "deap", "smsemoa", "darts", "stacnas"} == set(strategies.names())
 
 
 def test_smsemoa_refuses_a_single_objective():

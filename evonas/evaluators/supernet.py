@@ -63,6 +63,7 @@ class SupernetEvaluator(Evaluator):
             recalibration and validation) under bf16 autocast, 1.6-1.9x faster
             on CPUs with AMX / AVX-512 BF16; check that rankings survive it
             (``benchmarks/bench_supernet_eval.py``).
+        cutout: Cutout length (pixels) in the training augmentation (None: none).
         checkpoint: a file to load the trained supernet from / save it to.
             While training, each epoch is saved beside it (``NAME.training.pt``,
             atomically, previous kept); a killed run continues from there
@@ -84,7 +85,7 @@ class SupernetEvaluator(Evaluator):
                  recalibration_images: int = 512, val_images: int | None = None, eval_batch_size: int = 256,
                  metric: str = "accuracy", checkpoint: str | None = None, seed: int = 0, device: str = "auto",
                  channels_last: bool | None = None, workers: int = 0, progress: bool = True,
-                 eval_dtype: str = "float32") -> None:
+                 eval_dtype: str = "float32", cutout: int | None = None) -> None:
         super().__init__()
         if eval_dtype not in EVAL_DTYPES:
             raise ConfigError(f"eval_dtype must be one of {', '.join(EVAL_DTYPES)}, got {eval_dtype!r}")
@@ -102,6 +103,8 @@ class SupernetEvaluator(Evaluator):
                              learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
                              grad_clip=grad_clip, sampler=sampler, seed=seed, warmup_epochs=warmup_epochs,
                              recipe=RECIPE)
+        if cutout:  # only when used, so that existing supernet checkpoints keep their digest
+            self.settings["cutout"] = int(cutout)
         if schedule_epochs is not None:  # only when given, so that existing supernet checkpoints keep their digest
             if schedule_epochs < epochs:
                 raise ConfigError(f"schedule_epochs ({schedule_epochs}) must be at least epochs ({epochs})")
@@ -151,7 +154,8 @@ class SupernetEvaluator(Evaluator):
             warmup_epochs=s["warmup_epochs"], sampler=s["sampler"], seed=s["seed"],
             recalibration_images=self.recalibration_images, val_images=self.val_images,
             eval_batch_size=self.eval_batch_size, eval_dtype=self.eval_dtype, device=self.device_spec,
-            channels_last=self.channels_last_spec, workers=self.workers, progress=self.progress)
+            channels_last=self.channels_last_spec, workers=self.workers, progress=self.progress,
+            cutout=s.get("cutout"))
         if not self._load():
             self._train()
             if self.checkpoint:

@@ -36,6 +36,9 @@ class Strategy(abc.ABC):
     """Abstract strategy. Constructors are cheap and keyword-only; :meth:`setup` binds a space."""
 
     name: str = ""
+    #: whether the loop ends the search after 5 generations without a new architecture (strategies whose
+    #: proposals legitimately repeat, such as a gradient search's derived cell, end by their own length)
+    stop_when_stalled: bool = True
     #: the largest number of objectives the strategy handles (None: any)
     max_objectives: int | None = None
     #: the smallest number it handles
@@ -104,6 +107,7 @@ class Strategy(abc.ABC):
     #: attributes that :meth:`setup` rebuilds from the settings, so they are not part of :meth:`state_dict`
     _BOUND = frozenset({"config", "space", "objectives", "constraints", "rng", "ctx", "mutation", "crossover",
                         "codec", "problem", "name", "max_objectives", "min_objectives", "algorithm_name",
+                        "stop_when_stalled",
                         "_registry_spec"})
 
     def state_dict(self) -> dict:

@@ -52,9 +52,6 @@ has rules such as distinct inputs).
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import math
 from pathlib import Path
@@ -62,7 +59,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evonas.callbacks import Callback
+from evonas.callbacks import Callback, StrategyOutputs
 from evonas.errors import ConfigError
 from evonas.registry import strategies
 from evonas.spaces.base import HasBounds, HasRepair, require
@@ -248,8 +245,10 @@ class RelativeNAS(Strategy):
                                               self.config["lr_schedule"])
                 drop = self.config["drop_path_prob"] * g / G
                 fast, slow, losses = self._train_pairs(ctx, lr, drop)
-                row.update(lr=lr, drop_path_prob=drop, pair_fast_val_loss=float(np.mean(losses[:, 0])),
+                row.update(lr=lr, pair_fast_val_loss=float(np.mean(losses[:, 0])),
                            pair_slow_val_loss=float(np.mean(losses[:, 1])))
+                if hasattr(ctx.supernet.module, "drop_path_prob"):  # the NAS-Bench-201 supernet has no drop path
+                    row["drop_path_prob"] = drop
             else:
                 fitness = self._fitness(ctx.evaluate(self.ask()))
                 pairs = self.rng.permutation(self.config["pop_size"]).reshape(-1, 2)
@@ -303,15 +302,22 @@ class RelativeNAS(Strategy):
                               augmented_validation=self.config["augmented_validation"], description=f"{where} a")
             rb = train_member(shared, archs[b], base, steps=steps, learning_rate=lr, drop_path_prob=drop,
                               augmented_validation=self.config["augmented_validation"], description=f"{where} b")
-            a_fast = (ra.val_loss < rb.val_loss if self.config["fast_by"] == "val_loss"
-                      else ra.accuracy > rb.accuracy)
+            if not (math.isfinite(ra.val_loss) and math.isfinite(rb.val_loss)):
+                log.warning("%s: a member's validation loss is not finite (%g, %g); the comparison is arbitrary "
+                            "(lower the learning rate)", where, ra.val_loss, rb.val_loss)
+            # the released code's tie rules: a writes the set first only when strictly better, but leads the move
+            # on a tie (mask = loss_a > loss_b)
+            if self.config["fast_by"] == "val_loss":
+                a_fast, a_leads = ra.val_loss < rb.val_loss, ra.val_loss <= rb.val_loss
+            else:
+                a_fast, a_leads = ra.accuracy > rb.accuracy, ra.accuracy >= rb.accuracy
             (f, rf), (s, rs) = ((a, ra), (b, rb)) if a_fast else ((b, rb), (a, ra))
             module.load_state_dict(merge_weight_set(base, rf.state, rs.state,
                                                     fast_modules=module.path_modules(archs[f]),
                                                     slow_modules=module.path_modules(archs[s]), owners=owners))
             shared.mark_changed()
-            pending["fast"].append(f)
-            pending["slow"].append(s)
+            pending["fast"].append(a if a_leads else b)
+            pending["slow"].append(b if a_leads else a)
             pending["losses"].append((rf.val_loss, rs.val_loss))
             pending["next"] = k + 1
             log.info("%s: fast %d (val loss %.4f, top1 %.2f%%), slow %d (val loss %.4f, top1 %.2f%%)", where, f,
@@ -333,46 +339,4 @@ class RelativeNAS(Strategy):
 
     def callbacks(self, run_dir: Path) -> list[Callback]:
         """The run directory's extra outputs: trajectory and chosen architecture (see the module docstring)."""
-        return [TrajectoryWriter(run_dir)]
-
-
-class TrajectoryWriter(Callback):
-    """Writes ``trajectory.csv`` and ``chosen.json`` / ``chosen.txt`` after each generation, and
-    ``trajectory.png`` / ``chosen.png`` at the end, in the run directory."""
-
-    def __init__(self, run_dir: str | Path) -> None:
-        self.run_dir = Path(run_dir)
-
-    def _write(self, strategy, space) -> None:
-        from evonas.runtime.atomic import atomic_write_text
-
-        rows = strategy.trajectory
-        if rows:
-            columns = list(dict.fromkeys(c for row in rows for c in row))
-            text = io.StringIO()
-            writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-            atomic_write_text(self.run_dir / "trajectory.csv", text.getvalue())
-        chosen = strategy.chosen()
-        if chosen is not None:
-            atomic_write_text(self.run_dir / "chosen.json", json.dumps(space.to_json(chosen), indent=1) + "\n")
-            atomic_write_text(self.run_dir / "chosen.txt", f"{chosen}\n")
-
-    def on_generation(self, generation: int, state) -> None:
-        self._write(state.strategy, state.space)
-        self._last = (state.strategy, state.space)
-
-    def on_end(self, result, run) -> None:
-        path = self.run_dir / "trajectory.csv"
-        if path.is_file():
-            from evonas.viz.curves import plot_trajectory
-
-            with path.open(newline="") as handle:
-                plot_trajectory(list(csv.DictReader(handle)), self.run_dir / "trajectory.png")
-        strategy, space = getattr(self, "_last", (None, None))
-        chosen = None if strategy is None else strategy.chosen()
-        if chosen is not None and type(chosen).__name__ == "Genotype":
-            from evonas.viz.cells import plot_genotype
-
-            plot_genotype(chosen, self.run_dir / "chosen.png", title="RelativeNAS: chosen architecture")
+        return [StrategyOutputs(run_dir, "trajectory", "trajectory", strategy=self)]

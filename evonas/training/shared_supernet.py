@@ -37,7 +37,7 @@ from evonas.data.splits import seed_worker
 from evonas.errors import CheckpointError, ConfigError
 from evonas.runtime.device import resolve_device
 from evonas.spaces.base import HasSupernet, require
-from evonas.training.bn import recalibrate_bn
+from evonas.training.bn import batchnorm_layers, recalibrate_bn
 from evonas.training.one_shot import SAMPLERS, OneShotStats, sample_paths, train_step, warmup_cosine
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class SharedSupernet:
         device: ``"auto"`` picks a GPU when there is one.
         channels_last: NHWC memory format (None: on for the CPU, 1.4-1.8x faster there).
         workers: DataLoader worker processes for training batches.
+        cutout: Cutout length (pixels) of the training augmentation (None: none; RelativeNAS' code uses 16).
     """
 
     def __init__(self, space, *, dataset: str = "cifar10-mini", root: str | None = None,
@@ -82,7 +83,7 @@ class SharedSupernet:
                  sampler: str = "uniform", seed: int = 0, recalibration_images: int = 512,
                  val_images: int | None = None, eval_batch_size: int = 256, eval_dtype: str = "float32",
                  device: str = "auto", channels_last: bool | None = None, workers: int = 0,
-                 progress: bool = True) -> None:
+                 progress: bool = True, cutout: int | None = None) -> None:
         require(space, HasSupernet, "a weight-sharing supernet")
         if eval_dtype not in EVAL_DTYPES:
             raise ConfigError(f"eval_dtype must be one of {', '.join(EVAL_DTYPES)}, got {eval_dtype!r}")
@@ -95,6 +96,8 @@ class SharedSupernet:
                              learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
                              grad_clip=grad_clip, sampler=sampler, seed=seed, warmup_epochs=warmup_epochs,
                              recipe=RECIPE)
+        if cutout:  # only when used, so that weights trained without it keep their digest
+            self.settings["cutout"] = int(cutout)
         self.digest = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:16]
         self.recalibration_images, self.val_images = recalibration_images, val_images
         self.eval_batch_size, self.eval_dtype, self.workers, self.progress = eval_batch_size, eval_dtype, workers, progress
@@ -102,7 +105,7 @@ class SharedSupernet:
         self.channels_last = self.device.type == "cpu" if channels_last is None else channels_last
         s = self.settings
         base = get_dataset(dataset, root=root)
-        train_tf, eval_tf = default_transforms(dataset_family(base), cutout=None)
+        train_tf, eval_tf = default_transforms(dataset_family(base), cutout=cutout or None)
         train_idx, val_idx = split_indices(base.targets, s["split"], seed=seed)
         self.num_classes = len(base.classes)
         self.train_set = Subset(base, train_idx, train_tf)
@@ -240,15 +243,24 @@ class SharedSupernet:
     @torch.no_grad()
     def score(self, archs: Sequence) -> list[dict[str, float]]:
         """Top-1 (``accuracy``, %) and mean cross entropy (``val_loss``, nats) of each path on the validation
-        part, each after BN recalibration on ``recalibration_images`` training images. The weights do not
-        change (BN running statistics are re-estimated per path; training never reads them)."""
+        part, each after BN recalibration on ``recalibration_images`` training images. Nothing of the supernet
+        changes: the BN running statistics are re-estimated per path and put back afterwards (a RelativeNAS
+        member inherits the statistics training left, not the last scored path's)."""
+        statistics = ("running_mean", "running_var", "num_batches_tracked")
+        saved = [(layer, {k: getattr(layer, k).clone() for k in statistics}) for layer in batchnorm_layers(self.module)]
         results = []
-        for arch in archs:
-            if self.recalibration_images:  # 0: keep the running statistics of training (the ablation)
-                recalibrate_bn(self.module, lambda x, arch=arch: self._forward(x, arch), self.recalibration_batches)
-            else:
-                self.module.eval()
-            results.append(self._measure(arch, self._val))
+        try:
+            for arch in archs:
+                if self.recalibration_images:  # 0: keep the running statistics of training (the ablation)
+                    recalibrate_bn(self.module, lambda x, arch=arch: self._forward(x, arch),
+                                   self.recalibration_batches)
+                else:
+                    self.module.eval()
+                results.append(self._measure(arch, self._val))
+        finally:
+            for layer, buffers in saved:
+                for key, value in buffers.items():
+                    getattr(layer, key).copy_(value)
         return results
 
     def _measure(self, arch, batches) -> dict[str, float]:
@@ -266,8 +278,8 @@ class SharedSupernet:
         """Top-1 (``accuracy``, %) and mean cross entropy (``val_loss``, nats) of ``arch``'s path on the
         validation part in eval mode with the BN running statistics as they are (no recalibration: the
         statistics its own training left, as RelativeNAS measures a member right after training it).
-        ``augmented=True`` reads the images with the training augmentation (crop, flip), as RelativeNAS'
-        published code does; its randomness comes from torch's global generator."""
+        ``augmented=True`` reads the images with the training augmentation (crop, flip, and Cutout when the
+        supernet trains with it), as RelativeNAS' published code does; its randomness comes from torch's global generator."""
         self.module.eval()
         if augmented:
             memory_format = torch.channels_last if self.channels_last else torch.contiguous_format

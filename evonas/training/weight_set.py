@@ -106,13 +106,13 @@ def train_member(shared: Any, arch, base: State, *, steps: int, learning_rate: f
     module.load_state_dict(base)
     has_drop_path = hasattr(module, "drop_path_prob")
     if has_drop_path:
-        module.drop_path_prob = drop_path_prob
+        previous, module.drop_path_prob = module.drop_path_prob, drop_path_prob
     try:
         stats = shared.train(steps=steps, paths=[arch], optimizer=shared.new_optimizer(learning_rate),
                              description=description)
     finally:
         if has_drop_path:
-            module.drop_path_prob = 0.0
+            module.drop_path_prob = previous
     measured = shared.validate(arch, augmented=augmented_validation)
     return MemberResult(snapshot(module), stats.loss, stats.top1, measured["val_loss"], measured["accuracy"])
 

@@ -141,14 +141,16 @@ _TRAJECTORY_PANELS = (
     ("diversity", "mean distance to the centroid", lambda c: c == "diversity"),
     ("population fitness", "objective", lambda c: c.startswith(("best_", "mean_"))),
     ("pairs' validation loss", "loss (nats / sample)", lambda c: c.startswith("pair_")),
+    ("search losses", "loss (nats / sample)", lambda c: c in ("train_loss", "val_loss")),
     ("schedule", "value", lambda c: c in ("lr", "drop_path_prob")),
 )
 
 
 def plot_trajectory(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
-    """A population's trajectory per generation (RelativeNAS' ``trajectory.csv``): its diversity, the best and
-    mean objective of its members (``best_*``, ``mean_*`` columns), the pairs' validation losses
-    (``pair_*``) and the schedules (``lr``, ``drop_path_prob``). Rows need ``"generation"``; panels with no
+    """A search's trajectory per generation (RelativeNAS' ``trajectory.csv``, a gradient search's
+    ``search_curve.csv``): a population's diversity, the best and mean objective of its members (``best_*``,
+    ``mean_*`` columns), the pairs' validation losses (``pair_*``), training / validation losses
+    (``train_loss``, ``val_loss``) and the schedules (``lr``, ``drop_path_prob``). Rows need ``"generation"``; panels with no
     data are left out. Returns ``path``."""
     return _plot_panels(rows, path, "generation", _TRAJECTORY_PANELS)
 

@@ -232,7 +232,7 @@ def test_a_weight_set_search_writes_its_trajectory_and_choice(tmp_path):
     assert len(result.individuals) == 8  # 4 members x 2 generations, each scored on that generation's weights
     assert len({ind.generation for ind in result.individuals}) == 2
     rows = (tmp_path / "run" / "trajectory.csv").read_text().splitlines()
-    assert rows[0].startswith("generation,lr,drop_path_prob,pair_fast_val_loss")
+    assert rows[0].startswith("generation,lr,pair_fast_val_loss,pair_slow_val_loss,drop_path_prob,diversity")
     assert len(rows) == 3
     for name in ("trajectory.png", "chosen.json", "chosen.txt", "chosen.png"):
         assert (tmp_path / "run" / name).stat().st_size > 0, name
@@ -316,3 +316,40 @@ class _OpCount(evonas.evaluators.base.Evaluator):
 
     def _evaluate(self, archs):
         return [{"sep": float(sum(op.startswith("sep") for op, _ in a.normal + a.reduce))} for a in archs]
+
+
+def test_ties_follow_the_released_code(monkeypatch):
+    """On an exact tie of the validation losses, b writes the weight set first but a leads the move."""
+    space = DartsSpace(encoding="relativenas")
+    evaluator = SupernetEvaluator(epochs=0, supernet_kwargs={"C": 4, "layers": 3}, batch_size=16,
+                                  recalibration_images=16, val_images=32, progress=False)
+    evaluator.setup(space)
+    module = evaluator.shared.module
+    keys = list(module.state_dict())
+
+    def tied(shared, arch, base, **kwargs):  # every member measures 1.0 nats; its tensors say which member it is
+        marker = float(sum(ord(c) for c in space.key(arch)) % 997 + 1)
+        state = {k: torch.full_like(v, marker) if v.is_floating_point() else v.clone() for k, v in base.items()}
+        return weight_set.MemberResult(state, 1.0, 10.0, 1.0, 10.0)
+
+    monkeypatch.setattr(weight_set, "train_member", tied)
+    strategy = RelativeNAS(pop_size=2, generations=1, member_steps=1)
+    strategy.setup(space, [Objective("accuracy", "max")], np.random.default_rng(0))
+    strategy._initialise()
+    X0, archs = strategy.X.copy(), strategy.ask()
+    rng_copy = np.random.default_rng(0)
+    rng_copy.bit_generator.state = strategy.rng.bit_generator.state
+    a, b = rng_copy.permutation(2)
+    strategy.step(SearchContext(evaluate=evaluator.evaluate, supernets=(evaluator.shared,)))
+    assert np.array_equal(strategy.X[a], X0[a]) and not np.array_equal(strategy.X[b], X0[b])  # a led the move
+    b_marker = float(sum(ord(c) for c in space.key(archs[b])) % 997 + 1)
+    stem = next(k for k in keys if k.startswith("stem") and module.state_dict()[k].is_floating_point())
+    assert float(module.state_dict()[stem].flatten()[0]) == b_marker  # b's shared tensors: b was fast
+
+
+def test_a_resumed_finished_run_still_writes_its_choice(tmp_path):
+    weight_set_search(tmp_path / "run")
+    for name in ("chosen.json", "chosen.png"):
+        (tmp_path / "run" / name).unlink()
+    _, strategy, _ = weight_set_search(tmp_path / "run", resume=True)
+    assert strategy.finished and (tmp_path / "run" / "chosen.json").is_file() and (tmp_path / "run" / "chosen.png").is_file()

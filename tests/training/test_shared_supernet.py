@@ -128,3 +128,23 @@ def test_a_search_that_trains_the_supernet_resumes_exactly(tmp_path):
     resumed = run(tmp_path, resume=True)
     rows = lambda r: [(i.key, i.generation, i.values) for i in r.individuals]  # noqa: E731
     assert rows(resumed) == rows(reference)
+
+
+def test_scoring_leaves_every_tensor_as_it_was():
+    """BN statistics are re-estimated per scored path and put back (RelativeNAS members inherit them)."""
+    shared = tiny_supernet()
+    shared.train(steps=2)
+    before = weights(shared)
+    rng = np.random.default_rng(0)
+    shared.score([shared.space.sample(rng) for _ in range(3)])
+    after = shared.module.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert not changed, changed[:3]
+
+
+def test_cutout_is_part_of_the_training_augmentation_and_of_the_digest():
+    plain, cut = tiny_supernet(), tiny_supernet(cutout=16)
+    assert "Cutout" in repr(cut.train_set.transform) and "Cutout" not in repr(plain.train_set.transform)
+    assert plain.digest != cut.digest
+    assert SupernetEvaluator(cutout=16).digest != SupernetEvaluator().digest
+    assert SupernetEvaluator(cutout=None).digest == SupernetEvaluator().digest  # old checkpoints stay valid

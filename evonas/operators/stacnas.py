@@ -1,0 +1,83 @@
+"""StacNAS' op groups and its two derivation rules (Li, Zhang, Wang, Li and Zhang, "StacNAS: Towards Stable
+and Consistent Differentiable Neural Architecture Search", arXiv 1909.11926).
+
+Correlated ops split their architecture weight (multicollinearity), so
+StacNAS searches in two stages:
+
+1. **Groups.** Each edge mixes one representative per op group plus
+   ``none`` (:data:`STAGE1_PRIMITIVES`); per edge the group whose
+   representative has the largest *raw* logit (``none`` excluded) wins
+   (:func:`winning_groups`).
+2. **Ops in the group.** A new, deeper network whose every edge mixes its
+   group's two members plus ``none`` (:func:`stage2_edge_primitives`; the
+   identity group is two parameter-free skips, so skip holds two logits);
+   per edge the member with the largest raw logit, per node the two edges
+   with the largest such logit (:func:`stage2_cell`; ``none`` is never
+   chosen, logits are ranked raw, not softmaxed as in DARTS).
+
+The op lists follow the released code (``genotypes.py`` of
+github.com/susan0199/StacNAS).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from evonas.errors import ConfigError
+from evonas.spaces.darts.genotype import CELL_KINDS, Genotype
+from evonas.spaces.darts.supernet import derive_cell
+
+#: group -> the two ops stage 2 mixes on an edge of that group (plus ``none``)
+GROUPS: dict[str, tuple[str, str]] = {
+    "pooling": ("avg_pool_3x3", "max_pool_3x3"),
+    "identity": ("skip_connect", "skip_connect"),
+    "separable": ("sep_conv_3x3", "sep_conv_5x5"),
+    "dilated": ("dil_conv_3x3", "dil_conv_5x5"),
+}
+#: stage 1's mixture: one representative per group, then ``none``
+STAGE1_PRIMITIVES: tuple[str, ...] = ("max_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_3x3", "none")
+#: the group of each stage-1 representative
+REPRESENTS: dict[str, str] = {"max_pool_3x3": "pooling", "skip_connect": "identity", "sep_conv_3x3": "separable",
+                              "dil_conv_3x3": "dilated"}
+
+
+def winning_groups(alphas: torch.Tensor, primitives: Sequence[str] = STAGE1_PRIMITIVES) -> list[str]:
+    """Per edge (row of ``alphas`` (E, len(primitives))), the group of the representative with the largest raw
+    logit; ``none`` never wins."""
+    if alphas.shape[-1] != len(primitives):
+        raise ConfigError(f"alphas have {alphas.shape[-1]} columns for {len(primitives)} primitives")
+    candidates = [p for p, name in enumerate(primitives) if name != "none"]
+    rows = alphas.detach().cpu()
+    return [REPRESENTS[primitives[max(candidates, key=lambda p: float(row[p]))]] for row in rows]
+
+
+def stage2_edge_primitives(groups: dict[str, Sequence[str]]) -> dict[str, list[tuple[str, str, str]]]:
+    """``{"normal": [...], "reduce": [...]}``: per edge its group's two members and ``none`` (the
+    ``edge_primitives`` of stage 2's :class:`~evonas.spaces.darts.supernet.SearchNetwork`)."""
+    out = {}
+    for kind in CELL_KINDS:
+        unknown = sorted(set(groups[kind]) - set(GROUPS))
+        if unknown:
+            raise ConfigError(f"unknown op group(s) {unknown}; valid: {', '.join(GROUPS)}")
+        out[kind] = [(*GROUPS[g], "none") for g in groups[kind]]
+    return out
+
+
+def stage2_cell(alphas: torch.Tensor, edge_primitives: Sequence[Sequence[str]], steps: int) -> list[tuple[str, int]]:
+    """One cell of the final genotype: per node the two incoming edges whose best non-``none`` raw logit is
+    largest, each with that op."""
+    return derive_cell(alphas, list(edge_primitives), steps)
+
+
+def stage2_genotype(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
+                    edge_primitives: dict[str, Sequence[Sequence[str]]], steps: int = 4) -> Genotype:
+    """The final genotype of stage 2 (every intermediate node concatenated)."""
+    cells = {kind: stage2_cell(a, edge_primitives[kind], steps)
+             for kind, a in zip(CELL_KINDS, (alphas_normal, alphas_reduce))}
+    concat = range(2, 2 + steps)
+    return Genotype(normal=cells["normal"], normal_concat=concat, reduce=cells["reduce"], reduce_concat=concat)
+
+
+__all__ = ["GROUPS", "REPRESENTS", "STAGE1_PRIMITIVES", "stage2_cell", "stage2_edge_primitives",
+           "stage2_genotype", "winning_groups"]

@@ -1,0 +1,342 @@
+"""Differentiable search as strategies: DARTS (bi-level) and StacNAS (two stages, one-level).
+
+The strategy owns a search network in continuous mode and a
+:class:`~evonas.operators.gradient.GradientSearch`. Each generation of the
+search loop is one epoch of gradient search (``steps_per_epoch`` caps it for
+quick runs); after it the architecture the alphas currently encode is
+evaluated by the search's evaluator (parameters, NAS-Bench-301, a table...),
+so ``history.csv`` and the plots follow the search. The search ends when the
+epochs of its stages are done (the budget counts distinct derived
+architectures and rarely binds); a resumed search continues after the last
+finished epoch, exactly.
+
+* ``darts``: Liu et al., ICLR 2019. The DARTS search network (8 cells,
+  C=16, the 8 DARTS ops with ``none``), weights on one half of the data,
+  alphas on the other (``mode="first-order"`` or ``"second-order"``);
+  derived by DARTS' rule (per node the two strongest edges by softmax
+  weight, ``none`` excluded). Also on the NAS-Bench-201 space (its
+  supernet's alphas, strongest op per edge).
+* ``stacnas``: Li et al. 2019. Stage 1 mixes one representative per op
+  group on every edge (14 cells), stage 2 a new, deeper network (20 cells)
+  with each edge's winning group (see :mod:`evonas.operators.stacnas`);
+  one-level updates on the whole training set (``train_portion=1``); the
+  genotype of stage 2 ranks raw logits.
+
+Guard rails: a non-finite loss rolls the network and both optimisers back to
+the start of the epoch, halves the learning rates and ends the epoch (logged
+as a warning); a derived normal cell with at least ``skip_collapse_share`` of
+skip connections is reported (DARTS' known failure mode).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from evonas.errors import ConfigError
+from evonas.registry import strategies
+from evonas.strategies.base import Strategy
+
+log = logging.getLogger(__name__)
+
+
+def cosine_rate(epoch: int, epochs: int, high: float, low: float) -> float:
+    """Per-epoch cosine from ``high`` (epoch 0) towards ``low`` (reached at ``epochs``)."""
+    return low + (high - low) * (1 + math.cos(math.pi * epoch / max(epochs, 1))) / 2
+
+
+class _GradientStrategy(Strategy):
+    """Shared machinery: data, stages of (network, mode, epochs), one epoch per generation, derivation."""
+
+    stop_when_stalled = False  # the derived architecture often repeats for many epochs: the stages end the search
+
+    def __init__(self, *, dataset: str = "cifar10-mini", root: str | None = None, batch_size: int = 64,
+                 train_portion: float = 0.5, learning_rate: float = 0.025, learning_rate_min: float = 0.001,
+                 momentum: float = 0.9, weight_decay: float = 3e-4, grad_clip: float = 5.0,
+                 arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, steps_per_epoch: int | None = None,
+                 skip_collapse_share: float = 0.5, device: str = "auto", workers: int = 0, **stage_config: Any) -> None:
+        if not 0 < train_portion <= 1:
+            raise ConfigError(f"train_portion must be in (0, 1], got {train_portion}")
+        if steps_per_epoch is not None and steps_per_epoch < 1:
+            raise ConfigError(f"steps_per_epoch must be >= 1 (or None: whole epochs), got {steps_per_epoch}")
+        super().__init__(dataset=dataset, root=root, batch_size=batch_size, train_portion=train_portion,
+                         learning_rate=learning_rate, learning_rate_min=learning_rate_min, momentum=momentum,
+                         weight_decay=weight_decay, grad_clip=grad_clip, arch_learning_rate=arch_learning_rate,
+                         arch_weight_decay=arch_weight_decay, steps_per_epoch=steps_per_epoch,
+                         skip_collapse_share=skip_collapse_share, device=device, workers=workers, **stage_config)
+        self.stage = 0  # index into the stages
+        self.epoch = 0  # epochs done in the current stage
+        self.rate_scale = 1.0  # halved after each non-finite loss
+        self.stage_results: list[Any] = []  # what each finished stage handed on (StacNAS: the groups)
+        self.curve: list[dict] = []  # one row per epoch: stage, epoch, losses, derived architecture key
+        self.derived = None  # the architecture derived after the latest epoch
+
+    # ---------------------------------------------------------------- stages
+    def _stages(self) -> list[dict]:
+        """``[{"name", "epochs", "mode"}]``, in order."""
+        raise NotImplementedError
+
+    def _build(self, stage: int) -> torch.nn.Module:
+        """The search network of ``stage`` (fresh weights, from torch's global generator)."""
+        raise NotImplementedError
+
+    def _derive(self, stage: int, module: torch.nn.Module):
+        """The architecture the alphas of ``stage`` encode now."""
+        raise NotImplementedError
+
+    def _hand_on(self, stage: int, module: torch.nn.Module) -> Any:
+        """What a finished stage passes to the next (None by default)."""
+        return None
+
+    # ------------------------------------------------------------------ set-up
+    def _setup(self) -> None:
+        from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
+        from evonas.runtime.device import resolve_device
+
+        c = self.config
+        self.device = resolve_device(c["device"])
+        base = get_dataset(c["dataset"], root=c["root"])
+        train_tf, _ = default_transforms(dataset_family(base), cutout=None)
+        self.num_classes = len(base.classes)
+        self.data_seed = int(self.rng.integers(2**31 - 1))
+        if c["train_portion"] >= 1:
+            train_idx, val_idx = np.arange(len(base.targets)), None
+        else:
+            train_idx, val_idx = split_indices(base.targets, (c["train_portion"], 1 - c["train_portion"]),
+                                               seed=self.data_seed)
+        self.train_set = Subset(base, train_idx, train_tf)
+        self.val_set = None if val_idx is None else Subset(base, val_idx, train_tf)  # DARTS: augmented both
+        if any(s["mode"] != "one-level" for s in self._stages()) and self.val_set is None:
+            raise ConfigError("bi-level DARTS needs a validation part: train_portion < 1")
+        self._start_stage()
+
+    def _start_stage(self, state: dict | None = None) -> None:
+        from evonas.operators.gradient import GradientSearch
+
+        c = self.config
+        self.module = self._build(self.stage).to(self.device)
+        self.search = GradientSearch(self.module, mode=self._stages()[self.stage]["mode"],
+                                     learning_rate=c["learning_rate"], momentum=c["momentum"],
+                                     weight_decay=c["weight_decay"], grad_clip=c["grad_clip"],
+                                     arch_learning_rate=c["arch_learning_rate"],
+                                     arch_weight_decay=c["arch_weight_decay"])
+        if state is not None:
+            self.module.load_state_dict(state["module"])
+            self.search.w_optimizer.load_state_dict(state["w_optimizer"])
+            self.search.a_optimizer.load_state_dict(state["a_optimizer"])
+
+    def _loader(self, subset, salt: int) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.data_seed * 1009 + 97 * self.stage + 7919 * self.epoch + salt)
+        return DataLoader(subset, batch_size=self.config["batch_size"], shuffle=True, drop_last=True,
+                          num_workers=self.config["workers"], generator=generator)
+
+    # -------------------------------------------------------------------- loop
+    @property
+    def finished(self) -> bool:
+        return self.stage >= len(self._stages())
+
+    def ask(self) -> list:
+        return [self._derive(self.stage, self.module)] if not self.finished else []
+
+    def tell(self, archs: list, results: list[dict[str, float]]) -> None:
+        if self.curve:
+            self.curve[-1].update({f"{k}": v for k, v in results[0].items()})
+
+    def step(self, ctx) -> None:
+        self.ctx = ctx
+        try:
+            stage = self._stages()[self.stage]
+            losses = self._epoch(stage)
+            arch = self._derive(self.stage, self.module)
+            if self.epoch + 1 >= stage["epochs"]:  # the stage's result (early epochs' cells are noise)
+                self._check_collapse(arch)
+            self.curve.append({"generation": ctx.generation, "stage": stage["name"], "epoch": self.epoch + 1,
+                               **losses, "arch": self.space.key(arch)})
+            self.derived = arch
+            self.tell([arch], ctx.evaluate([arch]))
+            self.epoch += 1
+            if self.epoch >= stage["epochs"]:
+                self.stage_results.append(self._hand_on(self.stage, self.module))
+                self.stage, self.epoch, self.rate_scale = self.stage + 1, 0, 1.0
+                if not self.finished:
+                    self._start_stage()
+        finally:
+            self.ctx = None
+
+    def _epoch(self, stage: dict) -> dict[str, float]:
+        c = self.config
+        rate = cosine_rate(self.epoch, stage["epochs"], c["learning_rate"], c["learning_rate_min"]) * self.rate_scale
+        self.search.set_learning_rate(rate)
+        snapshot = copy.deepcopy((self.module.state_dict(), self.search.w_optimizer.state_dict(),
+                                  self.search.a_optimizer.state_dict()))
+        bilevel = stage["mode"] != "one-level"
+        val_batches, val_round = None, 0
+        totals, steps = {}, 0
+        for step, (images, targets) in enumerate(self._loader(self.train_set, 0)):
+            if c["steps_per_epoch"] is not None and step >= c["steps_per_epoch"]:
+                break
+            val = None
+            if bilevel:  # the validation part is walked alongside, reshuffled whenever it runs out
+                val = next(val_batches, None) if val_batches is not None else None
+                if val is None:
+                    val_round += 1
+                    val_batches = iter(self._loader(self.val_set, val_round))
+                    val = next(val_batches)
+                val = (val[0].to(self.device), val[1].to(self.device))
+            result = self.search.step((images.to(self.device), targets.to(self.device)), val)
+            if not all(math.isfinite(v) for v in result.values()):
+                self.module.load_state_dict(snapshot[0])
+                self.search.w_optimizer.load_state_dict(snapshot[1])
+                self.search.a_optimizer.load_state_dict(snapshot[2])
+                self.rate_scale *= 0.5
+                log.warning("%s epoch %d: non-finite loss at step %d; rolled back to the start of the epoch and "
+                            "halved the learning rates (now x%g)", stage["name"], self.epoch + 1, step,
+                            self.rate_scale)
+                break
+            for key, value in result.items():
+                totals[key] = totals.get(key, 0.0) + value
+            steps += 1
+        return {key: value / max(steps, 1) for key, value in totals.items()} | {"lr": rate}
+
+    def _check_collapse(self, arch) -> None:
+        normal = getattr(arch, "normal", None)
+        if normal is None:
+            return
+        share = sum(op == "skip_connect" for op, _ in normal) / len(normal)
+        if share >= self.config["skip_collapse_share"]:
+            log.warning("skip-connection collapse: %d of %d ops of the derived normal cell are skip_connect "
+                        "(a known DARTS failure: consider fewer epochs, StacNAS or an earlier epoch's cell)",
+                        round(share * len(normal)), len(normal))
+
+    # ------------------------------------------------------------------ resume
+    def _state_dict(self) -> dict:
+        state = {k: getattr(self, k) for k in ("stage", "epoch", "rate_scale", "stage_results", "curve", "derived")}
+        if not self.finished:
+            state["search_state"] = {"module": self.module.state_dict(),
+                                     "w_optimizer": self.search.w_optimizer.state_dict(),
+                                     "a_optimizer": self.search.a_optimizer.state_dict()}
+        return state
+
+    def _load_state_dict(self, state: dict) -> None:
+        for key in ("stage", "epoch", "rate_scale", "stage_results", "curve", "derived"):
+            setattr(self, key, state[key])
+        if not self.finished:
+            self._start_stage(state["search_state"])
+
+    def population(self) -> list:
+        return self.ask()
+
+    def chosen(self):
+        """The architecture derived after the latest epoch (after the last one: the search's result)."""
+        return self.derived
+
+    def callbacks(self, run_dir) -> list:
+        """``search_curve.csv`` / ``.png`` (losses, learning rate, derived cell per epoch) and ``chosen.*``."""
+        from evonas.callbacks import StrategyOutputs
+
+        return [StrategyOutputs(run_dir, "search_curve", "curve", strategy=self)]
+
+
+@strategies.register("darts")
+class DartsSearch(_GradientStrategy):
+    """DARTS (see the module docstring). ``epochs`` (50 in the paper), ``mode`` (``"first-order"`` /
+    ``"second-order"``), ``C`` (16) and ``layers`` (8) of the search network; NAS-Bench-201: ``C`` and ``N``
+    (cells per stage) of its supernet."""
+
+    name = "darts"
+
+    def __init__(self, *, epochs: int = 50, mode: str = "first-order", C: int = 16, layers: int = 8, N: int = 5,
+                 **config: Any) -> None:
+        if mode not in ("first-order", "second-order"):
+            raise ConfigError(f"darts mode must be 'first-order' or 'second-order', got {mode!r} "
+                              "(one-level search: strategy 'stacnas')")
+        super().__init__(epochs=epochs, mode=mode, C=C, layers=layers, N=N, **config)
+
+    def _stages(self) -> list[dict]:
+        return [{"name": "darts", "epochs": self.config["epochs"], "mode": self.config["mode"]}]
+
+    def _build(self, stage: int) -> torch.nn.Module:
+        from evonas.spaces.darts import DartsSpace
+        from evonas.spaces.darts.ops import PRIMITIVES
+
+        c = self.config
+        if isinstance(self.space, DartsSpace):
+            return self.space.build_supernet(C=c["C"], layers=c["layers"], num_classes=self.num_classes,
+                                             primitives=PRIMITIVES)
+        build = getattr(self.space, "build_supernet", None)
+        if build is None:
+            raise ConfigError(f"strategy 'darts' needs a space with a supernet in continuous mode, not "
+                              f"{type(self.space).__name__}")
+        return build(C=c["C"], N=c["N"], num_classes=self.num_classes)
+
+    def _derive(self, stage: int, module: torch.nn.Module):
+        return self.space.validate(module.genotype())
+
+
+@strategies.register("stacnas")
+class StacNASSearch(_GradientStrategy):
+    """StacNAS (see the module docstring): ``epochs`` per stage (80 in the paper), ``C`` (16) and the depth of
+    each stage's network, ``layers`` (14) and ``layers_stage2`` (20). Weights and alphas learn from the same
+    training batches on the whole training set (``train_portion=1``), weight gradients clipped at 3."""
+
+    name = "stacnas"
+
+    def __init__(self, *, epochs: int = 80, C: int = 16, layers: int = 14, layers_stage2: int = 20,
+                 train_portion: float = 1.0, grad_clip: float = 3.0, **config: Any) -> None:
+        super().__init__(epochs=epochs, C=C, layers=layers, layers_stage2=layers_stage2,
+                         train_portion=train_portion, grad_clip=grad_clip, **config)
+
+    def _setup(self) -> None:
+        from evonas.spaces.darts import DartsSpace
+
+        if not isinstance(self.space, DartsSpace):
+            raise ConfigError(f"strategy 'stacnas' searches the DARTS space, not {type(self.space).__name__}")
+        super()._setup()
+
+    def _stages(self) -> list[dict]:
+        return [{"name": "stacnas-groups", "epochs": self.config["epochs"], "mode": "one-level"},
+                {"name": "stacnas-ops", "epochs": self.config["epochs"], "mode": "one-level"}]
+
+    def _build(self, stage: int) -> torch.nn.Module:
+        from evonas.operators.stacnas import STAGE1_PRIMITIVES, stage2_edge_primitives
+        from evonas.spaces.darts.supernet import SearchNetwork
+
+        c = self.config
+        if stage == 0:
+            return SearchNetwork(C=c["C"], layers=c["layers"], num_classes=self.num_classes,
+                                 primitives=STAGE1_PRIMITIVES)
+        return SearchNetwork(C=c["C"], layers=c["layers_stage2"], num_classes=self.num_classes,
+                             edge_primitives=stage2_edge_primitives(self.stage_results[0]))
+
+    def _hand_on(self, stage: int, module: torch.nn.Module) -> Any:
+        from evonas.operators.stacnas import winning_groups
+
+        if stage == 0:
+            return {"normal": winning_groups(module.alphas_normal), "reduce": winning_groups(module.alphas_reduce)}
+        return None
+
+    def _derive(self, stage: int, module: torch.nn.Module):
+        from evonas.operators.stacnas import GROUPS, stage2_genotype, winning_groups
+
+        if stage == 0:  # stage 1's cell: each edge's winning group shown by its first member, edges by raw logit
+            from evonas.spaces.darts.supernet import derive_cell
+            from evonas.spaces.darts.genotype import Genotype
+
+            cells = {}
+            for kind, alphas in (("normal", module.alphas_normal), ("reduce", module.alphas_reduce)):
+                names = [(GROUPS[g][0],) for g in winning_groups(alphas)]
+                best = alphas.detach()[:, :-1].max(dim=1, keepdim=True).values  # 'none' is the last column
+                cells[kind] = derive_cell(best, names, module.steps)
+            concat = range(2, 2 + module.steps)
+            return self.space.validate(Genotype(normal=cells["normal"], normal_concat=concat,
+                                                reduce=cells["reduce"], reduce_concat=concat))
+        return self.space.validate(stage2_genotype(module.alphas_normal, module.alphas_reduce,
+                                                   module.edge_primitives, module.steps))
+
+
+__all__ = ["DartsSearch", "StacNASSearch", "cosine_rate"]

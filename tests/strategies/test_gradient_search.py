@@ -1,0 +1,164 @@
+"""DARTS and StacNAS as strategies, and StacNAS' rules: groups, zero never chosen, raw-logit ranking, stage 2."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import evonas
+from evonas.errors import ConfigError
+from evonas.evaluators.cost import CostEvaluator
+from evonas.operators import gradient
+from evonas.operators.stacnas import (GROUPS, STAGE1_PRIMITIVES, stage2_cell, stage2_edge_primitives,
+                                      stage2_genotype, winning_groups)
+from evonas.spaces.darts import DartsSpace
+from evonas.spaces.darts.cells import edge_index
+from evonas.spaces.darts.supernet import SearchNetwork, derive_cell
+from evonas.spaces.nb201.space import NB201Space
+from evonas.strategies.gradient import DartsSearch, StacNASSearch, cosine_rate
+
+
+# ------------------------------------------------------------------------------------------ rules
+def test_groups_win_by_raw_logit_and_none_never_wins():
+    alphas = torch.tensor([[0.1, 0.2, 0.3, 0.4, 9.0],    # none largest: dil_conv_3x3 (dilated) still wins
+                           [1.0, 0.0, 0.0, 0.0, 0.0],    # max_pool_3x3 -> pooling
+                           [0.0, 2.0, 1.9, 0.0, -1.0],   # skip -> identity
+                           [0.0, 0.0, 0.5, 0.4, 0.0]])   # sep_conv_3x3 -> separable
+    assert winning_groups(alphas) == ["dilated", "pooling", "identity", "separable"]
+    assert STAGE1_PRIMITIVES[-1] == "none" and len(GROUPS) == 4
+
+
+def test_stage2_never_chooses_none_and_ranks_edges_by_raw_logits():
+    groups = ["separable"] * 14
+    primitives = stage2_edge_primitives({"normal": groups, "reduce": groups})["normal"]
+    assert primitives[0] == ("sep_conv_3x3", "sep_conv_5x5", "none")
+    alphas = torch.full((14, 3), -5.0)
+    alphas[:, 2] = 10.0  # 'none' is the strongest everywhere; it is never chosen
+    # node 0 (edges 0, 1): edge 0 has the larger raw logit (3.0) but a smaller softmax weight than edge 1
+    alphas[0] = torch.tensor([3.0, 2.9, 0.0])
+    alphas[1] = torch.tensor([2.0, -5.0, -5.0])
+    alphas[0, 2] = alphas[1, 2] = 0.0
+    cell = stage2_cell(alphas, primitives, 4)
+    assert all(op != "none" for op, _ in cell)
+    assert cell[:2] == [("sep_conv_3x3", 0), ("sep_conv_3x3", 1)]
+    # DARTS' softmax rule would rank edge 1 first: the rules differ
+    darts = derive_cell(torch.softmax(alphas, dim=-1), primitives, 4)
+    assert darts[0] == ("sep_conv_3x3", 1)
+    # a third edge with a larger raw logit displaces the weaker of node 1's edges
+    alphas[2:5] = torch.tensor([[1.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 0.0]])
+    assert stage2_cell(alphas, primitives, 4)[2:4] == [("sep_conv_5x5", 1), ("sep_conv_3x3", 0)]
+
+
+def test_stage2_network_is_built_from_the_stage1_groups():
+    groups = {"normal": ["identity", "pooling"] * 7, "reduce": ["dilated", "separable"] * 7}
+    torch.manual_seed(0)
+    net = SearchNetwork(C=4, layers=3, edge_primitives=stage2_edge_primitives(groups))
+    assert net.alphas_normal.shape == (14, 3)
+    normal, reduce = net.cells[0], net.cells[1]
+    assert normal.edges[0].keys == ("skip_connect", "skip_connect_2", "none")  # two parameter-free skips
+    assert isinstance(normal.edges[0].ops["skip_connect_2"], torch.nn.Identity)
+    assert reduce.edges[1].primitives == ("sep_conv_3x3", "sep_conv_5x5", "none")
+    logits = net(torch.randn(2, 3, 16, 16))
+    assert logits.shape == (2, 10) and torch.isfinite(logits).all()
+    genotype = stage2_genotype(net.alphas_normal, net.alphas_reduce, net.edge_primitives)
+    assert net(torch.randn(2, 3, 16, 16), genotype).shape == (2, 10)  # the derived cell runs as a path
+    with pytest.raises(Exception, match="not in this network's primitives"):
+        bad = genotype.normal[:1] + (("dil_conv_3x3", genotype.normal[1][1]),) + genotype.normal[2:]
+        net.check_genotype(type(genotype)(bad, genotype.normal_concat, genotype.reduce, genotype.reduce_concat))
+
+
+def test_cosine_rate():
+    assert cosine_rate(0, 10, 0.025, 0.001) == pytest.approx(0.025)
+    assert cosine_rate(5, 10, 0.025, 0.001) == pytest.approx(0.013)
+    assert cosine_rate(10, 10, 0.025, 0.001) == pytest.approx(0.001)
+
+
+# ------------------------------------------------------------------------------------- strategies
+QUICK = dict(C=4, layers=3, steps_per_epoch=2, batch_size=16)
+
+
+def run(strategy, run_dir=None, **kwargs):
+    evaluator = CostEvaluator(metrics=("params",), net_kwargs={"C": 8, "layers": 5})
+    return evonas.search(DartsSpace(), strategy, evaluator, budget=1000, seed=0, run_dir=run_dir, progress=False,
+                         **kwargs)
+
+
+def test_stacnas_runs_two_stages_and_hands_the_groups_on():
+    strategy = StacNASSearch(epochs=2, layers_stage2=4, **QUICK)
+    result = run(strategy)
+    assert strategy.finished and [row["stage"] for row in strategy.curve] == ["stacnas-groups"] * 2 + ["stacnas-ops"] * 2
+    groups = strategy.stage_results[0]
+    assert len(groups["normal"]) == 14 and set(groups["normal"]) <= set(GROUPS)
+    last = strategy.curve[-1]["arch"]
+    genotype = next(ind.arch for ind in result.individuals if ind.key == last)  # evaluated, in the history
+    for kind in ("normal", "reduce"):  # every op of the final cell belongs to its edge's group
+        for j, (op, inp) in enumerate(genotype.cell(kind)):
+            assert op in GROUPS[groups[kind][edge_index(j // 2, inp)]]
+
+
+def test_darts_on_nb201_and_bad_settings():
+    strategy = DartsSearch(epochs=1, C=4, N=1, steps_per_epoch=2, batch_size=16)
+    from evonas.evaluators.tabular import NB201TableEvaluator
+
+    result = evonas.search(NB201Space(), strategy, NB201TableEvaluator(), budget=10, seed=0, progress=False)
+    assert len(result.individuals) == 1 and strategy.finished
+    with pytest.raises(ConfigError, match="stacnas"):
+        DartsSearch(mode="one-level")
+    with pytest.raises(ConfigError, match="DARTS space"):
+        evonas.search(NB201Space(), StacNASSearch(epochs=1, **QUICK), NB201TableEvaluator(), budget=5, seed=0,
+                      progress=False)
+
+
+def test_a_non_finite_loss_rolls_back_and_halves_the_rate(monkeypatch, caplog):
+    strategy = DartsSearch(epochs=1, **QUICK)
+    real, calls = gradient.GradientSearch.step, []
+
+    def sometimes_nan(self, train, val=None):
+        calls.append(1)
+        result = real(self, train, val)
+        return {**result, "train_loss": math.nan} if len(calls) == 2 else result
+
+    monkeypatch.setattr(gradient.GradientSearch, "step", sometimes_nan)
+    before = {}
+
+    def remember(self, stage):  # the weights at the start of the epoch
+        before.update({k: v.clone() for k, v in self.module.state_dict().items()})
+        return epoch(self, stage)
+
+    epoch = DartsSearch._epoch
+    monkeypatch.setattr(DartsSearch, "_epoch", remember)
+    strategy.config["epochs"] = 2  # keep the stage open after the first epoch, so its state can be looked at
+    strategy.config["steps_per_epoch"] = 3
+    evaluator = CostEvaluator(metrics=("params",), net_kwargs={"C": 8, "layers": 5})
+    evonas.search(DartsSpace(), strategy, evaluator, budget=1, seed=0, progress=False)  # one epoch only
+    assert len(calls) == 2, "the epoch went on after the non-finite loss"
+    assert strategy.rate_scale == 0.5 and "non-finite loss at step 1" in caplog.text
+    after = strategy.module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before), "the weights were not rolled back"
+
+
+def test_resume_after_an_epoch_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    reference = StacNASSearch(epochs=2, layers_stage2=4, **QUICK)
+    run(reference, tmp_path / "straight")
+    real, calls = gradient.GradientSearch.step, []
+
+    def dies(self, train, val=None):
+        calls.append(1)
+        if len(calls) == 6:  # stage 2, first epoch, second step
+            raise KeyboardInterrupt
+        return real(self, train, val)
+
+    monkeypatch.setattr(gradient.GradientSearch, "step", dies)
+    with pytest.raises(KeyboardInterrupt):
+        run(StacNASSearch(epochs=2, layers_stage2=4, **QUICK), tmp_path / "killed")
+    monkeypatch.setattr(gradient.GradientSearch, "step", real)
+    resumed = StacNASSearch(epochs=2, layers_stage2=4, **QUICK)
+    run(resumed, tmp_path / "killed", resume=True)
+    for name in ("search_curve.csv", "search_curve.png", "chosen.json", "chosen.txt", "chosen.png"):
+        assert (tmp_path / "killed" / name).stat().st_size > 0, name
+    assert DartsSpace().key(resumed.chosen()) == resumed.curve[-1]["arch"]
+    assert resumed.curve == reference.curve
+    assert resumed.stage_results == reference.stage_results
+    assert (tmp_path / "killed" / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text()
