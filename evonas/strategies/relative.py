@@ -252,7 +252,7 @@ class RelativeNAS(Strategy):
             else:
                 fitness = self._fitness(ctx.evaluate(self.ask()))
                 pairs = self.rng.permutation(self.config["pop_size"]).reshape(-1, 2)
-                first_fast = fitness[pairs[:, 0]] < fitness[pairs[:, 1]]
+                first_fast = fitness[pairs[:, 0]] <= fitness[pairs[:, 1]]  # a tie: the first leads (released code)
                 fast = np.where(first_fast, pairs[:, 0], pairs[:, 1])
                 slow = np.where(first_fast, pairs[:, 1], pairs[:, 0])
             before = [self.space.key(a) for a in self.ask()]
