@@ -170,5 +170,6 @@ strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.st
 evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet",
                                     "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.evaluators.tabular",
                                     "evonas.evaluators.zero_cost", "evonas.testing"])
-operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector"])
+operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector",
+                                   "evonas.operators.gradient"])
 executors = Registry("executor", ["evonas.runtime.executors"])

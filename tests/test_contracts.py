@@ -32,6 +32,7 @@ def test_smsemoa_refuses_a_single_objective():
 
 
 @pytest.mark.parametrize("space_name", spaces.names())
-@pytest.mark.parametrize("name", operators.names())
+# 'gradient' learns on a search's shared supernet: tests/operators/test_gradient.py
+@pytest.mark.parametrize("name", sorted(set(operators.names()) - {"gradient"}))
 def test_registered_operator_honours_the_contract(name, space_name):
     check_operator(operators.create(name), spaces.create(space_name), seeds=3)

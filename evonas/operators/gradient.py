@@ -27,7 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from evonas.errors import ConfigError
+from evonas.errors import ConfigError, EvonasError
+from evonas.operators.base import Mutation
+from evonas.registry import operators
+from evonas.training.bn import preserved_bn_statistics
 
 MODES = ("first-order", "second-order", "one-level")
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -153,6 +156,98 @@ class GradientSearch:
         return [d - xi * h for d, h in zip(d_alpha, hessian)], float(val_loss.detach())
 
 
+@operators.register("gradient")
+class GradientMutation(Mutation):
+    """A learned mutation: each parent's architecture becomes the starting point of a few gradient steps on
+    architecture weights over the search's shared supernet, and the cell they then encode is the child.
+
+    For each parent the supernet's architecture weights are set to ``strength`` on the parent's ops (0
+    elsewhere), ``steps`` Adam steps (``learning_rate``) descend the loss of the continuous mixture on
+    ``batch_size`` images of the supernet's validation batches with the supernet's weights fixed (BN in batch mode, its running
+    statistics put back), and the child is derived by the supernet's rule (DARTS: per node the two
+    strongest edges). A child equal to its parent, or not valid in the space, is replaced by the space's
+    own mutation, so every child differs. The supernet is left as it was (weights, alphas, BN statistics).
+    Needs a search whose evaluator has a shared supernet with a continuous mode (``supernet`` on the DARTS
+    or NAS-Bench-201 space).
+    """
+
+    name = "gradient"
+
+    def __init__(self, *, steps: int = 5, learning_rate: float = 0.05, strength: float = 2.0,
+                 batch_size: int = 64) -> None:
+        if steps < 1 or batch_size < 1:
+            raise ConfigError(f"steps and batch_size must be >= 1, got {steps}, {batch_size}")
+        super().__init__(steps=steps, learning_rate=learning_rate, strength=strength, batch_size=batch_size)
+
+    def _do(self, archs: list, rng, ctx) -> list:
+        shared = None
+        if ctx is not None and len(getattr(ctx, "supernets", ())) == 1:
+            shared = ctx.supernets[0]
+        module = getattr(shared, "module", None)
+        if module is None or not callable(getattr(module, "arch_parameters", None)) \
+                or not callable(getattr(module, "genotype", None)):
+            raise ConfigError("the 'gradient' mutation needs an evaluator with one shared supernet in continuous "
+                              "mode (e.g. 'supernet' on the darts or nb201 space)")
+        alphas = module.arch_parameters()
+        saved = [a.detach().clone() for a in alphas]
+        batches = shared._val
+        children = []
+        try:
+            with preserved_bn_statistics(module):
+                module.train()
+                for arch in archs:
+                    child = self._refine(module, alphas, arch, batches)
+                    if child is None or self.space.key(child) == self.space.key(arch):
+                        child = self.space.mutate(arch, rng)
+                    children.append(child)
+        finally:
+            with torch.no_grad():
+                for alpha, value in zip(alphas, saved):
+                    alpha.copy_(value)
+                    alpha.grad = None
+        return children
+
+    def _refine(self, module: nn.Module, alphas: list, arch, batches):
+        """The architecture after ``steps`` gradient steps from ``arch``; None when it is not valid here."""
+        with torch.no_grad():
+            for alpha, start in zip(alphas, _alphas_of(module, arch)):
+                alpha.copy_(self.config["strength"] * start.to(alpha))
+        weights = [p for p in module.parameters() if all(p is not a for a in alphas)]
+        flags = [w.requires_grad for w in weights]
+        optimizer = torch.optim.Adam(alphas, lr=self.config["learning_rate"], betas=(0.5, 0.999))
+        try:
+            for w in weights:
+                w.requires_grad_(False)
+            for step in range(self.config["steps"]):
+                images, targets = batches[step % len(batches)]
+                images, targets = images[:self.config["batch_size"]], targets[:self.config["batch_size"]]
+                optimizer.zero_grad(set_to_none=True)
+                F.cross_entropy(module(images), targets).backward()
+                optimizer.step()
+        finally:
+            for w, flag in zip(weights, flags):
+                w.requires_grad_(flag)
+        try:
+            return self.space.validate(module.genotype())
+        except EvonasError:
+            return None
+
+
+def _alphas_of(module: nn.Module, arch) -> list[torch.Tensor]:
+    """0/1 architecture weights (one per ``arch_parameters()`` tensor) selecting ``arch``'s ops."""
+    if hasattr(module, "alphas_normal"):  # the DARTS search network
+        from evonas.spaces.darts.supernet import genotype_to_weights
+
+        normal, reduce = genotype_to_weights(arch, module.primitives)
+        return [normal.clamp(max=1.0), reduce.clamp(max=1.0)][:len(module.arch_parameters())]
+    from evonas.spaces.nb201.arch import OPS, validate_arch  # the NAS-Bench-201 supernet
+
+    one_hot = torch.zeros(len(validate_arch(arch)), len(OPS))
+    for edge, op in enumerate(validate_arch(arch)):
+        one_hot[edge, OPS.index(op)] = 1.0
+    return [one_hot]
+
+
 def _grads(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """d loss / d tensor for each tensor (zeros for one the loss does not use, e.g. the normal cell's alphas
     in a network of reduction cells only)."""
@@ -160,4 +255,4 @@ def _grads(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Te
     return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads)]
 
 
-__all__ = ["GradientSearch", "MODES"]
+__all__ = ["GradientMutation", "GradientSearch", "MODES"]

@@ -12,7 +12,8 @@ the estimate does not depend on the order of the batches.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import contextlib
+from typing import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -55,3 +56,18 @@ def recalibrate_bn(model: nn.Module, forward: Callable[[torch.Tensor], torch.Ten
             layer.momentum = momentum
         model.eval()
     return seen
+
+
+@contextlib.contextmanager
+def preserved_bn_statistics(model: nn.Module) -> Iterator[None]:
+    """Within the block BN running statistics may change (recalibration, train-mode passes); on leaving it
+    they are put back as they were."""
+    statistics = ("running_mean", "running_var", "num_batches_tracked")
+    saved = [(layer, {k: getattr(layer, k).clone() for k in statistics}) for layer in batchnorm_layers(model)]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for layer, buffers in saved:
+                for key, value in buffers.items():
+                    getattr(layer, key).copy_(value)

@@ -37,7 +37,7 @@ from evonas.data.splits import seed_worker
 from evonas.errors import CheckpointError, ConfigError
 from evonas.runtime.device import resolve_device
 from evonas.spaces.base import HasSupernet, require
-from evonas.training.bn import batchnorm_layers, recalibrate_bn
+from evonas.training.bn import preserved_bn_statistics, recalibrate_bn
 from evonas.training.one_shot import SAMPLERS, OneShotStats, sample_paths, train_step, warmup_cosine
 
 log = logging.getLogger(__name__)
@@ -246,10 +246,8 @@ class SharedSupernet:
         part, each after BN recalibration on ``recalibration_images`` training images. Nothing of the supernet
         changes: the BN running statistics are re-estimated per path and put back afterwards (a RelativeNAS
         member inherits the statistics training left, not the last scored path's)."""
-        statistics = ("running_mean", "running_var", "num_batches_tracked")
-        saved = [(layer, {k: getattr(layer, k).clone() for k in statistics}) for layer in batchnorm_layers(self.module)]
         results = []
-        try:
+        with preserved_bn_statistics(self.module):
             for arch in archs:
                 if self.recalibration_images:  # 0: keep the running statistics of training (the ablation)
                     recalibrate_bn(self.module, lambda x, arch=arch: self._forward(x, arch),
@@ -257,10 +255,6 @@ class SharedSupernet:
                 else:
                     self.module.eval()
                 results.append(self._measure(arch, self._val))
-        finally:
-            for layer, buffers in saved:
-                for key, value in buffers.items():
-                    getattr(layer, key).copy_(value)
         return results
 
     def _measure(self, arch, batches) -> dict[str, float]:

@@ -112,3 +112,56 @@ def test_bad_settings():
         GradientSearch(tiny_darts(), mode="zeroth-order")
     with pytest.raises(ConfigError, match="architecture parameters"):
         GradientSearch(torch.nn.Linear(2, 2))
+
+
+# ------------------------------------------------------------------ the learned mutation
+def shared_darts_supernet():
+    from evonas.evaluators.supernet import SupernetEvaluator
+
+    evaluator = SupernetEvaluator(epochs=1, supernet_kwargs={"C": 4, "layers": 3}, batch_size=32, split=(0.2, 0.1),
+                                  recalibration_images=32, val_images=64, progress=False, device="cpu")
+    evaluator.setup(DartsSpace())
+    return evaluator
+
+
+def test_gradient_mutation_refines_parents_and_leaves_the_supernet_as_it_was():
+    import numpy as np
+
+    from evonas.context import SearchContext
+    from evonas.registry import operators
+
+    space, evaluator = DartsSpace(), shared_darts_supernet()
+    ctx = SearchContext(evaluate=evaluator.evaluate, supernets=(evaluator.shared,))
+    before = {k: v.clone() for k, v in evaluator.shared.module.state_dict().items()}
+    parents = [space.sample(np.random.default_rng(s)) for s in range(4)]
+    operator = operators.create("gradient", steps=3, learning_rate=0.5).setup(space)
+    children = operator(parents, np.random.default_rng(0), ctx)
+    assert len(children) == 4 and all(space.is_valid(c) for c in children)
+    assert all(space.key(c) != space.key(p) for c, p in zip(children, parents))
+    after = evaluator.shared.module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    # the starting architecture weights encode the parent: with a negligible step the parent comes back
+    module = evaluator.shared.module
+    still = operators.create("gradient", steps=1, learning_rate=1e-9).setup(space)
+    assert all(space.key(still._refine(module, module.arch_parameters(), p, evaluator.shared._val)) == space.key(p)
+               for p in parents)
+    moved = [still.__class__(steps=3, learning_rate=0.5).setup(space)._refine(module, module.arch_parameters(), p,
+                                                                              evaluator.shared._val)
+             for p in parents]
+    assert any(space.key(m) != space.key(p) for m, p in zip(moved, parents)), "the gradient steps changed nothing"
+
+
+def test_evolution_uses_the_gradient_mutation_and_it_needs_a_supernet():
+    import numpy as np
+
+    import evonas
+    from evonas.registry import operators, strategies
+
+    evaluator = shared_darts_supernet()
+    result = evonas.search(DartsSpace(), strategies.create("evolution", pop_size=4, sample_size=2,
+                                                            mutation="gradient"),
+                           evaluator, budget=6, seed=0, progress=False, evaluator_ready=True)
+    assert len(result.individuals) >= 6
+    rng = np.random.default_rng(0)
+    with pytest.raises(ConfigError, match="shared supernet"):
+        operators.create("gradient").setup(DartsSpace())([DartsSpace().sample(rng)], rng, None)
