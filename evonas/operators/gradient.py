@@ -190,7 +190,7 @@ class GradientMutation(Mutation):
                               "mode (e.g. 'supernet' on the darts or nb201 space)")
         alphas = module.arch_parameters()
         saved = [a.detach().clone() for a in alphas]
-        batches = shared._val
+        batches = shared.validation_batches
         children = []
         try:
             with preserved_bn_statistics(module):

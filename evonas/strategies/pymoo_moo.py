@@ -125,6 +125,7 @@ class _OperatorCrossover(Crossover):
     def __init__(self, codec: _Codec, operator, prob: float) -> None:
         super().__init__(n_parents=2, n_offsprings=2, prob=prob)
         self.codec, self.operator = codec, operator
+        self.ctx = None  # the generation's SearchContext while the strategy steps (learned operators use it)
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         if hasattr(self.operator, "vectors"):  # an operator on the encoding: no decoding needed
@@ -132,7 +133,7 @@ class _OperatorCrossover(Crossover):
         _, n_matings, n_var = X.shape
         pairs = [(self.codec.decode(X[0, k]), self.codec.decode(X[1, k])) for k in range(n_matings)]
         children = np.empty((2, n_matings, n_var))
-        for k, (c, d) in enumerate(self.operator(pairs, random_state)):
+        for k, (c, d) in enumerate(self.operator(pairs, random_state, self.ctx)):
             children[0, k], children[1, k] = self.codec.encode(c), self.codec.encode(d)
         return children
 
@@ -143,11 +144,12 @@ class _OperatorMutation(Mutation):
     def __init__(self, codec: _Codec, operator, prob: float) -> None:
         super().__init__(prob=prob)
         self.codec, self.operator = codec, operator
+        self.ctx = None  # the generation's SearchContext while the strategy steps (learned operators use it)
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         if hasattr(self.operator, "vectors"):
             return self.operator.vectors(X, random_state)
-        children = self.operator([self.codec.decode(x) for x in X], random_state)
+        children = self.operator([self.codec.decode(x) for x in X], random_state, self.ctx)
         return np.asarray([self.codec.encode(c) for c in children]).reshape(X.shape)
 
 
@@ -233,6 +235,19 @@ class PymooStrategy(Strategy):
         self.algorithm = cls(**kwargs)
         self.algorithm.setup(self.problem, termination=NoTermination(),
                              seed=int(self.rng.integers(2**31 - 1)))
+
+    def step(self, ctx) -> None:
+        """One generation; the operators see ``ctx`` during it (and never keep it: checkpoints pickle them)."""
+        mating = getattr(self.algorithm, "mating", None)
+        wrappers = [w for w in (getattr(mating, "crossover", None), getattr(mating, "mutation", None))
+                    if isinstance(w, (_OperatorCrossover, _OperatorMutation))]
+        for wrapper in wrappers:
+            wrapper.ctx = ctx
+        try:
+            super().step(ctx)
+        finally:
+            for wrapper in wrappers:
+                wrapper.ctx = None
 
     def ask(self) -> list:
         self._pending = self.algorithm.ask()

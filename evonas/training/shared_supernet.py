@@ -229,6 +229,11 @@ class SharedSupernet:
         return [(x.to(self.device).contiguous(memory_format=memory_format), y.to(self.device)) for x, y in loader]
 
     @property
+    def validation_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The validation part as ``(images, targets)`` device batches (no augmentation), as scoring uses it."""
+        return self._val
+
+    @property
     def recalibration_batches(self) -> list[torch.Tensor]:
         """The images BN statistics are re-estimated on, as device batches."""
         return [x for x, _ in self._recal]

@@ -143,10 +143,10 @@ def test_gradient_mutation_refines_parents_and_leaves_the_supernet_as_it_was():
     # the starting architecture weights encode the parent: with a negligible step the parent comes back
     module = evaluator.shared.module
     still = operators.create("gradient", steps=1, learning_rate=1e-9).setup(space)
-    assert all(space.key(still._refine(module, module.arch_parameters(), p, evaluator.shared._val)) == space.key(p)
+    assert all(space.key(still._refine(module, module.arch_parameters(), p, evaluator.shared.validation_batches)) == space.key(p)
                for p in parents)
     moved = [still.__class__(steps=3, learning_rate=0.5).setup(space)._refine(module, module.arch_parameters(), p,
-                                                                              evaluator.shared._val)
+                                                                              evaluator.shared.validation_batches)
              for p in parents]
     assert any(space.key(m) != space.key(p) for m, p in zip(moved, parents)), "the gradient steps changed nothing"
 
@@ -162,6 +162,10 @@ def test_evolution_uses_the_gradient_mutation_and_it_needs_a_supernet():
                                                             mutation="gradient"),
                            evaluator, budget=6, seed=0, progress=False, evaluator_ready=True)
     assert len(result.individuals) >= 6
+    for engine in ("ga", "deap-ga"):  # pymoo and DEAP hand the generation's context to the operator too
+        result = evonas.search(DartsSpace(), strategies.create(engine, pop_size=4, mutation="gradient"), evaluator,
+                               budget=8, seed=0, progress=False, evaluator_ready=True)
+        assert len(result.individuals) >= 8
     rng = np.random.default_rng(0)
     with pytest.raises(ConfigError, match="shared supernet"):
         operators.create("gradient").setup(DartsSpace())([DartsSpace().sample(rng)], rng, None)
