@@ -12,8 +12,13 @@ StacNAS searches in two stages:
    group's two members plus ``none`` (:func:`stage2_edge_primitives`; the
    identity group is two parameter-free skips, so skip holds two logits);
    per edge the member with the largest raw logit, per node the two edges
-   with the largest such logit (:func:`stage2_cell`; ``none`` is never
+   with the largest such logit (:func:`stacnas_cell`; ``none`` is never
    chosen, logits are ranked raw, not softmaxed as in DARTS).
+
+Checked against the released code (github.com/susan0199/StacNAS a3c00dd): the
+op lists equal its ``OPS_DICT``, :func:`winning_groups` its
+``build_primitive_from_alpha`` and :func:`stacnas_cell` its
+``build_genotype_from_alpha``.
 
 The op lists follow the released code (``genotypes.py`` of
 github.com/susan0199/StacNAS).
@@ -64,20 +69,21 @@ def stage2_edge_primitives(groups: dict[str, Sequence[str]]) -> dict[str, list[t
     return out
 
 
-def stage2_cell(alphas: torch.Tensor, edge_primitives: Sequence[Sequence[str]], steps: int) -> list[tuple[str, int]]:
-    """One cell of the final genotype: per node the two incoming edges whose best non-``none`` raw logit is
-    largest, each with that op."""
+def stacnas_cell(alphas: torch.Tensor, edge_primitives: Sequence[Sequence[str]], steps: int) -> list[tuple[str, int]]:
+    """One cell by StacNAS' rule (``build_genotype_from_alpha`` of the released code): per node the two incoming
+    edges whose best non-``none`` raw logit is largest, each with that op. Stage 1's cell names each edge's
+    winning representative; stage 2's is the final cell."""
     return derive_cell(alphas, list(edge_primitives), steps)
 
 
-def stage2_genotype(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
+def stacnas_genotype(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
                     edge_primitives: dict[str, Sequence[Sequence[str]]], steps: int = 4) -> Genotype:
-    """The final genotype of stage 2 (every intermediate node concatenated)."""
-    cells = {kind: stage2_cell(a, edge_primitives[kind], steps)
+    """The genotype of either stage by :func:`stacnas_cell` (every intermediate node concatenated)."""
+    cells = {kind: stacnas_cell(a, edge_primitives[kind], steps)
              for kind, a in zip(CELL_KINDS, (alphas_normal, alphas_reduce))}
     concat = range(2, 2 + steps)
     return Genotype(normal=cells["normal"], normal_concat=concat, reduce=cells["reduce"], reduce_concat=concat)
 
 
-__all__ = ["GROUPS", "REPRESENTS", "STAGE1_PRIMITIVES", "stage2_cell", "stage2_edge_primitives",
-           "stage2_genotype", "winning_groups"]
+__all__ = ["GROUPS", "REPRESENTS", "STAGE1_PRIMITIVES", "stacnas_cell", "stacnas_genotype",
+           "stage2_edge_primitives", "winning_groups"]

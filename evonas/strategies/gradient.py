@@ -22,6 +22,10 @@ finished epoch, exactly.
   one-level updates on the whole training set (``train_portion=1``); the
   genotype of stage 2 ranks raw logits.
 
+``lr_schedule="published"`` reproduces the released codes' schedule, which
+steps the cosine before each epoch (so epoch e trains at the rate of e + 1
+and never at the full initial rate); the default is the plain cosine.
+
 Guard rails: a non-finite loss rolls the network and both optimisers back to
 the start of the epoch, halves the learning rates and ends the epoch (logged
 as a warning); a derived normal cell with at least ``skip_collapse_share`` of
@@ -59,7 +63,10 @@ class _GradientStrategy(Strategy):
                  train_portion: float = 0.5, learning_rate: float = 0.025, learning_rate_min: float = 0.001,
                  momentum: float = 0.9, weight_decay: float = 3e-4, grad_clip: float = 5.0,
                  arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, steps_per_epoch: int | None = None,
-                 skip_collapse_share: float = 0.5, device: str = "auto", workers: int = 0, **stage_config: Any) -> None:
+                 skip_collapse_share: float = 0.5, lr_schedule: str = "cosine", device: str = "auto",
+                 workers: int = 0, **stage_config: Any) -> None:
+        if lr_schedule not in ("cosine", "published"):
+            raise ConfigError(f"lr_schedule must be 'cosine' or 'published', got {lr_schedule!r}")
         if not 0 < train_portion <= 1:
             raise ConfigError(f"train_portion must be in (0, 1], got {train_portion}")
         if steps_per_epoch is not None and steps_per_epoch < 1:
@@ -68,7 +75,8 @@ class _GradientStrategy(Strategy):
                          learning_rate=learning_rate, learning_rate_min=learning_rate_min, momentum=momentum,
                          weight_decay=weight_decay, grad_clip=grad_clip, arch_learning_rate=arch_learning_rate,
                          arch_weight_decay=arch_weight_decay, steps_per_epoch=steps_per_epoch,
-                         skip_collapse_share=skip_collapse_share, device=device, workers=workers, **stage_config)
+                         skip_collapse_share=skip_collapse_share, lr_schedule=lr_schedule, device=device,
+                         workers=workers, **stage_config)
         self.stage = 0  # index into the stages
         self.epoch = 0  # epochs done in the current stage
         self.rate_scale = 1.0  # halved after each non-finite loss
@@ -170,7 +178,9 @@ class _GradientStrategy(Strategy):
 
     def _epoch(self, stage: dict) -> dict[str, float]:
         c = self.config
-        rate = cosine_rate(self.epoch, stage["epochs"], c["learning_rate"], c["learning_rate_min"]) * self.rate_scale
+        shift = 1 if c["lr_schedule"] == "published" else 0  # the released code steps its scheduler first
+        rate = cosine_rate(self.epoch + shift, stage["epochs"], c["learning_rate"], c["learning_rate_min"])
+        rate *= self.rate_scale
         self.search.set_learning_rate(rate)
         snapshot = copy.deepcopy((self.module.state_dict(), self.search.w_optimizer.state_dict(),
                                   self.search.a_optimizer.state_dict()))
@@ -321,22 +331,11 @@ class StacNASSearch(_GradientStrategy):
         return None
 
     def _derive(self, stage: int, module: torch.nn.Module):
-        from evonas.operators.stacnas import GROUPS, stage2_genotype, winning_groups
+        """Either stage's cell by raw logits (stage 1's names each edge's winning group representative)."""
+        from evonas.operators.stacnas import stacnas_genotype
 
-        if stage == 0:  # stage 1's cell: each edge's winning group shown by its first member, edges by raw logit
-            from evonas.spaces.darts.supernet import derive_cell
-            from evonas.spaces.darts.genotype import Genotype
-
-            cells = {}
-            for kind, alphas in (("normal", module.alphas_normal), ("reduce", module.alphas_reduce)):
-                names = [(GROUPS[g][0],) for g in winning_groups(alphas)]
-                best = alphas.detach()[:, :-1].max(dim=1, keepdim=True).values  # 'none' is the last column
-                cells[kind] = derive_cell(best, names, module.steps)
-            concat = range(2, 2 + module.steps)
-            return self.space.validate(Genotype(normal=cells["normal"], normal_concat=concat,
-                                                reduce=cells["reduce"], reduce_concat=concat))
-        return self.space.validate(stage2_genotype(module.alphas_normal, module.alphas_reduce,
-                                                   module.edge_primitives, module.steps))
+        return self.space.validate(stacnas_genotype(module.alphas_normal, module.alphas_reduce,
+                                                    module.edge_primitives, module.steps))
 
 
 __all__ = ["DartsSearch", "StacNASSearch", "cosine_rate"]

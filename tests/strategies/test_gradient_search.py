@@ -11,8 +11,8 @@ import evonas
 from evonas.errors import ConfigError
 from evonas.evaluators.cost import CostEvaluator
 from evonas.operators import gradient
-from evonas.operators.stacnas import (GROUPS, STAGE1_PRIMITIVES, stage2_cell, stage2_edge_primitives,
-                                      stage2_genotype, winning_groups)
+from evonas.operators.stacnas import (GROUPS, STAGE1_PRIMITIVES, stacnas_cell, stacnas_genotype,
+                                      stage2_edge_primitives, winning_groups)
 from evonas.spaces.darts import DartsSpace
 from evonas.spaces.darts.cells import edge_index
 from evonas.spaces.darts.supernet import SearchNetwork, derive_cell
@@ -40,7 +40,7 @@ def test_stage2_never_chooses_none_and_ranks_edges_by_raw_logits():
     alphas[0] = torch.tensor([3.0, 2.9, 0.0])
     alphas[1] = torch.tensor([2.0, -5.0, -5.0])
     alphas[0, 2] = alphas[1, 2] = 0.0
-    cell = stage2_cell(alphas, primitives, 4)
+    cell = stacnas_cell(alphas, primitives, 4)
     assert all(op != "none" for op, _ in cell)
     assert cell[:2] == [("sep_conv_3x3", 0), ("sep_conv_3x3", 1)]
     # DARTS' softmax rule would rank edge 1 first: the rules differ
@@ -48,7 +48,7 @@ def test_stage2_never_chooses_none_and_ranks_edges_by_raw_logits():
     assert darts[0] == ("sep_conv_3x3", 1)
     # a third edge with a larger raw logit displaces the weaker of node 1's edges
     alphas[2:5] = torch.tensor([[1.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 0.0]])
-    assert stage2_cell(alphas, primitives, 4)[2:4] == [("sep_conv_5x5", 1), ("sep_conv_3x3", 0)]
+    assert stacnas_cell(alphas, primitives, 4)[2:4] == [("sep_conv_5x5", 1), ("sep_conv_3x3", 0)]
 
 
 def test_stage2_network_is_built_from_the_stage1_groups():
@@ -62,7 +62,7 @@ def test_stage2_network_is_built_from_the_stage1_groups():
     assert reduce.edges[1].primitives == ("sep_conv_3x3", "sep_conv_5x5", "none")
     logits = net(torch.randn(2, 3, 16, 16))
     assert logits.shape == (2, 10) and torch.isfinite(logits).all()
-    genotype = stage2_genotype(net.alphas_normal, net.alphas_reduce, net.edge_primitives)
+    genotype = stacnas_genotype(net.alphas_normal, net.alphas_reduce, net.edge_primitives)
     assert net(torch.randn(2, 3, 16, 16), genotype).shape == (2, 10)  # the derived cell runs as a path
     with pytest.raises(Exception, match="not in this network's primitives"):
         bad = genotype.normal[:1] + (("dil_conv_3x3", genotype.normal[1][1]),) + genotype.normal[2:]
@@ -86,8 +86,12 @@ def run(strategy, run_dir=None, **kwargs):
 
 
 def test_stacnas_runs_two_stages_and_hands_the_groups_on():
-    strategy = StacNASSearch(epochs=2, layers_stage2=4, **QUICK)
+    strategy = StacNASSearch(epochs=2, layers_stage2=4, lr_schedule="published", **QUICK)
     result = run(strategy)
+    # the released code steps its cosine before each epoch: epoch 0 trains at the rate of epoch 1
+    assert strategy.curve[0]["lr"] == pytest.approx(cosine_rate(1, 2, 0.025, 0.001))
+    stage1 = next(ind.arch for ind in result.individuals if ind.key == strategy.curve[1]["arch"])
+    assert {op for op, _ in stage1.normal + stage1.reduce} <= set(STAGE1_PRIMITIVES[:-1])  # representatives
     assert strategy.finished and [row["stage"] for row in strategy.curve] == ["stacnas-groups"] * 2 + ["stacnas-ops"] * 2
     groups = strategy.stage_results[0]
     assert len(groups["normal"]) == 14 and set(groups["normal"]) <= set(GROUPS)
