@@ -52,3 +52,13 @@ def test_relativenas_example_chooses_and_exports_a_cell(tmp_path):
     history = (run_dir / "history.csv").read_text()
     proc = run_example("relativenas.py", *args, "--resume", cwd=tmp_path)  # a finished run: nothing more to do
     assert "2 generations of 2 members" in proc.stdout and (run_dir / "history.csv").read_text() == history
+
+
+def test_stacnas_example_runs_both_stages(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_example("stacnas.py", "--C", "4", "--layers", "3", "--layers-stage2", "4", "--epochs", "1",
+                       "--steps-per-epoch", "2", "--batch-size", "16", "--device", "cpu", "--quiet",
+                       "--run-dir", str(run_dir), cwd=tmp_path)
+    assert "stage 1 groups" in proc.stdout and "StacNAS cell: Genotype(" in proc.stdout
+    assert json.loads((run_dir / "chosen.json").read_text())["normal"]
+    assert len((run_dir / "search_curve.csv").read_text().splitlines()) == 3  # header + one epoch per stage
