@@ -34,6 +34,7 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=60)
     parser.add_argument("--supernet-epochs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=3, help="gradient steps per child")
+    parser.add_argument("--learning-rate", type=float, default=0.3, help="Adam's, on architecture weights")
     parser.add_argument("--out", default="runs/bench_gradient_mutation")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -46,15 +47,17 @@ def main() -> int:
     began = time.perf_counter()
     evaluator.setup(space)
     print(f"supernet: {args.supernet_epochs} epochs ({time.perf_counter() - began:.0f} s, cached in {out})")
-    rows, curves, seconds = [], {}, {}
+    rows, curves, seconds, refined = [], {}, {}, []
     for variant in ("space-mutation", "gradient"):
         for seed in range(args.seeds):
             mutation = "space-mutation" if variant == "space-mutation" else operators.create(
-                "gradient", steps=args.steps)
+                "gradient", steps=args.steps, learning_rate=args.learning_rate)
             strategy = strategies.create("evolution", pop_size=10, sample_size=3, mutation=mutation)
             start = time.perf_counter()
             result = evonas.search(space, strategy, evaluator, budget=args.budget, seed=seed, progress=False,
                                    evaluator_ready=True)
+            if variant == "gradient":
+                refined.append(mutation.refined / max(mutation.refined + mutation.fallbacks, 1))
             seconds.setdefault(variant, []).append(time.perf_counter() - start)
             best = np.maximum.accumulate([ind.values["accuracy"] for ind in result.individuals])[:args.budget]
             curves.setdefault(variant, []).append(best)
@@ -74,6 +77,9 @@ def main() -> int:
                             "seconds_per_run": float(np.median(seconds[variant]))}
         print(f"{variant:<15} median final best {np.median(finals):.2f} %; evaluations to the target {reach}; "
               f"{np.median(seconds[variant]):.0f} s per run")
+    summary["gradient_children_refined_share"] = float(np.mean(refined))
+    print(f"gradient mutation: {np.mean(refined):.0%} of children made by the gradient steps (the rest fell back "
+          f"to the space's mutation)")
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return 0
 

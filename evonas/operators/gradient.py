@@ -166,18 +166,22 @@ class GradientMutation(Mutation):
     ``batch_size`` images of the supernet's validation batches with the supernet's weights fixed (BN in batch mode, its running
     statistics put back), and the child is derived by the supernet's rule (DARTS: per node the two
     strongest edges). A child equal to its parent, or not valid in the space, is replaced by the space's
-    own mutation, so every child differs. The supernet is left as it was (weights, alphas, BN statistics).
+    own mutation, so every child differs (:attr:`refined` / :attr:`fallbacks` count both; Adam moves each
+    weight by about ``learning_rate`` a step, so ``steps * learning_rate`` must be able to overcome
+    ``strength`` for the steps to change a cell). The supernet is left as it was (weights, alphas, BN statistics).
     Needs a search whose evaluator has a shared supernet with a continuous mode (``supernet`` on the DARTS
     or NAS-Bench-201 space).
     """
 
     name = "gradient"
 
-    def __init__(self, *, steps: int = 5, learning_rate: float = 0.05, strength: float = 2.0,
+    def __init__(self, *, steps: int = 3, learning_rate: float = 0.3, strength: float = 1.0,
                  batch_size: int = 64) -> None:
         if steps < 1 or batch_size < 1:
             raise ConfigError(f"steps and batch_size must be >= 1, got {steps}, {batch_size}")
         super().__init__(steps=steps, learning_rate=learning_rate, strength=strength, batch_size=batch_size)
+        #: children the gradient steps made, and children that fell back to the space's mutation
+        self.refined, self.fallbacks = 0, 0
 
     def _do(self, archs: list, rng, ctx) -> list:
         shared = None
@@ -199,6 +203,9 @@ class GradientMutation(Mutation):
                     child = self._refine(module, alphas, arch, batches)
                     if child is None or self.space.key(child) == self.space.key(arch):
                         child = self.space.mutate(arch, rng)
+                        self.fallbacks += 1
+                    else:
+                        self.refined += 1
                     children.append(child)
         finally:
             with torch.no_grad():

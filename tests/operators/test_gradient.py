@@ -134,8 +134,9 @@ def test_gradient_mutation_refines_parents_and_leaves_the_supernet_as_it_was():
     ctx = SearchContext(evaluate=evaluator.evaluate, supernets=(evaluator.shared,))
     before = {k: v.clone() for k, v in evaluator.shared.module.state_dict().items()}
     parents = [space.sample(np.random.default_rng(s)) for s in range(4)]
-    operator = operators.create("gradient", steps=3, learning_rate=0.5).setup(space)
+    operator = operators.create("gradient").setup(space)  # the defaults must change cells, not fall back
     children = operator(parents, np.random.default_rng(0), ctx)
+    assert operator.refined >= 3 and operator.refined + operator.fallbacks == 4
     assert len(children) == 4 and all(space.is_valid(c) for c in children)
     assert all(space.key(c) != space.key(p) for c, p in zip(children, parents))
     after = evaluator.shared.module.state_dict()
