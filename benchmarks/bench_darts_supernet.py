@@ -1,15 +1,28 @@
-"""Discrete (single-path) vs continuous (mixed-op) steps on the DARTS search network.
+"""Discrete (single-path) vs continuous (mixed-op) steps on the DARTS search network, and how fast evonas'
+continuous DARTS step is against the op-by-op baseline and the original DARTS code.
 
-Claim measured: running a sampled genotype alone through the supernet
-(discrete mode) is many times faster and lighter than the DARTS mixture,
-which computes every op on every edge (on a 2-core CPU at C=16, 8 cells,
-batch 64: roughly 10x faster per step, ~1.7 GiB peak RSS instead of ~10 GiB).
+Claims measured:
+
+* Running a sampled genotype alone through the supernet (discrete mode) is
+  many times faster and lighter than the DARTS mixture, which computes
+  every op on every edge.
+* evonas' continuous step (``continuous``: channels-last on the CPU, the
+  fused mixture of :mod:`evonas.spaces.darts.mixture`, strided dilated
+  convs computed on the subsampled input) against the op-by-op mixture in
+  contiguous memory with oneDNN's dilated strided kernels
+  (``continuous-plain``, what evonas did before, at parity with the
+  original DARTS code). The original code's figure on this kind of machine
+  (2 cores, C=16, 8 cells, batch 64, measured side by side with
+  ``continuous-plain`` in one run, two rounds) is printed beside them:
+  7.2 / 7.4 s per step, 9.6 GiB peak RSS, against 5.9 / 7.3 s and 9.9 GiB
+  for ``continuous-plain``. Goal: half the reference's time or less, at
+  equal or lower memory.
 
 Each mode runs in a fresh subprocess so that its peak RSS (``ru_maxrss``) is
 its own. A step is forward + cross-entropy + backward in training mode on
 random data. Discrete mode cycles through ``--genotypes`` random genotypes
-(one warm-up step each, then ``--steps`` timed steps each); continuous mode
-uses the network's own softmax(alpha) weights (one warm-up step, then
+(one warm-up step each, then ``--steps`` timed steps each); continuous modes
+use the network's own softmax(alpha) weights (one warm-up step, then
 ``--steps`` timed steps).
 
     python benchmarks/bench_darts_supernet.py                 # C=16, 8 cells, batch 64
@@ -25,6 +38,12 @@ import statistics
 import subprocess
 import sys
 import time
+
+
+#: the original DARTS search network's step and peak RSS, and continuous-plain's beside it in the same runs
+#: (two rounds, C=16, 8 cells, batch 64, 2 threads, 2-core CPU)
+REFERENCE_SECONDS, REFERENCE_GIB = (7.2, 7.4), 9.6
+PLAIN_SECONDS = (5.9, 7.3)
 
 
 def _step(net, x, y, **kwargs) -> float:
@@ -43,12 +62,23 @@ def worker(args: argparse.Namespace) -> dict:
     import torch
 
     from evonas.spaces.darts import SearchNetwork, sample_genotype
+    from evonas.spaces.darts.cells import MixedOp
+    from evonas.spaces.darts.ops import DilatedDepthwiseConv
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     net = SearchNetwork(C=args.C, num_classes=10, layers=args.layers).train()
     x = torch.randn(args.batch, 3, args.size, args.size)
     y = torch.randint(0, 10, (args.batch,))
+    if args.worker == "continuous-plain":  # op by op, oneDNN's dilated strided kernels, contiguous memory
+        for module in net.modules():
+            if isinstance(module, MixedOp):
+                module.fused = False
+            if isinstance(module, DilatedDepthwiseConv):
+                module.subsample = False
+    elif not args.contiguous:  # what evonas' strategies and supernets do on the CPU
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     rss_built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     times = []
     if args.worker == "discrete":
@@ -83,9 +113,12 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=2, help="timed steps per genotype / mode (default 2)")
     parser.add_argument("--genotypes", type=int, default=3, help="random genotypes in discrete mode (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
-    parser.add_argument("--modes", default="discrete,continuous", help="comma-separated modes to run")
+    parser.add_argument("--modes", default="discrete,continuous,continuous-plain",
+                        help="comma-separated modes to run (default: all three)")
+    parser.add_argument("--contiguous", action="store_true",
+                        help="run discrete / continuous in contiguous (NCHW) memory instead of channels-last")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--worker", choices=("discrete", "continuous"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("discrete", "continuous", "continuous-plain"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
@@ -94,7 +127,7 @@ def main(argv=None) -> None:
 
     forwarded = [f"--C={args.C}", f"--layers={args.layers}", f"--batch={args.batch}", f"--size={args.size}",
                  f"--steps={args.steps}", f"--genotypes={args.genotypes}", f"--threads={args.threads}",
-                 f"--seed={args.seed}"]
+                 f"--seed={args.seed}"] + (["--contiguous"] if args.contiguous else [])
     import torch
 
     print(f"DARTS search network: C={args.C}, {args.layers} cells, batch {args.batch}, "
@@ -106,17 +139,30 @@ def main(argv=None) -> None:
         results[mode] = run_mode(mode, forwarded)
         results[mode]["wall"] = time.perf_counter() - t0
 
-    header = f"{'mode':<11} {'steps':>5} {'median s/step':>14} {'min s/step':>11} {'RSS built MiB':>14} {'peak RSS MiB':>13} {'wall s':>7}"
+    header = f"{'mode':<17} {'steps':>5} {'median s/step':>14} {'min s/step':>11} {'RSS built MiB':>14} {'peak RSS MiB':>13} {'wall s':>7}"
     print(header)
     print("-" * len(header))
     for mode, r in results.items():
-        print(f"{mode:<11} {len(r['times']):>5} {statistics.median(r['times']):>14.3f} {min(r['times']):>11.3f} "
+        print(f"{mode:<17} {len(r['times']):>5} {statistics.median(r['times']):>14.3f} {min(r['times']):>11.3f} "
               f"{r['rss_built_mib']:>14.0f} {r['peak_rss_mib']:>13.0f} {r['wall']:>7.1f}")
     if {"discrete", "continuous"} <= set(results):
         d, c = results["discrete"], results["continuous"]
         print(f"continuous / discrete: time {statistics.median(c['times']) / statistics.median(d['times']):.1f}x, "
               f"peak RSS {c['peak_rss_mib'] / d['peak_rss_mib']:.1f}x, "
               f"RSS above model {(c['peak_rss_mib'] - c['rss_built_mib']) / max(d['peak_rss_mib'] - d['rss_built_mib'], 1):.1f}x")
+    if {"continuous", "continuous-plain"} <= set(results):
+        c, p = results["continuous"], results["continuous-plain"]
+        print(f"continuous / continuous-plain: time {statistics.median(c['times']) / statistics.median(p['times']):.2f}x, "
+              f"peak RSS {c['peak_rss_mib'] / p['peak_rss_mib']:.2f}x")
+    if (args.C, args.layers, args.batch, args.size, args.threads) == (16, 8, 64, 32, 2) and "continuous" in results:
+        c = results["continuous"]
+        print(f"original DARTS code (recorded on this kind of machine, not measured here): {REFERENCE_SECONDS[0]} / "
+              f"{REFERENCE_SECONDS[1]} s per step, {REFERENCE_GIB} GiB; continuous-plain was "
+              f"{PLAIN_SECONDS[0]} / {PLAIN_SECONDS[1]} s beside it")
+        median = statistics.median(c["times"])
+        print(f"continuous against the recorded reference: time {median / REFERENCE_SECONDS[0]:.2f}x / "
+              f"{median / REFERENCE_SECONDS[1]:.2f}x, peak RSS {c['peak_rss_mib'] / 1024 / REFERENCE_GIB:.2f}x; "
+              "compare with continuous / continuous-plain above, which is measured in this run")
 
 
 if __name__ == "__main__":

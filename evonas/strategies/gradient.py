@@ -22,6 +22,9 @@ finished epoch, exactly.
   one-level updates on the whole training set (``train_portion=1``); the
   genotype of stage 2 ranks raw logits.
 
+The network runs in channels-last memory format on the CPU
+(``channels_last=None``; 1.5-2x faster there), contiguous elsewhere.
+
 ``lr_schedule="published"`` reproduces the released codes' schedule, which
 steps the cosine before each epoch (so epoch e trains at the rate of e + 1
 and never at the full initial rate); the default is the plain cosine.
@@ -64,7 +67,7 @@ class _GradientStrategy(Strategy):
                  momentum: float = 0.9, weight_decay: float = 3e-4, grad_clip: float = 5.0,
                  arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, steps_per_epoch: int | None = None,
                  skip_collapse_share: float = 0.5, lr_schedule: str = "cosine", device: str = "auto",
-                 workers: int = 0, **stage_config: Any) -> None:
+                 channels_last: bool | None = None, workers: int = 0, **stage_config: Any) -> None:
         if lr_schedule not in ("cosine", "published"):
             raise ConfigError(f"lr_schedule must be 'cosine' or 'published', got {lr_schedule!r}")
         if not 0 < train_portion <= 1:
@@ -76,7 +79,7 @@ class _GradientStrategy(Strategy):
                          weight_decay=weight_decay, grad_clip=grad_clip, arch_learning_rate=arch_learning_rate,
                          arch_weight_decay=arch_weight_decay, steps_per_epoch=steps_per_epoch,
                          skip_collapse_share=skip_collapse_share, lr_schedule=lr_schedule, device=device,
-                         workers=workers, **stage_config)
+                         channels_last=channels_last, workers=workers, **stage_config)
         self.stage = 0  # index into the stages
         self.epoch = 0  # epochs done in the current stage
         self.rate_scale = 1.0  # halved after each non-finite loss
@@ -108,6 +111,8 @@ class _GradientStrategy(Strategy):
 
         c = self.config
         self.device = resolve_device(c["device"])
+        self.memory_format = (torch.channels_last if (self.device.type == "cpu" if c["channels_last"] is None
+                                                       else c["channels_last"]) else torch.contiguous_format)
         base = get_dataset(c["dataset"], root=c["root"])
         train_tf, _ = default_transforms(dataset_family(base), cutout=None)
         self.num_classes = len(base.classes)
@@ -127,7 +132,7 @@ class _GradientStrategy(Strategy):
         from evonas.operators.gradient import GradientSearch
 
         c = self.config
-        self.module = self._build(self.stage).to(self.device)
+        self.module = self._build(self.stage).to(self.device, memory_format=self.memory_format)
         self.search = GradientSearch(self.module, mode=self._stages()[self.stage]["mode"],
                                      learning_rate=c["learning_rate"], momentum=c["momentum"],
                                      weight_decay=c["weight_decay"], grad_clip=c["grad_clip"],
@@ -197,8 +202,8 @@ class _GradientStrategy(Strategy):
                     val_round += 1
                     val_batches = iter(self._loader(self.val_set, val_round))
                     val = next(val_batches)
-                val = (val[0].to(self.device), val[1].to(self.device))
-            result = self.search.step((images.to(self.device), targets.to(self.device)), val)
+                val = self._on_device(val)
+            result = self.search.step(self._on_device((images, targets)), val)
             if not all(math.isfinite(v) for v in result.values()):
                 self.module.load_state_dict(snapshot[0])
                 self.search.w_optimizer.load_state_dict(snapshot[1])
@@ -212,6 +217,10 @@ class _GradientStrategy(Strategy):
                 totals[key] = totals.get(key, 0.0) + value
             steps += 1
         return {key: value / max(steps, 1) for key, value in totals.items()} | {"lr": rate}
+
+    def _on_device(self, batch) -> tuple:
+        images, targets = batch
+        return images.to(self.device, memory_format=self.memory_format), targets.to(self.device)
 
     def _check_collapse(self, arch) -> None:
         normal = getattr(arch, "normal", None)

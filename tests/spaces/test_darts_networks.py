@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from evonas.errors import ConfigError, GenotypeError
 from evonas.spaces.darts import (
@@ -122,12 +123,14 @@ def test_count_parameters_skips_arch_parameters():
 
 # ---------------------------------------------------------- search network
 def _hook_ops(net):
-    """Register hooks on every op module; return the list they append (cell, edge, op) to."""
+    """Hook every op's last layer (it runs once per call of the op; the fused continuous mixture calls an op's
+    layers, not the op); return the list the hooks append (cell, edge, op) to."""
     ran = []
     for c, cell in enumerate(net.cells):
         for e, mixed in enumerate(cell.edges):
             for name, op in mixed.ops.items():
-                op.register_forward_hook(lambda m, i, o, key=(c, e, name): ran.append(key))
+                last = list(op.modules())[-1]
+                last.register_forward_hook(lambda m, i, o, key=(c, e, name): ran.append(key))
     return ran
 
 
@@ -212,7 +215,8 @@ def test_continuous_mode_with_own_alphas_runs_all_ops_and_trains_alphas():
     net = SearchNetwork(C=4, num_classes=10, layers=3)
     ran = _hook_ops(net)
     net(torch.randn(2, 3, 8, 8)).sum().backward()
-    assert len(set(ran)) == len(net.cells) * 14 * 8
+    # every op but 'none' (which adds w * 0: nothing, and a zero gradient for w) runs on every edge
+    assert len(set(ran)) == len(net.cells) * 14 * 7 and not any(name == "none" for _, _, name in ran)
     assert net.alphas_normal.grad is not None and net.alphas_reduce.grad is not None
 
 
@@ -269,3 +273,40 @@ def test_discrete_mode_accepts_published_names_and_drop_path():
     assert not torch.allclose(net(x, genotype="DARTS_V1"), net(x, genotype="DARTS_V1"))
     net.eval()
     assert torch.equal(net(x, genotype="DARTS_V1"), net(x, genotype=get_genotype("DARTS_V1")))
+
+
+@pytest.mark.parametrize("options", [{}, {"affine": True, "pool_bn": False}, {"partial_channel_k": 2},
+                                     {"edge_normalization": True}, {"explicit": True}])
+def test_fused_mixture_equals_op_by_op(options):
+    """The fused continuous mode (none skipped, one ReLU per edge) gives DARTS' op-by-op sum: the same
+    logits, the same gradient for every parameter and alpha, the same BN running statistics."""
+    import copy
+
+    from evonas.spaces.darts.cells import MixedOp
+
+    options = dict(options)
+    explicit = options.pop("explicit", False)
+    torch.manual_seed(0)
+    fused = SearchNetwork(C=4, num_classes=10, layers=4, **options).double().train()
+    plain = copy.deepcopy(fused)
+    for module in plain.modules():
+        if isinstance(module, MixedOp):
+            module.fused = False
+    x, y = torch.randn(3, 3, 8, 8, dtype=torch.float64), torch.tensor([1, 2, 3])
+    kwargs = {}
+    if explicit:  # DAP-style given weights with zeros, and 'none' weighted on some edges
+        w = torch.rand(2, 14, len(PRIMITIVES), dtype=torch.float64)
+        w[w < 0.3] = 0.0
+        kwargs = {"weights_normal": w[0], "weights_reduce": w[1]}
+    losses = [F.cross_entropy(net(x, **kwargs), y) for net in (fused, plain)]
+    for loss in losses:
+        loss.backward()
+    assert torch.allclose(losses[0], losses[1], rtol=1e-12)
+    for (name, a), b in zip(fused.named_parameters(), plain.parameters()):
+        assert (a.grad is None) == (b.grad is None), name
+        if a.grad is not None:
+            assert torch.allclose(a.grad, b.grad, rtol=1e-9, atol=1e-12), name
+    for (name, a), b in zip(fused.named_buffers(), plain.buffers()):
+        assert torch.equal(a, b) or torch.allclose(a, b, rtol=1e-12), name
+    fused.eval(), plain.eval()
+    assert torch.allclose(fused(x, **kwargs), plain(x, **kwargs), rtol=1e-12)

@@ -7,6 +7,7 @@ from evonas.spaces.darts.ops import (
     GENOTYPE_PRIMITIVES,
     OPS,
     PRIMITIVES,
+    DilatedDepthwiseConv,
     FactorizedReduce,
     ReLUConvBN,
     SepConv,
@@ -88,3 +89,27 @@ def test_drop_path_zeroes_whole_samples_and_rescales():
     assert set(per_sample.unique().tolist()) <= {0.0, 2.0}
     assert bool((per_sample == per_sample[:, :1]).all())
     assert drop_path(x, 0.0) is x
+
+
+@pytest.mark.parametrize("size", [8, 7, 5])
+@pytest.mark.parametrize("kernel,padding", [(3, 2), (5, 4)])
+def test_strided_dilated_conv_computes_the_same_on_the_subsampled_input(size, kernel, padding):
+    conv = DilatedDepthwiseConv(4, kernel, 2, padding, 2).double()
+    assert conv.subsample and isinstance(conv, nn.Conv2d)
+    x = torch.randn(2, 4, size, size + 1, dtype=torch.float64, requires_grad=True)
+    fast = conv(x)
+    (gx_fast, gw_fast) = torch.autograd.grad(fast.square().sum(), (x, conv.weight))
+    conv.subsample = False
+    slow = conv(x)  # oneDNN's dilated, strided kernel
+    (gx_slow, gw_slow) = torch.autograd.grad(slow.square().sum(), (x, conv.weight))
+    assert fast.shape == slow.shape == (2, 4, (size + 1) // 2, (size + 2) // 2)
+    for a, b in ((fast, slow), (gx_fast, gx_slow), (gw_fast, gw_slow)):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_dilated_conv_keeps_darts_keys_and_only_rewrites_stride_equal_to_dilation():
+    assert not DilatedDepthwiseConv(4, 3, 1, 2, 2).subsample  # stride 1: a plain dilated conv
+    op = build_op("dil_conv_5x5", 4, 2, affine=False)
+    assert isinstance(op.op[1], DilatedDepthwiseConv) and op.op[1].subsample
+    assert list(op.state_dict()) == ["op.1.weight", "op.2.weight", "op.3.running_mean", "op.3.running_var",
+                                     "op.3.num_batches_tracked"]

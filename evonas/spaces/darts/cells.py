@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from evonas.spaces.darts.genotype import Genotype
+from evonas.spaces.darts.mixture import mix_ops
 from evonas.spaces.darts.ops import (
     OPS,
     FactorizedReduce,
@@ -135,6 +136,9 @@ class MixedOp(nn.Module):
         self.ops = nn.ModuleDict(
             {key: build_op(name, C // self.k, stride, affine=affine, search=pool_bn)
              for key, name in zip(self.keys, self.primitives)})
+        #: compute the mixture with :func:`~evonas.spaces.darts.mixture.mix_ops` (same result, faster);
+        #: False runs op by op, as DARTS does (benchmarks compare both)
+        self.fused = True
 
     def _split(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         if self.k == 1:
@@ -157,10 +161,14 @@ class MixedOp(nn.Module):
         the others must have weight 0 (used to skip masked ops).
         """
         xs, rest = self._split(x)
-        out = None
-        for p in range(len(self.primitives)) if active is None else active:
-            y = weights[p] * self.ops[self.keys[p]](xs)
-            out = y if out is None else out + y
+        indices = range(len(self.primitives)) if active is None else active
+        if self.fused:
+            out = mix_ops([self.ops[key] for key in self.keys], xs, weights, indices)
+        else:
+            out = None
+            for p in indices:
+                y = weights[p] * self.ops[self.keys[p]](xs)
+                out = y if out is None else out + y
         if out is None:
             out = xs[:, :, :: self.stride, :: self.stride].mul(0.0)
         return self._merge(out, rest)

@@ -58,6 +58,34 @@ class ReLUConvBN(nn.Module):
         return self.op(x)
 
 
+class DilatedDepthwiseConv(nn.Conv2d):
+    """``nn.Conv2d(C, C, k, stride, padding, dilation, groups=C, bias=False)`` (same parameters and keys).
+
+    (N, C, H, W) -> (N, C, ceil(H / stride), ceil(W / stride)) for "same" padding ``dilation * (k - 1) / 2``.
+
+    When the stride equals the dilation (DARTS' ``dil_conv`` on a reduction cell's input edges: stride 2,
+    dilation 2), every tap of every output reads an input pixel at an even row and column, so the
+    convolution equals an undilated stride-1 convolution of ``x[:, :, ::2, ::2]`` with padding
+    ``(k - 1) / 2``: the same multiply-adds on the same values, and on the CPU 10-20x faster than oneDNN's
+    dilated, strided depthwise kernel (which dominated a continuous DARTS step). ``subsample = False``
+    turns the rewrite off (benchmarks compare both).
+    """
+
+    def __init__(self, channels: int, kernel_size: int, stride: int, padding: int, dilation: int) -> None:
+        super().__init__(channels, channels, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                         groups=channels, bias=False)
+        k = kernel_size
+        #: the rewrite applies: stride == dilation and "same" padding
+        self.subsample = stride == dilation > 1 and padding == dilation * (k - 1) // 2 and k % 2 == 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.subsample:
+            return super().forward(x)
+        s = self.stride[0]
+        k = self.kernel_size[0]
+        return F.conv2d(x[:, :, ::s, ::s], self.weight, None, 1, (k - 1) // 2, 1, self.groups)
+
+
 class DilConv(nn.Module):
     """ReLU -> depthwise k x k conv (dilation d) -> pointwise 1x1 conv -> BN.
 
@@ -69,8 +97,7 @@ class DilConv(nn.Module):
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
-            nn.Conv2d(C_in, C_in, kernel_size, stride=stride, padding=padding,
-                      dilation=dilation, groups=C_in, bias=False),
+            DilatedDepthwiseConv(C_in, kernel_size, stride, padding, dilation),
             nn.Conv2d(C_in, C_out, kernel_size=1, padding=0, bias=False),
             nn.BatchNorm2d(C_out, affine=affine),
         )
