@@ -14,7 +14,6 @@ for ``progress=True`` / ``plots=True``.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
 from pathlib import Path
@@ -187,7 +186,7 @@ class StrategyOutputs(Callback):
     ``rows``, a list of dicts with a ``generation`` column) as ``NAME.csv`` after every generation and
     ``NAME.png`` at the end (:func:`~evonas.viz.curves.plot_trajectory`), and, when the strategy has a
     ``chosen()`` rule, the chosen architecture as ``chosen.json`` / ``chosen.txt`` (and ``chosen.png`` for
-    DARTS genotypes)."""
+    DARTS genotypes), and the JSON files of its ``result_files()`` (``{file name: content}``), if any."""
 
     def __init__(self, run_dir, name: str, rows: str, *, strategy=None) -> None:
         self.run_dir, self.name, self.rows, self.strategy = Path(run_dir), name, rows, strategy
@@ -197,20 +196,18 @@ class StrategyOutputs(Callback):
         self._write(state.strategy, state.space)
 
     def _write(self, strategy, space) -> None:
-        from evonas.runtime.atomic import atomic_write_text
+        from evonas.runtime.atomic import atomic_write_csv, atomic_write_text
 
         rows = getattr(strategy, self.rows)
         if rows:
-            columns = list(dict.fromkeys(c for row in rows for c in row))
-            text = io.StringIO()
-            writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-            atomic_write_text(self.run_dir / f"{self.name}.csv", text.getvalue())
+            atomic_write_csv(self.run_dir / f"{self.name}.csv", rows)
         chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
         if chosen is not None:
             atomic_write_text(self.run_dir / "chosen.json", json.dumps(space.to_json(chosen), indent=1) + "\n")
             atomic_write_text(self.run_dir / "chosen.txt", f"{chosen}\n")
+        extra = getattr(strategy, "result_files", None)
+        for name, content in (extra() if callable(extra) else {}).items():
+            atomic_write_text(self.run_dir / name, json.dumps(content, indent=1) + "\n")
 
     def on_end(self, result: SearchResult, run) -> None:
         strategy = self.strategy

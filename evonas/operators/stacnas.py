@@ -85,5 +85,34 @@ def stacnas_genotype(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
     return Genotype(normal=cells["normal"], normal_concat=concat, reduce=cells["reduce"], reduce_concat=concat)
 
 
+def zero_attention(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
+                   edge_primitives: dict[str, Sequence[Sequence[str]]], genotype: Genotype) -> dict[str, list[float]]:
+    """StacNAS' ``none`` kept as attention: per pair of each cell of ``genotype``, a starting scale for the
+    stand-alone network's ``edge_attention``.
+
+    An edge's non-``none`` share ``1 - softmax(alpha_e)[none]`` says how much the search used it; the two
+    edges into a node get their shares rescaled to sum to 2 (a plain cell weighs both by 1), so what the
+    final network keeps is the relative weight of the node's two paths. The StacNAS paper suggests keeping
+    ``none`` this way; its released code does not, so this rule is evonas' reading of it.
+    """
+    from evonas.spaces.darts.cells import edge_index
+
+    out = {}
+    for kind, alphas in zip(CELL_KINDS, (alphas_normal, alphas_reduce)):
+        weights = torch.softmax(alphas.detach().double().cpu(), dim=-1)
+        shares = []
+        for j, (_, inp) in enumerate(genotype.cell(kind)):
+            e = edge_index(j // 2, inp)
+            names = edge_primitives[kind][e]
+            none = [p for p, name in enumerate(names) if name == "none"]
+            shares.append(1.0 - float(weights[e, none].sum()))
+        values = []
+        for node in range(len(shares) // 2):
+            a, b = shares[2 * node], shares[2 * node + 1]
+            values += [2 * a / (a + b), 2 * b / (a + b)] if a + b > 0 else [1.0, 1.0]
+        out[kind] = values
+    return out
+
+
 __all__ = ["GROUPS", "REPRESENTS", "STAGE1_PRIMITIVES", "stacnas_cell", "stacnas_genotype",
-           "stage2_edge_primitives", "winning_groups"]
+           "stage2_edge_primitives", "winning_groups", "zero_attention"]

@@ -18,8 +18,6 @@ directory is next locked. Nothing else is ever deleted.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import os
@@ -30,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from evonas.errors import CheckpointError, ConfigError
-from evonas.runtime.atomic import atomic_write_text, remove_stale_temporaries, storage_error
+from evonas.runtime.atomic import atomic_write_csv, atomic_write_text, remove_stale_temporaries, storage_error
 from evonas.runtime.lock import RunLock
 
 log = logging.getLogger(__name__)
@@ -113,15 +111,7 @@ class RunDir:
 
     def write_csv(self, name: str, rows: Iterable[Mapping[str, Any]]) -> Path:
         """Rewrite ``name`` with ``rows`` (columns: the union of keys, in first-seen order)."""
-        rows = list(rows)
-        columns: list[str] = []
-        for row in rows:
-            columns += [key for key in row if key not in columns]
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return atomic_write_text(self.path / name, buffer.getvalue())
+        return atomic_write_csv(self.path / name, rows)
 
     def attach_log(self, logger: logging.Logger | None = None) -> logging.Handler:
         """Append the run's log records (INFO and up) to ``log.txt``; returns the handler."""

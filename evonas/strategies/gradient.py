@@ -11,7 +11,7 @@ architectures and rarely binds); a resumed search continues after the last
 finished epoch, exactly.
 
 * ``darts``: Liu et al., ICLR 2019. The DARTS search network (8 cells,
-  C=16, the 8 DARTS ops with ``none``), weights on one half of the data,
+  C=16, the space's ops, by default DARTS' seven, and ``none``), weights on one half of the data,
   alphas on the other (``mode="first-order"`` or ``"second-order"``);
   derived by DARTS' rule (per node the two strongest edges by softmax
   weight, ``none`` excluded). Also on the NAS-Bench-201 space (its
@@ -39,7 +39,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -281,12 +281,13 @@ class DartsSearch(_GradientStrategy):
 
     def _build(self, stage: int) -> torch.nn.Module:
         from evonas.spaces.darts import DartsSpace
-        from evonas.spaces.darts.ops import PRIMITIVES
+        from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES
 
         c = self.config
-        if isinstance(self.space, DartsSpace):
+        if isinstance(self.space, DartsSpace):  # the space's ops (DARTS' seven by default) and 'none'
+            ops = tuple(self.space.primitives or GENOTYPE_PRIMITIVES)
             return self.space.build_supernet(C=c["C"], layers=c["layers"], num_classes=self.num_classes,
-                                             primitives=PRIMITIVES)
+                                             primitives=("none",) + tuple(op for op in ops if op != "none"))
         build = getattr(self.space, "build_supernet", None)
         if build is None:
             raise ConfigError(f"strategy 'darts' needs a space with a supernet in continuous mode, not "
@@ -301,14 +302,18 @@ class DartsSearch(_GradientStrategy):
 class StacNASSearch(_GradientStrategy):
     """StacNAS (see the module docstring): ``epochs`` per stage (80 in the paper), ``C`` (16) and the depth of
     each stage's network, ``layers`` (14) and ``layers_stage2`` (20). Weights and alphas learn from the same
-    training batches on the whole training set (``train_portion=1``), weight gradients clipped at 3."""
+    training batches on the whole training set (``train_portion=1``), weight gradients clipped at 3.
+    ``keep_zero_attention``: also derive per-pair scales for the final network from stage 2's ``none``
+    weights (:func:`~evonas.operators.stacnas.zero_attention`; written as ``edge_attention.json``)."""
 
     name = "stacnas"
 
     def __init__(self, *, epochs: int = 80, C: int = 16, layers: int = 14, layers_stage2: int = 20,
-                 train_portion: float = 1.0, grad_clip: float = 3.0, **config: Any) -> None:
+                 train_portion: float = 1.0, grad_clip: float = 3.0, keep_zero_attention: bool = False,
+                 **config: Any) -> None:
         super().__init__(epochs=epochs, C=C, layers=layers, layers_stage2=layers_stage2,
-                         train_portion=train_portion, grad_clip=grad_clip, **config)
+                         train_portion=train_portion, grad_clip=grad_clip,
+                         keep_zero_attention=keep_zero_attention, **config)
 
     def _setup(self) -> None:
         from evonas.spaces.darts import DartsSpace
@@ -337,7 +342,22 @@ class StacNASSearch(_GradientStrategy):
 
         if stage == 0:
             return {"normal": winning_groups(module.alphas_normal), "reduce": winning_groups(module.alphas_reduce)}
+        if self.config["keep_zero_attention"]:
+            from evonas.operators.stacnas import zero_attention
+
+            return zero_attention(module.alphas_normal, module.alphas_reduce, module.edge_primitives,
+                                  self._derive(stage, module))
         return None
+
+    def edge_attention(self) -> dict | None:
+        """With ``keep_zero_attention``, once stage 2 has ended: the final network's ``edge_attention``
+        (:func:`~evonas.operators.stacnas.zero_attention`), else None."""
+        return self.stage_results[1] if len(self.stage_results) > 1 else None
+
+    def result_files(self) -> dict:
+        """``edge_attention.json`` with ``keep_zero_attention`` (for ``evonas train --net-opt``)."""
+        attention = self.edge_attention()
+        return {} if attention is None else {"edge_attention.json": attention}
 
     def _derive(self, stage: int, module: torch.nn.Module):
         """Either stage's cell by raw logits (stage 1's names each edge's winning group representative)."""

@@ -310,3 +310,25 @@ def test_fused_mixture_equals_op_by_op(options):
         assert torch.equal(a, b) or torch.allclose(a, b, rtol=1e-12), name
     fused.eval(), plain.eval()
     assert torch.allclose(fused(x, **kwargs), plain(x, **kwargs), rtol=1e-12)
+
+
+def test_edge_attention_scales_each_pair_and_is_learnable():
+    torch.manual_seed(0)
+    plain = NetworkCIFAR(4, 10, 3, False, DARTS_V2).eval()
+    ones = {"normal": [1.0] * 8, "reduce": [1.0] * 8}
+    scaled = NetworkCIFAR(4, 10, 3, False, DARTS_V2, edge_attention=ones).eval()
+    assert "attention" not in "".join(plain.state_dict())  # DARTS' checkpoints still load
+    missing = scaled.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["cells.0.attention", "cells.1.attention", "cells.2.attention"]
+    x = torch.randn(2, 3, 16, 16)
+    assert torch.allclose(scaled(x)[0], plain(x)[0], atol=1e-6)  # all ones: the plain cell
+    with torch.no_grad():
+        scaled.cells[0].attention[0] = 0.0
+    assert not torch.allclose(scaled(x)[0], plain(x)[0], atol=1e-4)
+    scaled.train()
+    scaled(x)[0].sum().backward()
+    assert scaled.cells[2].attention.grad is not None and scaled.cells[2].attention.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match=r"edge_attention\['reduce'\] needs 8 finite values"):
+        NetworkCIFAR(4, 10, 3, False, DARTS_V2, edge_attention={"normal": [1.0] * 8, "reduce": [1.0] * 7})
+    with pytest.raises(ConfigError, match="must map 'normal' and 'reduce'"):
+        NetworkCIFAR(4, 10, 3, False, DARTS_V2, edge_attention={"normal": [1.0] * 8})

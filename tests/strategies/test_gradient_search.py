@@ -1,6 +1,7 @@
 """DARTS and StacNAS as strategies, and StacNAS' rules: groups, zero never chosen, raw-logit ranking, stage 2."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -12,7 +13,7 @@ from evonas.errors import ConfigError
 from evonas.evaluators.cost import CostEvaluator
 from evonas.operators import gradient
 from evonas.operators.stacnas import (GROUPS, STAGE1_PRIMITIVES, stacnas_cell, stacnas_genotype,
-                                      stage2_edge_primitives, winning_groups)
+                                      stage2_edge_primitives, winning_groups, zero_attention)
 from evonas.spaces.darts import DartsSpace
 from evonas.spaces.darts.cells import edge_index
 from evonas.spaces.darts.supernet import SearchNetwork, derive_cell
@@ -49,6 +50,23 @@ def test_stage2_never_chooses_none_and_ranks_edges_by_raw_logits():
     # a third edge with a larger raw logit displaces the weaker of node 1's edges
     alphas[2:5] = torch.tensor([[1.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 0.0]])
     assert stacnas_cell(alphas, primitives, 4)[2:4] == [("sep_conv_5x5", 1), ("sep_conv_3x3", 0)]
+
+
+def test_zero_attention_weighs_a_nodes_two_paths_by_their_non_none_share():
+    groups = ["separable"] * 14
+    primitives = stage2_edge_primitives({"normal": groups, "reduce": groups})
+    alphas = torch.zeros(14, 3)
+    alphas[0] = torch.tensor([2.0, 0.0, 0.0])  # node 0, edge 0: 'none' holds 1 / (e^2 + 2)
+    alphas[1] = torch.tensor([2.0, 0.0, math.log(9 * (math.e ** 2 + 1))])  # edge 1: 'none' holds 0.9
+    genotype = stacnas_genotype(alphas, alphas, primitives)
+    attention = zero_attention(alphas, alphas, primitives, genotype)
+    assert genotype.normal[:2] == (("sep_conv_3x3", 0), ("sep_conv_3x3", 1))
+    a, b = 1 - 1 / (math.e ** 2 + 2), 0.1
+    assert attention["normal"][:2] == pytest.approx([2 * a / (a + b), 2 * b / (a + b)])
+    for kind in ("normal", "reduce"):  # each node's two scales sum to 2; equal shares give 1 and 1
+        values = attention[kind]
+        assert len(values) == 8 and all(v + w == pytest.approx(2.0) for v, w in zip(values[::2], values[1::2]))
+    assert attention["normal"][2:4] == pytest.approx([1.0, 1.0])
 
 
 def test_stage2_network_is_built_from_the_stage1_groups():
@@ -100,6 +118,20 @@ def test_stacnas_runs_two_stages_and_hands_the_groups_on():
     for kind in ("normal", "reduce"):  # every op of the final cell belongs to its edge's group
         for j, (op, inp) in enumerate(genotype.cell(kind)):
             assert op in GROUPS[groups[kind][edge_index(j // 2, inp)]]
+
+
+def test_stacnas_keeps_zero_as_attention_for_the_final_network(tmp_path):
+    strategy = StacNASSearch(epochs=1, layers_stage2=4, keep_zero_attention=True, **QUICK)
+    assert strategy.edge_attention() is None
+    run(strategy, run_dir=tmp_path / "run")
+    attention = strategy.edge_attention()
+    written = json.loads((tmp_path / "run" / "edge_attention.json").read_text())
+    assert written == attention and set(written) == {"normal", "reduce"}  # JSON keeps floats exactly
+    chosen = strategy.chosen()
+    net = DartsSpace().build(chosen, C=4, layers=3, auxiliary=False, edge_attention=written)
+    assert torch.allclose(net.cells[0].attention.detach(), torch.tensor(written["normal"]))
+    assert torch.allclose(net.cells[1].attention.detach(), torch.tensor(written["reduce"]))  # a reduction cell
+    assert net(torch.randn(2, 3, 16, 16))[0].shape == (2, 10)
 
 
 def test_darts_on_nb201_and_bad_settings():

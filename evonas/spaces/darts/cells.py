@@ -67,10 +67,14 @@ class Cell(nn.Module):
     One module per (op, input) pair in genotype order (``_ops``), so a
     duplicated pair (RelativeNAS) gets two independent modules, and
     ``state_dict`` keys match DARTS checkpoints.
+
+    ``attention`` (one starting value per pair, optional): a learnable scale
+    on each pair's output (``attention``, shape (pairs,)), e.g. StacNAS'
+    ``none`` weight kept as attention; without it the cell is DARTS' exactly.
     """
 
     def __init__(self, genotype: Genotype, C_prev_prev: int, C_prev: int, C: int,
-                 reduction: bool, reduction_prev: bool):
+                 reduction: bool, reduction_prev: bool, attention: Optional[Sequence[float]] = None):
         super().__init__()
         self.reduction = reduction
         self.preprocess0, self.preprocess1 = _preprocess(C_prev_prev, C_prev, C, reduction_prev, True)
@@ -82,6 +86,10 @@ class Cell(nn.Module):
         self._indices = tuple(index for _, index in pairs)
         self._ops = nn.ModuleList(
             OPS[name](C, 2 if reduction and index < 2 else 1, True) for name, index in pairs)
+        if attention is not None:
+            self.attention = nn.Parameter(torch.as_tensor(list(attention), dtype=torch.float32))
+        else:
+            self.attention = None
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
         """Drop path (probability ``drop_prob``) hits non-identity ops in training only."""
@@ -91,6 +99,8 @@ class Cell(nn.Module):
             for j in (2 * i, 2 * i + 1):
                 op = self._ops[j]
                 h = op(states[self._indices[j]])
+                if self.attention is not None:
+                    h = self.attention[j] * h
                 if self.training and drop_prob > 0.0 and not is_identity(op):
                     h = drop_path(h, drop_prob)
                 total = h if total is None else total + h

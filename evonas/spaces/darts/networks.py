@@ -16,11 +16,13 @@ The search network lives in :mod:`evonas.spaces.darts.supernet`.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+import math
+from typing import Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
+from evonas.errors import ConfigError
 from evonas.spaces.darts.cells import Cell
 from evonas.spaces.darts.genotype import GenotypeSpec, resolve_genotype
 
@@ -74,8 +76,9 @@ class _Network(nn.Module):
     """Shared cell stack of the CIFAR and ImageNet networks."""
 
     def _build_cells(self, genotype, C: int, C_prev_prev: int, C_prev: int, layers: int,
-                     reduction_prev: bool) -> int:
+                     reduction_prev: bool, edge_attention: Optional[Mapping[str, Sequence[float]]] = None) -> int:
         """Build ``self.cells``; return the channels after cell 2*layers//3."""
+        attention = _check_edge_attention(edge_attention, genotype)
         self.cells = nn.ModuleList()
         C_curr = C
         C_aux = C_prev
@@ -83,7 +86,8 @@ class _Network(nn.Module):
             reduction = i in (layers // 3, 2 * layers // 3)
             if reduction:
                 C_curr *= 2
-            cell = Cell(genotype, C_prev_prev, C_prev, C_curr, reduction, reduction_prev)
+            cell = Cell(genotype, C_prev_prev, C_prev, C_curr, reduction, reduction_prev,
+                        attention=attention["reduce" if reduction else "normal"])
             self.cells.append(cell)
             reduction_prev = reduction
             C_prev_prev, C_prev = C_prev, cell.multiplier * C_curr
@@ -110,16 +114,37 @@ class _Network(nn.Module):
         return logits, logits_aux
 
 
+def _check_edge_attention(edge_attention, genotype) -> dict:
+    """``{"normal": values or None, "reduce": ...}``, one finite value per pair of each cell."""
+    if edge_attention is None:
+        return {"normal": None, "reduce": None}
+    if not isinstance(edge_attention, Mapping) or set(edge_attention) != {"normal", "reduce"}:
+        raise ConfigError("edge_attention must map 'normal' and 'reduce' to one value per pair of the cell")
+    out = {}
+    for kind in ("normal", "reduce"):
+        values = [float(v) for v in edge_attention[kind]]
+        pairs = len(genotype.cell(kind))
+        if len(values) != pairs or not all(math.isfinite(v) for v in values):
+            raise ConfigError(f"edge_attention[{kind!r}] needs {pairs} finite values (one per pair of the "
+                              f"{kind} cell), got {edge_attention[kind]!r}")
+        out[kind] = values
+    return out
+
+
 class NetworkCIFAR(_Network):
     """DARTS CIFAR network: stem 3x3 conv to 3C + BN, ``layers`` cells.
 
     Input (N, 3, H, W), H = W = 32 for CIFAR (any size >= 8 works without
     the auxiliary head; the head needs 32x32). ``genotype`` accepts anything
     :func:`~evonas.spaces.darts.genotype.resolve_genotype` does.
+    ``edge_attention`` (``{"normal": [...], "reduce": [...]}``, one value per
+    pair of each cell) gives every cell a learnable scale per pair, started
+    at these values (StacNAS' ``none`` kept as attention).
     """
 
     def __init__(self, C: int, num_classes: int, layers: int, auxiliary: bool,
-                 genotype: GenotypeSpec, drop_path_prob: float = 0.0):
+                 genotype: GenotypeSpec, drop_path_prob: float = 0.0,
+                 edge_attention: Optional[Mapping[str, Sequence[float]]] = None):
         super().__init__()
         self.genotype = resolve_genotype(genotype)
         self._layers = layers
@@ -127,7 +152,8 @@ class NetworkCIFAR(_Network):
         self.drop_path_prob = drop_path_prob
         C_stem = 3 * C
         self.stem = nn.Sequential(nn.Conv2d(3, C_stem, 3, padding=1, bias=False), nn.BatchNorm2d(C_stem))
-        C_aux = self._build_cells(self.genotype, C, C_stem, C_stem, layers, reduction_prev=False)
+        C_aux = self._build_cells(self.genotype, C, C_stem, C_stem, layers, reduction_prev=False,
+                                  edge_attention=edge_attention)
         self._build_heads(AuxiliaryHeadCIFAR if auxiliary else None, C_aux, num_classes)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -146,7 +172,7 @@ class NetworkImageNet(_Network):
 
     def __init__(self, C: int = 48, num_classes: int = 1000, layers: int = 14,
                  auxiliary: bool = False, genotype: GenotypeSpec = "DARTS_V2",
-                 drop_path_prob: float = 0.0):
+                 drop_path_prob: float = 0.0, edge_attention: Optional[Mapping[str, Sequence[float]]] = None):
         super().__init__()
         self.genotype = resolve_genotype(genotype)
         self._layers = layers
@@ -164,7 +190,7 @@ class NetworkImageNet(_Network):
             nn.Conv2d(C, C, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(C),
         )
-        C_aux = self._build_cells(self.genotype, C, C, C, layers, reduction_prev=True)
+        C_aux = self._build_cells(self.genotype, C, C, C, layers, reduction_prev=True, edge_attention=edge_attention)
         self._build_heads(AuxiliaryHeadImageNet if auxiliary else None, C_aux, num_classes)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
