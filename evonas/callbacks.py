@@ -220,7 +220,7 @@ class StrategyOutputs(Callback):
             with path.open(newline="") as handle:
                 plot_trajectory(list(csv.DictReader(handle)), self.run_dir / f"{self.name}.png")
         chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
-        if chosen is not None and type(chosen).__name__ == "Genotype":
+        if chosen is not None and type(chosen).__name__ in ("Genotype", "CellwiseGenotype"):
             from evonas.viz.cells import plot_genotype
 
             plot_genotype(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")

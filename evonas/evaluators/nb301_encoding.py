@@ -113,7 +113,11 @@ _BASE = np.array([hyperparameter_value(n, FIXED_HYPERPARAMETERS.get(n)) for n in
 
 def check_nb301_genotype(arch: Any) -> "Genotype":
     """``arch`` (any genotype spec) as a Genotype NAS-Bench-301 can score, or GenotypeError naming why not."""
+    from evonas.spaces.darts.cellwise import CellwiseGenotype
     from evonas.spaces.darts.genotype import resolve_genotype
+
+    if isinstance(arch, CellwiseGenotype):
+        raise GenotypeError("NAS-Bench-301 scores one normal and one reduction cell, not per-cell genotypes")
 
     try:
         g = resolve_genotype(arch, allow_duplicate_inputs=True)

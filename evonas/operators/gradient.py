@@ -242,6 +242,9 @@ class GradientMutation(Mutation):
 
 def _alphas_of(module: nn.Module, arch) -> list[torch.Tensor]:
     """0/1 architecture weights (one per ``arch_parameters()`` tensor) selecting ``arch``'s ops."""
+    if getattr(module, "alpha_share", True) is False:
+        raise ConfigError("the gradient mutation refines a cell per kind; this supernet has per-cell "
+                          "architecture weights (alpha_share=False)")
     if hasattr(module, "alphas_normal"):  # the DARTS search network
         from evonas.spaces.darts.supernet import genotype_to_weights
 

@@ -25,13 +25,16 @@ github.com/susan0199/StacNAS).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import torch
 
 from evonas.errors import ConfigError
 from evonas.spaces.darts.genotype import CELL_KINDS, Genotype
 from evonas.spaces.darts.supernet import derive_cell
+
+if TYPE_CHECKING:
+    from evonas.spaces.darts.cellwise import CellwiseGenotype
 
 #: group -> the two ops stage 2 mixes on an edge of that group (plus ``none``)
 GROUPS: dict[str, tuple[str, str]] = {
@@ -69,6 +72,20 @@ def stage2_edge_primitives(groups: dict[str, Sequence[str]]) -> dict[str, list[t
     return out
 
 
+def stage2_cell_primitives(groups_per_layer: Sequence[Sequence[str]], layers: int) -> list[list[tuple[str, str, str]]]:
+    """Per-cell stage 2 (``alpha_share`` off): stage 1's winning groups of each of its cells (a list per cell)
+    handed to a ``layers``-cell network, each cell taking those of the stage-1 cell of its kind at the
+    nearest relative depth (:func:`~evonas.spaces.darts.cellwise.nearest_layers`; the released code has no
+    rule for stages of different depths). Returns the per-cell ``edge_primitives``."""
+    from evonas.spaces.darts.cellwise import nearest_layers
+
+    out = []
+    for source in nearest_layers(len(groups_per_layer), layers):
+        groups = groups_per_layer[source]
+        out.append(stage2_edge_primitives({"normal": groups, "reduce": groups})["normal"])
+    return out
+
+
 def stacnas_cell(alphas: torch.Tensor, edge_primitives: Sequence[Sequence[str]], steps: int) -> list[tuple[str, int]]:
     """One cell by StacNAS' rule (``build_genotype_from_alpha`` of the released code): per node the two incoming
     edges whose best non-``none`` raw logit is largest, each with that op. Stage 1's cell names each edge's
@@ -83,6 +100,15 @@ def stacnas_genotype(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
              for kind, a in zip(CELL_KINDS, (alphas_normal, alphas_reduce))}
     concat = range(2, 2 + steps)
     return Genotype(normal=cells["normal"], normal_concat=concat, reduce=cells["reduce"], reduce_concat=concat)
+
+
+def stacnas_cellwise_genotype(network) -> "CellwiseGenotype":
+    """Without ``alpha_share``: every cell of ``network`` (a per-cell ``SearchNetwork``) by
+    :func:`stacnas_cell` on its own alphas."""
+    from evonas.spaces.darts.cellwise import CellwiseGenotype
+
+    return CellwiseGenotype(tuple(stacnas_cell(network.cell_alphas(i), network.cell_primitives[i], network.steps)
+                                  for i in range(network.layers)))
 
 
 def zero_attention(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
@@ -114,5 +140,5 @@ def zero_attention(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
     return out
 
 
-__all__ = ["GROUPS", "REPRESENTS", "STAGE1_PRIMITIVES", "stacnas_cell", "stacnas_genotype",
-           "stage2_edge_primitives", "winning_groups", "zero_attention"]
+__all__ = ["GROUPS", "REPRESENTS", "STAGE1_PRIMITIVES", "stacnas_cell", "stacnas_cellwise_genotype",
+           "stacnas_genotype", "stage2_cell_primitives", "stage2_edge_primitives", "winning_groups", "zero_attention"]

@@ -224,6 +224,8 @@ class _GradientStrategy(Strategy):
 
     def _check_collapse(self, arch) -> None:
         normal = getattr(arch, "normal", None)
+        if hasattr(arch, "cells"):  # per-cell: every normal cell's pairs
+            normal = [pair for i, cell in enumerate(arch.cells) if not arch.is_reduction(i) for pair in cell]
         if normal is None:
             return
         share = sum(op == "skip_connect" for op, _ in normal) / len(normal)
@@ -265,16 +267,17 @@ class _GradientStrategy(Strategy):
 class DartsSearch(_GradientStrategy):
     """DARTS (see the module docstring). ``epochs`` (50 in the paper), ``mode`` (``"first-order"`` /
     ``"second-order"``), ``C`` (16) and ``layers`` (8) of the search network; NAS-Bench-201: ``C`` and ``N``
-    (cells per stage) of its supernet."""
+    (cells per stage) of its supernet. ``alpha_share=False``: one set of alphas per cell (DARTS space), the
+    result a per-cell genotype."""
 
     name = "darts"
 
     def __init__(self, *, epochs: int = 50, mode: str = "first-order", C: int = 16, layers: int = 8, N: int = 5,
-                 **config: Any) -> None:
+                 alpha_share: bool = True, **config: Any) -> None:
         if mode not in ("first-order", "second-order"):
             raise ConfigError(f"darts mode must be 'first-order' or 'second-order', got {mode!r} "
                               "(one-level search: strategy 'stacnas')")
-        super().__init__(epochs=epochs, mode=mode, C=C, layers=layers, N=N, **config)
+        super().__init__(epochs=epochs, mode=mode, C=C, layers=layers, N=N, alpha_share=alpha_share, **config)
 
     def _stages(self) -> list[dict]:
         return [{"name": "darts", "epochs": self.config["epochs"], "mode": self.config["mode"]}]
@@ -287,7 +290,10 @@ class DartsSearch(_GradientStrategy):
         if isinstance(self.space, DartsSpace):  # the space's ops (DARTS' seven by default) and 'none'
             ops = tuple(self.space.primitives or GENOTYPE_PRIMITIVES)
             return self.space.build_supernet(C=c["C"], layers=c["layers"], num_classes=self.num_classes,
-                                             primitives=("none",) + tuple(op for op in ops if op != "none"))
+                                             primitives=("none",) + tuple(op for op in ops if op != "none"),
+                                             alpha_share=c["alpha_share"])
+        if not c["alpha_share"]:
+            raise ConfigError("alpha_share=False (per-cell architecture weights) needs the DARTS space")
         build = getattr(self.space, "build_supernet", None)
         if build is None:
             raise ConfigError(f"strategy 'darts' needs a space with a supernet in continuous mode, not "
@@ -303,6 +309,9 @@ class StacNASSearch(_GradientStrategy):
     """StacNAS (see the module docstring): ``epochs`` per stage (80 in the paper), ``C`` (16) and the depth of
     each stage's network, ``layers`` (14) and ``layers_stage2`` (20). Weights and alphas learn from the same
     training batches on the whole training set (``train_portion=1``), weight gradients clipped at 3.
+    ``alpha_share=False``: every cell has its own alphas, stage 2's cells take the groups of stage 1's cell
+    of their kind at the nearest relative depth, and the result is a per-cell genotype
+    (:class:`~evonas.spaces.darts.cellwise.CellwiseGenotype`).
     ``keep_zero_attention``: also derive per-pair scales for the final network from stage 2's ``none``
     weights (:func:`~evonas.operators.stacnas.zero_attention`; written as ``edge_attention.json``)."""
 
@@ -310,10 +319,13 @@ class StacNASSearch(_GradientStrategy):
 
     def __init__(self, *, epochs: int = 80, C: int = 16, layers: int = 14, layers_stage2: int = 20,
                  train_portion: float = 1.0, grad_clip: float = 3.0, keep_zero_attention: bool = False,
-                 **config: Any) -> None:
+                 alpha_share: bool = True, **config: Any) -> None:
+        if keep_zero_attention and not alpha_share:
+            raise ConfigError("keep_zero_attention gives one scale per pair of each cell kind; it needs "
+                              "alpha_share=True")
         super().__init__(epochs=epochs, C=C, layers=layers, layers_stage2=layers_stage2,
                          train_portion=train_portion, grad_clip=grad_clip,
-                         keep_zero_attention=keep_zero_attention, **config)
+                         keep_zero_attention=keep_zero_attention, alpha_share=alpha_share, **config)
 
     def _setup(self) -> None:
         from evonas.spaces.darts import DartsSpace
@@ -327,19 +339,24 @@ class StacNASSearch(_GradientStrategy):
                 {"name": "stacnas-ops", "epochs": self.config["epochs"], "mode": "one-level"}]
 
     def _build(self, stage: int) -> torch.nn.Module:
-        from evonas.operators.stacnas import STAGE1_PRIMITIVES, stage2_edge_primitives
+        from evonas.operators.stacnas import STAGE1_PRIMITIVES, stage2_cell_primitives, stage2_edge_primitives
         from evonas.spaces.darts.supernet import SearchNetwork
 
         c = self.config
         if stage == 0:
             return SearchNetwork(C=c["C"], layers=c["layers"], num_classes=self.num_classes,
-                                 primitives=STAGE1_PRIMITIVES)
+                                 primitives=STAGE1_PRIMITIVES, alpha_share=c["alpha_share"])
+        groups = self.stage_results[0]
+        edge_primitives = (stage2_edge_primitives(groups) if c["alpha_share"]
+                           else stage2_cell_primitives(groups["cells"], c["layers_stage2"]))
         return SearchNetwork(C=c["C"], layers=c["layers_stage2"], num_classes=self.num_classes,
-                             edge_primitives=stage2_edge_primitives(self.stage_results[0]))
+                             edge_primitives=edge_primitives, alpha_share=c["alpha_share"])
 
     def _hand_on(self, stage: int, module: torch.nn.Module) -> Any:
         from evonas.operators.stacnas import winning_groups
 
+        if stage == 0 and not self.config["alpha_share"]:
+            return {"cells": [winning_groups(module.cell_alphas(i)) for i in range(module.layers)]}
         if stage == 0:
             return {"normal": winning_groups(module.alphas_normal), "reduce": winning_groups(module.alphas_reduce)}
         if self.config["keep_zero_attention"]:
@@ -360,9 +377,12 @@ class StacNASSearch(_GradientStrategy):
         return {} if attention is None else {"edge_attention.json": attention}
 
     def _derive(self, stage: int, module: torch.nn.Module):
-        """Either stage's cell by raw logits (stage 1's names each edge's winning group representative)."""
-        from evonas.operators.stacnas import stacnas_genotype
+        """Either stage's cell by raw logits (stage 1's names each edge's winning group representative); without
+        ``alpha_share`` one cell per layer."""
+        from evonas.operators.stacnas import stacnas_cellwise_genotype, stacnas_genotype
 
+        if not self.config["alpha_share"]:
+            return self.space.validate(stacnas_cellwise_genotype(module))
         return self.space.validate(stacnas_genotype(module.alphas_normal, module.alphas_reduce,
                                                     module.edge_primitives, module.steps))
 

@@ -206,14 +206,42 @@ def plot_cell(genotype, kind: str, path: str | os.PathLike, *, title: Optional[s
 
 
 def plot_genotype(genotype, path: str | os.PathLike, *, title: Optional[str] = None) -> Path:
-    """Normal and reduction cells of a DARTS ``genotype`` side by side; returns ``path``."""
+    """Normal and reduction cells of a DARTS ``genotype`` side by side; returns ``path``. A per-cell
+    genotype gets one panel per distinct cell, titled with the layers that use it, four to a row."""
+    from evonas.spaces.darts.cellwise import as_cellwise
     from evonas.spaces.darts.genotype import resolve_genotype
 
+    cellwise = as_cellwise(genotype)
+    if cellwise is not None:
+        return _plot_cellwise(cellwise, path, title=title)
     genotype = resolve_genotype(genotype, allow_duplicate_inputs=True)
     kinds = ("normal", "reduce")
     fig, axes = _figure([_geometry(genotype, kind) for kind in kinds])
     for ax, kind in zip(axes, kinds):
         ax.set_title(_cell_title(kind))
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def _plot_cellwise(genotype, path: str | os.PathLike, *, title: Optional[str], cols: int = 4) -> Path:
+    layers_of: dict = {}
+    for i, cell in enumerate(genotype.cells):
+        layers_of.setdefault(cell, []).append(i)
+    geometries = [_geometry(genotype.layer_genotype(layers[0]), "normal") for layers in layers_of.values()]
+    sizes = np.array([g.size for g in geometries]) * _INCH_PER_UNIT
+    cols = min(cols, len(geometries))
+    rows = -(-len(geometries) // cols)
+    fig = Figure(figsize=(sizes[:, 0].max() * cols + 0.3, (sizes[:, 1].max() + 0.5) * rows + 0.3),
+                 layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, geometry, layers in zip(axes, geometries, layers_of.values()):
+        _draw_cell(ax, geometry)
+        kinds = {"reduction" if genotype.is_reduction(i) else "normal" for i in layers}
+        ax.set_title(f"{' / '.join(sorted(kinds))} cell, layer{'s' if len(layers) > 1 else ''} "
+                     f"{', '.join(map(str, layers))}", fontsize=9)
+    for ax in axes[len(geometries):]:
+        ax.axis("off")
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)

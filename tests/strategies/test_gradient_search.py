@@ -134,6 +134,27 @@ def test_stacnas_keeps_zero_as_attention_for_the_final_network(tmp_path):
     assert net(torch.randn(2, 3, 16, 16))[0].shape == (2, 10)
 
 
+def test_stacnas_without_alpha_share_derives_one_cell_per_layer(tmp_path):
+    from evonas.spaces.darts.cellwise import CellwiseGenotype, nearest_layers
+
+    strategy = StacNASSearch(epochs=1, alpha_share=False, layers_stage2=5, **QUICK)  # 3 cells, then 5
+    result = run(strategy, run_dir=tmp_path / "run")
+    groups = strategy.stage_results[0]["cells"]
+    assert len(groups) == 3 and all(len(g) == 14 and set(g) <= set(GROUPS) for g in groups)
+    final = strategy.chosen()
+    assert isinstance(final, CellwiseGenotype) and final.layers == 5
+    for layer, source in enumerate(nearest_layers(3, 5)):  # each cell's ops from its mapped stage-1 cell's groups
+        for j, (op, inp) in enumerate(final.cells[layer]):
+            assert op in GROUPS[groups[source][edge_index(j // 2, inp)]]
+    assert json.loads((tmp_path / "run" / "chosen.json").read_text()) == final.to_dict()
+    assert any(ind.key == final.key() for ind in result.individuals)  # evaluated like any architecture
+    with pytest.raises(ConfigError, match="needs alpha_share=True"):
+        StacNASSearch(alpha_share=False, keep_zero_attention=True)
+    darts = DartsSearch(epochs=1, alpha_share=False, **QUICK)
+    run(darts)
+    assert isinstance(darts.chosen(), CellwiseGenotype) and darts.chosen().layers == QUICK["layers"]
+
+
 def test_darts_on_nb201_and_bad_settings():
     strategy = DartsSearch(epochs=1, C=4, N=1, steps_per_epoch=2, batch_size=16)
     from evonas.evaluators.tabular import NB201TableEvaluator

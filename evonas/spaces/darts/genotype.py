@@ -23,9 +23,8 @@ reads a state twice (True then, whatever was passed); it is excluded from
 equality and hashing and written by ``to_dict`` / ``to_json`` / ``repr``
 only when True, so texts that carry it still parse.
 
-Per-cell genotypes (StacNAS without ``alpha_share``, one genotype per cell)
-are not represented by this type; a network is built from one normal and one
-reduction cell, as in DARTS.
+Per-cell genotypes (StacNAS without ``alpha_share``, one cell per layer)
+are :class:`~evonas.spaces.darts.cellwise.CellwiseGenotype`.
 """
 from __future__ import annotations
 
@@ -297,15 +296,8 @@ class Genotype:
             return cached
         parts = []
         for kind in CELL_KINDS:
-            cell = self.cell(kind)
-            nodes = []
-            for n in range(0, len(cell), 2):
-                (op_a, in_a), (op_b, in_b) = cell[n], cell[n + 1]
-                if (in_b, op_b) < (in_a, op_a):  # the pair order within a node does not matter
-                    op_a, in_a, op_b, in_b = op_b, in_b, op_a, in_a
-                nodes.append(f"{op_a}@{in_a}+{op_b}@{in_b}")
             concat = ",".join(str(i) for i in sorted(self.concat(kind)))
-            parts.append(f"{kind}=" + ";".join(nodes) + f"|{kind}_concat={concat}")
+            parts.append(f"{kind}=" + cell_key(self.cell(kind)) + f"|{kind}_concat={concat}")
         key = "|".join(parts)
         object.__setattr__(self, "_key", key)
         return key
@@ -313,6 +305,18 @@ class Genotype:
     def key_hash(self, length: int = 16) -> str:
         """Short hex digest (SHA-1) of :meth:`key`, for file names."""
         return hashlib.sha1(self.key().encode("utf-8")).hexdigest()[:length]
+
+
+def cell_key(cell: Cell) -> str:
+    """Canonical text of one cell: ``op@input+op@input`` per node, ``;``-separated, the two pairs of a node
+    sorted by (input, op) (their order does not change what the cell computes)."""
+    nodes = []
+    for n in range(0, len(cell), 2):
+        (op_a, in_a), (op_b, in_b) = cell[n], cell[n + 1]
+        if (in_b, op_b) < (in_a, op_a):
+            op_a, in_a, op_b, in_b = op_b, in_b, op_a, in_a
+        nodes.append(f"{op_a}@{in_a}+{op_b}@{in_b}")
+    return ";".join(nodes)
 
 
 def canonical_key(genotype: Genotype) -> str:

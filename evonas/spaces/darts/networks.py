@@ -24,7 +24,13 @@ from torch import nn
 
 from evonas.errors import ConfigError
 from evonas.spaces.darts.cells import Cell
-from evonas.spaces.darts.genotype import GenotypeSpec, resolve_genotype
+from evonas.spaces.darts.cellwise import CellwiseGenotype, as_cellwise, reduction_layers
+from evonas.spaces.darts.genotype import Genotype, GenotypeSpec, resolve_genotype
+
+
+def resolve_network_genotype(spec) -> Genotype | CellwiseGenotype:
+    """A per-cell genotype when ``spec`` is or describes one, else :func:`resolve_genotype` of it."""
+    return as_cellwise(spec) or resolve_genotype(spec)
 
 
 class AuxiliaryHeadCIFAR(nn.Module):
@@ -79,15 +85,16 @@ class _Network(nn.Module):
                      reduction_prev: bool, edge_attention: Optional[Mapping[str, Sequence[float]]] = None) -> int:
         """Build ``self.cells``; return the channels after cell 2*layers//3."""
         attention = _check_edge_attention(edge_attention, genotype)
+        per_layer = genotype.resized(layers) if isinstance(genotype, CellwiseGenotype) else None
         self.cells = nn.ModuleList()
         C_curr = C
         C_aux = C_prev
         for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
+            reduction = i in reduction_layers(layers)
             if reduction:
                 C_curr *= 2
-            cell = Cell(genotype, C_prev_prev, C_prev, C_curr, reduction, reduction_prev,
-                        attention=attention["reduce" if reduction else "normal"])
+            cell = Cell(genotype if per_layer is None else per_layer.layer_genotype(i), C_prev_prev, C_prev, C_curr,
+                        reduction, reduction_prev, attention=attention["reduce" if reduction else "normal"])
             self.cells.append(cell)
             reduction_prev = reduction
             C_prev_prev, C_prev = C_prev, cell.multiplier * C_curr
@@ -118,6 +125,8 @@ def _check_edge_attention(edge_attention, genotype) -> dict:
     """``{"normal": values or None, "reduce": ...}``, one finite value per pair of each cell."""
     if edge_attention is None:
         return {"normal": None, "reduce": None}
+    if isinstance(genotype, CellwiseGenotype):
+        raise ConfigError("edge_attention needs a genotype with one normal and one reduction cell, not per-cell cells")
     if not isinstance(edge_attention, Mapping) or set(edge_attention) != {"normal", "reduce"}:
         raise ConfigError("edge_attention must map 'normal' and 'reduce' to one value per pair of the cell")
     out = {}
@@ -136,7 +145,9 @@ class NetworkCIFAR(_Network):
 
     Input (N, 3, H, W), H = W = 32 for CIFAR (any size >= 8 works without
     the auxiliary head; the head needs 32x32). ``genotype`` accepts anything
-    :func:`~evonas.spaces.darts.genotype.resolve_genotype` does.
+    :func:`~evonas.spaces.darts.genotype.resolve_genotype` does, or a
+    per-cell :class:`~evonas.spaces.darts.cellwise.CellwiseGenotype`
+    (resized to ``layers`` by relative depth).
     ``edge_attention`` (``{"normal": [...], "reduce": [...]}``, one value per
     pair of each cell) gives every cell a learnable scale per pair, started
     at these values (StacNAS' ``none`` kept as attention).
@@ -146,7 +157,7 @@ class NetworkCIFAR(_Network):
                  genotype: GenotypeSpec, drop_path_prob: float = 0.0,
                  edge_attention: Optional[Mapping[str, Sequence[float]]] = None):
         super().__init__()
-        self.genotype = resolve_genotype(genotype)
+        self.genotype = resolve_network_genotype(genotype)
         self._layers = layers
         self._auxiliary = auxiliary
         self.drop_path_prob = drop_path_prob
@@ -174,7 +185,7 @@ class NetworkImageNet(_Network):
                  auxiliary: bool = False, genotype: GenotypeSpec = "DARTS_V2",
                  drop_path_prob: float = 0.0, edge_attention: Optional[Mapping[str, Sequence[float]]] = None):
         super().__init__()
-        self.genotype = resolve_genotype(genotype)
+        self.genotype = resolve_network_genotype(genotype)
         self._layers = layers
         self._auxiliary = auxiliary
         self.drop_path_prob = drop_path_prob

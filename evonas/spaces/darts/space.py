@@ -16,6 +16,7 @@ from evonas.spaces.darts.encodings import (
     mutate_genotype,
     sample_genotype,
 )
+from evonas.spaces.darts.cellwise import CellwiseGenotype, as_cellwise
 from evonas.spaces.darts.genotype import CELL_KINDS, Genotype, GenotypeSpec, resolve_genotype
 from evonas.spaces.darts.networks import NetworkCIFAR, NetworkImageNet
 from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES
@@ -106,9 +107,10 @@ class DartsSpace(SearchSpace):
         A genotype that passed once is marked with these rules and passes again at no cost (search loops
         validate the same architecture in decoding, keying and encoding)."""
         rules = self._rules()
-        if type(arch) is Genotype and arch.__dict__.get("_valid_under") == rules:
+        if type(arch) in (Genotype, CellwiseGenotype) and arch.__dict__.get("_valid_under") == rules:
             return arch
-        g = self._check(arch)
+        cellwise = as_cellwise(arch)
+        g = self._check(arch) if cellwise is None else self._check_cellwise(cellwise)
         object.__setattr__(g, "_valid_under", rules)
         return g
 
@@ -118,21 +120,30 @@ class DartsSpace(SearchSpace):
 
     def _check(self, arch: GenotypeSpec) -> Genotype:
         g = resolve_genotype(arch, allow_duplicate_inputs=self._dup)
-        if g.steps != self._steps:
-            raise GenotypeError(f"genotype has {g.steps} nodes per cell; this space has {self._steps}")
-        primitives, dup = self._primitives, self._dup
-        for kind in CELL_KINDS:
-            cell = g.cell(kind)
-            for j, (op, inp) in enumerate(cell):
-                if op not in primitives:
-                    raise GenotypeError(f"{kind} cell, node {j // 2} (state {j // 2 + 2}), pair {j % 2}: "
-                                        f"op {op!r} is not in this space ({', '.join(primitives)})")
-                if j % 2 and not dup and inp == cell[j - 1][1]:
-                    raise GenotypeError(f"{kind} cell, node {j // 2} (state {j // 2 + 2}): both inputs are "
-                                        f"state {inp}; this space does not allow duplicate inputs")
+        self._check_cells(g.steps, [(f"{kind} cell", g.cell(kind)) for kind in CELL_KINDS])
         if self.shared_cell and g.normal != g.reduce:
             raise GenotypeError("this space shares one cell: the reduce cell must equal the normal cell")
         return g
+
+    def _check_cellwise(self, g: CellwiseGenotype) -> CellwiseGenotype:
+        """A per-cell genotype (a per-cell search's result): every layer's cell follows this space's rules."""
+        if self.shared_cell:
+            raise GenotypeError("this space shares one cell; a per-cell genotype does not fit it")
+        self._check_cells(g.steps, [(f"layer {i} cell", cell) for i, cell in enumerate(g.cells)])
+        return g
+
+    def _check_cells(self, steps: int, cells) -> None:
+        if steps != self._steps:
+            raise GenotypeError(f"genotype has {steps} nodes per cell; this space has {self._steps}")
+        primitives, dup = self._primitives, self._dup
+        for where, cell in cells:
+            for j, (op, inp) in enumerate(cell):
+                if op not in primitives:
+                    raise GenotypeError(f"{where}, node {j // 2} (state {j // 2 + 2}), pair {j % 2}: "
+                                        f"op {op!r} is not in this space ({', '.join(primitives)})")
+                if j % 2 and not dup and inp == cell[j - 1][1]:
+                    raise GenotypeError(f"{where}, node {j // 2} (state {j // 2 + 2}): both inputs are "
+                                        f"state {inp}; this space does not allow duplicate inputs")
 
     def _sample(self, rng: np.random.Generator) -> Genotype:
         return sample_genotype(rng, steps=self._steps, primitives=self._primitives,
@@ -146,6 +157,9 @@ class DartsSpace(SearchSpace):
         return crossover_genotypes(a, b, rng, shared_cell=bool(self.shared_cell))
 
     def _encode(self, arch: Genotype) -> np.ndarray:
+        if isinstance(arch, CellwiseGenotype):
+            raise GenotypeError("per-cell genotypes have no vector encoding (they come from per-cell gradient "
+                                "search, not from evolution)")
         return self._encoding.encode(arch)
 
     def _decode(self, vector: np.ndarray) -> Genotype:

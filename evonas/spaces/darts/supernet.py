@@ -28,11 +28,18 @@ chosen op) and ``edge_normalization`` (PC-DARTS betas: per-edge logits
 ``betas_normal`` / ``betas_reduce`` (E,), softmax-normalised over each
 node's incoming edges, multiplying each edge's output in continuous mode).
 
+``alpha_share=False`` gives every cell its own alphas (``alphas_cells``,
+(layers, E, P); StacNAS' option): continuous mode mixes each cell's ops
+with its own weights, ``genotype()`` derives a
+:class:`~evonas.spaces.darts.cellwise.CellwiseGenotype`, and
+``edge_primitives`` may then list each cell's per-edge op lists. Discrete
+mode runs per-cell genotypes in either setting.
+
 ``forward`` returns logits (N, num_classes) only (DARTS search convention).
 """
 from __future__ import annotations
 
-from typing import List, Mapping, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +47,7 @@ from torch import nn
 
 from evonas.errors import ConfigError, GenotypeError
 from evonas.spaces.darts.cells import SearchCell, edge_index, num_edges
+from evonas.spaces.darts.cellwise import CellwiseGenotype, as_cellwise, reduction_layers
 from evonas.spaces.darts.genotype import CELL_KINDS, Genotype, GenotypeSpec, resolve_genotype
 from evonas.spaces.darts.ops import OPS, PRIMITIVES
 
@@ -51,14 +59,17 @@ class SearchNetwork(nn.Module):
                  multiplier: int = 4, stem_multiplier: int = 3,
                  primitives: Sequence[str] = PRIMITIVES, partial_channel_k: Optional[int] = None,
                  edge_normalization: bool = False, affine: bool = False, pool_bn: bool = True,
-                 edge_primitives: Optional[Mapping[str, Sequence[Sequence[str]]]] = None):
+                 edge_primitives: Optional[EdgePrimitives] = None, alpha_share: bool = True):
         super().__init__()
         E = num_edges(steps)
+        if not alpha_share and edge_normalization:
+            raise ConfigError("edge_normalization needs alpha_share=True (its betas are shared per cell kind)")
+        self.alpha_share = alpha_share
         if edge_primitives is not None:
-            edge_primitives = _check_edge_primitives(edge_primitives, E)
-            primitives = tuple(dict.fromkeys(name for kind in CELL_KINDS for ops in edge_primitives[kind]
-                                             for name in ops))
-            width = len(edge_primitives["normal"][0])
+            edge_primitives = _check_edge_primitives(edge_primitives, E, layers, alpha_share)
+            lists = edge_primitives.values() if isinstance(edge_primitives, Mapping) else edge_primitives
+            primitives = tuple(dict.fromkeys(name for cell in lists for ops in cell for name in ops))
+            width = len(next(iter(lists))[0])
         primitives = tuple(primitives)
         unknown = [p for p in primitives if p not in OPS]
         if unknown or not primitives or len(set(primitives)) != len(primitives):
@@ -67,8 +78,14 @@ class SearchNetwork(nn.Module):
                 f"(known: {', '.join(OPS)})")
         if edge_primitives is None:
             width = len(primitives)
-        #: per cell kind, the op list of each edge (every edge: ``primitives`` unless ``edge_primitives`` is given)
+        #: per cell kind, the op list of each edge (every edge: ``primitives`` unless ``edge_primitives`` is given);
+        #: with per-layer ``edge_primitives``, that list (one entry per cell)
         self.edge_primitives = edge_primitives or {kind: (primitives,) * E for kind in CELL_KINDS}
+        #: per cell, the op list of each of its edges
+        self.cell_primitives = [
+            (self.edge_primitives[layer] if not isinstance(self.edge_primitives, Mapping) else
+             self.edge_primitives["reduce" if layer in reduction_layers(layers) else "normal"])
+            for layer in range(layers)]
         if not 1 <= multiplier <= steps:
             raise ConfigError(f"multiplier must be in 1..steps={steps}, got {multiplier}")
         k = partial_channel_k or 1
@@ -88,26 +105,32 @@ class SearchNetwork(nn.Module):
         self.cells = nn.ModuleList()
         reduction_prev = False
         for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
+            reduction = i in reduction_layers(layers)
             if reduction:
                 C_curr *= 2
             self.cells.append(SearchCell(steps, multiplier, C_prev_prev, C_prev, C_curr,
                                          reduction, reduction_prev, primitives, k, affine=affine, pool_bn=pool_bn,
-                                         edge_primitives=self.edge_primitives["reduce" if reduction else "normal"]))
+                                         edge_primitives=self.cell_primitives[i]))
             reduction_prev = reduction
             C_prev_prev, C_prev = C_prev, multiplier * C_curr
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
 
-        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(E, width))
-        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(E, width))
+        if alpha_share:
+            self.alphas_normal = nn.Parameter(1e-3 * torch.randn(E, width))
+            self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(E, width))
+        else:  # one (E, width) set per cell
+            self.alphas_cells = nn.Parameter(1e-3 * torch.randn(layers, E, width))
         if edge_normalization:
             self.betas_normal = nn.Parameter(1e-3 * torch.randn(E))
             self.betas_reduce = nn.Parameter(1e-3 * torch.randn(E))
 
     # ----------------------------------------------------------- parameters
     def arch_parameters(self) -> List[nn.Parameter]:
-        """Architecture parameters: alphas (E, P) and, with edge normalisation, betas (E,)."""
+        """Architecture parameters: alphas (E, P) per cell kind, or (layers, E, P) without ``alpha_share``,
+        and, with edge normalisation, betas (E,)."""
+        if not self.alpha_share:
+            return [self.alphas_cells]
         params = [self.alphas_normal, self.alphas_reduce]
         if self.edge_normalization:
             params += [self.betas_normal, self.betas_reduce]
@@ -117,6 +140,12 @@ class SearchNetwork(nn.Module):
         """All other parameters (what the weight optimiser trains)."""
         arch = {id(p) for p in self.arch_parameters()}
         return [p for p in self.parameters() if id(p) not in arch]
+
+    def cell_alphas(self, layer: int) -> torch.Tensor:
+        """The (E, P) architecture weights cell ``layer`` mixes its ops with (its kind's when shared)."""
+        if not self.alpha_share:
+            return self.alphas_cells[layer]
+        return self.alphas_reduce if layer in reduction_layers(self.layers) else self.alphas_normal
 
     def edge_weights(self, kind: str) -> torch.Tensor:
         """Per-edge weights (E,) from the betas: softmax over each node's incoming edges."""
@@ -146,6 +175,14 @@ class SearchNetwork(nn.Module):
             return self._forward_discrete(x, self.check_genotype(genotype))
         if (weights_normal is None) != (weights_reduce is None):
             raise ValueError("pass both weights_normal and weights_reduce, or neither")
+        if not self.alpha_share:
+            if any(w is not None for w in explicit):
+                raise ValueError("explicit weights need alpha_share=True (one set per cell kind)")
+            weights = F.softmax(self.alphas_cells, dim=-1)
+            s0 = s1 = self.stem(x)
+            for layer, cell in enumerate(self.cells):
+                s0, s1 = s1, cell(s0, s1, weights[layer])
+            return self.classifier(self.global_pooling(s1).flatten(1))
         if weights_normal is None:
             if edge_weights_normal is not None or edge_weights_reduce is not None:
                 raise ValueError("explicit edge weights need explicit op weights too")
@@ -172,10 +209,9 @@ class SearchNetwork(nn.Module):
         scoring call the module itself, so that wrappers such as DistributedDataParallel see the pass)."""
         return self._forward_discrete(x, self.check_genotype(arch))
 
-    def _forward_discrete(self, x: torch.Tensor, genotype: Genotype) -> torch.Tensor:
+    def _forward_discrete(self, x: torch.Tensor, genotype: Genotype | CellwiseGenotype) -> torch.Tensor:
         s0 = s1 = self.stem(x)
-        for cell in self.cells:
-            pairs = genotype.reduce if cell.reduction else genotype.normal
+        for cell, pairs in zip(self.cells, self._layer_pairs(genotype)):
             s0, s1 = s1, cell.forward_discrete(s0, s1, pairs, self.drop_path_prob)
         return self.classifier(self.global_pooling(s1).flatten(1))
 
@@ -190,44 +226,67 @@ class SearchNetwork(nn.Module):
         :meth:`candidate_modules`; a duplicated (input, op) pair names one module)."""
         genotype = self.check_genotype(arch)
         used = set()
-        for i, cell in enumerate(self.cells):
-            pairs = genotype.reduce if cell.reduction else genotype.normal
+        for i, pairs in enumerate(self._layer_pairs(genotype)):
             for p, (name, j) in enumerate(pairs):
                 used.add(f"cells.{i}.edges.{edge_index(p // 2, j)}.ops.{name}")
         return used
 
     # ------------------------------------------------------------ genotypes
-    def check_genotype(self, genotype: GenotypeSpec) -> Genotype:
-        """Resolve ``genotype`` and check this network can run it in discrete mode.
+    def check_genotype(self, genotype: GenotypeSpec) -> Genotype | CellwiseGenotype:
+        """Resolve ``genotype`` (a per-cell genotype too, resized to this network's depth) and check this
+        network can run it in discrete mode.
 
         Raises GenotypeError when the node count, the concat (must be the
-        last ``multiplier`` nodes) or an op (must be in ``primitives``) does
-        not fit.
+        last ``multiplier`` nodes) or an op (must be in the edge's
+        primitives) does not fit.
         """
-        g = resolve_genotype(genotype, allow_duplicate_inputs=True)
+        g = as_cellwise(genotype)
+        if g is None:
+            g = resolve_genotype(genotype, allow_duplicate_inputs=True)
+            expected = tuple(range(2 + self.steps - self.multiplier, 2 + self.steps))
+            for kind in CELL_KINDS:
+                if g.steps == self.steps and tuple(sorted(g.concat(kind))) != expected:
+                    raise GenotypeError(
+                        f"{kind}_concat {list(g.concat(kind))} does not match this network's "
+                        f"cell output (nodes {list(expected)})")
+        elif self.multiplier != self.steps:
+            raise GenotypeError("per-cell genotypes concatenate every node; this network keeps the last "
+                                f"{self.multiplier} of {self.steps}")
+        else:
+            g = g.resized(self.layers)
         if g.steps != self.steps:
             raise GenotypeError(f"genotype has {g.steps} nodes per cell; this network has {self.steps}")
-        expected = tuple(range(2 + self.steps - self.multiplier, 2 + self.steps))
-        for kind in CELL_KINDS:
-            if tuple(sorted(g.concat(kind))) != expected:
-                raise GenotypeError(
-                    f"{kind}_concat {list(g.concat(kind))} does not match this network's "
-                    f"cell output (nodes {list(expected)})")
-            for j, (op, index) in enumerate(g.cell(kind)):
-                allowed = self.edge_primitives[kind][edge_index(j // 2, index)]
+        for layer, pairs in enumerate(self._layer_pairs(g)):
+            for j, (op, index) in enumerate(pairs):
+                allowed = self.cell_primitives[layer][edge_index(j // 2, index)]
                 if op not in allowed:
+                    where = (f"layer {layer}" if isinstance(g, CellwiseGenotype)
+                             else "reduce" if self.cells[layer].reduction else "normal")
                     raise GenotypeError(
-                        f"{kind} cell, node {j // 2} (state {j // 2 + 2}), pair {j % 2}: op {op!r} "
+                        f"{where} cell, node {j // 2} (state {j // 2 + 2}), pair {j % 2}: op {op!r} "
                         f"is not in this network's primitives ({', '.join(dict.fromkeys(allowed))})")
         return g
 
-    def genotype(self) -> Genotype:
+    def _layer_pairs(self, genotype: Genotype | CellwiseGenotype) -> list:
+        """The (op, input) pairs each cell runs (a per-cell genotype must have this network's depth)."""
+        if isinstance(genotype, CellwiseGenotype):
+            return list(genotype.cells)
+        return [genotype.reduce if cell.reduction else genotype.normal for cell in self.cells]
+
+    def genotype(self) -> Genotype | CellwiseGenotype:
         """Derive the discrete genotype from the alphas (DARTS rule).
 
         Per node, keep the two incoming edges with the largest best non-``none``
         weight softmax(alpha) (times the normalised beta with edge
         normalisation, as PC-DARTS), each with its best non-``none`` op.
+        Without ``alpha_share`` every cell is derived from its own alphas: a
+        :class:`~evonas.spaces.darts.cellwise.CellwiseGenotype`.
         """
+        if not self.alpha_share:
+            with torch.no_grad():
+                weights = F.softmax(self.alphas_cells, dim=-1)
+                return CellwiseGenotype(tuple(derive_cell(weights[layer], self.cell_primitives[layer], self.steps)
+                                              for layer in range(self.layers)))
         cells = {}
         with torch.no_grad():
             for kind, alphas in zip(CELL_KINDS, (self.alphas_normal, self.alphas_reduce)):
@@ -240,14 +299,30 @@ class SearchNetwork(nn.Module):
                         reduce=cells["reduce"], reduce_concat=concat)
 
 
-def _check_edge_primitives(edge_primitives: Mapping[str, Sequence[Sequence[str]]], E: int) -> dict:
-    """``{"normal": E op lists, "reduce": E op lists}``, all lists of one length, as tuples."""
-    if set(edge_primitives) != set(CELL_KINDS):
-        raise ConfigError(f"edge_primitives needs the keys 'normal' and 'reduce', got {sorted(edge_primitives)}")
-    out = {kind: tuple(tuple(ops) for ops in edge_primitives[kind]) for kind in CELL_KINDS}
-    widths = {len(ops) for kind in CELL_KINDS for ops in out[kind]}
-    if any(len(out[kind]) != E for kind in CELL_KINDS) or len(widths) != 1 or 0 in widths:
-        raise ConfigError(f"edge_primitives must give {E} non-empty op lists of one length per cell kind")
+#: per-edge op lists: ``{"normal": E lists, "reduce": E lists}``, or (without ``alpha_share``) one such list of E
+#: op lists per cell
+EdgePrimitives = Union[Mapping[str, Sequence[Sequence[str]]], Sequence[Sequence[Sequence[str]]]]
+
+
+def _check_edge_primitives(edge_primitives: EdgePrimitives, E: int, layers: int, alpha_share: bool):
+    """As tuples: ``{"normal": E op lists, "reduce": E op lists}`` or one list of E op lists per layer (only
+    without ``alpha_share``); every op list of one non-zero length."""
+    if isinstance(edge_primitives, Mapping):
+        if set(edge_primitives) != set(CELL_KINDS):
+            raise ConfigError(f"edge_primitives needs the keys 'normal' and 'reduce', got {sorted(edge_primitives)}")
+        out = {kind: tuple(tuple(ops) for ops in edge_primitives[kind]) for kind in CELL_KINDS}
+        cells = list(out.values())
+    else:
+        if alpha_share:
+            raise ConfigError("per-cell edge_primitives need alpha_share=False; with shared alphas give "
+                              "{'normal': ..., 'reduce': ...}")
+        out = tuple(tuple(tuple(ops) for ops in cell) for cell in edge_primitives)
+        if len(out) != layers:
+            raise ConfigError(f"per-cell edge_primitives need one entry per cell ({layers}), got {len(out)}")
+        cells = list(out)
+    widths = {len(ops) for cell in cells for ops in cell}
+    if any(len(cell) != E for cell in cells) or len(widths) != 1 or 0 in widths:
+        raise ConfigError(f"edge_primitives must give {E} non-empty op lists of one length per cell")
     return out
 
 
