@@ -1,0 +1,246 @@
+"""DAP's perturbation-based valuation of ops ("perturb-val") and its selection rules.
+
+DAP (Discrete Architectural Perturbations, github.com/afzalxo/PertNAS) never
+learns architecture weights: every edge of its search network is the
+*unweighted sum* of the ops it currently holds plus ``none``. An op is
+valued by removing it: mask it, fine-tune the network a few steps, measure
+validation accuracy; ``delta = accuracy after - accuracy before``, so the
+more negative, the more the op matters (the perturbation selection of
+DARTS+PT, with a fine-tune after each mask).
+
+* :class:`DapCell` holds which ops each of the 14 edges carries (indices
+  into an op list such as :data:`DAP_OPS`) and builds the 0/1 weights the
+  search network runs them with; one cell serves normal and reduction
+  cells (DAP searches one cell type).
+* :class:`PerturbationValuer` values ops (or whole edges) of a trained
+  network by perturb-val: snapshot, then per target mask, restore,
+  fine-tune ``steps``, measure, unmask.
+* :func:`coarse_select`, :func:`fine_select`, :func:`node_inputs`: DAP's
+  rules on the values (keep the 2, then the 1 most-needed ops per edge;
+  keep the 2 most-needed incoming edges of a node).
+
+Faithful to the released code behind ``restore="published"``: its weight
+snapshot is ``model.state_dict()`` without a copy, whose tensors are the
+live weights, so restoring it restores nothing and every op's fine-tune
+starts from the weights the previous op's fine-tune left (its optimizer
+state is restored: torch 1.12's ``load_state_dict`` deep-copies). evonas
+restores a deep copy of both by default (``restore="copy"``), so every op
+is valued from the same network. The
+released code also runs ``steps + 1`` updates per fine-tune
+(``extra_step=True``) and keeps running a masked op as ``0 * op(x)``;
+evonas skips masked ops, which changes nothing but their BN statistics and
+weight decay during the fine-tune.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from evonas.errors import ConfigError
+from evonas.spaces.darts.cells import edge_index, num_edges
+from evonas.spaces.darts.genotype import Genotype
+
+#: DAP's op list as released (``extras/genotypes.py``): sep_conv_7x7 added and dil_conv_5x5 listed twice (two
+#: independent modules per edge; the second looks like a typo). ``none`` is added by the network.
+DAP_OPS_PUBLISHED: tuple[str, ...] = ("skip_connect", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "sep_conv_5x5",
+                                      "sep_conv_7x7", "dil_conv_3x3", "dil_conv_5x5", "dil_conv_5x5")
+#: evonas' default: the same ops once each
+DAP_OPS: tuple[str, ...] = DAP_OPS_PUBLISHED[:-1]
+#: the released code's edge order for fine op selection
+FINE_SELECTION_ORDER: tuple[int, ...] = (13, 12, 8, 11, 7, 4, 9, 10, 5, 6, 2, 3, 0, 1)
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class DapCell:
+    """The ops each edge holds: ``edges[e]`` is a sorted tuple of indices into ``ops`` (``none`` comes on top
+    when ``with_zero``). One cell for normal and reduction cells; 14 edges for 4 nodes."""
+
+    ops: tuple
+    edges: tuple
+    with_zero: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ops", tuple(self.ops))
+        object.__setattr__(self, "edges", tuple(tuple(sorted(int(p) for p in e)) for e in self.edges))
+        if len(self.edges) != num_edges(4):
+            raise ConfigError(f"a DAP cell has {num_edges(4)} edges, got {len(self.edges)}")
+        for e, held in enumerate(self.edges):
+            if any(not 0 <= p < len(self.ops) for p in held) or len(set(held)) != len(held):
+                raise ConfigError(f"edge {e}: op indices {list(held)} must be distinct, in 0..{len(self.ops) - 1}")
+
+    @classmethod
+    def random(cls, ops: Sequence[str], rng: np.random.Generator, per_edge: int = 1) -> "DapCell":
+        """Every edge ``per_edge`` random ops (DAP's ``op_cap``) plus ``none``."""
+        return cls(tuple(ops), tuple(tuple(rng.choice(len(ops), size=per_edge, replace=False)) for _ in range(14)))
+
+    def with_edge(self, edge: int, held: Sequence[int]) -> "DapCell":
+        edges = list(self.edges)
+        edges[edge] = tuple(held)
+        return DapCell(self.ops, tuple(edges), self.with_zero)
+
+    def expanded(self, edge: int) -> "DapCell":
+        """``edge`` holding every op (DAP's expand step)."""
+        return self.with_edge(edge, range(len(self.ops)))
+
+    # ----------------------------------------------------------- networks
+    def primitives(self) -> tuple[str, ...]:
+        """The op list of every edge of the search network: ``none`` first, then ``ops`` (duplicates allowed)."""
+        return ("none",) + self.ops
+
+    def weights(self) -> torch.Tensor:
+        """(14, 1 + len(ops)) 0/1 weights: column 0 is ``none`` (1 when ``with_zero``; it adds nothing), column
+        1 + p is op p."""
+        w = torch.zeros(len(self.edges), 1 + len(self.ops))
+        for e, held in enumerate(self.edges):
+            w[e, [1 + p for p in held]] = 1.0
+            w[e, 0] = 1.0 if self.with_zero else 0.0
+        return w
+
+    def build_network(self, *, C: int = 16, layers: int = 5, num_classes: int = 10):
+        """A DARTS search network (non-affine BN, pools followed by BN) whose every edge holds the whole op list;
+        run it with :meth:`weights` as ``weights_normal`` and ``weights_reduce``: only held ops compute."""
+        from evonas.spaces.darts.supernet import SearchNetwork
+
+        lists = [self.primitives()] * len(self.edges)
+        return SearchNetwork(C=C, layers=layers, num_classes=num_classes,
+                             edge_primitives={"normal": lists, "reduce": lists})
+
+    def genotype(self) -> Genotype:
+        """The final cell: every edge that holds exactly one op (edges holding none are unused), normal = reduce.
+        Raises ConfigError unless each node then has two inputs."""
+        pairs = []
+        for node in range(4):
+            inputs = [(self.ops[self.edges[edge_index(node, j)][0]], j) for j in range(node + 2)
+                      if len(self.edges[edge_index(node, j)]) == 1]
+            if len(inputs) != 2 or any(len(self.edges[edge_index(node, j)]) > 1 for j in range(node + 2)):
+                raise ConfigError(f"node {node} does not have exactly two single-op inputs yet: "
+                                  f"{[list(self.edges[edge_index(node, j)]) for j in range(node + 2)]}")
+            pairs += inputs
+        return Genotype.from_cell(pairs)
+
+
+def masked_forward(network, weights: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Logits of ``network`` run with the 0/1 ``weights`` (E, P) as both cell kinds' op weights."""
+    return network(images, weights_normal=weights, weights_reduce=weights)
+
+
+class PerturbationValuer:
+    """Perturb-val on a trained DAP network.
+
+    ``network``: the search network; ``weights``: its (E, P) 0/1 op weights (see :meth:`DapCell.weights`);
+    ``optimizer``: the one that trained it (its state is snapshotted with the weights); ``train_batches``: an
+    endless iterator of training batches for the fine-tunes; ``val_batches``: the fixed validation batches.
+    ``restore``: ``"copy"`` (evonas) or ``"published"`` (restores nothing, see the module docstring);
+    ``extra_step``: the released code's ``steps + 1`` updates.
+    """
+
+    def __init__(self, network, weights: torch.Tensor, optimizer: torch.optim.Optimizer,
+                 train_batches: Iterator[Batch], val_batches: Sequence[Batch], *, restore: str = "copy",
+                 extra_step: bool = False, progress: Callable[[str], None] | None = None) -> None:
+        if restore not in ("copy", "published"):
+            raise ConfigError(f"restore must be 'copy' or 'published', got {restore!r}")
+        self.network, self.weights, self.optimizer = network, weights.clone(), optimizer
+        self.train_batches, self.val_batches = train_batches, list(val_batches)
+        self.restore, self.extra_step, self.progress = restore, extra_step, progress
+
+    def accuracy(self, weights: torch.Tensor | None = None) -> float:
+        """Top-1 (%) on the validation batches, eval mode (BN running statistics), with ``weights``."""
+        weights = self.weights if weights is None else weights
+        was_training = self.network.training
+        self.network.eval()
+        correct = total = 0
+        with torch.no_grad():
+            for images, targets in self.val_batches:
+                correct += int((masked_forward(self.network, weights, images).argmax(1) == targets).sum())
+                total += len(targets)
+        self.network.train(was_training)
+        return 100.0 * correct / max(total, 1)
+
+    def fine_tune(self, steps: int, weights: torch.Tensor) -> None:
+        """``steps`` SGD steps (``steps + 1`` with ``extra_step``) on training batches, with ``weights``."""
+        self.network.train()
+        for _ in range(steps + (1 if self.extra_step else 0)):
+            images, targets = next(self.train_batches)
+            self.optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(masked_forward(self.network, weights, images), targets).backward()
+            self.optimizer.step()
+
+    def value(self, targets: Sequence[Sequence[tuple[int, int]]], steps: int) -> list[float]:
+        """Per target (a list of ``(edge, column)`` entries of the weights, masked together), the accuracy change
+        after masking it and fine-tuning ``steps``; the network and optimizer end as they started (``"copy"``)."""
+        before = self.accuracy()
+        optimizer_state = copy.deepcopy(self.optimizer.state_dict())
+        if self.restore == "copy":
+            snapshot = (copy.deepcopy(self.network.state_dict()), optimizer_state)
+        else:  # the released code's weight snapshot: references to the live tensors
+            snapshot = (self.network.state_dict(), optimizer_state)
+        deltas = []
+        for target in targets:
+            weights = self.weights.clone()
+            for edge, column in target:
+                weights[edge, column] = 0.0
+            self._restore(snapshot)
+            if steps:
+                self.fine_tune(steps, weights)
+            deltas.append(self.accuracy(weights) - before)
+            if self.progress is not None:
+                self.progress(f"masked {list(target)}: accuracy change {deltas[-1]:+.2f}")
+        self._restore(snapshot)
+        return deltas
+
+    def _restore(self, snapshot) -> None:
+        self.network.load_state_dict(snapshot[0])
+        # torch 2 keeps the given tensors as the optimizer's state (1.12 copied them): give it a copy, or the
+        # next fine-tune would update the snapshot in place
+        self.optimizer.load_state_dict(copy.deepcopy(snapshot[1]))
+
+    def value_ops(self, edge: int, steps: int) -> dict[int, float]:
+        """Each op an edge holds (``none`` aside), by its op-list index (weights column - 1)."""
+        columns = [c for c in range(1, self.weights.shape[1]) if self.weights[edge, c] != 0]
+        return dict(zip((c - 1 for c in columns), self.value([[(edge, c)] for c in columns], steps)))
+
+    def value_edges(self, steps: int, edges: Sequence[int] | None = None) -> dict[int, float]:
+        """``edges`` (default all) each as a whole: all its ops but ``none`` masked together. An edge holding
+        nothing masks nothing (its value is the fine-tune's own drift, as in the released code)."""
+        edges = range(self.weights.shape[0]) if edges is None else list(edges)
+        targets = [[(e, c) for c in range(1, self.weights.shape[1]) if self.weights[e, c] != 0] for e in edges]
+        return dict(zip(edges, self.value(targets, steps)))
+
+
+# ---------------------------------------------------------------------------------------------- rules
+def coarse_select(values: np.ndarray, k: int = 2) -> list[tuple[int, ...]]:
+    """Per edge (row of the (E, ops) valuation matrix), the ``k`` ops with the smallest (most negative) value.
+    Ties are broken by numpy's default ``argsort``, as in the released code."""
+    values = np.asarray(values, dtype=float)
+    return [tuple(sorted(np.argsort(row)[:k].tolist())) for row in values]
+
+
+def fine_select(values: dict[int, float]) -> int:
+    """The op (by op-list index) whose removal hurt most: the smallest value (ties: the lower index)."""
+    return min(values, key=lambda p: (values[p], p))
+
+
+def node_inputs(edge_values: Sequence[float], node: int) -> tuple[int, int]:
+    """The two incoming edges of ``node`` (edge indices) with the smallest values (ties broken by numpy's
+    default ``argsort``, as in the released code)."""
+    edges = np.array([edge_index(node, j) for j in range(node + 2)])
+    values = np.array([edge_values[e] for e in edges], dtype=float)
+    return tuple(sorted(edges[np.argsort(values)[:2]].tolist()))
+
+
+def average_valuations(matrices: Sequence[np.ndarray]) -> np.ndarray:
+    """The population's valuation: the members' (E, ops) matrices averaged."""
+    if not matrices:
+        raise ConfigError("no valuation matrices to average")
+    return np.mean(np.stack([np.asarray(m, dtype=float) for m in matrices]), axis=0)
+
+
+__all__ = ["DAP_OPS", "DAP_OPS_PUBLISHED", "DapCell", "FINE_SELECTION_ORDER", "PerturbationValuer",
+           "average_valuations", "coarse_select", "fine_select", "masked_forward", "node_inputs"]

@@ -1,0 +1,116 @@
+"""DAP's perturb-val: restore, masking, the selection rules on hand-made valuation matrices."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from evonas.errors import ConfigError
+from evonas.operators.perturbation import (DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELECTION_ORDER, DapCell,
+                                           PerturbationValuer, average_valuations, coarse_select, fine_select,
+                                           masked_forward, node_inputs)
+from evonas.spaces.darts.genotype import Genotype
+
+
+def _valuer(restore="copy", seed=0, ops=DAP_OPS):
+    torch.manual_seed(seed)
+    cell = DapCell.random(ops, np.random.default_rng(seed)).expanded(3)
+    net = cell.build_network(C=4, layers=3)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
+    data = [(torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,))) for _ in range(4)]
+    weights = cell.weights()
+    for images, targets in data:  # some training, so the optimizer has momentum buffers
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(masked_forward(net, weights, images), targets).backward()
+        optimizer.step()
+    return cell, PerturbationValuer(net, weights, optimizer, itertools.cycle(data), data[:2], restore=restore)
+
+
+def _state(valuer):
+    return ([t.clone() for t in valuer.network.state_dict().values()],
+            [t.clone() for s in valuer.optimizer.state.values() for t in s.values() if torch.is_tensor(t)])
+
+
+def test_copy_restore_leaves_weights_and_optimizer_state_bit_identical():
+    cell, valuer = _valuer("copy")
+    before = _state(valuer)
+    values = valuer.value_ops(3, steps=2)
+    assert sorted(values) == list(range(len(DAP_OPS)))  # the expanded edge: every op valued
+    after = _state(valuer)
+    assert all(torch.equal(a, b) for a, b in zip(before[0] + before[1], after[0] + after[1]))
+    # each op is valued from the same network: valuing one op alone gives the same value
+    alone = valuer.value([[(3, 1 + 4)]], steps=2)[0]
+    assert alone == pytest.approx(values[4])
+
+
+def test_the_published_restore_restores_no_weights():
+    """The released code snapshots ``model.state_dict()`` references: the weights drift from op to op (the
+    optimizer state is restored, as torch 1.12's ``load_state_dict`` copied it)."""
+    _, valuer = _valuer("published")
+    before = _state(valuer)
+    valuer.value_ops(3, steps=2)
+    after = _state(valuer)
+    assert not all(torch.equal(a, b) for a, b in zip(before[0], after[0]))
+    assert all(torch.equal(a, b) for a, b in zip(before[1], after[1]))
+
+
+def test_masking_removes_the_op_from_the_forward_pass():
+    cell, valuer = _valuer()
+    x = torch.randn(2, 3, 8, 8)
+    w = valuer.weights.clone()
+    held = cell.edges[5][0]
+    ran = []
+    op = valuer.network.cells[0].edges[5].ops[valuer.network.cells[0].edges[5].keys[1 + held]]
+    handle = list(op.modules())[-1].register_forward_hook(lambda *a: ran.append(1))
+    masked_forward(valuer.network.eval(), w, x)
+    assert ran
+    ran.clear()
+    w[5, 1 + held] = 0.0
+    masked_forward(valuer.network, w, x)
+    assert not ran
+    handle.remove()
+
+
+def test_the_published_op_list_keeps_its_duplicate_as_two_modules():
+    cell = DapCell.random(DAP_OPS_PUBLISHED, np.random.default_rng(0)).expanded(0)
+    net = cell.build_network(C=4, layers=3)
+    keys = net.cells[0].edges[0].keys
+    assert keys[-2:] == ("dil_conv_5x5", "dil_conv_5x5_2") and len(keys) == 10
+    assert cell.weights().shape == (14, 10) and cell.weights()[0].sum() == 10  # 9 ops + none
+    assert cell.weights()[1].sum() == 2  # one random op + none
+
+
+def test_selection_rules_on_hand_made_valuations():
+    values = np.zeros((14, 8))
+    values[0] = [0.5, -3.0, 0.1, -1.0, 2.0, -1.5, 0.0, 0.0]  # the two most negative: ops 1 and 5
+    assert coarse_select(values)[0] == (1, 5)
+    assert fine_select({3: -0.2, 5: -0.7, 7: -0.7}) == 5
+    edge_values = np.zeros(14)
+    edge_values[[5, 6, 7, 8]] = [0.3, -2.0, -0.1, -2.0]  # node 2's edges 5..8 (inputs 0..3)
+    assert node_inputs(edge_values, 2) == (6, 8)
+    assert node_inputs(np.arange(14.0), 3) == (9, 10)
+    assert sorted(FINE_SELECTION_ORDER) == list(range(14))
+    assert np.allclose(average_valuations([np.ones((14, 8)), 3 * np.ones((14, 8))]), 2.0)
+    with pytest.raises(ConfigError, match="no valuation"):
+        average_valuations([])
+
+
+def test_a_cell_with_two_single_op_inputs_per_node_is_a_genotype():
+    ops = DAP_OPS
+    edges = [()] * 14
+    chosen = {0: 3, 1: 0, 2: 3, 4: 4, 5: 0, 6: 4, 9: 3, 10: 3}  # two inputs for each node
+    edges = tuple((chosen[e],) if e in chosen else () for e in range(14))
+    g = DapCell(ops, edges, with_zero=False).genotype()
+    assert isinstance(g, Genotype) and g.normal == g.reduce
+    assert g.normal == (("sep_conv_3x3", 0), ("skip_connect", 1), ("sep_conv_3x3", 0), ("sep_conv_5x5", 2),
+                        ("skip_connect", 0), ("sep_conv_5x5", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1))
+    with pytest.raises(ConfigError, match="node 0 does not have exactly two"):
+        DapCell(ops, ((0, 1),) + edges[1:]).genotype()
+    with pytest.raises(ConfigError, match="14 edges"):
+        DapCell(ops, edges[:5])
+    with pytest.raises(ConfigError, match="edge 2"):
+        DapCell(ops, edges[:2] + ((0, 0),) + edges[3:])
+    with pytest.raises(ConfigError, match="restore must be"):
+        PerturbationValuer(None, torch.zeros(14, 9), None, iter(()), [], restore="none")
