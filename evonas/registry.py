@@ -166,7 +166,8 @@ spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.spaces.s
                                    "evonas.spaces.nb201.space", "evonas.testing"])
 strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.strategies.pymoo_moo",
                                    "evonas.strategies.deap_ga", "evonas.strategies.evolution",
-                                   "evonas.strategies.relative", "evonas.strategies.gradient"])
+                                   "evonas.strategies.relative", "evonas.strategies.gradient",
+                                   "evonas.strategies.dap"])
 evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet",
                                     "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.evaluators.tabular",
                                     "evonas.evaluators.zero_cost", "evonas.testing"])

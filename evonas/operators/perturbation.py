@@ -172,15 +172,18 @@ class PerturbationValuer:
             F.cross_entropy(masked_forward(self.network, weights, images), targets).backward()
             self.optimizer.step()
 
-    def value(self, targets: Sequence[Sequence[tuple[int, int]]], steps: int) -> list[float]:
+    def value(self, targets: Sequence[Sequence[tuple[int, int]]], steps: int, *,
+              before: float | None = None) -> list[float]:
         """Per target (a list of ``(edge, column)`` entries of the weights, masked together), the accuracy change
-        after masking it and fine-tuning ``steps``; the network and optimizer end as they started (``"copy"``)."""
-        before = self.accuracy()
+        after masking it and fine-tuning ``steps``; the network and optimizer end as they started (``"copy"``).
+        ``before``: the unmasked accuracy, when already known."""
+        before = self.accuracy() if before is None else before
+        live = [t for t in self.network.state_dict(keep_vars=True).values()]  # parameters and buffers
         optimizer_state = copy.deepcopy(self.optimizer.state_dict())
         if self.restore == "copy":
-            snapshot = (copy.deepcopy(self.network.state_dict()), optimizer_state)
-        else:  # the released code's weight snapshot: references to the live tensors
-            snapshot = (self.network.state_dict(), optimizer_state)
+            snapshot = (live, [t.detach().clone() for t in live], optimizer_state)
+        else:  # the released code's weight snapshot: references to the live tensors, restoring nothing
+            snapshot = (live, None, optimizer_state)
         deltas = []
         for target in targets:
             weights = self.weights.clone()
@@ -196,10 +199,13 @@ class PerturbationValuer:
         return deltas
 
     def _restore(self, snapshot) -> None:
-        self.network.load_state_dict(snapshot[0])
+        live, saved, optimizer_state = snapshot
+        if saved is not None:
+            with torch.no_grad():
+                torch._foreach_copy_(live, saved)
         # torch 2 keeps the given tensors as the optimizer's state (1.12 copied them): give it a copy, or the
         # next fine-tune would update the snapshot in place
-        self.optimizer.load_state_dict(copy.deepcopy(snapshot[1]))
+        self.optimizer.load_state_dict(copy.deepcopy(optimizer_state))
 
     def value_ops(self, edge: int, steps: int) -> dict[int, float]:
         """Each op an edge holds (``none`` aside), by its op-list index (weights column - 1)."""

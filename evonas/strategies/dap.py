@@ -1,0 +1,410 @@
+"""DAP: a population of discrete cells, expand an edge, value its ops by perturbation, select (the released code
+of github.com/afzalxo/PertNAS, "Discrete Architectural Perturbations").
+
+Every edge of DAP's search network (5 cells, C=16, one cell type: reduction
+cells reuse it with stride 2 on input edges) is the unweighted sum of the
+ops it holds plus ``none``; ops are valued by perturb-val
+(:mod:`evonas.operators.perturbation`). The search, as one unit of work per
+generation of the search loop:
+
+1. **Population** (``population`` members, each a cell with one random op
+   per edge): for every member and every edge e in order, expand e to all
+   ops (the other edges keep the member's ops), train a network
+   (``train_epochs`` / ``train_steps``, SGD at ``learning_rate / 2.5``, cosine
+   to ``learning_rate_min``), value e's ops with ``expand_steps`` fine-tune
+   steps, store the values as row e of the member's valuation matrix.
+2. **Coarse selection** on the matrices averaged over members: every edge
+   keeps its 2 most-needed ops (+ ``none``); train at ``learning_rate / 3``.
+3. **Fine selection**, edge by edge in the released order (13, 12, 8, 11, 7,
+   4, 9, 10, 5, 6, 2, 3, 0, 1): value the edge's ops (``select_steps``), keep
+   the most needed, rebuild and train; ``none`` is dropped at the end.
+4. **Topology selection**, nodes 1, 2, 3 in random order: with a fresh SGD,
+   value the node's edges as wholes (``topology_steps``), keep its 2 most
+   needed inputs, rebuild and train (not after the last node).
+
+The final cell is the genotype (normal = reduce). After every unit the loop
+evaluates the current estimate: per edge the held op valued most needed, per
+node the two most-needed edges (``search_curve.csv`` / ``.png`` follow it).
+
+**evonas mode** (the defaults) against **faithful mode** (``published=True``
+applies :data:`PUBLISHED` at once):
+
+* validation: a held-out part of the *training* data (``val_images``).
+  The released code decides on the CIFAR-10 **test set**
+  (``validation="test"``); evonas never does by default;
+* ``restore="copy"`` (every op valued from the same trained network) vs
+  ``"published"`` (weights not restored between ops, see
+  :mod:`evonas.operators.perturbation`); ``extra_step`` (``steps + 1``
+  updates per fine-tune);
+* the op list: the space's (DARTS' seven by default), ``ops="dap"``
+  (DAP's eight, with sep_conv_7x7: give the space those ops) or
+  ``ops="published"`` (its nine, dil_conv_5x5 twice);
+* ``inherit_weights=True`` keeps the trained weights across rebuilds (every
+  network holds every op, so the weights carry over as they are); the
+  released code trains a fresh network each time.
+
+Published budgets (``PUBLISHED``): 4 members, batch 256, learning rate
+0.2176, 5 epochs per rebuild, fine-tunes of 70 / 130 / 180 steps; the CPU
+defaults are far smaller. A unit is checkpointed after its training and
+after every valued op, so a killed search resumes where it was, exactly.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from evonas.errors import ConfigError
+from evonas.operators.perturbation import (DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELECTION_ORDER, DapCell,
+                                           PerturbationValuer, average_valuations, coarse_select, fine_select,
+                                           masked_forward, node_inputs)
+from evonas.registry import strategies
+from evonas.spaces.darts.cells import edge_index
+from evonas.strategies.base import Strategy
+from evonas.strategies.gradient import cosine_rate
+
+log = logging.getLogger(__name__)
+
+#: the released code's settings (``search_evolutionary.py``); ``published=True`` applies them
+PUBLISHED: dict[str, Any] = {
+    "population": 4, "C": 16, "layers": 5, "batch_size": 256, "learning_rate": 0.2176, "learning_rate_min": 0.001,
+    "train_epochs": 5, "train_steps": None, "expand_steps": 70, "select_steps": 130, "topology_steps": 180,
+    "ops": "published", "restore": "published", "extra_step": True, "validation": "test", "val_images": None,
+}
+OP_LISTS = {"dap": DAP_OPS, "published": DAP_OPS_PUBLISHED}
+
+
+@strategies.register("dap")
+class DAP(Strategy):
+    """DAP (see the module docstring)."""
+
+    name = "dap"
+    stop_when_stalled = False  # the estimate repeats while values accumulate; the plan ends the search
+
+    def __init__(self, *, population: int = 2, C: int = 8, layers: int = 5, batch_size: int = 64,
+                 learning_rate: float = 0.2176, learning_rate_min: float = 0.001, momentum: float = 0.9,
+                 weight_decay: float = 3e-4, train_epochs: float | None = None, train_steps: int | None = 20,
+                 expand_steps: int = 3, select_steps: int = 5, topology_steps: int = 8, ops: str | None = None,
+                 restore: str = "copy", extra_step: bool = False, inherit_weights: bool = False,
+                 validation: str = "split", val_images: int | None = 512, dataset: str = "cifar10-mini",
+                 root: str | None = None, device: str = "auto", workers: int = 0, published: bool = False) -> None:
+        settings = dict(population=population, C=C, layers=layers, batch_size=batch_size,
+                        learning_rate=learning_rate, learning_rate_min=learning_rate_min, momentum=momentum,
+                        weight_decay=weight_decay, train_epochs=train_epochs, train_steps=train_steps,
+                        expand_steps=expand_steps, select_steps=select_steps, topology_steps=topology_steps,
+                        ops=ops, restore=restore, extra_step=extra_step, inherit_weights=inherit_weights,
+                        validation=validation, val_images=val_images, dataset=dataset, root=root, device=device,
+                        workers=workers, published=published)
+        if published:
+            settings.update(PUBLISHED)
+        if settings["validation"] not in ("split", "test"):
+            raise ConfigError(f"validation must be 'split' or 'test', got {settings['validation']!r}")
+        if settings["restore"] not in ("copy", "published"):
+            raise ConfigError(f"restore must be 'copy' or 'published', got {settings['restore']!r}")
+        if settings["ops"] not in (None, *OP_LISTS):
+            raise ConfigError(f"ops must be None (the space's), 'dap' or 'published', got {settings['ops']!r}")
+        if settings["train_epochs"] is None and not settings["train_steps"]:
+            raise ConfigError("give train_epochs or train_steps (the training after every rebuild)")
+        if settings["population"] < 1:
+            raise ConfigError(f"population must be >= 1, got {settings['population']}")
+        super().__init__(**settings)
+        self.unit = 0  # index into the plan of the next unit of work
+        self.members: list = []  # phase 1: each member's cell (its random ops)
+        self.matrices: list = []  # phase 1: each member's (14, ops) valuation matrix
+        self.cell: DapCell | None = None  # the cell the current network holds
+        self.values: np.ndarray | None = None  # latest value of every (edge, op), for the estimate
+        self.edge_values: dict = {}  # topology: latest value of each edge as a whole
+        self.node_order: list = []
+        self.work: dict | None = None  # the unit in progress (for a mid-unit resume)
+        self.net_state: dict | None = None  # the current network and optimizer
+        self.curve: list = []
+
+    # ----------------------------------------------------------------- set-up
+    def _setup(self) -> None:
+        from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
+        from evonas.runtime.device import resolve_device
+        from evonas.spaces.darts import DartsSpace
+
+        c = self.config
+        if not isinstance(self.space, DartsSpace):
+            raise ConfigError(f"strategy 'dap' searches the DARTS space, not {type(self.space).__name__}")
+        space_ops = tuple(self.space.primitives or DartsSpace()._primitives)
+        self.ops = tuple(OP_LISTS[c["ops"]]) if c["ops"] else space_ops
+        missing = sorted(set(self.ops) - set(space_ops))
+        if missing:
+            raise ConfigError(f"DAP's ops {missing} are not in the search space; give the space them, e.g. "
+                              f"--space-opt primitives='{list(dict.fromkeys(self.ops))}'")
+        self.device = resolve_device(c["device"])
+        base = get_dataset(c["dataset"], root=c["root"])
+        train_tf, eval_tf = default_transforms(dataset_family(base), cutout=None)
+        self.num_classes = len(base.classes)
+        self.data_seed = int(self.rng.integers(2**31 - 1))
+        if c["validation"] == "test":
+            if c["dataset"] not in ("cifar10", "cifar100"):
+                raise ConfigError(f"validation='test' needs a dataset with a test split (cifar10, cifar100), "
+                                  f"not {c['dataset']!r}")
+            log.warning("DAP decides on the %s TEST set (validation='test', as the released code does): the "
+                        "test accuracy of its result is then no longer an unbiased estimate", c["dataset"])
+            train_idx = np.arange(len(base.targets))
+            val_set = get_dataset(c["dataset"], root=c["root"], train=False)
+            val_set = Subset(val_set, np.arange(len(val_set.targets)), eval_tf)
+        else:
+            n_val = c["val_images"] or len(base.targets) // 5
+            fraction = min(max(n_val / len(base.targets), 1e-6), 0.9)
+            train_idx, val_idx = split_indices(base.targets, (1 - fraction, fraction), seed=self.data_seed)
+            val_set = Subset(base, val_idx, eval_tf)
+        self.train_set = Subset(base, train_idx, train_tf)
+        self.val_batches = [(x.to(self.device), y.to(self.device))
+                            for x, y in DataLoader(val_set, batch_size=max(c["batch_size"], 256))]
+        if not self.members:  # a fresh search (a resumed one loads them)
+            self.members = [DapCell.random(self.ops, self.rng) for _ in range(c["population"])]
+            self.matrices = [np.zeros((14, len(self.ops))) for _ in range(c["population"])]
+            self.node_order = [int(n) for n in self.rng.permutation([1, 2, 3])]
+
+    def _plan(self) -> list[tuple]:
+        units: list[tuple] = [("expand", m, e) for m in range(self.config["population"]) for e in range(14)]
+        units.append(("coarse",))
+        units += [("fine", e) for e in FINE_SELECTION_ORDER]
+        units += [("topology", n) for n in self.node_order]
+        return units
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.members) and self.unit >= len(self._plan())
+
+    # ------------------------------------------------------------------- loop
+    def ask(self) -> list:
+        return [self.estimate()] if self.members else []
+
+    def tell(self, archs: list, results: list[dict[str, float]]) -> None:
+        if self.curve:
+            self.curve[-1].update(results[0])
+
+    def step(self, ctx) -> None:
+        self.ctx = ctx
+        try:
+            unit = self._plan()[self.unit]
+            row = {"generation": ctx.generation, "unit": self.unit + 1, "phase": unit[0],
+                   "target": "" if len(unit) == 1 else f"member {unit[1]} edge {unit[2]}" if unit[0] == "expand"
+                   else f"edge {unit[1]}" if unit[0] == "fine" else f"node {unit[1]}"}
+            row.update(getattr(self, f"_{unit[0]}")(*unit[1:]))
+            self.unit += 1
+            self.work = None
+            arch = self.estimate()
+            row["arch"] = self.space.key(arch)
+            self.curve.append(row)
+            self.tell([arch], ctx.evaluate([arch]))
+        finally:
+            self.ctx = None
+
+    # ------------------------------------------------------------------ units
+    def _expand(self, member: int, edge: int) -> dict:
+        c = self.config
+        work = self._begin(self.members[member].expanded(edge), c["learning_rate"] / 2.5)
+        deltas = self._value(work, [[(edge, 1 + p)] for p in range(len(self.ops))], c["expand_steps"])
+        self.matrices[member][edge] = deltas
+        self.values = average_valuations(self.matrices)
+        return {"accuracy_before": work["before"], "best_delta": float(min(deltas))}
+
+    def _coarse(self) -> dict:
+        average = average_valuations(self.matrices)
+        cell = DapCell(self.ops, tuple(coarse_select(average, 2)))
+        work = self._begin(cell, self.config["learning_rate"] / 3)
+        return {"accuracy_before": work["before"]}
+
+    def _fine(self, edge: int) -> dict:
+        c = self.config
+        work = self._resume_or_current()
+        held = list(self.cell.edges[edge])
+        deltas = self._value(work, [[(edge, 1 + p)] for p in held], c["select_steps"])
+        for p, d in zip(held, deltas):
+            self.values[edge, p] = d
+        keep = fine_select(dict(zip(held, deltas)))
+        cell = self.cell.with_edge(edge, [keep])
+        last = self.unit == len(self._plan()) - len(self.node_order) - 1
+        if last:  # op selection ends: drop 'none'
+            cell = DapCell(cell.ops, cell.edges, with_zero=False)
+        self._rebuild_and_train(cell, c["learning_rate"] / 2.5)
+        return {"accuracy_before": work["before"], "kept": self.ops[keep]}
+
+    def _topology(self, node: int) -> dict:
+        c = self.config
+        work = self._resume_or_current(fresh_optimizer=c["learning_rate"] / 2.5)
+        edges = list(range(14)) if c["restore"] == "published" else [edge_index(node, j) for j in range(node + 2)]
+        targets = [[(e, 1 + p) for p in self.cell.edges[e]] for e in edges]
+        for e, d in zip(edges, self._value(work, targets, c["topology_steps"])):
+            self.edge_values[e] = d
+        kept = node_inputs([self.edge_values.get(e, 0.0) for e in range(14)], node)
+        cell = self.cell
+        for j in range(node + 2):
+            e = edge_index(node, j)
+            if e not in kept:
+                cell = cell.with_edge(e, [])
+        if self.unit < len(self._plan()) - 1:
+            self._rebuild_and_train(cell, c["learning_rate"] / 2.5)
+        else:
+            self.cell = cell
+        return {"accuracy_before": work["before"], "kept": f"{kept[0]},{kept[1]}"}
+
+    # -------------------------------------------------------------- machinery
+    def _network(self, cell: DapCell):
+        """The network for ``cell``: fresh weights (seeded by the unit) or, with ``inherit_weights``, the current
+        network's."""
+        c = self.config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.data_seed + 7919 * self.unit)
+            network = cell.build_network(C=c["C"], layers=c["layers"], num_classes=self.num_classes)
+        if c["inherit_weights"] and self.net_state is not None:
+            network.load_state_dict(self.net_state["module"])
+        return network.to(self.device)
+
+    def _optimizer(self, network, learning_rate: float, momentum: float | None = None):
+        c = self.config
+        return torch.optim.SGD(network.parameters(), lr=learning_rate,
+                               momentum=c["momentum"] if momentum is None else momentum,
+                               weight_decay=c["weight_decay"])
+
+    def _batches(self, salt: int) -> Iterator:
+        """An endless, seeded stream of training batches (reshuffled each pass)."""
+        c = self.config
+        for epoch in itertools.count():
+            generator = torch.Generator().manual_seed(self.data_seed * 1009 + 7919 * self.unit + 104729 * salt + epoch)
+            for x, y in DataLoader(self.train_set, batch_size=c["batch_size"], shuffle=True, drop_last=True,
+                                   num_workers=c["workers"], generator=generator):
+                yield x.to(self.device), y.to(self.device)
+
+    def _train(self, network, optimizer, cell: DapCell, learning_rate: float) -> None:
+        """Train for ``train_epochs`` (or ``train_steps``) with a cosine from ``learning_rate`` to the minimum."""
+        c = self.config
+        per_epoch = max(len(self.train_set) // c["batch_size"], 1)
+        total = int(round(c["train_epochs"] * per_epoch)) if c["train_epochs"] else int(c["train_steps"])
+        weights = cell.weights().to(self.device)
+        batches = self._batches(salt=0)
+        network.train()
+        for step in range(total):
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_rate(step, total, learning_rate, c["learning_rate_min"])
+            images, targets = next(batches)
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(masked_forward(network, weights, images), targets).backward()
+            optimizer.step()
+        for group in optimizer.param_groups:  # what the fine-tunes then run at (the cosine's end)
+            group["lr"] = c["learning_rate_min"]
+
+    def _rebuild_and_train(self, cell: DapCell, learning_rate: float) -> tuple:
+        network = self._network(cell)
+        optimizer = self._optimizer(network, learning_rate)
+        self._train(network, optimizer, cell, learning_rate)
+        self.cell = cell
+        self.net_state = {"module": copy.deepcopy(network.state_dict()),
+                          "optimizer": copy.deepcopy(optimizer.state_dict())}
+        return network, optimizer
+
+    def _begin(self, cell: DapCell, learning_rate: float) -> dict:
+        """Rebuild and train for ``cell`` (unless a resumed unit already did), checkpoint, and set up the
+        unit's valuation."""
+        if self.work is None:
+            self._rebuild_and_train(cell, learning_rate)
+            self.work = {"deltas": [], "live": None}
+            self._checkpoint()
+        return self._resume_or_current()
+
+    def _resume_or_current(self, fresh_optimizer: float | None = None) -> dict:
+        """The unit's working state on the current network: its accuracy before any mask, the values so far."""
+        if self.work is None:
+            self.work = {"deltas": [], "live": None}
+        network = self._network(self.cell)
+        network.load_state_dict(self.net_state["module"])
+        if fresh_optimizer is not None:  # topology selection: a new SGD (no momentum history)
+            optimizer = self._optimizer(network, fresh_optimizer)
+        else:
+            optimizer = self._optimizer(network, self.config["learning_rate_min"])
+            optimizer.load_state_dict(copy.deepcopy(self.net_state["optimizer"]))
+        self.work["network"], self.work["optimizer"] = network, optimizer
+        self.work["valuer"] = PerturbationValuer(network, self.cell.weights().to(self.device), optimizer,
+                                                 iter(()), self.val_batches, restore=self.config["restore"],
+                                                 extra_step=self.config["extra_step"])
+        if "before" not in self.work:
+            self.work["before"] = self.work["valuer"].accuracy()
+        return self.work
+
+    def _value(self, work: dict, targets: list, steps: int) -> list[float]:
+        """Value ``targets`` one by one, checkpointing after each (a resumed unit continues after the last)."""
+        valuer, network = work["valuer"], work["network"]
+        if work["live"] is not None:  # published restore: the weights the previous op's fine-tune left
+            network.load_state_dict(work["live"])
+        for i in range(len(work["deltas"]), len(targets)):
+            valuer.train_batches = self._batches(salt=1 + i)
+            work["deltas"].append(valuer.value([targets[i]], steps, before=work["before"])[0])
+            if self.config["restore"] == "published":
+                work["live"] = copy.deepcopy(network.state_dict())
+            self._checkpoint()
+        return list(work["deltas"])
+
+    def _checkpoint(self) -> None:
+        if self.ctx is not None and self.ctx.checkpoint is not None:
+            self.ctx.checkpoint()
+
+    # ---------------------------------------------------------------- results
+    def estimate(self):
+        """The genotype the values point to now: per edge the held op valued most needed, per node the two
+        most-needed edges (edges already pruned excluded)."""
+        from evonas.spaces.darts.genotype import Genotype
+
+        selecting = self.unit > 14 * self.config["population"]  # the coarse selection is done
+        cell = self.cell if selecting else DapCell(self.ops, tuple(tuple(range(len(self.ops))) for _ in range(14)))
+        values = self.values if self.values is not None else np.zeros((14, len(self.ops)))
+        pairs = []
+        for node in range(4):
+            candidates = []
+            for j in range(node + 2):
+                e = edge_index(node, j)
+                if cell.edges[e]:
+                    op = fine_select({p: float(values[e, p]) for p in cell.edges[e]})
+                    candidates.append((self.edge_values.get(e, float(values[e, op])), e, j, op))
+            edge_vals = np.full(14, np.inf)
+            for value, e, _, _ in candidates:
+                edge_vals[e] = value
+            kept = node_inputs(edge_vals, node)
+            pairs += [(self.ops[op], j) for _, e, j, op in candidates if e in kept]
+        return self.space.validate(Genotype.from_cell(pairs))
+
+    def chosen(self):
+        """The final cell once the search has ended (before: the current estimate)."""
+        if not self.members:
+            return None
+        if self.finished:
+            return self.space.validate(self.cell.genotype())
+        return self.estimate()
+
+    def population(self) -> list:
+        return self.ask()
+
+    def callbacks(self, run_dir) -> list:
+        """``search_curve.csv`` / ``.png`` (a row per unit) and ``chosen.*``."""
+        from evonas.callbacks import StrategyOutputs
+
+        return [StrategyOutputs(run_dir, "search_curve", "curve", strategy=self)]
+
+    # ------------------------------------------------------------------ resume
+    _STATE = ("unit", "members", "matrices", "cell", "values", "edge_values", "node_order", "net_state", "curve")
+
+    def _state_dict(self) -> dict:
+        """References, not copies: the loop serialises the state at once."""
+        state = {k: getattr(self, k) for k in self._STATE}
+        if self.work is not None:  # a unit in progress resumes from net_state, its values so far and 'live'
+            state["work"] = {k: v for k, v in self.work.items() if k in ("deltas", "live", "before")}
+        return state
+
+    def _load_state_dict(self, state: dict) -> None:
+        for key in self._STATE:
+            setattr(self, key, copy.deepcopy(state[key]))
+        self.work = copy.deepcopy(state.get("work"))
+
+
+__all__ = ["DAP", "PUBLISHED"]

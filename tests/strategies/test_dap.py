@@ -1,0 +1,93 @@
+"""The DAP strategy end to end at toy scale: phases, selections, outputs, an exact resume in the middle of an
+edge's valuation, and its settings' errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import evonas
+from evonas.errors import ConfigError
+from evonas.evaluators.cost import CostEvaluator
+from evonas.operators import perturbation
+from evonas.operators.perturbation import FINE_SELECTION_ORDER, average_valuations, coarse_select
+from evonas.spaces.darts import DartsSpace
+from evonas.strategies.dap import DAP
+
+TOY = dict(population=1, C=4, layers=3, batch_size=8, train_steps=1, expand_steps=1, select_steps=1,
+           topology_steps=1, val_images=16)
+
+
+def dap_search(run_dir, resume=False, **options):
+    strategy = DAP(**{**TOY, **options})
+    evaluator = CostEvaluator(metrics=("params",), net_kwargs={"C": 4, "layers": 3})
+    result = evonas.search(DartsSpace(), strategy, evaluator, budget=1000, seed=0, progress=False,
+                           run_dir=run_dir, resume=resume)
+    return result, strategy
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("dap") / "straight"
+    result, strategy = dap_search(run_dir)
+    return run_dir, result, strategy
+
+
+def test_dap_runs_its_phases_and_ends_with_the_selected_cell(straight):
+    run_dir, result, strategy = straight
+    phases = [row["phase"] for row in strategy.curve]
+    assert phases == ["expand"] * 14 + ["coarse"] + ["fine"] * 14 + ["topology"] * 3 and strategy.finished
+    assert [row["target"] for row in strategy.curve[15:29]] == [f"edge {e}" for e in FINE_SELECTION_ORDER]
+    coarse = coarse_select(average_valuations(strategy.matrices))
+    assert all(len(held) == 2 for held in coarse)
+    for row, edge in zip(strategy.curve[15:29], FINE_SELECTION_ORDER):  # fine selection keeps a coarse survivor
+        assert strategy.ops.index(row["kept"]) in coarse[edge]
+    final = strategy.chosen()
+    assert final == strategy.cell.genotype() and final.normal == final.reduce
+    assert sum(1 for held in strategy.cell.edges if held) == 8 and not strategy.cell.with_zero
+    assert strategy.curve[-1]["arch"] == final.key() == result.individuals[-1].key
+    assert json.loads((run_dir / "chosen.json").read_text()) == final.to_dict()
+    assert (run_dir / "search_curve.png").stat().st_size > 0
+
+
+def test_resume_in_the_middle_of_an_edges_valuation_equals_an_uninterrupted_run(straight, tmp_path, monkeypatch):
+    run_dir, reference, ref = straight
+    real, calls = perturbation.PerturbationValuer.value, []
+
+    def killed(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 40:  # member 0, edge 5, its 5th op: after the checkpoint written at the 4th
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(perturbation.PerturbationValuer, "value", killed)
+    with pytest.raises(KeyboardInterrupt):
+        dap_search(tmp_path / "killed")
+    counted = []
+
+    def counting(self, *args, **kwargs):
+        counted.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(perturbation.PerturbationValuer, "value", counting)
+    resumed, strategy = dap_search(tmp_path / "killed", resume=True)
+    # 14 edges x 7 ops, 14 x 2 in fine selection, 3 + 4 + 5 edges in topology: 138 valuations, 39 done before
+    assert len(counted) == 14 * 7 + 14 * 2 + (3 + 4 + 5) - 39
+    assert strategy.curve == ref.curve
+    assert all(np.array_equal(a, b) for a, b in zip(strategy.matrices, ref.matrices))
+    assert strategy.cell == ref.cell and strategy.chosen() == ref.chosen()
+    assert [ind.values for ind in resumed.individuals] == [ind.values for ind in reference.individuals]
+    assert (tmp_path / "killed" / "history.csv").read_text() == (run_dir / "history.csv").read_text()
+
+
+def test_settings_are_checked():
+    with pytest.raises(ConfigError, match="validation='test' needs a dataset with a test split"):
+        dap_search(None, validation="test")
+    with pytest.raises(ConfigError, match="sep_conv_7x7.*not in the search space"):
+        dap_search(None, ops="dap")
+    with pytest.raises(ConfigError, match="restore must be"):
+        DAP(restore="never")
+    published = DAP(published=True)
+    assert published.config["expand_steps"] == 70 and published.config["validation"] == "test"
+    assert published.config["ops"] == "published" and published.config["population"] == 4
