@@ -20,8 +20,10 @@ def test_registered_strategy_finds_the_toy_target(name):
 
 
 def test_every_strategy_is_listed():
-    # darts / stacnas search a supernet's continuous mode, not a toy space: tests/strategies/test_gradient_search.py
-    assert set(SINGLE_OBJECTIVE) | {"random", "pymoo", "deap", "smsemoa", "darts", "stacnas"} == set(strategies.names())
+    # darts / stacnas search a supernet's continuous mode, not a toy space: tests/strategies/test_gradient_search.py;
+    # dap trains its own networks on the DARTS space: tests/strategies/test_dap.py
+    assert set(SINGLE_OBJECTIVE) | {"random", "pymoo", "deap", "smsemoa", "darts", "stacnas", "dap"} == \
+        set(strategies.names())
 
 
 def test_smsemoa_refuses_a_single_objective():
