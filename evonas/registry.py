@@ -172,5 +172,5 @@ evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators
                                     "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.evaluators.tabular",
                                     "evonas.evaluators.zero_cost", "evonas.testing"])
 operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector",
-                                   "evonas.operators.gradient"])
+                                   "evonas.operators.gradient", "evonas.operators.perturbation"])
 executors = Registry("executor", ["evonas.runtime.executors"])

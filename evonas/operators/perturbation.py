@@ -41,7 +41,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from evonas.errors import ConfigError
+from evonas.errors import ConfigError, EvonasError
+from evonas.operators.base import Mutation
+from evonas.registry import operators
 from evonas.spaces.darts.cells import edge_index, num_edges
 from evonas.spaces.darts.genotype import Genotype
 
@@ -248,5 +250,100 @@ def average_valuations(matrices: Sequence[np.ndarray]) -> np.ndarray:
     return np.mean(np.stack([np.asarray(m, dtype=float) for m in matrices]), axis=0)
 
 
-__all__ = ["DAP_OPS", "DAP_OPS_PUBLISHED", "DapCell", "FINE_SELECTION_ORDER", "PerturbationValuer",
-           "average_valuations", "coarse_select", "fine_select", "masked_forward", "node_inputs"]
+# ------------------------------------------------------------------------------------ the operator
+@operators.register("perturbation")
+class PerturbationMutation(Mutation):
+    """A guided mutation by perturbation (DAP's valuation inside evolution): for each parent, one of its
+    (op, input) pairs is picked at random; on the search's shared supernet that edge is expanded to every
+    op (the rest of the network runs the parent's path), each op is removed in turn, and the pair takes the
+    op whose removal lowers the validation accuracy most. Accuracy is measured on ``batches`` of the
+    supernet's validation batches with BN in batch mode (as DARTS+PT; the running statistics are put back)
+    and no fine-tune. A child equal to its parent, or not valid in the space, is replaced by the space's own
+    mutation (:attr:`guided` / :attr:`fallbacks` count both); :attr:`last_values` holds the last parent's
+    ``{op: accuracy change}`` and :attr:`last_choice` its ``(cell kind, pair index, op)`` (None after a
+    fallback). The supernet is left as it was. Needs an evaluator with one shared DARTS
+    supernet (``supernet`` on the darts space)."""
+
+    name = "perturbation"
+
+    def __init__(self, *, batches: int = 2) -> None:
+        if batches < 1:
+            raise ConfigError(f"batches must be >= 1, got {batches}")
+        super().__init__(batches=batches)
+        self.guided, self.fallbacks = 0, 0
+        self.last_values: dict[str, float] = {}
+        self.last_choice: tuple | None = None
+
+    def _do(self, archs: list, rng, ctx) -> list:
+        from evonas.training.bn import preserved_bn_statistics
+
+        shared = ctx.supernets[0] if ctx is not None and len(getattr(ctx, "supernets", ())) == 1 else None
+        module = getattr(shared, "module", None)
+        if module is None or not hasattr(module, "cell_primitives") or not getattr(module, "alpha_share", False):
+            raise ConfigError("the 'perturbation' mutation needs an evaluator with one shared DARTS supernet "
+                              "(e.g. 'supernet' on the darts space)")
+        batches = shared.validation_batches[: self.config["batches"]]
+        children = []
+        with preserved_bn_statistics(module), torch.no_grad():
+            was_training = module.training
+            module.train()  # batch statistics: the expanded edge shifts what later layers see
+            try:
+                for arch in archs:
+                    child = self._guided(module, arch, batches, rng)
+                    if child is None or self.space.key(child) == self.space.key(arch):
+                        child = self.space.mutate(arch, rng)
+                        self.fallbacks += 1
+                        self.last_choice = None
+                    else:
+                        self.guided += 1
+                    children.append(child)
+            finally:
+                module.train(was_training)
+        return children
+
+    def _guided(self, module, arch, batches, rng):
+        from evonas.spaces.darts.supernet import genotype_to_weights
+
+        genotype = self.space.validate(arch)
+        kind = "normal" if getattr(self.space, "shared_cell", False) else ("normal", "reduce")[int(rng.integers(2))]
+        cell = list(genotype.cell(kind))
+        j = int(rng.integers(len(cell)))
+        op, inp = cell[j]
+        e = edge_index(j // 2, inp)
+        names = module.cell_primitives[0][e]  # every cell of a shared-alpha network holds the same op lists
+        weights = dict(zip(("normal", "reduce"), genotype_to_weights(genotype, module.primitives)))
+        kinds = ("normal", "reduce") if getattr(self.space, "shared_cell", False) else (kind,)
+        candidates = [p for p, name in enumerate(names) if name != "none"]
+        for k in kinds:
+            weights[k][e, candidates] = 1.0
+
+        def accuracy(w):
+            correct = total = 0
+            for images, targets in batches:
+                logits = module(images, weights_normal=w["normal"].to(images.device),
+                                weights_reduce=w["reduce"].to(images.device))
+                correct += int((logits.argmax(1) == targets).sum())
+                total += len(targets)
+            return 100.0 * correct / max(total, 1)
+
+        before = accuracy(weights)
+        values = {}
+        for p in candidates:
+            masked = {k: w.clone() for k, w in weights.items()}
+            for k in kinds:
+                masked[k][e, p] = 0.0
+            values[names[p]] = accuracy(masked) - before
+        self.last_values = values
+        best = min(values, key=lambda name: (values[name], names.index(name)))
+        cell[j] = (best, inp)
+        self.last_choice = (kind, j, best)
+        changes = {kind: cell} if len(kinds) == 1 else {"normal": cell, "reduce": cell}
+        try:
+            return self.space.validate(genotype.with_cells(**changes))
+        except EvonasError:
+            return None
+
+
+__all__ = ["DAP_OPS", "DAP_OPS_PUBLISHED", "DapCell", "FINE_SELECTION_ORDER", "PerturbationMutation",
+           "PerturbationValuer", "average_valuations", "coarse_select", "fine_select", "masked_forward",
+           "node_inputs"]

@@ -114,3 +114,36 @@ def test_a_cell_with_two_single_op_inputs_per_node_is_a_genotype():
         DapCell(ops, edges[:2] + ((0, 0),) + edges[3:])
     with pytest.raises(ConfigError, match="restore must be"):
         PerturbationValuer(None, torch.zeros(14, 9), None, iter(()), [], restore="none")
+
+
+# ------------------------------------------------------------------ the guided mutation
+def test_perturbation_mutation_moves_a_pair_to_the_op_whose_removal_hurts_most():
+    import evonas
+    from evonas.context import SearchContext
+    from evonas.registry import operators, strategies
+    from evonas.spaces.darts import DartsSpace
+    from tests.operators.test_gradient import shared_darts_supernet
+
+    space, evaluator = DartsSpace(), shared_darts_supernet()
+    ctx = SearchContext(evaluate=evaluator.evaluate, supernets=(evaluator.shared,))
+    before = {k: v.clone() for k, v in evaluator.shared.module.state_dict().items()}
+    rng = np.random.default_rng(0)
+    operator = operators.create("perturbation").setup(space)
+    for seed in range(4):
+        parent = space.sample(np.random.default_rng(seed))
+        child = operator([parent], rng, ctx)[0]
+        assert space.is_valid(child) and space.key(child) != space.key(parent)
+        values = operator.last_values
+        assert set(values) == set(space._primitives)  # every op of the expanded edge valued
+        if operator.last_choice is not None:  # guided (not a fallback): the pair took the most-needed op
+            kind, j, op = operator.last_choice
+            assert child.cell(kind)[j] == (op, parent.cell(kind)[j][1]) and values[op] == min(values.values())
+            assert parent.cell(kind)[j][0] != op
+    assert operator.guided + operator.fallbacks == 4 and operator.guided >= 1
+    after = evaluator.shared.module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BN statistics as they were
+    result = evonas.search(DartsSpace(), strategies.create("ga", pop_size=4, mutation="perturbation"), evaluator,
+                           budget=8, seed=0, progress=False, evaluator_ready=True)
+    assert len(result.individuals) >= 8
+    with pytest.raises(ConfigError, match="shared DARTS supernet"):
+        operators.create("perturbation").setup(space)([parent], rng, None)
