@@ -43,6 +43,13 @@ applies :data:`PUBLISHED` at once):
   network holds every op, so the weights carry over as they are); the
   released code trains a fresh network each time.
 
+**Several processes** (``torchrun --nproc_per_node=N``, see
+:mod:`evonas.runtime.distributed`): member m runs on rank m mod N, the
+valuation matrices are summed across ranks (all-reduce) and rank 0 makes the
+selections; ranks above 0 end after the gather (give them no run directory
+or one each). Work is seeded by what it is (member, edge), not by where it
+runs, so N processes select what one process selects.
+
 Published budgets (``PUBLISHED``): 4 members, batch 256, learning rate
 0.2176, 5 epochs per rebuild, fine-tunes of 70 / 130 / 180 steps; the CPU
 defaults are far smaller. A unit is checkpointed after its training and
@@ -64,6 +71,7 @@ from evonas.operators.perturbation import (DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELE
                                            PerturbationValuer, average_valuations, coarse_select, fine_select,
                                            masked_forward, node_inputs)
 from evonas.registry import strategies
+from evonas.runtime import distributed
 from evonas.spaces.darts.cells import edge_index
 from evonas.strategies.base import Strategy
 from evonas.strategies.gradient import cosine_rate
@@ -120,6 +128,7 @@ class DAP(Strategy):
         self.values: np.ndarray | None = None  # latest value of every (edge, op), for the estimate
         self.edge_values: dict = {}  # topology: latest value of each edge as a whole
         self.node_order: list = []
+        self.selecting = False  # the coarse selection is done: the estimate follows the selected cell
         self.work: dict | None = None  # the unit in progress (for a mid-unit resume)
         self.net_state: dict | None = None  # the current network and optimizer
         self.curve: list = []
@@ -140,6 +149,7 @@ class DAP(Strategy):
             raise ConfigError(f"DAP's ops {missing} are not in the search space; give the space them, e.g. "
                               f"--space-opt primitives='{list(dict.fromkeys(self.ops))}'")
         self.device = resolve_device(c["device"])
+        self.rank, self.world = distributed.rank(), distributed.world_size()
         base = get_dataset(c["dataset"], root=c["root"])
         train_tf, eval_tf = default_transforms(dataset_family(base), cutout=None)
         self.num_classes = len(base.classes)
@@ -167,7 +177,14 @@ class DAP(Strategy):
             self.node_order = [int(n) for n in self.rng.permutation([1, 2, 3])]
 
     def _plan(self) -> list[tuple]:
-        units: list[tuple] = [("expand", m, e) for m in range(self.config["population"]) for e in range(14)]
+        """The units of work of this process: its members' expansions (member m runs on rank m mod world size),
+        with several processes a gather of the valuation matrices, then (rank 0 only) the selections."""
+        units: list[tuple] = [("expand", m, e) for m in range(self.config["population"])
+                              if m % self.world == self.rank for e in range(14)]
+        if self.world > 1:
+            units.append(("gather",))
+            if self.rank > 0:
+                return units
         units.append(("coarse",))
         units += [("fine", e) for e in FINE_SELECTION_ORDER]
         units += [("topology", n) for n in self.node_order]
@@ -192,6 +209,8 @@ class DAP(Strategy):
             row = {"generation": ctx.generation, "unit": self.unit + 1, "phase": unit[0],
                    "target": "" if len(unit) == 1 else f"member {unit[1]} edge {unit[2]}" if unit[0] == "expand"
                    else f"edge {unit[1]}" if unit[0] == "fine" else f"node {unit[1]}"}
+            if self.world > 1:
+                row["rank"] = self.rank
             row.update(getattr(self, f"_{unit[0]}")(*unit[1:]))
             self.unit += 1
             self.work = None
@@ -211,10 +230,21 @@ class DAP(Strategy):
         self.values = average_valuations(self.matrices)
         return {"accuracy_before": work["before"], "best_delta": float(min(deltas))}
 
+    def _gather(self) -> dict:
+        """Every process's members' matrices to every process (each holds zeros for the others' members)."""
+        total = torch.as_tensor(np.stack(self.matrices), dtype=torch.float64)
+        if self.device.type == "cuda":
+            total = total.to(self.device)
+        total = distributed.all_reduce_sum(total).cpu().numpy()
+        self.matrices = [m.copy() for m in total]
+        self.values = average_valuations(self.matrices)
+        return {}
+
     def _coarse(self) -> dict:
         average = average_valuations(self.matrices)
         cell = DapCell(self.ops, tuple(coarse_select(average, 2)))
         work = self._begin(cell, self.config["learning_rate"] / 3)
+        self.selecting = True
         return {"accuracy_before": work["before"]}
 
     def _fine(self, edge: int) -> dict:
@@ -257,11 +287,18 @@ class DAP(Strategy):
         network's."""
         c = self.config
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.data_seed + 7919 * self.unit)
+            torch.manual_seed(self.data_seed + 7919 * self._unit_seed())
             network = cell.build_network(C=c["C"], layers=c["layers"], num_classes=self.num_classes)
         if c["inherit_weights"] and self.net_state is not None:
             network.load_state_dict(self.net_state["module"])
         return network.to(self.device)
+
+    def _unit_seed(self) -> int:
+        """A number naming the current unit (not its position in this process's plan, so that a member's work is
+        seeded alike in one process and under torchrun)."""
+        unit = self._plan()[self.unit]
+        kind = ("expand", "gather", "coarse", "fine", "topology").index(unit[0])
+        return 100000 * kind + sum(1000 ** i * (int(v) + 1) for i, v in enumerate(unit[1:]))
 
     def _optimizer(self, network, learning_rate: float, momentum: float | None = None):
         c = self.config
@@ -273,7 +310,11 @@ class DAP(Strategy):
         """An endless, seeded stream of training batches (reshuffled each pass)."""
         c = self.config
         for epoch in itertools.count():
-            generator = torch.Generator().manual_seed(self.data_seed * 1009 + 7919 * self.unit + 104729 * salt + epoch)
+            seed = self.data_seed * 1009 + 7919 * self._unit_seed() + 104729 * salt + epoch
+            generator = torch.Generator().manual_seed(seed)
+            # the augmentation draws from torch's global generator: seed it per stream, so a member's work is
+            # the same whichever process runs it and whatever ran before
+            torch.manual_seed(seed)
             for x, y in DataLoader(self.train_set, batch_size=c["batch_size"], shuffle=True, drop_last=True,
                                    num_workers=c["workers"], generator=generator):
                 yield x.to(self.device), y.to(self.device)
@@ -356,8 +397,7 @@ class DAP(Strategy):
         most-needed edges (edges already pruned excluded)."""
         from evonas.spaces.darts.genotype import Genotype
 
-        selecting = self.unit > 14 * self.config["population"]  # the coarse selection is done
-        cell = self.cell if selecting else DapCell(self.ops, tuple(tuple(range(len(self.ops))) for _ in range(14)))
+        cell = self.cell if self.selecting else DapCell(self.ops, tuple(tuple(range(len(self.ops))) for _ in range(14)))
         values = self.values if self.values is not None else np.zeros((14, len(self.ops)))
         pairs = []
         for node in range(4):
@@ -392,7 +432,8 @@ class DAP(Strategy):
         return [StrategyOutputs(run_dir, "search_curve", "curve", strategy=self)]
 
     # ------------------------------------------------------------------ resume
-    _STATE = ("unit", "members", "matrices", "cell", "values", "edge_values", "node_order", "net_state", "curve")
+    _STATE = ("unit", "members", "matrices", "cell", "values", "edge_values", "node_order", "net_state", "curve",
+              "selecting")
 
     def _state_dict(self) -> dict:
         """References, not copies: the loop serialises the state at once."""

@@ -91,3 +91,45 @@ def test_settings_are_checked():
     published = DAP(published=True)
     assert published.config["expand_steps"] == 70 and published.config["validation"] == "test"
     assert published.config["ops"] == "published" and published.config["population"] == 4
+
+
+def _distributed_member(rank: int, world: int, port: int, out: str) -> None:
+    """One torchrun-like process: join a gloo group, run the toy DAP search, save what it selected."""
+    import os
+
+    import torch
+
+    from evonas.runtime import distributed
+
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    assert distributed.init_from_env("gloo") and distributed.world_size() == world
+    _, strategy = dap_search(None, population=2)
+    torch.save({"matrices": strategy.matrices, "chosen": strategy.chosen() if rank == 0 else None,
+                "phases": [row["phase"] for row in strategy.curve]}, f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_two_gloo_processes_select_what_one_process_selects(tmp_path):
+    import socket
+
+    import torch
+    import torch.multiprocessing as mp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mp.spawn(_distributed_member, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    assert ranks[1]["phases"] == ["expand"] * 14 + ["gather"]  # rank 1: member 1, then the gather
+    assert ranks[0]["phases"][:15] == ["expand"] * 14 + ["gather"] and ranks[0]["phases"][-1] == "topology"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the processes ran
+    try:
+        _, single = dap_search(None, population=2)
+    finally:
+        torch.set_num_threads(threads)
+    for r in range(2):  # after the gather every rank holds every member's matrix, as one process computed them
+        assert all(np.array_equal(a, b) for a, b in zip(ranks[r]["matrices"], single.matrices))
+    assert ranks[0]["chosen"] == single.chosen()
