@@ -62,3 +62,14 @@ def test_stacnas_example_runs_both_stages(tmp_path):
     assert "stage 1 groups" in proc.stdout and "StacNAS cell: Genotype(" in proc.stdout
     assert json.loads((run_dir / "chosen.json").read_text())["normal"]
     assert len((run_dir / "search_curve.csv").read_text().splitlines()) == 3  # header + one epoch per stage
+
+
+def test_dap_example_selects_a_cell(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_example("dap.py", "--population", "1", "--C", "4", "--layers", "3", "--batch-size", "8",
+                       "--train-steps", "1", "--expand-steps", "1", "--select-steps", "1", "--topology-steps", "1",
+                       "--val-images", "16", "--device", "cpu", "--quiet", "--run-dir", str(run_dir), cwd=tmp_path)
+    assert "DAP cell (normal = reduce):" in proc.stdout
+    chosen = json.loads((run_dir / "chosen.json").read_text())
+    assert chosen["normal"] == chosen["reduce"] and len(chosen["normal"]) == 8
+    assert len((run_dir / "search_curve.csv").read_text().splitlines()) == 1 + 14 + 1 + 14 + 3

@@ -52,14 +52,19 @@ runs, so N processes select what one process selects.
 
 Published budgets (``PUBLISHED``): 4 members, batch 256, learning rate
 0.2176, 5 epochs per rebuild, fine-tunes of 70 / 130 / 180 steps; the CPU
-defaults are far smaller. A unit is checkpointed after its training and
-after every valued op, so a killed search resumes where it was, exactly.
+defaults are far smaller. Inside a unit the search is saved after its
+training and after valued ops, at most every ``checkpoint_seconds``
+(30), and after every unit, so a killed search resumes where it was,
+exactly.
 """
 from __future__ import annotations
 
 import copy
+import io
 import itertools
 import logging
+import math
+import time
 from typing import Any, Iterator
 
 import numpy as np
@@ -100,14 +105,15 @@ class DAP(Strategy):
                  expand_steps: int = 3, select_steps: int = 5, topology_steps: int = 8, ops: str | None = None,
                  restore: str = "copy", extra_step: bool = False, inherit_weights: bool = False,
                  validation: str = "split", val_images: int | None = 512, dataset: str = "cifar10-mini",
-                 root: str | None = None, device: str = "auto", workers: int = 0, published: bool = False) -> None:
+                 root: str | None = None, device: str = "auto", workers: int = 0, published: bool = False,
+                 checkpoint_seconds: float = 30.0) -> None:
         settings = dict(population=population, C=C, layers=layers, batch_size=batch_size,
                         learning_rate=learning_rate, learning_rate_min=learning_rate_min, momentum=momentum,
                         weight_decay=weight_decay, train_epochs=train_epochs, train_steps=train_steps,
                         expand_steps=expand_steps, select_steps=select_steps, topology_steps=topology_steps,
                         ops=ops, restore=restore, extra_step=extra_step, inherit_weights=inherit_weights,
                         validation=validation, val_images=val_images, dataset=dataset, root=root, device=device,
-                        workers=workers, published=published)
+                        workers=workers, published=published, checkpoint_seconds=checkpoint_seconds)
         if published:
             settings.update(PUBLISHED)
         if settings["validation"] not in ("split", "test"):
@@ -388,8 +394,13 @@ class DAP(Strategy):
         return list(work["deltas"])
 
     def _checkpoint(self) -> None:
-        if self.ctx is not None and self.ctx.checkpoint is not None:
+        """Save the search inside a unit, at most every ``checkpoint_seconds`` (a save costs about 0.4 s at toy
+        scale, more than a toy fine-tune; the loop saves after every unit anyway)."""
+        now = time.monotonic()
+        if self.ctx is not None and self.ctx.checkpoint is not None and \
+                now - getattr(self, "_saved_at", -math.inf) >= self.config["checkpoint_seconds"]:
             self.ctx.checkpoint()
+            self._saved_at = time.monotonic()
 
     # ---------------------------------------------------------------- results
     def estimate(self):
@@ -436,16 +447,32 @@ class DAP(Strategy):
               "selecting")
 
     def _state_dict(self) -> dict:
-        """References, not copies: the loop serialises the state at once."""
-        state = {k: getattr(self, k) for k in self._STATE}
+        """Tensors packed by ``torch.save`` (7x faster than pickling thousands of them one by one)."""
+        state = {k: getattr(self, k) for k in self._STATE if k != "net_state"}
+        state["net_state"] = _pack(self.net_state)
         if self.work is not None:  # a unit in progress resumes from net_state, its values so far and 'live'
-            state["work"] = {k: v for k, v in self.work.items() if k in ("deltas", "live", "before")}
+            state["work"] = {"deltas": list(self.work["deltas"]), "before": self.work.get("before"),
+                             "live": _pack(self.work.get("live"))}
         return state
 
     def _load_state_dict(self, state: dict) -> None:
         for key in self._STATE:
-            setattr(self, key, copy.deepcopy(state[key]))
-        self.work = copy.deepcopy(state.get("work"))
+            setattr(self, key, copy.deepcopy(state[key]) if key != "net_state" else _unpack(state[key]))
+        work = state.get("work")
+        self.work = None if work is None else {"deltas": list(work["deltas"]), "live": _unpack(work["live"]),
+                                               **({"before": work["before"]} if work["before"] is not None else {})}
+
+
+def _pack(obj) -> bytes | None:
+    if obj is None:
+        return None
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def _unpack(data: bytes | None):
+    return None if data is None else torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
 __all__ = ["DAP", "PUBLISHED"]

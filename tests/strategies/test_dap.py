@@ -62,8 +62,8 @@ def test_resume_in_the_middle_of_an_edges_valuation_equals_an_uninterrupted_run(
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(perturbation.PerturbationValuer, "value", killed)
-    with pytest.raises(KeyboardInterrupt):
-        dap_search(tmp_path / "killed")
+    with pytest.raises(KeyboardInterrupt):  # saved after every valued op; the straight run saved less often
+        dap_search(tmp_path / "killed", checkpoint_seconds=0)
     counted = []
 
     def counting(self, *args, **kwargs):
@@ -71,7 +71,7 @@ def test_resume_in_the_middle_of_an_edges_valuation_equals_an_uninterrupted_run(
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(perturbation.PerturbationValuer, "value", counting)
-    resumed, strategy = dap_search(tmp_path / "killed", resume=True)
+    resumed, strategy = dap_search(tmp_path / "killed", resume=True, checkpoint_seconds=0)
     # 14 edges x 7 ops, 14 x 2 in fine selection, 3 + 4 + 5 edges in topology: 138 valuations, 39 done before
     assert len(counted) == 14 * 7 + 14 * 2 + (3 + 4 + 5) - 39
     assert strategy.curve == ref.curve
