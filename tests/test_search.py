@@ -81,8 +81,9 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
-# every registered strategy that searches any space (darts / stacnas resume: tests/strategies/test_gradient_search.py)
-@pytest.mark.parametrize("name", sorted(set(strategies.names()) - {"pymoo", "deap", "darts", "stacnas"}))
+# every registered strategy that searches any space (darts / stacnas resume: tests/strategies/test_gradient_search.py,
+# dap: tests/strategies/test_dap.py)
+@pytest.mark.parametrize("name", sorted(set(strategies.names()) - {"pymoo", "deap", "darts", "stacnas", "dap"}))
 def test_resume_after_kill_equals_uninterrupted_run(tmp_path, name):
     make_evaluator = HammingEvaluator if name in ("ga", "deap-ga", "evolution", "relative") else ZDTEvaluator
     size = {"batch_size": 10} if name == "random" else {"pop_size": 10}
