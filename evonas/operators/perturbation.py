@@ -28,8 +28,11 @@ restores a deep copy of both by default (``restore="copy"``), so every op
 is valued from the same network. The
 released code also runs ``steps + 1`` updates per fine-tune
 (``extra_step=True``) and keeps running a masked op as ``0 * op(x)``;
-evonas skips masked ops, which changes nothing but their BN statistics and
-weight decay during the fine-tune.
+evonas skips masked ops. With ``restore="copy"`` that changes no value; with
+``restore="published"`` it does a little: in the released code the masked
+op's weights keep moving during its fine-tune (momentum and weight decay
+act on a zero gradient, its BN statistics update) and that drift carries
+into the next ops' valuations; evonas leaves them untouched.
 """
 from __future__ import annotations
 
@@ -282,6 +285,9 @@ class PerturbationMutation(Mutation):
         if module is None or not hasattr(module, "cell_primitives") or not getattr(module, "alpha_share", False):
             raise ConfigError("the 'perturbation' mutation needs an evaluator with one shared DARTS supernet "
                               "(e.g. 'supernet' on the darts space)")
+        if any(tuple(ops) != tuple(module.primitives) for cell in module.cell_primitives for ops in cell):
+            raise ConfigError("the 'perturbation' mutation needs a supernet whose every edge holds its primitives "
+                              "(not per-edge op lists)")
         batches = shared.validation_batches[: self.config["batches"]]
         children = []
         with preserved_bn_statistics(module), torch.no_grad():

@@ -39,6 +39,11 @@ def world_size() -> int:
     return dist.get_world_size() if is_distributed() else 1
 
 
+def backend() -> str | None:
+    """The process group's backend (``"gloo"``, ``"nccl"``), None for a single process."""
+    return dist.get_backend() if is_distributed() else None
+
+
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """``tensor`` summed over the processes (in place; as is for a single process)."""
     if is_distributed():
@@ -46,4 +51,4 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-__all__ = ["all_reduce_sum", "init_from_env", "is_distributed", "rank", "world_size"]
+__all__ = ["all_reduce_sum", "backend", "init_from_env", "is_distributed", "rank", "world_size"]

@@ -39,9 +39,10 @@ applies :data:`PUBLISHED` at once):
 * the op list: the space's (DARTS' seven by default), ``ops="dap"``
   (DAP's eight, with sep_conv_7x7: give the space those ops) or
   ``ops="published"`` (its nine, dil_conv_5x5 twice);
-* ``inherit_weights=True`` keeps the trained weights across rebuilds (every
-  network holds every op, so the weights carry over as they are); the
-  released code trains a fresh network each time.
+* ``inherit_weights=True`` keeps the trained weights across the
+  selections' rebuilds (every network holds every op, so the weights carry
+  over as they are; members still train independently); the released code
+  trains a fresh network each time.
 
 **Several processes** (``torchrun --nproc_per_node=N``, see
 :mod:`evonas.runtime.distributed`): member m runs on rank m mod N, the
@@ -83,6 +84,14 @@ from evonas.strategies.gradient import cosine_rate
 
 log = logging.getLogger(__name__)
 
+#: marks a setting the caller left out (it then takes CPU_DEFAULTS' or PUBLISHED's value)
+DEFAULT: Any = type("Default", (), {"__repr__": lambda self: "DEFAULT"})()
+#: the defaults: a toy scale for the CPU
+CPU_DEFAULTS: dict[str, Any] = {
+    "population": 2, "C": 8, "layers": 5, "batch_size": 64, "learning_rate": 0.2176, "learning_rate_min": 0.001,
+    "train_epochs": None, "train_steps": 20, "expand_steps": 3, "select_steps": 5, "topology_steps": 8,
+    "ops": None, "restore": "copy", "extra_step": False, "validation": "split", "val_images": 512,
+}
 #: the released code's settings (``search_evolutionary.py``); ``published=True`` applies them
 PUBLISHED: dict[str, Any] = {
     "population": 4, "C": 16, "layers": 5, "batch_size": 256, "learning_rate": 0.2176, "learning_rate_min": 0.001,
@@ -99,23 +108,26 @@ class DAP(Strategy):
     name = "dap"
     stop_when_stalled = False  # the estimate repeats while values accumulate; the plan ends the search
 
-    def __init__(self, *, population: int = 2, C: int = 8, layers: int = 5, batch_size: int = 64,
-                 learning_rate: float = 0.2176, learning_rate_min: float = 0.001, momentum: float = 0.9,
-                 weight_decay: float = 3e-4, train_epochs: float | None = None, train_steps: int | None = 20,
-                 expand_steps: int = 3, select_steps: int = 5, topology_steps: int = 8, ops: str | None = None,
-                 restore: str = "copy", extra_step: bool = False, inherit_weights: bool = False,
-                 validation: str = "split", val_images: int | None = 512, dataset: str = "cifar10-mini",
-                 root: str | None = None, device: str = "auto", workers: int = 0, published: bool = False,
+    def __init__(self, *, population: int = DEFAULT, C: int = DEFAULT, layers: int = DEFAULT,
+                 batch_size: int = DEFAULT, learning_rate: float = DEFAULT, learning_rate_min: float = DEFAULT,
+                 momentum: float = 0.9, weight_decay: float = 3e-4, train_epochs: float | None = DEFAULT,
+                 train_steps: int | None = DEFAULT, expand_steps: int = DEFAULT, select_steps: int = DEFAULT,
+                 topology_steps: int = DEFAULT, ops: str | None = DEFAULT, restore: str = DEFAULT,
+                 extra_step: bool = DEFAULT, inherit_weights: bool = False, validation: str = DEFAULT,
+                 val_images: int | None = DEFAULT, dataset: str = "cifar10-mini", root: str | None = None,
+                 device: str = "auto", workers: int = 0, published: bool = False,
                  checkpoint_seconds: float = 30.0) -> None:
-        settings = dict(population=population, C=C, layers=layers, batch_size=batch_size,
-                        learning_rate=learning_rate, learning_rate_min=learning_rate_min, momentum=momentum,
-                        weight_decay=weight_decay, train_epochs=train_epochs, train_steps=train_steps,
-                        expand_steps=expand_steps, select_steps=select_steps, topology_steps=topology_steps,
-                        ops=ops, restore=restore, extra_step=extra_step, inherit_weights=inherit_weights,
-                        validation=validation, val_images=val_images, dataset=dataset, root=root, device=device,
-                        workers=workers, published=published, checkpoint_seconds=checkpoint_seconds)
-        if published:
-            settings.update(PUBLISHED)
+        """Settings left out take :data:`CPU_DEFAULTS`, or :data:`PUBLISHED` with ``published=True``."""
+        given = dict(population=population, C=C, layers=layers, batch_size=batch_size,
+                     learning_rate=learning_rate, learning_rate_min=learning_rate_min, train_epochs=train_epochs,
+                     train_steps=train_steps, expand_steps=expand_steps, select_steps=select_steps,
+                     topology_steps=topology_steps, ops=ops, restore=restore, extra_step=extra_step,
+                     validation=validation, val_images=val_images)
+        base = PUBLISHED if published else CPU_DEFAULTS
+        settings = {k: base[k] if v is DEFAULT else v for k, v in given.items()}
+        settings.update(momentum=momentum, weight_decay=weight_decay, inherit_weights=inherit_weights,
+                        dataset=dataset, root=root, device=device, workers=workers, published=published,
+                        checkpoint_seconds=checkpoint_seconds)
         if settings["validation"] not in ("split", "test"):
             raise ConfigError(f"validation must be 'split' or 'test', got {settings['validation']!r}")
         if settings["restore"] not in ("copy", "published"):
@@ -175,6 +187,9 @@ class DAP(Strategy):
             train_idx, val_idx = split_indices(base.targets, (1 - fraction, fraction), seed=self.data_seed)
             val_set = Subset(base, val_idx, eval_tf)
         self.train_set = Subset(base, train_idx, train_tf)
+        if len(self.train_set) < c["batch_size"]:
+            raise ConfigError(f"the training part holds {len(self.train_set)} images, fewer than one batch "
+                              f"({c['batch_size']}): lower batch_size or val_images")
         self.val_batches = [(x.to(self.device), y.to(self.device))
                             for x, y in DataLoader(val_set, batch_size=max(c["batch_size"], 256))]
         if not self.members:  # a fresh search (a resumed one loads them)
@@ -239,8 +254,8 @@ class DAP(Strategy):
     def _gather(self) -> dict:
         """Every process's members' matrices to every process (each holds zeros for the others' members)."""
         total = torch.as_tensor(np.stack(self.matrices), dtype=torch.float64)
-        if self.device.type == "cuda":
-            total = total.to(self.device)
+        if distributed.backend() == "nccl":
+            total = total.cuda()
         total = distributed.all_reduce_sum(total).cpu().numpy()
         self.matrices = [m.copy() for m in total]
         self.values = average_valuations(self.matrices)
@@ -295,7 +310,7 @@ class DAP(Strategy):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.data_seed + 7919 * self._unit_seed())
             network = cell.build_network(C=c["C"], layers=c["layers"], num_classes=self.num_classes)
-        if c["inherit_weights"] and self.net_state is not None:
+        if c["inherit_weights"] and self.selecting and self.net_state is not None:  # members train independently
             network.load_state_dict(self.net_state["module"])
         return network.to(self.device)
 
@@ -429,7 +444,7 @@ class DAP(Strategy):
         """The final cell once the search has ended (before: the current estimate)."""
         if not self.members:
             return None
-        if self.finished:
+        if self.finished and self._plan()[-1][0] == "topology":  # this process made the selections
             return self.space.validate(self.cell.genotype())
         return self.estimate()
 
@@ -450,12 +465,17 @@ class DAP(Strategy):
         """Tensors packed by ``torch.save`` (7x faster than pickling thousands of them one by one)."""
         state = {k: getattr(self, k) for k in self._STATE if k != "net_state"}
         state["net_state"] = _pack(self.net_state)
+        state["processes"] = (self.rank, self.world)
         if self.work is not None:  # a unit in progress resumes from net_state, its values so far and 'live'
             state["work"] = {"deltas": list(self.work["deltas"]), "before": self.work.get("before"),
                              "live": _pack(self.work.get("live"))}
         return state
 
     def _load_state_dict(self, state: dict) -> None:
+        if tuple(state.get("processes", (0, 1))) != (self.rank, self.world):
+            rank, world = state.get("processes", (0, 1))
+            raise ConfigError(f"this DAP run was saved by process {rank} of {world}; resume it as process "
+                              f"{rank} of {world} (now {self.rank} of {self.world})")
         for key in self._STATE:
             setattr(self, key, copy.deepcopy(state[key]) if key != "net_state" else _unpack(state[key]))
         work = state.get("work")
@@ -475,4 +495,4 @@ def _unpack(data: bytes | None):
     return None if data is None else torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
-__all__ = ["DAP", "PUBLISHED"]
+__all__ = ["CPU_DEFAULTS", "DAP", "PUBLISHED"]

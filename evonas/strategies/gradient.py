@@ -110,6 +110,8 @@ class _GradientStrategy(Strategy):
         from evonas.runtime.device import resolve_device
 
         c = self.config
+        if not c.get("alpha_share", True) and getattr(self.space, "shared_cell", False):
+            raise ConfigError("alpha_share=False derives a cell per layer; this space shares one cell")
         self.device = resolve_device(c["device"])
         self.memory_format = (torch.channels_last if (self.device.type == "cpu" if c["channels_last"] is None
                                                        else c["channels_last"]) else torch.contiguous_format)

@@ -61,6 +61,7 @@ def test_other_depths_take_the_cell_of_their_kind_at_the_nearest_relative_depth(
         for j, i in enumerate(mapping):
             assert (j in reduction_layers(target)) == (i in reduction_layers(source))
     assert nearest_layers(14, 20)[:4] == [0, 1, 1, 2]
+    assert nearest_layers(20, 5)[0] == 1  # layers 1 and 2 are equally near: the shallower
     g = CellwiseGenotype(tuple(DARTS_V1.normal if i % 2 else DARTS_V2.normal for i in range(14)))
     assert g.resized(20).cells == tuple(g.cells[i] for i in nearest_layers(14, 20)) and g.resized(14) is g
 
@@ -84,6 +85,8 @@ def test_per_cell_alphas_in_the_search_network():
     assert shared(torch.randn(2, 3, 8, 8), g).shape == (2, 10)  # resized to 5 cells by relative depth
     with pytest.raises(ValueError, match="alpha_share=True"):
         net(torch.randn(2, 3, 8, 8), weights_normal=torch.ones(14, 8), weights_reduce=torch.ones(14, 8))
+    with pytest.raises(ConfigError, match="needs multiplier == steps"):
+        SearchNetwork(C=4, layers=4, alpha_share=False, multiplier=3)
     with pytest.raises(ConfigError, match="edge_normalization needs alpha_share=True"):
         SearchNetwork(C=4, layers=4, alpha_share=False, edge_normalization=True)
     per_layer = [[("skip_connect", "none")] * 14 for _ in range(4)]

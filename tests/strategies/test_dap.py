@@ -91,6 +91,22 @@ def test_settings_are_checked():
     published = DAP(published=True)
     assert published.config["expand_steps"] == 70 and published.config["validation"] == "test"
     assert published.config["ops"] == "published" and published.config["population"] == 4
+    assert DAP(published=True, population=2).config["population"] == 2  # what the caller gives wins
+    with pytest.raises(ConfigError, match="fewer than one batch"):
+        dap_search(None, batch_size=4000)
+
+
+def test_a_run_resumes_only_as_the_process_that_saved_it():
+    import evonas.evaluators.cost as cost
+
+    strategy = DAP(**TOY)
+    evaluator = cost.CostEvaluator(metrics=("params",))
+    strategy.setup(DartsSpace(), evaluator.objectives, np.random.default_rng(0))
+    state = strategy.state_dict()
+    assert state["processes"] == (0, 1)
+    state["processes"] = (1, 2)
+    with pytest.raises(ConfigError, match="saved by process 1 of 2; resume it as process 1 of 2"):
+        strategy.load_state_dict(state)
 
 
 def _distributed_member(rank: int, world: int, port: int, out: str) -> None:
@@ -105,7 +121,7 @@ def _distributed_member(rank: int, world: int, port: int, out: str) -> None:
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     assert distributed.init_from_env("gloo") and distributed.world_size() == world
-    _, strategy = dap_search(None, population=2)
+    _, strategy = dap_search(f"{out}/run{rank}", population=2)  # a run directory each: outputs on every rank
     torch.save({"matrices": strategy.matrices, "chosen": strategy.chosen() if rank == 0 else None,
                 "phases": [row["phase"] for row in strategy.curve]}, f"{out}/rank{rank}.pt")
     torch.distributed.destroy_process_group()
@@ -133,3 +149,5 @@ def test_two_gloo_processes_select_what_one_process_selects(tmp_path):
     for r in range(2):  # after the gather every rank holds every member's matrix, as one process computed them
         assert all(np.array_equal(a, b) for a, b in zip(ranks[r]["matrices"], single.matrices))
     assert ranks[0]["chosen"] == single.chosen()
+    assert json.loads((tmp_path / "run0" / "chosen.json").read_text()) == single.chosen().to_dict()
+    assert (tmp_path / "run1" / "history.csv").is_file()  # rank 1 ended after the gather, outputs written

@@ -46,9 +46,9 @@ def nearest_layers(source_layers: int, target_layers: int) -> list[int]:
         if j in target_reductions:
             out.append(source_reductions[target_reductions.index(j)])
             continue
-        depth = (j + 0.5) / target_layers
         normal = [i for i in range(source_layers) if i not in source_reductions]
-        out.append(min(normal, key=lambda i: (abs((i + 0.5) / source_layers - depth), i)))
+        # |(i + 0.5) / source - (j + 0.5) / target| in integers, so that exact ties go to the shallower layer
+        out.append(min(normal, key=lambda i: (abs((2 * i + 1) * target_layers - (2 * j + 1) * source_layers), i)))
     return out
 
 

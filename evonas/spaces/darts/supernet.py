@@ -64,6 +64,8 @@ class SearchNetwork(nn.Module):
         E = num_edges(steps)
         if not alpha_share and edge_normalization:
             raise ConfigError("edge_normalization needs alpha_share=True (its betas are shared per cell kind)")
+        if not alpha_share and multiplier != steps:
+            raise ConfigError("per-cell genotypes concatenate every node: alpha_share=False needs multiplier == steps")
         self.alpha_share = alpha_share
         if edge_primitives is not None:
             edge_primitives = _check_edge_primitives(edge_primitives, E, layers, alpha_share)
