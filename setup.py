@@ -34,10 +34,13 @@ setup(
         "tomli>=2.0; python_version < '3.11'",
     ],
     extras_require={
-        "dev": ["pytest>=7.4", "pytest-timeout>=2.2", "xgboost>=2.0", "lightgbm>=4.0"],
+        "dev": ["pytest>=7.4", "pytest-timeout>=2.2", "xgboost>=2.0", "lightgbm>=4.0", "ray>=2.9",
+                "onnx>=1.15", "onnxruntime>=1.17", "onnxscript>=0.1"],
         "nb301": ["xgboost>=2.0", "lightgbm>=4.0"],
         "surrogate": ["xgboost>=2.0", "lightgbm>=4.0"],
         "yaml": ["pyyaml>=6.0"],
+        "ray": ["ray>=2.9"],  # --executor ray
+        "onnx": ["onnx>=1.15", "onnxruntime>=1.17", "onnxscript>=0.1"],  # evonas export, onnxruntime latency
     },
     entry_points={"console_scripts": ["evonas=evonas.cli:main"]},
     classifiers=[

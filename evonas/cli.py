@@ -192,6 +192,16 @@ def _add_train(subparsers) -> None:
 # --------------------------------------------------------------------------- search
 
 
+def _executor_options(args) -> dict | None:
+    """The executor's options from --workers / --address (None: its defaults)."""
+    if args.address and args.executor != "ray":
+        raise ConfigError("--address is an option of --executor ray")
+    options = {"workers": args.workers} if args.workers else {}
+    if args.address:
+        options["address"] = args.address
+    return options or None
+
+
 def _search(args: argparse.Namespace) -> int:
     from evonas.loop import search
     from evonas.search_config import build_components, load_config_file, make_config, parse_options
@@ -228,7 +238,7 @@ def _search(args: argparse.Namespace) -> int:
             run.write_json("search.json", config.to_dict())
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
-                        executor=args.executor, executor_options={"workers": args.workers} if args.workers else None)
+                        executor=args.executor, executor_options=_executor_options(args))
     print(_front_table(result))
     chosen = getattr(strategy, "chosen", lambda: None)()
     if chosen is not None:  # a strategy with its own final-architecture rule (RelativeNAS)
@@ -270,8 +280,12 @@ def _add_search(subparsers) -> None:
     search.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE")
     search.add_argument("--evaluator-opt", action="append", metavar="[EVALUATOR.]KEY=VALUE",
                         help="e.g. cost.net_kwargs='{\"C\": 16, \"layers\": 8}' (prefix needed with several)")
-    search.add_argument("--executor", help="where batches are evaluated: local (default) or processes")
-    search.add_argument("--workers", type=int, help="worker processes of --executor processes (default: CPU count)")
+    search.add_argument("--executor", help="where batches are evaluated: local (default), processes (a pool on "
+                        "this machine) or ray (Ray actors on this machine or a cluster)")
+    search.add_argument("--workers", type=int, help="worker processes / Ray actors (default: the CPU count; for ray, "
+                        "one per GPU when the cluster has GPUs)")
+    search.add_argument("--address", help="--executor ray: the cluster to join ('auto': the one `ray start` began "
+                        "on this node, ray://HOST:10001 a remote one; default: a private local cluster)")
     search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     search.set_defaults(handler=_search)
 

@@ -173,4 +173,4 @@ evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators
                                     "evonas.evaluators.zero_cost", "evonas.testing"])
 operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector",
                                    "evonas.operators.gradient", "evonas.operators.perturbation"])
-executors = Registry("executor", ["evonas.runtime.executors"])
+executors = Registry("executor", ["evonas.runtime.executors", "evonas.runtime.ray_executor"])

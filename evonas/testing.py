@@ -130,6 +130,38 @@ class ZDTEvaluator(Evaluator):
         return {space.key((x0,) + (0,) * (space.length - 1)) for x0 in range(space.choices)}
 
 
+@evaluators.register("crash-once")
+class CrashOnceEvaluator(ZDTEvaluator):
+    """:class:`ZDTEvaluator` whose process dies (``os._exit``) the first time it scores ``crash_on``.
+
+    For fault tests of executors: the first process that meets ``crash_on``
+    creates ``marker`` (a file path) and exits at once, as a lost worker
+    would; any later process finds the marker and scores normally.
+    """
+
+    name = "crash-once"
+
+    def __init__(self, *, crash_on: Sequence[int], marker: str) -> None:
+        super().__init__()
+        self.crash_on, self.marker = tuple(int(v) for v in crash_on), str(marker)
+
+    def __repr__(self) -> str:
+        return f"CrashOnceEvaluator(crash_on={self.crash_on!r}, marker={self.marker!r})"
+
+    def _evaluate(self, archs: list) -> list[dict[str, float]]:
+        import os
+
+        if self.crash_on in [tuple(a) for a in archs]:
+            try:
+                with open(self.marker, "x"):
+                    pass
+            except FileExistsError:
+                pass
+            else:
+                os._exit(1)
+        return super()._evaluate(archs)
+
+
 def front_coverage(result, true_keys: Sequence[str]) -> float:
     """Share of the true front's architectures the search evaluated."""
     found = {ind.key for ind in result.individuals}

@@ -90,6 +90,20 @@ class Evaluator(abc.ABC):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Inverse of :meth:`state_dict`."""
 
+    # ------------------------------------------------------------- replicas
+    def replica_state(self) -> Any:
+        """What a copy of this evaluator, built as constructed, needs besides :meth:`setup` to score exactly as
+        this one does now; a multi-machine executor sends it to each worker. None (the default): setup alone
+        gives the same scores. A supernet evaluator returns its weights, so that workers never train."""
+        return None
+
+    def setup_replica(self, space, state: Any) -> None:
+        """Set up a copy from :meth:`replica_state` (None: a plain :meth:`setup`)."""
+        self.setup(space)
+
+    def load_replica_state(self, state: Any) -> None:
+        """Bring a replica up to date with a newer :meth:`replica_state` (the weights changed in the search)."""
+
     # ---------------------------------------------------------------- hooks
     def _setup(self, space) -> None:
         """Heavy preparation; the default does nothing."""
@@ -184,6 +198,21 @@ class CompositeEvaluator(Evaluator):
         for evaluator, part in zip(self.evaluators, state.get("parts", [])):
             evaluator.load_state_dict(part)
 
+    def replica_state(self) -> Any:
+        parts = [e.replica_state() for e in self.evaluators]
+        return None if all(part is None for part in parts) else {"parts": parts}
+
+    def setup_replica(self, space, state: Any) -> None:
+        parts = [None] * len(self.evaluators) if state is None else state["parts"]
+        self.space = space
+        for evaluator, part in zip(self.evaluators, parts):
+            evaluator.setup_replica(space, part)
+        self._is_set_up = True
+
+    def load_replica_state(self, state: Any) -> None:
+        for evaluator, part in zip(self.evaluators, [] if state is None else state["parts"]):
+            evaluator.load_replica_state(part)
+
 
 class SelectObjectives(Evaluator):
     """Use any values an evaluator reports as the objectives, with chosen directions.
@@ -237,3 +266,14 @@ class SelectObjectives(Evaluator):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.inner.load_state_dict(state)
+
+    def replica_state(self) -> Any:
+        return self.inner.replica_state()
+
+    def setup_replica(self, space, state: Any) -> None:
+        self.space = space
+        self.inner.setup_replica(space, state)
+        self._is_set_up = True
+
+    def load_replica_state(self, state: Any) -> None:
+        self.inner.load_replica_state(state)

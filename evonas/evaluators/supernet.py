@@ -145,8 +145,20 @@ class SupernetEvaluator(Evaluator):
 
     # ------------------------------------------------------------------ setup
     def _setup(self, space) -> None:
+        self.shared = self._build_shared(space)
+        if not self._load():
+            self._train()
+            if self.checkpoint:
+                save_checkpoint(self.checkpoint, {"settings_digest": self.digest,
+                                                  "model": self.shared.module.state_dict()}, kind="supernet")
+                for done in (self._progress_path(), previous_path(self._progress_path())):
+                    done.unlink(missing_ok=True)
+        self.shared.updates = 0  # the trained (or loaded) weights are version 0 of this search
+
+    def _build_shared(self, space) -> SharedSupernet:
+        """The untrained shared supernet with this evaluator's settings and data."""
         s = self.settings
-        self.shared = SharedSupernet(
+        return SharedSupernet(
             space, dataset=s["dataset"], root=s["root"], split=s["split"], supernet_kwargs=s["supernet_kwargs"],
             epochs=s.get("schedule_epochs", s["epochs"]), batch_size=s["batch_size"],
             learning_rate=s["learning_rate"],
@@ -156,14 +168,6 @@ class SupernetEvaluator(Evaluator):
             eval_batch_size=self.eval_batch_size, eval_dtype=self.eval_dtype, device=self.device_spec,
             channels_last=self.channels_last_spec, workers=self.workers, progress=self.progress,
             cutout=s.get("cutout"))
-        if not self._load():
-            self._train()
-            if self.checkpoint:
-                save_checkpoint(self.checkpoint, {"settings_digest": self.digest,
-                                                  "model": self.shared.module.state_dict()}, kind="supernet")
-                for done in (self._progress_path(), previous_path(self._progress_path())):
-                    done.unlink(missing_ok=True)
-        self.shared.updates = 0  # the trained (or loaded) weights are version 0 of this search
 
     def _load(self) -> bool:
         if not self.checkpoint or not Path(self.checkpoint).is_file():
@@ -205,6 +209,27 @@ class SupernetEvaluator(Evaluator):
     # --------------------------------------------------------------- evaluate
     def _evaluate(self, archs: list) -> list[dict[str, float]]:
         return self.shared.score(archs)
+
+    # --------------------------------------------------------------- replicas
+    def replica_state(self) -> dict:
+        """The weights scores depend on (module state on the CPU) and their version: a replica loads them
+        instead of training."""
+        return {"settings_digest": self.digest, "version": self.version,
+                "model": {k: v.detach().cpu() for k, v in self.shared.module.state_dict().items()}}
+
+    def setup_replica(self, space, state: Any) -> None:
+        if state is None:
+            raise ConfigError("a supernet evaluator's replica needs the weights (replica_state())")
+        self.space = space
+        self.shared = self._build_shared(space)
+        self._is_set_up = True
+        self.load_replica_state(state)
+
+    def load_replica_state(self, state: Any) -> None:
+        if state.get("settings_digest") != self.digest:
+            raise CheckpointError(f"supernet weights of other settings (digest {state.get('settings_digest')!r}, "
+                                  f"this evaluator's {self.digest!r})")
+        self.shared.module.load_state_dict(state["model"])
 
     # ----------------------------------------------------------------- resume
     def state_dict(self) -> dict:

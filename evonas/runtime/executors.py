@@ -15,9 +15,13 @@
   For evaluators whose work is CPU-bound Python or single-threaded
   (surrogates, cost counting, tabular look-ups).
 
-An evaluator whose scores depend on weights that change during the search
-(a shared supernet) can only run locally. A multi-machine executor (Ray) is
-one more class with ``start`` / ``evaluate`` / ``close``.
+* ``"ray"`` (:class:`evonas.runtime.ray_executor.RayExecutor`): Ray actors
+  on one machine or a cluster, each with a replica of the evaluator; a
+  shared supernet's weights are sent to every actor whenever they change.
+
+``"processes"`` refuses an evaluator whose scores depend on weights that
+change during the search (a shared supernet); ``"ray"`` keeps its replicas
+up to date through :meth:`~evonas.evaluators.base.Evaluator.replica_state`.
 """
 from __future__ import annotations
 
@@ -64,13 +68,32 @@ class LocalExecutor(Executor):
 _WORKER: dict[str, Any] = {}
 
 
+def pack_evaluator(space, evaluator) -> bytes:
+    """``space`` and ``evaluator`` as bytes a worker rebuilds them from (:func:`unpack_evaluator`), taken before
+    set-up: an evaluator the registry made travels as its name and options, one built in code as a copy of the
+    object (constructors are cheap, so it is as constructed). ConfigError when it cannot be pickled."""
+    spec = getattr(evaluator, "_registry_spec", None)
+    shipped = spec if spec is not None and evaluator.evaluations == 0 else evaluator
+    try:
+        return pickle.dumps((space, shipped))
+    except Exception as exc:  # pickling fails with many types
+        raise ConfigError(f"the evaluator cannot be sent to workers ({type(exc).__name__}: {exc}); "
+                          "use the local executor") from exc
+
+
+def unpack_evaluator(blob: bytes):
+    """``(space, evaluator)`` from :func:`pack_evaluator`'s bytes; the evaluator is not set up."""
+    space, evaluator = pickle.loads(blob)
+    if isinstance(evaluator, tuple):  # (registry name, options): built here from its config
+        evaluator = executors_evaluator(*evaluator)
+    return space, evaluator
+
+
 def _init_worker(blob: bytes, threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    space, evaluator = pickle.loads(blob)
-    if isinstance(evaluator, tuple):  # (registry name, options): built here from its config
-        evaluator = executors_evaluator(*evaluator)
+    space, evaluator = unpack_evaluator(blob)
     evaluator.setup(space)
     _WORKER["evaluator"] = evaluator
 
@@ -112,16 +135,7 @@ class ProcessExecutor(Executor):
         if getattr(evaluator, "shared", None) is not None or shared_supernets(evaluator):
             raise ConfigError("an evaluator with a shared supernet scores with weights that change during the "
                               "search: use the local executor")
-        spec = getattr(evaluator, "_registry_spec", None)
-        if spec is not None and evaluator.evaluations == 0:  # made by the registry: rebuilt from name + options
-            shipped = spec
-        else:  # built in code: a copy of the object (constructors are cheap, so it is as constructed)
-            shipped = evaluator
-        try:
-            blob = pickle.dumps((space, shipped))
-        except Exception as exc:  # pickling fails with many types
-            raise ConfigError(f"the evaluator cannot be sent to worker processes ({type(exc).__name__}: {exc}); "
-                              "use the local executor") from exc
+        blob = pack_evaluator(space, evaluator)
         context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
         self._pool = context.Pool(self.workers, initializer=_init_worker, initargs=(blob, self.threads))
         log.info("evaluating with %d worker processes", self.workers)

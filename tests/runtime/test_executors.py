@@ -18,7 +18,7 @@ def run(**kwargs):
 def test_worker_processes_give_the_local_result():
     rows = lambda r: [(i.key, i.generation, i.values) for i in r.individuals]  # noqa: E731
     assert rows(run(executor="processes", executor_options={"workers": 2})) == rows(run())
-    assert set(executors.names()) == {"local", "processes"}
+    assert set(executors.names()) == {"local", "processes", "ray"}
 
 
 def test_processes_refuse_a_shared_supernet_and_unknown_names():

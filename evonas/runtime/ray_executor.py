@@ -1,0 +1,216 @@
+"""The ``"ray"`` executor: a search's batches scored by Ray actors on one machine or a cluster.
+
+Each actor holds one replica of the evaluator, rebuilt from what
+:func:`~evonas.runtime.executors.pack_evaluator` ships (registry name and
+options, or the object as constructed) and set up once: an evaluator
+with heavy state (a trained supernet) is set up from
+:meth:`~evonas.evaluators.base.Evaluator.replica_state` instead, so that
+actors load the weights the search scores with and never train.
+
+A batch is cut into chunks handed to idle actors as they finish (a slow
+actor takes fewer); the results come back in the batch's order, so a
+search gives the same result as with the local executor. When the
+evaluator's ``version`` changed since the weights were last sent (a
+strategy trained the shared supernet), the new weights go to every actor,
+through Ray's object store once, before it scores again.
+
+An actor that dies (its process or node is lost) is replaced by a new one,
+set up with the current weights, and its unfinished chunk is queued again;
+a chunk lost ``max_retries`` times in a row stops the search with an
+error. An exception raised by the evaluator itself is not retried: it
+reaches the caller as raised.
+
+Ray is an optional dependency (``pip install "evonas[ray]"``); nothing here
+imports it before :meth:`RayExecutor.start`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections import deque
+from typing import Any, Sequence
+
+from evonas.errors import ConfigError, EvonasError
+from evonas.registry import executors
+from evonas.runtime.executors import Executor, unpack_evaluator, pack_evaluator
+
+log = logging.getLogger(__name__)
+
+
+class EvaluatorActor:
+    """What runs inside one Ray actor: a replica of the evaluator (the class is made remote in ``start``).
+
+    Args:
+        blob: :func:`~evonas.runtime.executors.pack_evaluator`'s bytes.
+        threads: torch threads of this actor (its share of the CPUs).
+        replica: the evaluator's :meth:`replica_state` when it has one (else None: a plain set-up).
+    """
+
+    def __init__(self, blob: bytes, threads: int, replica: Any) -> None:
+        import torch
+
+        torch.set_num_threads(max(int(threads), 1))
+        space, self.evaluator = unpack_evaluator(blob)
+        self.evaluator.setup_replica(space, replica)
+
+    def load_replica_state(self, replica: Any) -> None:
+        self.evaluator.load_replica_state(replica)
+
+    def evaluate(self, archs: list) -> list[dict[str, float]]:
+        return self.evaluator.evaluate(archs)
+
+    def pid(self) -> int:
+        """The actor's process id (tests kill it)."""
+        return os.getpid()
+
+
+@executors.register("ray")
+class RayExecutor(Executor):
+    """Scores batches on Ray actors, each with a replica of the evaluator.
+
+    Args:
+        address: the Ray cluster to join (``"auto"``: the one started on this
+            node with ``ray start``; ``"ray://host:10001"``: a remote one).
+            None starts a private local cluster for this search (or uses the
+            one this process already joined).
+        workers: actors to start (None: one per GPU of the cluster when it
+            has GPUs, else one per ``cpus_per_worker`` CPUs).
+        cpus_per_worker: CPUs each actor reserves (and its torch threads).
+        gpus_per_worker: GPUs each actor reserves (None: 1 when the cluster
+            has GPUs, else 0). The evaluator's ``device="auto"`` then picks
+            the GPU Ray assigned to the actor.
+        chunk_size: candidates per call to an actor (None: a batch is cut into
+            about four chunks per actor, so that fast actors take more).
+        max_retries: how many times one chunk may be lost with a dead actor
+            before the search stops with an error.
+        init_options: more keyword arguments for ``ray.init`` (e.g.
+            ``{"runtime_env": {...}}``).
+    """
+
+    name = "ray"
+
+    def __init__(self, *, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1,
+                 gpus_per_worker: float | None = None, chunk_size: int | None = None, max_retries: int = 3,
+                 init_options: dict | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {workers}")
+        if cpus_per_worker <= 0:
+            raise ConfigError(f"cpus_per_worker must be > 0, got {cpus_per_worker}")
+        if chunk_size is not None and chunk_size < 1:
+            raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
+        if max_retries < 0:
+            raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
+        self.address, self.workers, self.cpus_per_worker = address, workers, cpus_per_worker
+        self.gpus_per_worker, self.chunk_size, self.max_retries = gpus_per_worker, chunk_size, max_retries
+        self.init_options = dict(init_options or {})
+        self._ray = None
+        self._owns_cluster = False
+        self._blob: bytes | None = None
+        self._actors: list = []
+        self._remote = None
+        self._replica_ref = None
+        self._version: Any = None
+        #: actors replaced after they died (for the log and tests)
+        self.replaced = 0
+
+    def __repr__(self) -> str:
+        return (f"RayExecutor(address={self.address!r}, workers={self.workers}, "
+                f"cpus_per_worker={self.cpus_per_worker}, gpus_per_worker={self.gpus_per_worker})")
+
+    # ------------------------------------------------------------------ set-up
+    def start(self, space, evaluator) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise ConfigError('the ray executor needs Ray: pip install "evonas[ray]"') from exc
+        self._ray = ray
+        self._blob = pack_evaluator(space, evaluator)  # before set-up: as constructed
+        if not ray.is_initialized():
+            options = {"include_dashboard": False, "log_to_driver": True, **self.init_options}
+            if self.address is None:
+                options.setdefault("num_cpus", os.cpu_count() or 1)
+            ray.init(address=self.address, **options)
+            self._owns_cluster = True
+        resources = ray.cluster_resources()
+        gpus = resources.get("GPU", 0)
+        if self.gpus_per_worker is None:
+            self.gpus_per_worker = 1 if gpus else 0
+        if self.workers is None:
+            by_cpu = int(resources.get("CPU", 1) // self.cpus_per_worker)
+            by_gpu = int(gpus // self.gpus_per_worker) if self.gpus_per_worker else by_cpu
+            self.workers = max(min(by_cpu, by_gpu), 1)
+        self._remote = ray.remote(num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
+                                  max_restarts=0)(EvaluatorActor)
+        log.info("ray executor: %d actors (%s CPUs, %s GPUs each) on %s", self.workers, self.cpus_per_worker,
+                 self.gpus_per_worker, resources)
+
+    def _new_actor(self):
+        return self._remote.remote(self._blob, math.ceil(self.cpus_per_worker), self._replica_ref)
+
+    def _sync(self, evaluator) -> None:
+        """Start the actors on the first batch (the evaluator is set up by then) and send new weights to them
+        whenever the evaluator's version changed."""
+        version = evaluator.version
+        if self._actors and version == self._version:
+            return
+        replica = evaluator.replica_state()
+        self._replica_ref = None if replica is None else self._ray.put(replica)
+        if not self._actors:
+            self._actors = [self._new_actor() for _ in range(self.workers)]
+        elif replica is not None:  # ordered before the actor's next call
+            for actor in self._actors:
+                actor.load_replica_state.remote(self._replica_ref)
+        self._version = version
+
+    # -------------------------------------------------------------- evaluation
+    def evaluate(self, evaluator, archs: Sequence) -> list[dict[str, float]]:
+        if self._remote is None:
+            raise EvonasError("RayExecutor.start(space, evaluator) must be called before evaluate()")
+        archs = list(archs)
+        if not archs:
+            return []
+        self._sync(evaluator)
+        size = self.chunk_size or max(-(-len(archs) // (4 * len(self._actors))), 1)
+        queue = deque((start, archs[start:start + size]) for start in range(0, len(archs), size))
+        results: list = [None] * len(archs)
+        lost = {start: 0 for start, _ in queue}
+        idle, running = list(range(len(self._actors))), {}
+        while queue or running:
+            while queue and idle:
+                slot = idle.pop()
+                start, chunk = queue.popleft()
+                running[self._actors[slot].evaluate.remote(chunk)] = (slot, start, chunk)
+            done, _ = self._ray.wait(list(running), num_returns=1)
+            slot, start, chunk = running.pop(done[0])
+            try:
+                rows = self._ray.get(done[0])
+            except self._ray.exceptions.RayActorError as exc:
+                lost[start] += 1
+                if lost[start] > self.max_retries:
+                    raise EvonasError(f"candidates {start}..{start + len(chunk) - 1} of the batch were lost with "
+                                      f"{lost[start]} actors in a row; last error: {exc}") from exc
+                log.warning("a ray actor died (%s); its %d candidates are queued again on a new actor",
+                            type(exc).__name__, len(chunk))
+                self._actors[slot] = self._new_actor()
+                self.replaced += 1
+                queue.appendleft((start, chunk))
+            else:
+                results[start:start + len(chunk)] = rows
+            idle.append(slot)
+        evaluator.evaluations += len(archs)
+        return results
+
+    def actor_pids(self) -> list[int]:
+        """The process ids of the current actors (started on the first batch)."""
+        return self._ray.get([actor.pid.remote() for actor in self._actors])
+
+    def close(self) -> None:
+        if self._ray is None:
+            return
+        for actor in self._actors:
+            self._ray.kill(actor)
+        self._actors = []
+        if self._owns_cluster:
+            self._ray.shutdown()
+            self._owns_cluster = False
