@@ -16,6 +16,10 @@ Counting conventions, as NAS papers report them (DARTS, SCARLET, ...):
   ``"flops"`` and ``"macs"`` are the same number under two names.
 * **latency**: median wall-clock milliseconds of one forward pass at
   ``input_shape`` (batch included) on the evaluator's device.
+* **onnx_latency**: the same in onnxruntime, on the network exported with
+  ``torch.onnx`` (:mod:`evonas.deploy.onnx`): the runtime many deployments
+  use, with its own fused kernels, so that a hardware-aware search targets
+  it rather than eager PyTorch. Needs ``pip install "evonas[onnx]"``.
 
 All cost objectives are minimised.
 """
@@ -40,6 +44,7 @@ COST_METRICS = {
     "flops": "multiply-adds per image (the papers' 'FLOPs')",
     "macs": "multiply-adds per image (same number as 'flops')",
     "latency": "median forward time in milliseconds",
+    "onnx_latency": "median onnxruntime run time in milliseconds",
 }
 
 Shape = Tuple[int, ...]
@@ -201,6 +206,10 @@ class CostEvaluator(Evaluator):
       ``"cuda"``, ... (:func:`evonas.runtime.device.resolve_device`); FLOPs
       are counted on the meta device (shapes only) wherever possible.
     * ``latency_repeats`` / ``latency_warmup``: timed / untimed passes.
+    * ``onnx_exporter``: how ``onnx_latency`` exports each network,
+      ``"torchscript"`` (default here: 3-24x quicker to export on the
+      DARTS, NB201 and SCARLET networks, deprecated by torch) or
+      ``"dynamo"`` (torch.export, what ``evonas export`` writes).
 
     One network is built per architecture (the search layer memoises
     results per architecture key).
@@ -211,7 +220,7 @@ class CostEvaluator(Evaluator):
     def __init__(self, *, metrics: Sequence[str] = ("params", "flops"),
                  input_shape: Sequence[int] = (1, 3, 32, 32),
                  net_kwargs: Optional[Mapping[str, Any]] = None, device: Any = "auto",
-                 latency_repeats: int = 20, latency_warmup: int = 5) -> None:
+                 latency_repeats: int = 20, latency_warmup: int = 5, onnx_exporter: str = "torchscript") -> None:
         super().__init__()
         if isinstance(metrics, str):
             metrics = (metrics,)
@@ -231,6 +240,11 @@ class CostEvaluator(Evaluator):
         self.device = device
         self.latency_repeats = int(latency_repeats)
         self.latency_warmup = int(latency_warmup)
+        from evonas.deploy.onnx import EXPORTERS
+
+        if onnx_exporter not in EXPORTERS:
+            raise ConfigError(f"onnx_exporter must be one of {', '.join(EXPORTERS)}, got {onnx_exporter!r}")
+        self.onnx_exporter = onnx_exporter
         self._device: Optional[torch.device] = None
 
     @property
@@ -260,6 +274,13 @@ class CostEvaluator(Evaluator):
             model = model.to(self._device)
             result["latency"] = measure_latency(model, self.input_shape, self._device,
                                                 repeats=self.latency_repeats, warmup=self.latency_warmup)
+        if "onnx_latency" in self.metrics:
+            from evonas.deploy.onnx import onnx_latency, onnx_session, to_onnx
+
+            device = "cuda" if self._device.type == "cuda" else "cpu"
+            session = onnx_session(to_onnx(model.cpu(), self.input_shape, exporter=self.onnx_exporter), device=device)
+            result["onnx_latency"] = onnx_latency(session, self.input_shape, repeats=self.latency_repeats,
+                                                  warmup=self.latency_warmup)
         return result
 
     def __repr__(self) -> str:

@@ -1,0 +1,200 @@
+"""``evonas export RUN_DIR``: a run's architectures as files a deployment can use.
+
+For a search run (``search.json`` + ``front.json``) every architecture of
+the front is exported, and the strategy's ``chosen.json`` when there is
+one; for a training run of ``evonas train`` (``config.json`` +
+``checkpoint.pt``) its network with the trained weights. Each architecture
+gets a folder ``OUT/NAME/`` with:
+
+* ``genotype.json``: the space, its options, the architecture (the
+  space's JSON, which ``evonas train --genotype`` takes), its key, the
+  network options and the search's values for it;
+* ``model.pt``: the state dict and what builds the network again with
+  evonas (``space.build(arch, **net_options)``);
+* ``model.pt2``: a ``torch.export`` program: ``torch.export.load(path)
+  .module()(images)`` runs it with plain PyTorch (no evonas);
+* ``model.onnx``: ``torch.onnx`` export (input ``images`` (N, 3, H, W),
+  output ``logits``, dynamic batch), run in onnxruntime against the
+  PyTorch module on random images before it is kept;
+* ``cell.png`` for DARTS cells.
+
+Weights: the trained ones when a training run of the same architecture is
+given (``trained=``, ``--trained RUN``); otherwise the network is
+initialised from ``seed`` and ``index.json`` says ``"untrained"``.
+``OUT/index.json`` and ``OUT/index.csv`` list every exported architecture
+with its values, parameters, weights and the ONNX check.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from evonas.deploy.onnx import check_onnx, onnx_session, save_program, to_onnx
+from evonas.errors import CheckpointError, ConfigError
+from evonas.runtime.atomic import atomic_torch_save, atomic_write_bytes, atomic_write_csv, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+#: largest |ONNX - PyTorch| logit difference accepted, relative to the largest |logit| (at least 1)
+TOLERANCE = 1e-4
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def _trained_runs(paths: Sequence[str | Path]) -> dict[tuple[str, str], dict]:
+    """``(space, arch key) -> {config, state, path}`` for each training run of ``evonas train``."""
+    from evonas.runtime.checkpoint import load_latest_checkpoint
+    from evonas.training.standalone import CHECKPOINT_KIND, StandaloneConfig
+
+    found = {}
+    for path in paths:
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"{path} is not a training run of 'evonas train' (no config.json)")
+        config = StandaloneConfig.from_dict(_read_json(path / "config.json"))
+        state = load_latest_checkpoint(path / "checkpoint.pt", kind=CHECKPOINT_KIND)
+        found[(config.space, state["arch_key"])] = {"config": config, "state": state, "path": str(path)}
+    return found
+
+
+def _search_items(run: Path, search: dict, net_options: dict | None) -> tuple[Any, list[dict], dict, int | None]:
+    """The space, the front's (and chosen) architectures, the network options and the image size of a search."""
+    from evonas.registry import spaces
+
+    space = spaces.create(search["space"], **search.get("space_options", {}))
+    front = _read_json(run / "front.json")
+    items = [{"name": f"front-{i:02d}", "arch": space.from_json(row["arch"]), "values": row["values"]}
+             for i, row in enumerate(front.get("front", []))]
+    if (run / "chosen.json").is_file():
+        items.append({"name": "chosen", "arch": space.from_json(_read_json(run / "chosen.json")), "values": {}})
+    options = search.get("evaluator_options", {})
+    cost = options.get("cost", options)  # several evaluators: options per name
+    shape = cost.get("input_shape") if isinstance(cost, dict) else None
+    net = dict(cost.get("net_kwargs", {})) if isinstance(cost, dict) else {}
+    net.update(net_options or {})
+    return space, items, net, int(shape[-1]) if shape else None
+
+
+def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: Sequence[str | Path] = (),
+               net_options: dict | None = None, image_size: int | None = None, exporter: str = "dynamo",
+               check_images: int = 4, seed: int = 0, progress: bool = True) -> list[dict]:
+    """Export a run's architectures (see the module docstring); returns the rows of ``index.json``.
+
+    Args:
+        run_dir: a search run or a training run.
+        out: the folder to write (default ``RUN_DIR/export``).
+        trained: training runs whose weights are used for the architecture they trained.
+        net_options: ``space.build`` options for untrained networks (default: the cost evaluator's
+            ``net_kwargs`` of the search, else the space's defaults).
+        image_size: H = W of the exported input (default: the search's cost ``input_shape``, the training
+            data's images, else 32).
+        exporter: ``"dynamo"`` or ``"torchscript"`` (see :func:`evonas.deploy.onnx.to_onnx`).
+        check_images: random images the ONNX model is checked on against PyTorch.
+        seed: initialises untrained networks and draws the check images.
+
+    Raises:
+        ConfigError: ``run_dir`` is neither kind of run, or an ONNX model disagrees with PyTorch (its files
+            are written, and the index says which).
+    """
+    from tqdm.auto import tqdm
+
+    run = Path(run_dir)
+    out = Path(out) if out is not None else run / "export"
+    weights = _trained_runs(trained)
+    if (run / "search.json").is_file() and (run / "front.json").is_file():
+        search = _read_json(run / "search.json")
+        space, items, net, size = _search_items(run, search, net_options)
+        space_name, space_options = search["space"], search.get("space_options", {})
+    elif (run / "config.json").is_file() and (run / "checkpoint.pt").is_file():
+        weights.update(_trained_runs([run]))
+        (key, entry), = [(k, v) for k, v in weights.items() if v["path"] == str(run)]
+        from evonas.training.standalone import resolve_arch
+
+        space, arch = resolve_arch(entry["config"])
+        space_name, space_options, net, size = key[0], entry["config"].space_options, {}, None
+        items = [{"name": "trained", "arch": arch, "values": {}}]
+    else:
+        raise ConfigError(f"{run} is neither a search run (search.json, front.json) nor a training run "
+                          "(config.json, checkpoint.pt)")
+    if not items:
+        raise ConfigError(f"{run} has no architecture to export (its front is empty)")
+    rows = []
+    for item in tqdm(items, desc="export", disable=not progress, unit="arch"):
+        rows.append(_export_one(space, space_name, space_options, item, weights, net,
+                                image_size or size, out / item["name"], exporter, check_images, seed))
+    atomic_write_text(out / "index.json", json.dumps(rows, indent=1) + "\n")
+    atomic_write_csv(out / "index.csv", [{k: v for k, v in row.items() if not isinstance(v, (dict, list))}
+                                         for row in rows])
+    failed = [row["name"] for row in rows if not row["onnx_check_passed"]]
+    if failed:
+        raise ConfigError(f"the ONNX model of {', '.join(failed)} disagrees with PyTorch beyond {TOLERANCE:g} "
+                          f"(relative); see {out / 'index.json'}")
+    return rows
+
+
+def _build(space, item: dict, weights: dict, space_name: str, net: dict, seed: int):
+    """``(model, net options, weights note, image size or None)`` of one architecture."""
+    key = space.key(item["arch"])
+    entry = weights.get((space_name, key))
+    if entry is None:
+        torch.manual_seed(seed)
+        return space.build(item["arch"], **net), net, "untrained (initialised from the seed)", None
+    from evonas.training.standalone import build_data, build_model
+
+    config, state = entry["config"], entry["state"]
+    train_set, _, classes, family = build_data(config)
+    model = build_model(config, len(classes), family)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{entry['path']}: weights do not fit the network of its config ({exc})") from exc
+    options = {"C": config.init_channels, "layers": config.layers} if config.space == "darts" else {}
+    options.update(num_classes=len(classes), **config.net_options)
+    return model, options, f"trained: {entry['path']} ({state['epoch']} epochs)", int(train_set[0][0].shape[-1])
+
+
+def _export_one(space, space_name: str, space_options: dict, item: dict, weights: dict, net: dict,
+                image_size: int | None, folder: Path, exporter: str, check_images: int, seed: int) -> dict:
+    from evonas.evaluators.cost import count_params
+
+    model, options, note, data_size = _build(space, item, weights, space_name, net, seed)
+    model = model.eval()
+    size = image_size or data_size or 32
+    shape = (1, 3, size, size)
+    arch_json = space.to_json(item["arch"])
+    described = {"space": space_name, "space_options": space_options, "arch": arch_json,
+                 "key": space.key(item["arch"]), "net_options": options, "values": item["values"],
+                 "input_shape": list(shape)}
+    atomic_write_text(folder / "genotype.json", json.dumps(described, indent=1) + "\n")
+    atomic_torch_save({"state_dict": model.state_dict(), **described}, folder / "model.pt")
+    atomic_write_bytes(folder / "model.pt2", save_program(model, shape))
+    onnx_bytes = to_onnx(model, shape, exporter=exporter)
+    atomic_write_bytes(folder / "model.onnx", onnx_bytes)
+    images = torch.randn((check_images, 3, size, size), generator=torch.Generator().manual_seed(seed))
+    difference = check_onnx(onnx_session(onnx_bytes), model, images)
+    program = torch.export.load(io.BytesIO((folder / "model.pt2").read_bytes())).module()
+    with torch.no_grad():
+        reference = model(images)
+        reference = reference[0] if isinstance(reference, tuple) else reference
+        pt2_difference = float((program(images) - reference).abs().max())
+    scale = max(float(reference.abs().max()), 1.0)
+    if space_name == "darts":
+        from evonas.viz.cells import plot_genotype
+
+        plot_genotype(item["arch"], folder / "cell.png")
+    log.info("exported %s to %s (ONNX max |difference| %.2e)", item["name"], folder, difference)
+    return {"name": item["name"], "key": described["key"], "weights": note, "params": count_params(model),
+            "image_size": size, "onnx_max_abs_difference": difference,
+            "pt2_max_abs_difference": pt2_difference,
+            "onnx_check_passed": difference <= TOLERANCE * scale and pt2_difference <= TOLERANCE * scale,
+            "folder": str(folder), "values": item["values"]}
