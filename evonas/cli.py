@@ -353,6 +353,42 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_supernet(args: argparse.Namespace) -> int:
+    from evonas.registry import evaluators, spaces
+    from evonas.runtime import distributed
+    from evonas.search_config import parse_options
+
+    distributed.init_from_env()  # under torchrun: data-parallel over the ranks
+    space = spaces.create(args.space, **parse_options(args.space_opt))
+    options = parse_options(args.opt)
+    evaluator = evaluators.create("supernet", checkpoint=args.checkpoint, progress=not args.quiet, **options)
+    evaluator.setup(space)
+    if distributed.rank() == 0:
+        shared = evaluator.shared
+        extra = f" micro_batches={shared.micro_batches}" if shared.micro_batches != 1 else ""
+        print(f"{args.checkpoint}: {args.space} supernet, {evaluator.settings['epochs']} epochs on "
+              f"{shared.world} process(es) (settings digest {evaluator.digest}). Search with it: evonas search "
+              f"--space {args.space} --evaluator supernet --evaluator-opt checkpoint={args.checkpoint} and the same "
+              f"--evaluator-opt options{extra}")
+    return 0
+
+
+def _add_train_supernet(subparsers) -> None:
+    command = subparsers.add_parser(
+        "train-supernet", help="train a weight-sharing supernet once (data-parallel under torchrun) and save it",
+        description="Train the supernet evaluator's supernet and save it to --checkpoint; 'evonas search "
+                    "--evaluator supernet --evaluator-opt checkpoint=FILE' with the same options loads it instead "
+                    "of training. Under 'torchrun --nproc_per_node=N --no-python evonas train-supernet ...' "
+                    "each rank trains 1/N of every batch (DistributedDataParallel) and rank 0 saves.")
+    command.add_argument("--space", default="darts", help="search space (default darts)")
+    command.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
+    command.add_argument("--opt", action="append", metavar="KEY=VALUE",
+                         help="supernet evaluator option, e.g. epochs=50 or 'supernet_kwargs={\"C\": 16}'")
+    command.add_argument("--checkpoint", required=True, help="the file to save the trained supernet to")
+    command.add_argument("--quiet", action="store_true")
+    command.set_defaults(handler=_train_supernet)
+
+
 def _add_score(subparsers) -> None:
     score = subparsers.add_parser(
         "score", help="score DARTS genotypes with the NAS-Bench-301 surrogate models",
@@ -517,7 +553,8 @@ def _add_op_clusters(subparsers) -> None:
 
 # --------------------------------------------------------------------------- entry point
 
-_ADDERS = [_add_data, _add_train, _add_search, _add_export, _add_score, _add_surrogate, _add_rank, _add_op_clusters]
+_ADDERS = [_add_data, _add_train, _add_train_supernet, _add_search, _add_export, _add_score, _add_surrogate,
+           _add_rank, _add_op_clusters]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 from evonas.errors import CheckpointError, ConfigError
 from evonas.evaluators.base import Evaluator, Objective
 from evonas.registry import evaluators
+from evonas.runtime import distributed
 from evonas.runtime.checkpoint import (has_checkpoint, load_checkpoint, load_latest_checkpoint, previous_path,
                                        save_checkpoint)
 from evonas.training.one_shot import SAMPLERS
@@ -64,7 +65,13 @@ class SupernetEvaluator(Evaluator):
             on CPUs with AMX / AVX-512 BF16; check that rankings survive it
             (``benchmarks/bench_supernet_eval.py``).
         cutout: Cutout length (pixels) in the training augmentation (None: none).
-        checkpoint: a file to load the trained supernet from / save it to.
+        micro_batches: slices each training batch is cut into, each with its own batch-norm statistics
+            (None: the number of torchrun ranks, 1 for one process). Under ``torchrun --nproc_per_node=N``
+            the supernet trains data-parallel (``DistributedDataParallel``, 1/N of each batch per rank),
+            which equals one process with ``micro_batches=N``; weights trained that way load in one process
+            given the same ``micro_batches``.
+        data_parallel: None: data-parallel when run under torchrun with several processes; False: never.
+        checkpoint: a file to load the trained supernet from / save it to (by rank 0 under torchrun).
             While training, each epoch is saved beside it (``NAME.training.pt``,
             atomically, previous kept); a killed run continues from there
             exactly, and the file is removed once the supernet is saved.
@@ -85,7 +92,8 @@ class SupernetEvaluator(Evaluator):
                  recalibration_images: int = 512, val_images: int | None = None, eval_batch_size: int = 256,
                  metric: str = "accuracy", checkpoint: str | None = None, seed: int = 0, device: str = "auto",
                  channels_last: bool | None = None, workers: int = 0, progress: bool = True,
-                 eval_dtype: str = "float32", cutout: int | None = None) -> None:
+                 eval_dtype: str = "float32", cutout: int | None = None, micro_batches: int | None = None,
+                 data_parallel: bool | None = None) -> None:
         super().__init__()
         if eval_dtype not in EVAL_DTYPES:
             raise ConfigError(f"eval_dtype must be one of {', '.join(EVAL_DTYPES)}, got {eval_dtype!r}")
@@ -113,6 +121,7 @@ class SupernetEvaluator(Evaluator):
         self.eval_batch_size, self.metric, self.checkpoint = eval_batch_size, metric, checkpoint
         self.device_spec, self.workers, self.progress = device, workers, progress
         self.channels_last_spec = channels_last
+        self.micro_batches, self.data_parallel = micro_batches, data_parallel
         self.shared: SharedSupernet | None = None
 
     def __repr__(self) -> str:
@@ -148,17 +157,18 @@ class SupernetEvaluator(Evaluator):
         self.shared = self._build_shared(space)
         if not self._load():
             self._train()
-            if self.checkpoint:
-                save_checkpoint(self.checkpoint, {"settings_digest": self.digest,
+            if self.checkpoint and self.shared.rank == 0:
+                save_checkpoint(self.checkpoint, {"settings_digest": self.digest, "settings": self.settings,
                                                   "model": self.shared.module.state_dict()}, kind="supernet")
                 for done in (self._progress_path(), previous_path(self._progress_path())):
                     done.unlink(missing_ok=True)
+            distributed.barrier()
         self.shared.updates = 0  # the trained (or loaded) weights are version 0 of this search
 
     def _build_shared(self, space) -> SharedSupernet:
         """The untrained shared supernet with this evaluator's settings and data."""
         s = self.settings
-        return SharedSupernet(
+        shared = SharedSupernet(
             space, dataset=s["dataset"], root=s["root"], split=s["split"], supernet_kwargs=s["supernet_kwargs"],
             epochs=s.get("schedule_epochs", s["epochs"]), batch_size=s["batch_size"],
             learning_rate=s["learning_rate"],
@@ -167,12 +177,22 @@ class SupernetEvaluator(Evaluator):
             recalibration_images=self.recalibration_images, val_images=self.val_images,
             eval_batch_size=self.eval_batch_size, eval_dtype=self.eval_dtype, device=self.device_spec,
             channels_last=self.channels_last_spec, workers=self.workers, progress=self.progress,
-            cutout=s.get("cutout"))
+            cutout=s.get("cutout"), micro_batches=self.micro_batches, data_parallel=self.data_parallel)
+        if shared.micro_batches != 1:  # part of what the weights depend on (not written when 1: older digests hold)
+            self.settings["micro_batches"] = shared.micro_batches
+        return shared
 
     def _load(self) -> bool:
         if not self.checkpoint or not Path(self.checkpoint).is_file():
             return False
-        state = load_checkpoint(self.checkpoint, kind="supernet", expect={"settings_digest": self.digest})
+        state = load_checkpoint(self.checkpoint, kind="supernet")
+        if state.get("settings_digest") != self.digest:
+            saved = state.get("settings")
+            differ = ("" if not isinstance(saved, dict) else ": " + ", ".join(
+                f"{key} {saved.get(key)!r} there, {self.settings.get(key)!r} here"
+                for key in sorted(set(saved) | set(self.settings)) if saved.get(key) != self.settings.get(key)))
+            raise CheckpointError(f"{self.checkpoint} holds a supernet trained with other settings{differ} "
+                                  "(delete the file or pass the same options)")
         try:
             self.shared.module.load_state_dict(state["model"])
         except RuntimeError as exc:
@@ -202,7 +222,7 @@ class SupernetEvaluator(Evaluator):
             stats = self.shared.train(epochs=1)
             log.info("supernet epoch %d/%d: loss %.4f, top1 %.2f%%", self.shared.epoch, epochs, stats.loss,
                      stats.top1)
-            if progress_path is not None and self.shared.epoch < epochs:
+            if progress_path is not None and self.shared.epoch < epochs and self.shared.rank == 0:
                 save_checkpoint(progress_path, {"settings_digest": self.digest,
                                                 "supernet": self.shared.state_dict()}, kind="supernet-training")
 

@@ -44,6 +44,12 @@ def backend() -> str | None:
     return dist.get_backend() if is_distributed() else None
 
 
+def barrier() -> None:
+    """Wait until every process got here (nothing for a single process)."""
+    if is_distributed():
+        dist.barrier()
+
+
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """``tensor`` summed over the processes (in place; as is for a single process)."""
     if is_distributed():
@@ -51,4 +57,4 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-__all__ = ["all_reduce_sum", "backend", "init_from_env", "is_distributed", "rank", "world_size"]
+__all__ = ["all_reduce_sum", "backend", "barrier", "init_from_env", "is_distributed", "rank", "world_size"]

@@ -63,22 +63,28 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int,
 
 
 def train_step(supernet: nn.Module, images: torch.Tensor, targets: torch.Tensor, paths: Sequence,
-               optimizer: torch.optim.Optimizer, grad_clip: float | None = 5.0) -> tuple[float, int, int]:
+               optimizer: torch.optim.Optimizer, grad_clip: float | None = 5.0, *,
+               slices: int = 1) -> tuple[float, int, int]:
     """One optimiser step on ``paths`` (gradients of all of them accumulated, then clipped).
 
-    Calls ``supernet(images, arch)`` for each path. Returns ``(summed loss (nats), correct top-1, samples)``
-    over the paths' forward passes.
+    Calls ``supernet(images, arch)`` for each path. With ``slices > 1`` the
+    batch is cut into that many equal slices, each passed on its own (its
+    own batch-norm statistics) with its loss weighted ``1 / slices``: the
+    gradient of the batch's mean loss, computed as ``slices`` processes of
+    a ``DistributedDataParallel`` group compute it. Returns ``(summed loss
+    (nats), correct top-1, samples)`` over the forward passes.
     """
     optimizer.zero_grad(set_to_none=True)
     loss_sum, correct, samples = 0.0, 0, 0
     for arch in paths:
-        logits = supernet(images, arch)
-        loss = F.cross_entropy(logits, targets)
-        loss.backward()
-        with torch.no_grad():
-            loss_sum += float(loss) * len(targets)
-            correct += int((logits.argmax(1) == targets).sum())
-            samples += len(targets)
+        for x, y in zip(images.chunk(slices), targets.chunk(slices)):
+            logits = supernet(x, arch)
+            loss = F.cross_entropy(logits, y)
+            (loss / slices if slices > 1 else loss).backward()
+            with torch.no_grad():
+                loss_sum += float(loss) * len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                samples += len(y)
     if grad_clip:
         nn.utils.clip_grad_norm_([p for p in supernet.parameters() if p.grad is not None], grad_clip)
     optimizer.step()

@@ -19,6 +19,18 @@ other weights.
 Every evonas supernet follows one forward protocol, ``module(x, arch) ->
 logits (N, classes)``; training and scoring call the module itself, so a
 wrapper such as ``DistributedDataParallel`` sees every pass.
+
+Under ``torchrun --nproc_per_node=N`` (a process group of N > 1), training
+is data-parallel: every rank reads the same batches and samples the same
+paths (same seed), takes its own 1/N of each batch and trains it through
+``DistributedDataParallel``, which averages the gradients. Batch-norm
+statistics are each rank's own (``SyncBatchNorm`` runs on GPUs only, and
+scoring re-estimates them per path anyway), so N ranks compute exactly
+what one process computes with ``micro_batches=N`` (each batch cut into N
+slices, each normalised on its own, gradients accumulated): the default
+``micro_batches`` is the number of ranks, and it is part of the settings
+digest when it is not 1, so weights trained on N ranks load in one
+process given ``micro_batches=N``.
 """
 from __future__ import annotations
 
@@ -35,6 +47,7 @@ from torch.utils.data import DataLoader
 from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
 from evonas.data.splits import seed_worker
 from evonas.errors import CheckpointError, ConfigError
+from evonas.runtime import distributed
 from evonas.runtime.device import resolve_device
 from evonas.spaces.base import HasSupernet, require
 from evonas.training.bn import preserved_bn_statistics, recalibrate_bn
@@ -74,6 +87,11 @@ class SharedSupernet:
         channels_last: NHWC memory format (None: on for the CPU, 1.4-1.8x faster there).
         workers: DataLoader worker processes for training batches.
         cutout: Cutout length (pixels) of the training augmentation (None: none; RelativeNAS' code uses 16).
+        micro_batches: slices each training batch is cut into, each passed on its own (own batch-norm
+            statistics), gradients accumulated (None: the number of torchrun ranks, 1 for one process); a
+            multiple of the ranks that divides ``batch_size``.
+        data_parallel: train with ``DistributedDataParallel`` over the torchrun process group (None: when
+            there is a group of more than one process; True: refuse to run without one).
     """
 
     def __init__(self, space, *, dataset: str = "cifar10-mini", root: str | None = None,
@@ -83,8 +101,19 @@ class SharedSupernet:
                  sampler: str = "uniform", seed: int = 0, recalibration_images: int = 512,
                  val_images: int | None = None, eval_batch_size: int = 256, eval_dtype: str = "float32",
                  device: str = "auto", channels_last: bool | None = None, workers: int = 0,
-                 progress: bool = True, cutout: int | None = None) -> None:
+                 progress: bool = True, cutout: int | None = None, micro_batches: int | None = None,
+                 data_parallel: bool | None = None) -> None:
         require(space, HasSupernet, "a weight-sharing supernet")
+        if data_parallel and not distributed.is_distributed():
+            raise ConfigError("data_parallel=True needs a process group of several processes: run under "
+                              "torchrun --nproc_per_node=N")
+        self.world = distributed.world_size() if data_parallel is not False else 1
+        self.rank = distributed.rank() if self.world > 1 else 0
+        micro_batches = self.world if micro_batches is None else int(micro_batches)
+        if micro_batches < 1 or micro_batches % self.world or batch_size % micro_batches:
+            raise ConfigError(f"micro_batches ({micro_batches}) must be a multiple of the {self.world} process(es) "
+                              f"that divides batch_size ({batch_size})")
+        self.micro_batches = micro_batches
         if eval_dtype not in EVAL_DTYPES:
             raise ConfigError(f"eval_dtype must be one of {', '.join(EVAL_DTYPES)}, got {eval_dtype!r}")
         if sampler not in SAMPLERS:
@@ -98,9 +127,12 @@ class SharedSupernet:
                              recipe=RECIPE)
         if cutout:  # only when used, so that weights trained without it keep their digest
             self.settings["cutout"] = int(cutout)
+        if micro_batches != 1:  # likewise
+            self.settings["micro_batches"] = micro_batches
         self.digest = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:16]
         self.recalibration_images, self.val_images = recalibration_images, val_images
-        self.eval_batch_size, self.eval_dtype, self.workers, self.progress = eval_batch_size, eval_dtype, workers, progress
+        self.eval_batch_size, self.eval_dtype, self.workers = eval_batch_size, eval_dtype, workers
+        self.progress = progress and self.rank == 0
         self.device = resolve_device(device)
         self.channels_last = self.device.type == "cpu" if channels_last is None else channels_last
         s = self.settings
@@ -132,6 +164,7 @@ class SharedSupernet:
         self._val = self._stack(Subset(base, np.sort(val_idx), eval_tf))
         self._augmented_val = Subset(base, np.sort(val_idx), train_tf)  # RelativeNAS' published validation
         self._batches: Iterator | None = None
+        self._parallel: torch.nn.Module | None = None  # the DistributedDataParallel wrapper, made on first use
 
     # ------------------------------------------------------------------ identity
     @property
@@ -176,6 +209,33 @@ class SharedSupernet:
             self._batches = None
             return self._next_batch()
 
+    def _trained_module(self) -> torch.nn.Module:
+        """What a training step calls: the module, or its ``DistributedDataParallel`` wrapper over the ranks."""
+        if self.world == 1:
+            return self.module
+        if self._parallel is None:
+            import inspect
+
+            from torch.nn.parallel import DistributedDataParallel
+
+            # each rank keeps its own batch-norm statistics (newer torch names the switch differently)
+            own_buffers = ({"forward_sync_buffers": False}
+                           if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+                           else {"broadcast_buffers": False})
+            # a single path leaves most weights unused in a step; every rank trains the same paths
+            self._parallel = DistributedDataParallel(
+                self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=True, **own_buffers)
+        return self._parallel
+
+    def _my_share(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank's 1/world of a batch (contiguous, in rank order)."""
+        if self.world == 1:
+            return images, targets
+        share = len(targets) // self.world
+        part = slice(self.rank * share, (self.rank + 1) * share)
+        return images[part], targets[part]
+
     def new_optimizer(self, learning_rate: float) -> torch.optim.SGD:
         """A fresh SGD over the weights with this supernet's momentum and weight decay (no momentum history),
         for :meth:`train` ``optimizer=`` (RelativeNAS trains every member with a fresh one)."""
@@ -204,21 +264,26 @@ class SharedSupernet:
         label = description if optimizer is not None else f"{description} epoch {self.epoch + 1}"
         bar = tqdm(range(steps), desc=label, leave=False,
                    disable=not self.progress, unit="step")
+        module = self._trained_module()
         for _ in bar:
-            images, targets = self._next_batch()
+            images, targets = self._my_share(*self._next_batch())
             images, targets = images.to(self.device), targets.to(self.device)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             chosen = list(paths) if paths is not None else sample_paths(self.space, self.rng,
                                                                          self.settings["sampler"])
-            loss_sum, hits, n = train_step(self.module, images, targets, chosen, optimizer or self.optimizer,
-                                           self.settings["grad_clip"])
+            loss_sum, hits, n = train_step(module, images, targets, chosen, optimizer or self.optimizer,
+                                           self.settings["grad_clip"], slices=self.micro_batches // self.world)
             if optimizer is None:
                 self.scheduler.step()
             self.step += 1
             total_loss, correct, samples = total_loss + loss_sum, correct + hits, samples + n
         if steps:
             self.updates += 1
+        if self.world > 1:  # the statistics of the whole batches, as one process reports them
+            totals = distributed.all_reduce_sum(torch.tensor([total_loss, correct, samples], dtype=torch.float64,
+                                                              device=self.device))
+            total_loss, correct, samples = float(totals[0]), int(totals[1]), int(totals[2])
         return OneShotStats(self.epoch, total_loss / max(samples, 1), 100.0 * correct / max(samples, 1), steps)
 
     # ------------------------------------------------------------------- scoring

@@ -34,7 +34,7 @@ def test_checkpoint_of_other_settings_is_refused(tmp_path):
     space = DartsSpace()
     SupernetEvaluator(checkpoint=str(tmp_path / "s.pt"), **TINY).setup(space)
     other = SupernetEvaluator(checkpoint=str(tmp_path / "s.pt"), **{**TINY, "learning_rate": 0.1})
-    with pytest.raises(CheckpointError, match="settings_digest"):
+    with pytest.raises(CheckpointError, match="other settings: learning_rate 0.05 there, 0.1 here"):
         other.setup(space)
 
 
