@@ -73,7 +73,7 @@ def test_bad_block_options():
 
 
 def test_stabilizer_is_a_bias_free_linear_1x1_conv_initialised_to_identity():
-    stab = Stabilizer(24, 24)
+    stab = Stabilizer(24, 24, init="identity")
     assert [name for name, _ in stab.named_parameters()] == ["conv.weight"]
     assert stab.conv.kernel_size == (1, 1) and stab.conv.bias is None
     assert not any(isinstance(m, (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Hardswish)) for m in stab.modules())
@@ -88,7 +88,7 @@ def test_stabilizer_is_a_bias_free_linear_1x1_conv_initialised_to_identity():
 def test_stabilizer_inits_and_shapes():
     kaiming = Stabilizer(16, 16, init="kaiming")
     assert not torch.equal(kaiming.conv.weight.view(16, 16), torch.eye(16))
-    wide = Stabilizer(16, 24)  # width change: eye_ passes the first 16 channels through
+    wide = Stabilizer(16, 24, init="identity")  # width change: eye_ passes the first 16 channels through
     x = torch.randn(1, 16, 4, 4)
     out = wide(x)
     assert out.shape == (1, 24, 4, 4) and torch.equal(out[:, :16], x) and torch.count_nonzero(out[:, 16:]) == 0
@@ -99,8 +99,9 @@ def test_stabilizer_inits_and_shapes():
         Stabilizer(8, 8, stride=3)
 
 
-def test_init_weights_keeps_stabilizers_at_identity():
-    model = nn.Sequential(nn.Conv2d(8, 8, 3), Stabilizer(8, 8), nn.BatchNorm2d(8), SkipProjection(8, 16, 2))
+def test_init_weights_keeps_each_stabilizer_s_own_init():
+    model = nn.Sequential(nn.Conv2d(8, 8, 3), Stabilizer(8, 8, init="identity"), nn.BatchNorm2d(8),
+                          SkipProjection(8, 16, 2))
     init_weights(model)
     assert torch.equal(model[1].conv.weight.view(8, 8), torch.eye(8))
     assert torch.equal(model[2].weight, torch.ones(8)) and torch.equal(model[2].bias, torch.zeros(8))

@@ -20,7 +20,7 @@ def _warm_bn(net, arch):
 
 
 def test_identity_stabilizer_gives_exactly_the_plain_skip_output():
-    stabilized = ScarletSupernet(stabilizer=True, **TINY)
+    stabilized = ScarletSupernet(stabilizer=True, stabilizer_init="identity", **TINY)
     _warm_bn(stabilized, PATH)
     plain = ScarletSupernet(stabilizer=False, **TINY)
     missing, unexpected = plain.load_state_dict(stabilized.state_dict(), strict=False)
@@ -72,7 +72,7 @@ def test_illegal_skip_is_refused_by_the_supernet():
 
 
 def test_export_has_no_stabilizer_weights_and_computes_the_same_path():
-    net = ScarletSupernet(**TINY)
+    net = ScarletSupernet(stabilizer_init="identity", **TINY)  # identity stabilizers: the export is exact
     _warm_bn(net, PATH)
     model = net.export(PATH)
     assert isinstance(model, ScarletNet) and not model.training
@@ -123,3 +123,21 @@ def test_imagenet_supernet_path_on_a_small_input():
     net = ScarletSupernet(variant="imagenet", num_classes=5, width_mult=0.25)
     arch = np.asarray(resolve_arch("SCARLET_B"))
     assert net(torch.randn(1, 3, 64, 64), arch).shape == (1, 5)
+
+
+def test_stabilizers_start_random_by_default_as_published():
+    net = ScarletSupernet(**TINY)
+    weights = [layer.stabilizer.conv.weight for layer in net.layers if layer.stabilizer is not None]
+    assert weights and all(w.shape[0] == w.shape[1] for w in weights)
+    for w in weights:  # the released convolution initialisation: N(0, sqrt(2 / C_out))
+        assert not torch.equal(w.view(w.shape[0], -1), torch.eye(w.shape[0]))
+    every = torch.cat([w.flatten() for w in weights])
+    expected = torch.cat([torch.full((w.numel(),), (2.0 / w.shape[0]) ** 0.5) for w in weights])
+    assert (every.std() / expected.pow(2).mean().sqrt()).item() == pytest.approx(1.0, abs=0.1)
+    # so the stabilized supernet is not the plain one at initialisation
+    plain = ScarletSupernet(stabilizer=False, **TINY)
+    plain.load_state_dict(net.state_dict(), strict=False)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():  # training-mode BN: logits of a usable scale
+        a, b = net(x, PATH), plain(x, PATH)
+    assert (a - b).abs().max() > 0.1 * b.abs().max()

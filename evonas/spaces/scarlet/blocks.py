@@ -131,16 +131,22 @@ class Stabilizer(nn.Module):
         channels_in, channels_out: C_in / C_out (equal at width-preserving layers).
         stride: 1, or 2 at down-sampling positions (skip rule ``"all"``):
             a strided 1x1 conv, H' = ceil(H / 2).
-        init: ``"identity"`` (default): A = I when C_in == C_out, so at
-            initialisation the stabilized skip equals a plain skip; for
-            C_in != C_out ``torch.nn.init.eye_`` (the first min(C_in, C_out)
-            channels pass through, the rest are 0). ``"kaiming"``: He-normal
-            (fan-out), as the other convolutions.
+        init: ``"random"`` (default): N(0, sqrt(2 / C_out)), the
+            initialisation SCARLET's released code gives every convolution
+            (He-normal, fan-out): the stabilizer starts as a random linear
+            map, as in the published implementations (the public
+            re-implementation in uninas leaves PyTorch's random default),
+            so the stabilized supernet differs from the plain one from the
+            first step. ``"identity"``: A = I when C_in == C_out, so at
+            initialisation the stabilized skip equals a plain skip exactly;
+            for C_in != C_out ``torch.nn.init.eye_`` (the first
+            min(C_in, C_out) channels pass through, the rest are 0).
+            ``"kaiming"``: He-normal for a linear map, N(0, sqrt(1 / C_out)).
     """
 
-    INITS = ("identity", "kaiming")
+    INITS = ("random", "identity", "kaiming")
 
-    def __init__(self, channels_in: int, channels_out: int, stride: int = 1, init: str = "identity"):
+    def __init__(self, channels_in: int, channels_out: int, stride: int = 1, init: str = "random"):
         super().__init__()
         if init not in self.INITS:
             raise ConfigError(f"Stabilizer init must be one of {', '.join(self.INITS)}, got {init!r}")
@@ -155,6 +161,8 @@ class Stabilizer(nn.Module):
         with torch.no_grad():
             if self.init == "identity":
                 nn.init.eye_(self.conv.weight.view(self.channels_out, self.channels_in))
+            elif self.init == "random":
+                nn.init.normal_(self.conv.weight, 0.0, math.sqrt(2.0 / self.channels_out))
             else:
                 nn.init.kaiming_normal_(self.conv.weight, mode="fan_out", nonlinearity="linear")
 
@@ -211,7 +219,7 @@ def init_weights(model: nn.Module) -> None:
     a fresh CIFAR network starts at a loss near 4.5 and single-path training
     stalls; N(0, 0.01) has the released scale at 1,000 classes and trains at
     10. Every :class:`Stabilizer` is then reset to its own ``init``
-    (identity by default).
+    (``"random"``, the same normal draw, by default).
     """
     for m in model.modules():
         if isinstance(m, nn.Conv2d):

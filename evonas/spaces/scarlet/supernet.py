@@ -20,8 +20,10 @@ the three final models, no supernet), and what evonas chose:
   layer's :class:`~evonas.spaces.scarlet.blocks.Stabilizer` ``A x`` (bias-free
   1x1 conv, no BN, no activation: the authors describe a purely linear
   map, and a non-linearity would break its equivalence with the identity),
-  initialised to the
-  identity, so at initialisation it equals a plain skip exactly. With
+  initialised randomly as the published implementations do
+  (``stabilizer_init="random"``, the released convolution initialisation);
+  ``stabilizer_init="identity"`` starts it at the identity, so that at
+  initialisation it equals a plain skip exactly. With
   ``stabilizer=False`` (ablation) a skip is a plain identity. At layers
   where no identity exists (stride 2 or a width change, only reachable with
   ``skip_rule="stride1"`` or ``"all"``) the skip path is always a
@@ -38,7 +40,7 @@ the three final models, no supernet), and what evonas chose:
   supernet (the stabilizers cost MACs and parameters only in the supernet,
   not in the architecture being scored). The exported model computes exactly the
   supernet path whenever the path's width-preserving stabilizers are the
-  identity (e.g. untrained, or ``stabilizer=False``).
+  identity (``stabilizer_init="identity"`` untrained, or ``stabilizer=False``).
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ class SupernetLayer(nn.Module):
     """
 
     def __init__(self, spec: LayerSpec, skip_allowed: bool, stabilizer: bool = True,
-                 stabilizer_init: str = "identity", weight_sharing: str = "independent"):
+                 stabilizer_init: str = "random", weight_sharing: str = "independent"):
         super().__init__()
         self.spec, self.skip_allowed, self.weight_sharing = spec, bool(skip_allowed), weight_sharing
         if weight_sharing == "entangled":
@@ -130,7 +132,9 @@ class ScarletSupernet(nn.Module):
         stabilizer: skip = learnable stabilizer (True) or plain identity (False, ablation).
         skip_rule: where skip exists (``"width_preserving"``, ``"stride1"``, ``"all"``;
             :data:`~evonas.spaces.scarlet.models.SKIP_RULES`).
-        stabilizer_init: ``"identity"`` (default) or ``"kaiming"``.
+        stabilizer_init: ``"random"`` (default: N(0, sqrt(2 / C_out)), as the published implementations
+            start it), ``"identity"`` (the stabilized supernet equals the plain one at initialisation) or
+            ``"kaiming"`` (:class:`~evonas.spaces.scarlet.blocks.Stabilizer`).
         weight_sharing: ``"independent"`` (default: 12 candidates with their
             own weights per layer, the FairNAS / SCARLET supernet) or
             ``"entangled"`` (the candidates are nested slices of the largest
@@ -141,7 +145,7 @@ class ScarletSupernet(nn.Module):
     """
 
     def __init__(self, variant: str = "cifar", num_classes: int = 10, width_mult: float = 1.0,
-                 stabilizer: bool = True, skip_rule: str = "width_preserving", stabilizer_init: str = "identity",
+                 stabilizer: bool = True, skip_rule: str = "width_preserving", stabilizer_init: str = "random",
                  weight_sharing: str = "independent"):
         super().__init__()
         allowed = set(skip_layers(skip_rule))
