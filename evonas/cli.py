@@ -144,13 +144,19 @@ def _export(args: argparse.Namespace) -> int:
     from evonas.deploy.export import export_run
     from evonas.search_config import parse_options
 
+    space = None
+    if args.space:
+        from evonas.registry import spaces
+
+        space = spaces.create(args.space, **parse_options(args.space_opt))
     rows = export_run(args.run_dir, args.out, trained=args.trained or (), net_options=parse_options(args.net_opt),
-                      image_size=args.image_size, exporter=args.exporter, seed=args.seed, progress=not args.quiet)
+                      image_size=args.image_size, exporter=args.exporter, seed=args.seed, space=space,
+                      progress=not args.quiet)
     print(f"{'name':10s} {'params':>10s}  {'ONNX |diff|':>11s}  weights")
     for row in rows:
         print(f"{row['name']:10s} {row['params']:10,d}  {row['onnx_max_abs_difference']:11.1e}  {row['weights']}")
-    print(f"{len(rows)} architecture(s) in {Path(rows[0]['folder']).parent} (genotype.json, model.pt, model.pt2, "
-          "model.onnx; index.json, index.csv)")
+    print(f"{len(rows)} architecture(s) in {Path(rows[0]['folder']).parent} (genotype.json, meta.json, model.pt, "
+          "model.pt2, model.onnx; index.json, index.csv)")
     return 0
 
 
@@ -171,6 +177,9 @@ def _add_export(subparsers) -> None:
     export.add_argument("--exporter", default="dynamo", choices=("dynamo", "torchscript"),
                         help="torch.onnx exporter (default dynamo)")
     export.add_argument("--seed", type=int, default=0, help="initialises untrained networks")
+    export.add_argument("--space", help="the space of a search run started from Python (evonas search runs name "
+                        "theirs)")
+    export.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
     export.add_argument("--quiet", action="store_true")
     export.set_defaults(handler=_export)
 

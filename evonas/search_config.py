@@ -114,41 +114,44 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     return options
 
 
-def build_evaluator(names: str | list[str], options: dict[str, Any], constraints: Sequence[Any] = ()):
-    """One evaluator, or a CompositeEvaluator of several.
-
-    ``options`` may hold one table per evaluator (``{"supernet": {...},
-    "cost": {...}}``; keys written ``name.option`` are sorted into those
-    tables); with one evaluator plain keys work too. An option the
-    evaluator does not take is a ConfigError with the closest valid name.
-    ``constraints`` gate the composite: an architecture that violates one on
-    the values of the evaluators named first is not sent to the later ones
-    (name cheap evaluators first).
-    """
-    from evonas.evaluators.base import CompositeEvaluator
-
+def evaluator_tables(names: str | list[str], options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The options of each named evaluator: ``options`` may hold one table per evaluator (``{"supernet": {...},
+    "cost": {...}}``); keys written ``name.option`` are sorted into those tables; with one evaluator plain keys
+    work too. ConfigError for a key that names no evaluator when there are several."""
     names = [names] if isinstance(names, str) else list(names)
     if not names:
         raise ConfigError("name at least one evaluator")
-    if len(names) == 1:
-        prefix = f"{names[0]}."
-        flat: dict[str, Any] = {}
-        for key, value in options.items():
-            if key == names[0] and isinstance(value, dict):
-                flat.update(value)
-            else:
-                flat[key[len(prefix):] if key.startswith(prefix) else key] = value
-        return evaluators.create(names[0], **flat)
     tables: dict[str, dict[str, Any]] = {name: {} for name in names}
     for key, value in options.items():
         if key in tables and isinstance(value, dict):
             tables[key].update(value)
             continue
         owner, dot, option = key.partition(".")
-        if not dot or owner not in tables:
+        if dot and owner in tables:
+            tables[owner][option] = value
+        elif len(names) == 1:
+            tables[names[0]][key] = value
+        else:
             raise ConfigError(f"evaluator option {key!r}: with several evaluators write EVALUATOR.OPTION "
                               f"(one of {', '.join(names)})")
-        tables[owner][option] = value
+    return tables
+
+
+def build_evaluator(names: str | list[str], options: dict[str, Any], constraints: Sequence[Any] = ()):
+    """One evaluator, or a CompositeEvaluator of several.
+
+    ``options``: see :func:`evaluator_tables`. An option the evaluator does
+    not take is a ConfigError with the closest valid name. ``constraints``
+    gate the composite: an architecture that violates one on the values of
+    the evaluators named first is not sent to the later ones (name cheap
+    evaluators first).
+    """
+    from evonas.evaluators.base import CompositeEvaluator
+
+    names = [names] if isinstance(names, str) else list(names)
+    tables = evaluator_tables(names, options)
+    if len(names) == 1:
+        return evaluators.create(names[0], **tables[names[0]])
     return CompositeEvaluator([evaluators.create(name, **tables[name]) for name in names],
                               constraints=constraints)
 

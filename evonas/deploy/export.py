@@ -6,11 +6,12 @@ one; for a training run of ``evonas train`` (``config.json`` +
 ``checkpoint.pt``) its network with the trained weights. Each architecture
 gets a folder ``OUT/NAME/`` with:
 
-* ``genotype.json``: the space, its options, the architecture (the
-  space's JSON, which ``evonas train --genotype`` takes), its key, the
-  network options and the search's values for it;
-* ``model.pt``: the state dict and what builds the network again with
-  evonas (``space.build(arch, **net_options)``);
+* ``genotype.json``: the architecture as the space writes it (what
+  ``evonas train --genotype FILE`` takes);
+* ``meta.json``: the space, its options, the architecture, its key, the
+  network options (``space.build(arch, **net_options)`` builds it again),
+  the image size, where the weights come from and the search's values;
+* ``model.pt``: the state dict with everything ``meta.json`` holds;
 * ``model.pt2``: a ``torch.export`` program: ``torch.export.load(path)
   .module()(images)`` runs it with plain PyTorch (no evonas);
 * ``model.onnx``: ``torch.onnx`` export (input ``images`` (N, 3, H, W),
@@ -40,7 +41,7 @@ from evonas.runtime.atomic import atomic_torch_save, atomic_write_bytes, atomic_
 
 log = logging.getLogger(__name__)
 
-#: largest |ONNX - PyTorch| logit difference accepted, relative to the largest |logit| (at least 1)
+#: largest |ONNX - PyTorch| logit difference accepted, relative to the largest |logit|
 TOLERANCE = 1e-4
 
 
@@ -67,27 +68,49 @@ def _trained_runs(paths: Sequence[str | Path]) -> dict[tuple[str, str], dict]:
     return found
 
 
-def _search_items(run: Path, search: dict, net_options: dict | None) -> tuple[Any, list[dict], dict, int | None]:
-    """The space, the front's (and chosen) architectures, the network options and the image size of a search."""
+def _space_of_run(run: Path, search: dict | None, space) -> tuple[Any, str, dict]:
+    """``(space, registry name, options)`` of a search run: from ``search.json`` (``evonas search``), the given
+    ``space``, or ``config.json`` when the run's space took no options (a search started from Python)."""
     from evonas.registry import spaces
 
-    space = spaces.create(search["space"], **search.get("space_options", {}))
+    if space is not None:
+        name = getattr(space, "name", "") or type(space).__name__
+        return space, name, dict(getattr(space, "_registry_spec", (None, {}))[1])
+    if search is not None:
+        options = search.get("space_options", {})
+        return spaces.create(search["space"], **options), search["space"], options
+    saved = _read_json(run / "config.json").get("settings", {}).get("space", {})
+    for name in spaces.names():
+        candidate = spaces.create(name)
+        if type(candidate).__name__ == saved.get("type") and repr(candidate) == saved.get("repr"):
+            return candidate, name, {}
+    raise ConfigError(f"{run} was searched from Python with {saved.get('repr', 'an unknown space')}: name its space "
+                      "(export_run(space=...), or --space NAME --space-opt KEY=VALUE)")
+
+
+def _search_items(run: Path, search: dict | None, space, net_options: dict | None):
+    """The space, its name and options, the front's (and chosen) architectures, the network options and the
+    image size of a search run."""
+    from evonas.search_config import evaluator_tables
+
+    space, space_name, space_options = _space_of_run(run, search, space)
     front = _read_json(run / "front.json")
     items = [{"name": f"front-{i:02d}", "arch": space.from_json(row["arch"]), "values": row["values"]}
              for i, row in enumerate(front.get("front", []))]
     if (run / "chosen.json").is_file():
         items.append({"name": "chosen", "arch": space.from_json(_read_json(run / "chosen.json")), "values": {}})
-    options = search.get("evaluator_options", {})
-    cost = options.get("cost", options)  # several evaluators: options per name
-    shape = cost.get("input_shape") if isinstance(cost, dict) else None
-    net = dict(cost.get("net_kwargs", {})) if isinstance(cost, dict) else {}
-    net.update(net_options or {})
-    return space, items, net, int(shape[-1]) if shape else None
+    cost = {}
+    if search is not None and "cost" in ([search["evaluator"]] if isinstance(search["evaluator"], str)
+                                         else search["evaluator"]):
+        cost = evaluator_tables(search["evaluator"], search.get("evaluator_options", {}))["cost"]
+    net = {**cost.get("net_kwargs", {}), **(net_options or {})}
+    shape = cost.get("input_shape")
+    return space, space_name, space_options, items, net, int(shape[-1]) if shape else None
 
 
 def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: Sequence[str | Path] = (),
                net_options: dict | None = None, image_size: int | None = None, exporter: str = "dynamo",
-               check_images: int = 4, seed: int = 0, progress: bool = True) -> list[dict]:
+               check_images: int = 4, seed: int = 0, space=None, progress: bool = True) -> list[dict]:
     """Export a run's architectures (see the module docstring); returns the rows of ``index.json``.
 
     Args:
@@ -101,6 +124,8 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
         exporter: ``"dynamo"`` or ``"torchscript"`` (see :func:`evonas.deploy.onnx.to_onnx`).
         check_images: random images the ONNX model is checked on against PyTorch.
         seed: initialises untrained networks and draws the check images.
+        space: the search space of a search run started from Python whose space took options (``evonas
+            search`` runs name theirs in ``search.json``).
 
     Raises:
         ConfigError: ``run_dir`` is neither kind of run, or an ONNX model disagrees with PyTorch (its files
@@ -111,10 +136,9 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
     run = Path(run_dir)
     out = Path(out) if out is not None else run / "export"
     weights = _trained_runs(trained)
-    if (run / "search.json").is_file() and (run / "front.json").is_file():
-        search = _read_json(run / "search.json")
-        space, items, net, size = _search_items(run, search, net_options)
-        space_name, space_options = search["space"], search.get("space_options", {})
+    if (run / "front.json").is_file():
+        search = _read_json(run / "search.json") if (run / "search.json").is_file() else None
+        space, space_name, space_options, items, net, size = _search_items(run, search, space, net_options)
     elif (run / "config.json").is_file() and (run / "checkpoint.pt").is_file():
         weights.update(_trained_runs([run]))
         (key, entry), = [(k, v) for k, v in weights.items() if v["path"] == str(run)]
@@ -124,14 +148,14 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
         space_name, space_options, net, size = key[0], entry["config"].space_options, {}, None
         items = [{"name": "trained", "arch": arch, "values": {}}]
     else:
-        raise ConfigError(f"{run} is neither a search run (search.json, front.json) nor a training run "
+        raise ConfigError(f"{run} is neither a search run (front.json) nor a training run "
                           "(config.json, checkpoint.pt)")
     if not items:
         raise ConfigError(f"{run} has no architecture to export (its front is empty)")
     rows = []
     for item in tqdm(items, desc="export", disable=not progress, unit="arch"):
-        rows.append(_export_one(space, space_name, space_options, item, weights, net,
-                                image_size or size, out / item["name"], exporter, check_images, seed))
+        rows.append(_export_one(space, space_name, space_options, item, weights, net, image_size, size,
+                                out / item["name"], exporter, check_images, seed))
     atomic_write_text(out / "index.json", json.dumps(rows, indent=1) + "\n")
     atomic_write_csv(out / "index.csv", [{k: v for k, v in row.items() if not isinstance(v, (dict, list))}
                                          for row in rows])
@@ -149,7 +173,7 @@ def _build(space, item: dict, weights: dict, space_name: str, net: dict, seed: i
     if entry is None:
         torch.manual_seed(seed)
         return space.build(item["arch"], **net), net, "untrained (initialised from the seed)", None
-    from evonas.training.standalone import build_data, build_model
+    from evonas.training.standalone import build_data, build_kwargs, build_model
 
     config, state = entry["config"], entry["state"]
     train_set, _, classes, family = build_data(config)
@@ -158,24 +182,25 @@ def _build(space, item: dict, weights: dict, space_name: str, net: dict, seed: i
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
         raise CheckpointError(f"{entry['path']}: weights do not fit the network of its config ({exc})") from exc
-    options = {"C": config.init_channels, "layers": config.layers} if config.space == "darts" else {}
-    options.update(num_classes=len(classes), **config.net_options)
+    options = build_kwargs(config, len(classes), family)
     return model, options, f"trained: {entry['path']} ({state['epoch']} epochs)", int(train_set[0][0].shape[-1])
 
 
 def _export_one(space, space_name: str, space_options: dict, item: dict, weights: dict, net: dict,
-                image_size: int | None, folder: Path, exporter: str, check_images: int, seed: int) -> dict:
+                image_size: int | None, search_size: int | None, folder: Path, exporter: str, check_images: int,
+                seed: int) -> dict:
     from evonas.evaluators.cost import count_params
 
     model, options, note, data_size = _build(space, item, weights, space_name, net, seed)
     model = model.eval()
-    size = image_size or data_size or 32
+    size = image_size or data_size or search_size or 32  # a trained network: the size of its training images
     shape = (1, 3, size, size)
     arch_json = space.to_json(item["arch"])
     described = {"space": space_name, "space_options": space_options, "arch": arch_json,
                  "key": space.key(item["arch"]), "net_options": options, "values": item["values"],
-                 "input_shape": list(shape)}
-    atomic_write_text(folder / "genotype.json", json.dumps(described, indent=1) + "\n")
+                 "input_shape": list(shape), "weights": note}
+    atomic_write_text(folder / "genotype.json", json.dumps(arch_json, indent=1) + "\n")  # what --genotype takes
+    atomic_write_text(folder / "meta.json", json.dumps(described, indent=1) + "\n")
     atomic_torch_save({"state_dict": model.state_dict(), **described}, folder / "model.pt")
     atomic_write_bytes(folder / "model.pt2", save_program(model, shape))
     onnx_bytes = to_onnx(model, shape, exporter=exporter)
@@ -187,7 +212,7 @@ def _export_one(space, space_name: str, space_options: dict, item: dict, weights
         reference = model(images)
         reference = reference[0] if isinstance(reference, tuple) else reference
         pt2_difference = float((program(images) - reference).abs().max())
-    scale = max(float(reference.abs().max()), 1.0)
+    scale = float(reference.abs().max())  # relative: untrained networks can have logits of 1e-7
     if space_name == "darts":
         from evonas.viz.cells import plot_genotype
 
@@ -196,5 +221,5 @@ def _export_one(space, space_name: str, space_options: dict, item: dict, weights
     return {"name": item["name"], "key": described["key"], "weights": note, "params": count_params(model),
             "image_size": size, "onnx_max_abs_difference": difference,
             "pt2_max_abs_difference": pt2_difference,
-            "onnx_check_passed": difference <= TOLERANCE * scale and pt2_difference <= TOLERANCE * scale,
+            "onnx_check_passed": max(difference, pt2_difference) <= TOLERANCE * scale + 1e-12,
             "folder": str(folder), "values": item["values"]}

@@ -119,6 +119,20 @@ def to_onnx(model: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), *, ex
             module.training = training
 
 
+def check_onnx_runtime(device: str = "cpu") -> None:
+    """ConfigError unless onnx, onnxscript and onnxruntime are installed and onnxruntime runs on ``device``."""
+    for package in ("onnx", "onnxruntime"):
+        _require(package)
+    if device.startswith("cuda"):
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise ConfigError("this onnxruntime has no CUDA provider: pip install onnxruntime-gpu, or use onnx "
+                              "device 'cpu'")
+    elif device != "cpu":
+        raise ConfigError(f"onnxruntime runs on 'cpu' or 'cuda', got {device!r}")
+
+
 def onnx_session(model: bytes | str | os.PathLike, *, threads: int | None = None, device: str = "cpu"):
     """An onnxruntime ``InferenceSession`` of an ONNX model (bytes or a file).
 
@@ -126,20 +140,18 @@ def onnx_session(model: bytes | str | os.PathLike, *, threads: int | None = None
     runtimes are timed alike). ``device="cuda"`` uses onnxruntime's CUDA
     provider when it has one (else ConfigError).
     """
-    ort = _require("onnxruntime")
+    check_onnx_runtime(device)
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = int(threads or torch.get_num_threads())
     options.log_severity_level = 3
-    if device == "cpu":
-        providers = ["CPUExecutionProvider"]
-    elif device.startswith("cuda"):
-        if "CUDAExecutionProvider" not in ort.get_available_providers():
-            raise ConfigError("this onnxruntime has no CUDA provider: pip install onnxruntime-gpu")
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    else:
-        raise ConfigError(f"onnxruntime runs on 'cpu' or 'cuda', got {device!r}")
+    providers = ["CUDAExecutionProvider"] if device.startswith("cuda") else ["CPUExecutionProvider"]
     source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, sess_options=options, providers=providers)
+    session = ort.InferenceSession(source, sess_options=options, providers=providers)
+    if session.get_providers()[0] != providers[0]:  # no silent fall-back to another device
+        raise ConfigError(f"onnxruntime could not start {providers[0]} (it offers {session.get_providers()})")
+    return session
 
 
 def check_onnx(session, model: nn.Module, images: torch.Tensor) -> float:

@@ -206,6 +206,8 @@ class CostEvaluator(Evaluator):
       ``"cuda"``, ... (:func:`evonas.runtime.device.resolve_device`); FLOPs
       are counted on the meta device (shapes only) wherever possible.
     * ``latency_repeats`` / ``latency_warmup``: timed / untimed passes.
+    * ``onnx_device``: where onnxruntime runs for ``onnx_latency``: ``"cpu"``
+      (default) or ``"cuda"`` (needs ``onnxruntime-gpu``; checked at set-up).
     * ``onnx_exporter``: how ``onnx_latency`` exports each network,
       ``"torchscript"`` (default here: 3-24x quicker to export on the
       DARTS, NB201 and SCARLET networks, deprecated by torch) or
@@ -220,7 +222,8 @@ class CostEvaluator(Evaluator):
     def __init__(self, *, metrics: Sequence[str] = ("params", "flops"),
                  input_shape: Sequence[int] = (1, 3, 32, 32),
                  net_kwargs: Optional[Mapping[str, Any]] = None, device: Any = "auto",
-                 latency_repeats: int = 20, latency_warmup: int = 5, onnx_exporter: str = "torchscript") -> None:
+                 latency_repeats: int = 20, latency_warmup: int = 5, onnx_exporter: str = "torchscript",
+                 onnx_device: str = "cpu") -> None:
         super().__init__()
         if isinstance(metrics, str):
             metrics = (metrics,)
@@ -244,7 +247,9 @@ class CostEvaluator(Evaluator):
 
         if onnx_exporter not in EXPORTERS:
             raise ConfigError(f"onnx_exporter must be one of {', '.join(EXPORTERS)}, got {onnx_exporter!r}")
-        self.onnx_exporter = onnx_exporter
+        if onnx_device not in ("cpu", "cuda"):
+            raise ConfigError(f"onnx_device must be 'cpu' or 'cuda', got {onnx_device!r}")
+        self.onnx_exporter, self.onnx_device = onnx_exporter, onnx_device
         self._device: Optional[torch.device] = None
 
     @property
@@ -255,6 +260,10 @@ class CostEvaluator(Evaluator):
         from evonas.runtime.device import resolve_device
 
         self._device = resolve_device(self.device)
+        if "onnx_latency" in self.metrics:  # fail now, not at the first evaluation
+            from evonas.deploy.onnx import check_onnx_runtime
+
+            check_onnx_runtime(self.onnx_device)
 
     def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
         return [self._cost(arch) for arch in archs]
@@ -277,8 +286,8 @@ class CostEvaluator(Evaluator):
         if "onnx_latency" in self.metrics:
             from evonas.deploy.onnx import onnx_latency, onnx_session, to_onnx
 
-            device = "cuda" if self._device.type == "cuda" else "cpu"
-            session = onnx_session(to_onnx(model.cpu(), self.input_shape, exporter=self.onnx_exporter), device=device)
+            session = onnx_session(to_onnx(model.cpu(), self.input_shape, exporter=self.onnx_exporter),
+                                   device=self.onnx_device)
             result["onnx_latency"] = onnx_latency(session, self.input_shape, repeats=self.latency_repeats,
                                                   warmup=self.latency_warmup)
         return result

@@ -135,6 +135,16 @@ class _ThenRGB:
         return image.expand(3, *image.shape[1:])
 
 
+def build_kwargs(config: StandaloneConfig, num_classes: int, family: str) -> dict[str, Any]:
+    """The keyword arguments of ``space.build(arch, ...)`` for a config's network (see :func:`build_model`)."""
+    kwargs: dict[str, Any] = {"num_classes": num_classes}
+    if config.space == "darts":
+        kwargs.update(C=config.init_channels, layers=config.layers, auxiliary=config.auxiliary,
+                      network="imagenet" if family == "imagenet" else "cifar")
+    kwargs.update(config.net_options)
+    return kwargs
+
+
 def build_model(config: StandaloneConfig, num_classes: int, family: str) -> torch.nn.Module:
     """The stand-alone network a config describes.
 
@@ -143,12 +153,7 @@ def build_model(config: StandaloneConfig, num_classes: int, family: str) -> torc
     ``space.build(arch, num_classes=..., **net_options)``.
     """
     space, arch = resolve_arch(config)
-    kwargs: dict[str, Any] = {"num_classes": num_classes}
-    if config.space == "darts":
-        kwargs.update(C=config.init_channels, layers=config.layers, auxiliary=config.auxiliary,
-                      network="imagenet" if family == "imagenet" else "cifar")
-    kwargs.update(config.net_options)
-    return space.build(arch, **kwargs)
+    return space.build(arch, **build_kwargs(config, num_classes, family))
 
 
 def _loader(dataset, config: StandaloneConfig, *, shuffle: bool, epoch: int = 0) -> DataLoader:

@@ -75,13 +75,30 @@ def test_export_of_a_search_run_with_one_trained_architecture(tmp_path, capsys):
     assert [row["name"] for row in index] == [f"front-{i:02d}" for i in range(len(front))]
     assert all(row["onnx_check_passed"] for row in index)
     assert index[0]["weights"].startswith("trained:") and index[0]["params"] > 0
-    assert all(row["weights"].startswith("untrained") for row in index[1:])
     assert (out / "index.csv").read_text().count("\n") == len(front) + 1
-    for row in index:
+    for row, entry in zip(index, front):
         folder = out / row["name"]
-        for name in ("genotype.json", "model.pt", "model.pt2", "model.onnx", "cell.png"):
+        for name in ("genotype.json", "meta.json", "model.pt", "model.pt2", "model.onnx", "cell.png"):
             assert (folder / name).is_file(), (row["name"], name)
-        assert json.loads((folder / "genotype.json").read_text())["values"] == front[index.index(row)]["values"]
+        assert json.loads((folder / "genotype.json").read_text()) == entry["arch"]
+        assert json.loads((folder / "meta.json").read_text())["values"] == entry["values"]
+    # untrained: the network the search's cost evaluator measured
+    assert main(["export", str(search_dir), "--out", str(tmp_path / "untrained"), "--exporter", "torchscript",
+                 "--quiet"]) == 0
+    untrained = json.loads((tmp_path / "untrained" / "index.json").read_text())
+    assert [row["params"] for row in untrained] == [entry["values"]["params"] for entry in front]
+    assert all(row["weights"].startswith("untrained") for row in untrained)
+
+    # model.pt rebuilds with evonas from what it holds (the trained DARTS network has an auxiliary head)
+    from evonas.registry import spaces
+
+    saved = torch.load(out / "front-00" / "model.pt", weights_only=False)
+    assert saved["net_options"]["auxiliary"] is True
+    rebuilt = spaces.create(saved["space"], **saved["space_options"]).build(saved["arch"], **saved["net_options"])
+    rebuilt.load_state_dict(saved["state_dict"])
+    # and genotype.json is what evonas train takes
+    assert main(["train", "--genotype", str(out / "front-00" / "genotype.json"), "--run-dir",
+                 str(tmp_path / "again"), *TRAIN]) == 0
 
     # the trained weights are the checkpoint's: the exported state dict equals it
     from evonas.runtime.checkpoint import load_checkpoint
@@ -103,6 +120,28 @@ def test_export_of_a_search_run_with_one_trained_architecture(tmp_path, capsys):
     session = onnx_session(out / "front-00" / "model.onnx")
     logits = session.run(["logits"], {"images": images.numpy()})[0]
     assert np.abs(np.load(tmp_path / "logits.npy") - logits).max() < 1e-4
+
+
+def test_export_of_a_search_run_started_from_python(tmp_path):
+    import evonas
+    from evonas.deploy.export import export_run
+    from evonas.evaluators.cost import CostEvaluator
+    from evonas.registry import strategies
+    from evonas.spaces.nb201 import NB201Space
+
+    run = tmp_path / "run"
+    evonas.search(NB201Space(), strategies.create("nsga2", pop_size=4), CostEvaluator(net_kwargs={"C": 4, "N": 1}),
+                  budget=8, seed=0, run_dir=run, progress=False, plots=False)
+    rows = export_run(run, exporter="torchscript", net_options={"C": 4, "N": 1}, progress=False)
+    assert rows and all(row["onnx_check_passed"] and row["weights"].startswith("untrained") for row in rows)
+    from evonas.spaces.scarlet import ScarletSpace
+
+    evonas.search(ScarletSpace(width_mult=0.25), strategies.create("nsga2", pop_size=4), CostEvaluator(),
+                  budget=4, seed=0, run_dir=tmp_path / "opts", progress=False, plots=False)
+    with pytest.raises(ConfigError, match="name its space"):  # a space with options: not guessed
+        export_run(tmp_path / "opts", progress=False)
+    rows = export_run(tmp_path / "opts", space=ScarletSpace(width_mult=0.25), exporter="torchscript", progress=False)
+    assert rows and all(row["onnx_check_passed"] for row in rows)
 
 
 def test_export_of_a_training_run_and_bad_run_dirs(tmp_path, capsys):
@@ -128,3 +167,8 @@ def test_cost_evaluator_measures_onnxruntime_latency():
     assert row["onnx_latency"] > 0 and np.isfinite(row["onnx_latency"]) and row["latency"] > 0
     with pytest.raises(ConfigError, match="onnx_exporter"):
         CostEvaluator(metrics=("onnx_latency",), onnx_exporter="tracing")
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():  # the CPU build: refused at set-up
+        with pytest.raises(ConfigError, match="no CUDA provider"):
+            CostEvaluator(metrics=("onnx_latency",), onnx_device="cuda").setup(space)
