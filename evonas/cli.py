@@ -367,18 +367,34 @@ def _train_supernet(args: argparse.Namespace) -> int:
     from evonas.runtime import distributed
     from evonas.search_config import parse_options
 
-    distributed.init_from_env()  # under torchrun: data-parallel over the ranks
-    space = spaces.create(args.space, **parse_options(args.space_opt))
     options = parse_options(args.opt)
-    evaluator = evaluators.create("supernet", checkpoint=args.checkpoint, progress=not args.quiet, **options)
-    evaluator.setup(space)
-    if distributed.rank() == 0:
-        shared = evaluator.shared
-        extra = f" micro_batches={shared.micro_batches}" if shared.micro_batches != 1 else ""
-        print(f"{args.checkpoint}: {args.space} supernet, {evaluator.settings['epochs']} epochs on "
-              f"{shared.world} process(es) (settings digest {evaluator.digest}). Search with it: evonas search "
-              f"--space {args.space} --evaluator supernet --evaluator-opt checkpoint={args.checkpoint} and the same "
-              f"--evaluator-opt options{extra}")
+    for reserved, flag in (("checkpoint", "--checkpoint FILE"), ("progress", "--quiet")):
+        if reserved in options:
+            raise ConfigError(f"--opt {reserved}=... is set by {flag}")
+    # under torchrun: data-parallel over the ranks (gloo when the supernet is asked to stay on the CPU)
+    distributed.init_from_env("gloo" if options.get("device") == "cpu" else None)
+    try:
+        space = spaces.create(args.space, **parse_options(args.space_opt))
+        evaluator = evaluators.create("supernet", checkpoint=args.checkpoint, progress=not args.quiet, **options)
+        evaluator.setup(space)
+        if distributed.rank() == 0:
+            shared = evaluator.shared
+            import shlex
+
+            again = " ".join(["--space", args.space, *(f"--space-opt {shlex.quote(o)}" for o in args.space_opt or ()),
+                              "--evaluator supernet", *(f"--evaluator-opt {shlex.quote(o)}" for o in args.opt or ()),
+                              *([f"--evaluator-opt micro_batches={shared.micro_batches}"]
+                                if shared.micro_batches != 1 and "micro_batches" not in options else []),
+                              f"--evaluator-opt {shlex.quote('checkpoint=' + args.checkpoint)}"])
+            epochs = evaluator.settings["epochs"]
+            print(f"{args.checkpoint}: {args.space} supernet, {epochs} epoch{'s' if epochs != 1 else ''} on "
+                  f"{shared.world} process(es) (settings digest {evaluator.digest}). Search with it: "
+                  f"evonas search {again}")
+    finally:
+        if distributed.is_distributed():
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
     return 0
 
 

@@ -141,8 +141,8 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
         raise ConfigError("resume needs the run directory of the run to continue")
     executor = resolve_executor(executor, **(executor_options or {}))
     with run.locked() if run is not None else contextlib.nullcontext():
-        executor.start(space, evaluator)  # before set-up: workers receive the evaluator as constructed
         try:
+            executor.start(space, evaluator)  # before set-up: workers receive the evaluator as constructed
             return _search(space, strategy, evaluator, budget, seed, run, constraints, resume, progress,
                            callbacks, plots, config, evaluator_ready, executor)
         finally:

@@ -91,6 +91,18 @@ class Evaluator(abc.ABC):
         """Inverse of :meth:`state_dict`."""
 
     # ------------------------------------------------------------- replicas
+    @property
+    def shares_weights(self) -> bool:
+        """Whether scores depend on weights that may change during a search (a shared supernet): copies in
+        worker processes would drift from them, so only the local and Ray executors take such an evaluator."""
+        return False
+
+    @property
+    def wants_gpu(self) -> bool:
+        """Whether the evaluator runs faster with a GPU (a Ray actor then reserves one when the cluster has
+        them)."""
+        return False
+
     def replica_state(self) -> Any:
         """What a copy of this evaluator, built as constructed, needs besides :meth:`setup` to score exactly as
         this one does now; a multi-machine executor sends it to each worker. None (the default): setup alone
@@ -198,6 +210,14 @@ class CompositeEvaluator(Evaluator):
         for evaluator, part in zip(self.evaluators, state.get("parts", [])):
             evaluator.load_state_dict(part)
 
+    @property
+    def shares_weights(self) -> bool:
+        return any(e.shares_weights for e in self.evaluators)
+
+    @property
+    def wants_gpu(self) -> bool:
+        return any(e.wants_gpu for e in self.evaluators)
+
     def replica_state(self) -> Any:
         parts = [e.replica_state() for e in self.evaluators]
         return None if all(part is None for part in parts) else {"parts": parts}
@@ -266,6 +286,14 @@ class SelectObjectives(Evaluator):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.inner.load_state_dict(state)
+
+    @property
+    def shares_weights(self) -> bool:
+        return self.inner.shares_weights
+
+    @property
+    def wants_gpu(self) -> bool:
+        return self.inner.wants_gpu
 
     def replica_state(self) -> Any:
         return self.inner.replica_state()

@@ -256,6 +256,10 @@ class CostEvaluator(Evaluator):
     def objectives(self) -> tuple[Objective, ...]:
         return tuple(Objective(m, "min") for m in self.metrics)
 
+    @property
+    def wants_gpu(self) -> bool:
+        return ("latency" in self.metrics and self.device != "cpu") or self.onnx_device == "cuda"
+
     def _setup(self, space) -> None:
         from evonas.runtime.device import resolve_device
 

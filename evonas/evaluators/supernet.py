@@ -157,12 +157,13 @@ class SupernetEvaluator(Evaluator):
         self.shared = self._build_shared(space)
         if not self._load():
             self._train()
-            if self.checkpoint and self.shared.rank == 0:
+            if self.checkpoint and distributed.rank() == 0:  # one writer, also when every rank trains alone
                 save_checkpoint(self.checkpoint, {"settings_digest": self.digest, "settings": self.settings,
                                                   "model": self.shared.module.state_dict()}, kind="supernet")
                 for done in (self._progress_path(), previous_path(self._progress_path())):
                     done.unlink(missing_ok=True)
-            distributed.barrier()
+            if self.shared.world > 1:  # the other ranks wait until the file is complete
+                distributed.barrier()
         self.shared.updates = 0  # the trained (or loaded) weights are version 0 of this search
 
     def _build_shared(self, space) -> SharedSupernet:
@@ -189,7 +190,7 @@ class SupernetEvaluator(Evaluator):
         if state.get("settings_digest") != self.digest:
             saved = state.get("settings")
             differ = ("" if not isinstance(saved, dict) else ": " + ", ".join(
-                f"{key} {saved.get(key)!r} there, {self.settings.get(key)!r} here"
+                f"{key} {saved.get(key, '(default)')!r} there, {self.settings.get(key, '(default)')!r} here"
                 for key in sorted(set(saved) | set(self.settings)) if saved.get(key) != self.settings.get(key)))
             raise CheckpointError(f"{self.checkpoint} holds a supernet trained with other settings{differ} "
                                   "(delete the file or pass the same options)")
@@ -222,7 +223,7 @@ class SupernetEvaluator(Evaluator):
             stats = self.shared.train(epochs=1)
             log.info("supernet epoch %d/%d: loss %.4f, top1 %.2f%%", self.shared.epoch, epochs, stats.loss,
                      stats.top1)
-            if progress_path is not None and self.shared.epoch < epochs and self.shared.rank == 0:
+            if progress_path is not None and self.shared.epoch < epochs and distributed.rank() == 0:
                 save_checkpoint(progress_path, {"settings_digest": self.digest,
                                                 "supernet": self.shared.state_dict()}, kind="supernet-training")
 
@@ -231,6 +232,14 @@ class SupernetEvaluator(Evaluator):
         return self.shared.score(archs)
 
     # --------------------------------------------------------------- replicas
+    @property
+    def shares_weights(self) -> bool:
+        return True
+
+    @property
+    def wants_gpu(self) -> bool:
+        return self.device_spec != "cpu"
+
     def replica_state(self) -> dict:
         """The weights scores depend on (module state on the CPU) and their version: a replica loads them
         instead of training."""

@@ -73,7 +73,10 @@ def pack_evaluator(space, evaluator) -> bytes:
     set-up: an evaluator the registry made travels as its name and options, one built in code as a copy of the
     object (constructors are cheap, so it is as constructed). ConfigError when it cannot be pickled."""
     spec = getattr(evaluator, "_registry_spec", None)
-    shipped = spec if spec is not None and evaluator.evaluations == 0 else evaluator
+    if spec is None and getattr(evaluator, "_is_set_up", False):
+        raise ConfigError(f"{type(evaluator).__name__} was set up already: give the executor an evaluator that is "
+                          "built but not set up (or made by the registry), so that each worker sets up its own copy")
+    shipped = spec if spec is not None else evaluator
     try:
         return pickle.dumps((space, shipped))
     except Exception as exc:  # pickling fails with many types
@@ -130,11 +133,9 @@ class ProcessExecutor(Executor):
         return f"ProcessExecutor(workers={self.workers}, threads={self.threads})"
 
     def start(self, space, evaluator) -> None:
-        from evonas.context import shared_supernets
-
-        if getattr(evaluator, "shared", None) is not None or shared_supernets(evaluator):
+        if evaluator.shares_weights:
             raise ConfigError("an evaluator with a shared supernet scores with weights that change during the "
-                              "search: use the local executor")
+                              "search: use the local or the ray executor")
         blob = pack_evaluator(space, evaluator)
         context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
         self._pool = context.Pool(self.workers, initializer=_init_worker, initargs=(blob, self.threads))

@@ -16,9 +16,12 @@ through Ray's object store once, before it scores again.
 
 An actor that dies (its process or node is lost) is replaced by a new one,
 set up with the current weights, and its unfinished chunk is queued again;
-a chunk lost ``max_retries`` times in a row stops the search with an
-error. An exception raised by the evaluator itself is not retried: it
-reaches the caller as raised.
+a replacement that cannot start within ``start_timeout`` (a full cluster)
+is given up and the other actors go on; a chunk lost ``max_retries`` times
+in a row stops the search with an error. An exception raised by the
+evaluator itself (in scoring or in its set-up on an actor) is not retried:
+it reaches the caller. The actors' nodes need evonas, and the data the
+evaluator reads at the same path.
 
 Ray is an optional dependency (``pip install "evonas[ray]"``); nothing here
 imports it before :meth:`RayExecutor.start`.
@@ -45,23 +48,29 @@ class EvaluatorActor:
         blob: :func:`~evonas.runtime.executors.pack_evaluator`'s bytes.
         threads: torch threads of this actor (its share of the CPUs).
         replica: the evaluator's :meth:`replica_state` when it has one (else None: a plain set-up).
+        version: the evaluator version ``replica`` belongs to.
     """
 
-    def __init__(self, blob: bytes, threads: int, replica: Any) -> None:
+    def __init__(self, blob: bytes, threads: int, replica: Any, version: Any) -> None:
         import torch
 
         torch.set_num_threads(max(int(threads), 1))
         space, self.evaluator = unpack_evaluator(blob)
         self.evaluator.setup_replica(space, replica)
+        self.version = version
 
-    def load_replica_state(self, replica: Any) -> None:
+    def load_replica_state(self, replica: Any, version: Any) -> None:
         self.evaluator.load_replica_state(replica)
+        self.version = version  # only once the weights loaded: a failed load leaves the old version
 
-    def evaluate(self, archs: list) -> list[dict[str, float]]:
+    def evaluate(self, archs: list, version: Any) -> list[dict[str, float]]:
+        if version != self.version:
+            raise EvonasError(f"this Ray actor holds the evaluator's version {self.version!r}, the batch was sent "
+                              f"for {version!r} (its weights did not load)")
         return self.evaluator.evaluate(archs)
 
     def pid(self) -> int:
-        """The actor's process id (tests kill it)."""
+        """The actor's process id (tests kill it); answering it means the actor is set up."""
         return os.getpid()
 
 
@@ -86,13 +95,15 @@ class RayExecutor(Executor):
             before the search stops with an error.
         init_options: more keyword arguments for ``ray.init`` (e.g.
             ``{"runtime_env": {...}}``).
+        start_timeout: seconds an actor may take to start and set up its
+            replica (loading data and weights) before it is given up.
     """
 
     name = "ray"
 
     def __init__(self, *, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1,
                  gpus_per_worker: float | None = None, chunk_size: int | None = None, max_retries: int = 3,
-                 init_options: dict | None = None) -> None:
+                 init_options: dict | None = None, start_timeout: float = 600.0) -> None:
         if workers is not None and workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
         if cpus_per_worker <= 0:
@@ -101,6 +112,11 @@ class RayExecutor(Executor):
             raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
         if max_retries < 0:
             raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
+        if gpus_per_worker is not None and gpus_per_worker < 0:
+            raise ConfigError(f"gpus_per_worker must be >= 0, got {gpus_per_worker}")
+        if start_timeout <= 0:
+            raise ConfigError(f"start_timeout must be > 0, got {start_timeout}")
+        self.start_timeout = float(start_timeout)
         self.address, self.workers, self.cpus_per_worker = address, workers, cpus_per_worker
         self.gpus_per_worker, self.chunk_size, self.max_retries = gpus_per_worker, chunk_size, max_retries
         self.init_options = dict(init_options or {})
@@ -128,25 +144,59 @@ class RayExecutor(Executor):
         self._blob = pack_evaluator(space, evaluator)  # before set-up: as constructed
         if not ray.is_initialized():
             options = {"include_dashboard": False, "log_to_driver": True, **self.init_options}
-            if self.address is None:
-                options.setdefault("num_cpus", os.cpu_count() or 1)
-            ray.init(address=self.address, **options)
+            if self.address is None:  # a private instance, even where RAY_ADDRESS or `ray start` point elsewhere
+                options.setdefault("num_cpus", len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                   else os.cpu_count() or 1)
+            ray.init(address=self.address or "local", **options)
             self._owns_cluster = True
-        resources = ray.cluster_resources()
-        gpus = resources.get("GPU", 0)
+        try:
+            self._plan(evaluator)
+        except BaseException:
+            self.close()
+            raise
+
+    def _plan(self, evaluator) -> None:
+        """Actors and their resources from the cluster's size (ConfigError when they cannot all fit)."""
+        resources = self._ray.cluster_resources()
+        cpus, gpus = resources.get("CPU", 0), resources.get("GPU", 0)
         if self.gpus_per_worker is None:
-            self.gpus_per_worker = 1 if gpus else 0
+            self.gpus_per_worker = 1 if gpus and evaluator.wants_gpu else 0
         if self.workers is None:
-            by_cpu = int(resources.get("CPU", 1) // self.cpus_per_worker)
+            by_cpu = int(cpus // self.cpus_per_worker)
             by_gpu = int(gpus // self.gpus_per_worker) if self.gpus_per_worker else by_cpu
             self.workers = max(min(by_cpu, by_gpu), 1)
-        self._remote = ray.remote(num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
-                                  max_restarts=0)(EvaluatorActor)
+        need_cpu, need_gpu = self.workers * self.cpus_per_worker, self.workers * self.gpus_per_worker
+        if need_cpu > cpus or need_gpu > gpus:
+            raise ConfigError(f"{self.workers} Ray actors need {need_cpu:g} CPUs and {need_gpu:g} GPUs; the cluster "
+                              f"has {cpus:g} and {gpus:g} (lower workers, cpus_per_worker or gpus_per_worker)")
+        self._remote = self._ray.remote(num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
+                                        max_restarts=0)(EvaluatorActor)
         log.info("ray executor: %d actors (%s CPUs, %s GPUs each) on %s", self.workers, self.cpus_per_worker,
                  self.gpus_per_worker, resources)
 
-    def _new_actor(self):
-        return self._remote.remote(self._blob, math.ceil(self.cpus_per_worker), self._replica_ref)
+    def _start_actors(self, count: int) -> list:
+        """``count`` new actors with the current weights; those that do not start within ``start_timeout`` are
+        given up (a full cluster after a node died). ConfigError when the evaluator's set-up fails on one."""
+        ray = self._ray
+        actors = [self._remote.remote(self._blob, math.ceil(self.cpus_per_worker), self._replica_ref, self._version)
+                  for _ in range(count)]
+        pings = {actor.pid.remote(): actor for actor in actors}
+        ready, late = ray.wait(list(pings), num_returns=len(pings), timeout=self.start_timeout)
+        started = []
+        for ref in ready:
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayActorError as exc:
+                if getattr(exc, "actor_init_failed", False):
+                    raise ConfigError(f"the evaluator's set-up failed on a Ray actor: {exc}") from exc
+                log.warning("a new Ray actor died while starting (%s)", type(exc).__name__)
+            else:
+                started.append(pings[ref])
+        for ref in late:
+            log.warning("a Ray actor did not start within %.0f s (the cluster may be full): going on without it",
+                        self.start_timeout)
+            ray.kill(pings[ref], no_restart=True)
+        return started
 
     def _sync(self, evaluator) -> None:
         """Start the actors on the first batch (the evaluator is set up by then) and send new weights to them
@@ -156,12 +206,14 @@ class RayExecutor(Executor):
             return
         replica = evaluator.replica_state()
         self._replica_ref = None if replica is None else self._ray.put(replica)
-        if not self._actors:
-            self._actors = [self._new_actor() for _ in range(self.workers)]
-        elif replica is not None:  # ordered before the actor's next call
-            for actor in self._actors:
-                actor.load_replica_state.remote(self._replica_ref)
         self._version = version
+        if not self._actors:
+            self._actors = self._start_actors(self.workers)
+            if not self._actors:
+                raise EvonasError(f"none of the {self.workers} Ray actors started within {self.start_timeout:.0f} s")
+        else:  # ordered before each actor's next call, which checks that the version arrived
+            for actor in self._actors:
+                actor.load_replica_state.remote(self._replica_ref, version)
 
     # -------------------------------------------------------------- evaluation
     def evaluate(self, evaluator, archs: Sequence) -> list[dict[str, float]]:
@@ -171,33 +223,40 @@ class RayExecutor(Executor):
         if not archs:
             return []
         self._sync(evaluator)
+        ray = self._ray
         size = self.chunk_size or max(-(-len(archs) // (4 * len(self._actors))), 1)
         queue = deque((start, archs[start:start + size]) for start in range(0, len(archs), size))
         results: list = [None] * len(archs)
         lost = {start: 0 for start, _ in queue}
-        idle, running = list(range(len(self._actors))), {}
+        idle, running = list(self._actors), {}
         while queue or running:
             while queue and idle:
-                slot = idle.pop()
+                actor = idle.pop()
                 start, chunk = queue.popleft()
-                running[self._actors[slot].evaluate.remote(chunk)] = (slot, start, chunk)
-            done, _ = self._ray.wait(list(running), num_returns=1)
-            slot, start, chunk = running.pop(done[0])
+                running[actor.evaluate.remote(chunk, self._version)] = (actor, start, chunk)
+            if not running:
+                raise EvonasError("every Ray actor was lost and none could be started again")
+            done, _ = ray.wait(list(running), num_returns=1)
+            actor, start, chunk = running.pop(done[0])
             try:
-                rows = self._ray.get(done[0])
-            except self._ray.exceptions.RayActorError as exc:
+                rows = ray.get(done[0])
+            except ray.exceptions.RayActorError as exc:
                 lost[start] += 1
                 if lost[start] > self.max_retries:
                     raise EvonasError(f"candidates {start}..{start + len(chunk) - 1} of the batch were lost with "
                                       f"{lost[start]} actors in a row; last error: {exc}") from exc
-                log.warning("a ray actor died (%s); its %d candidates are queued again on a new actor",
-                            type(exc).__name__, len(chunk))
-                self._actors[slot] = self._new_actor()
-                self.replaced += 1
+                log.warning("a Ray actor died (%s); its %d candidates are queued again", type(exc).__name__,
+                            len(chunk))
                 queue.appendleft((start, chunk))
+                ray.kill(actor, no_restart=True)  # also one that is only unreachable: free what it holds
+                self._actors.remove(actor)
+                self.replaced += 1
+                new = self._start_actors(1)
+                self._actors.extend(new)
+                idle.extend(new)
             else:
                 results[start:start + len(chunk)] = rows
-            idle.append(slot)
+                idle.append(actor)
         evaluator.evaluations += len(archs)
         return results
 
@@ -209,7 +268,7 @@ class RayExecutor(Executor):
         if self._ray is None:
             return
         for actor in self._actors:
-            self._ray.kill(actor)
+            self._ray.kill(actor, no_restart=True)
         self._actors = []
         if self._owns_cluster:
             self._ray.shutdown()

@@ -68,7 +68,7 @@ def test_a_killed_actor_mid_batch_still_gives_every_result_once(cluster, tmp_pat
     assert results == plain.evaluate(archs)  # in order, none missing, none twice
     assert evaluator.evaluations == len(archs)  # every candidate counted once
 
-    # killed from outside while a batch is in flight: same results again
+    # an actor killed from outside between batches: replaced, same results again
     pids = executor.actor_pids()
     os.kill(pids[0], signal.SIGKILL)
     again = executor.evaluate(evaluator, archs)
@@ -111,7 +111,29 @@ def test_replicas_score_with_the_current_supernet_weights(cluster):
     evaluator.shared.train(steps=2)  # a strategy trains the shared weights: the version changes
     after = check()
     assert [r["val_loss"] for r in after] != [r["val_loss"] for r in before]
+
+    # weights that fail to load on the actors: the batch is refused, never scored with the old weights
+    evaluator.shared.train(steps=1)
+    real = evaluator.replica_state
+    evaluator.replica_state = lambda: {**real(), "settings_digest": "0" * 16}
+    with pytest.raises(Exception, match="weights did not load"):
+        executor.evaluate(evaluator, archs)
     executor.close()
+
+
+def test_actor_set_up_errors_and_oversized_requests_are_reported_at_once(cluster):
+    from evonas.spaces.nb201 import NB201Space
+
+    space = NB201Space()
+    broken = evaluators.create("nb201-table", table="/nonexistent/table.csv")
+    executor = RayExecutor(workers=1)
+    executor.start(space, broken)
+    with pytest.raises(ConfigError, match="set-up failed on a Ray actor"):
+        executor.evaluate(broken, [space.sample(np.random.default_rng(0))])
+    assert executor.replaced == 0  # not retried as if the actor had died
+    executor.close()
+    with pytest.raises(ConfigError, match="3 Ray actors need 3 CPUs"):
+        RayExecutor(workers=3).start(space, evaluators.create("nb201-table"))
 
 
 def test_settings_are_checked():
