@@ -29,7 +29,7 @@ def test_statistics_of_hand_made_rankings():
 
 
 def test_rank_command_writes_every_scored_cell(capsys, tmp_path):
-    argv = ["rank", "--archs", "8", "--out", str(tmp_path / "rank"), "--quiet",
+    argv = ["rank", "--scorer", "supernet", "--archs", "8", "--out", str(tmp_path / "rank"), "--quiet",
             "--evaluator-opt", "epochs=1", "--evaluator-opt", 'supernet_kwargs={"C": 4, "N": 1}',
             "--evaluator-opt", "split=[0.05, 0.05]", "--evaluator-opt", "recalibration_images=32",
             "--evaluator-opt", "val_images=64", "--evaluator-opt", 'device="cpu"']
@@ -52,3 +52,11 @@ def test_rank_command_with_the_zero_cost_scorer(capsys, tmp_path):
     assert rows[0] == "arch,synflow,truth,params" and len(rows) == 41
     report = json.loads((tmp_path / "zc" / "ranking.json").read_text())
     assert report["scorer"]["n"] == 40 and report["score"] == "synflow"
+
+
+def test_rank_command_defaults_to_naswot(capsys, tmp_path):
+    assert main(["rank", "--archs", "30", "--out", str(tmp_path / "nw"), "--quiet", "--evaluator-opt",
+                 "batch_size=16"]) == 0
+    assert "naswot: Kendall tau" in capsys.readouterr().out
+    report = json.loads((tmp_path / "nw" / "ranking.json").read_text())
+    assert report["score"] == "naswot" and report["scorer"]["n"] == 30
