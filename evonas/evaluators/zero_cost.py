@@ -87,7 +87,9 @@ def naswot_score(model: torch.nn.Module, images: torch.Tensor) -> float:
 
     ``K = sum over ReLUs of c c^T + (1 - c)(1 - c)^T`` with ``c`` (N, units) the 0/1 codes of each ReLU's
     output; the network runs once, in training mode (batch statistics), without gradients. Its training
-    flags are restored.
+    flags are restored. As in the authors' code the codes are ``x > 0`` per unit; their code counts only
+    the ReLUs a backward pass reaches, this counts every ReLU that runs (the same set in networks whose
+    every branch reaches the output, as NAS-Bench-201's).
     """
     if len(images) < 2:
         raise ConfigError(f"NASWOT needs a batch of at least 2 images, got {len(images)}")
