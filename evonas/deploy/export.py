@@ -36,7 +36,7 @@ from typing import Any, Sequence
 import torch
 
 from evonas.deploy.onnx import check_onnx, onnx_session, save_program, to_onnx
-from evonas.errors import CheckpointError, ConfigError
+from evonas.errors import ConfigError
 from evonas.runtime.atomic import atomic_torch_save, atomic_write_bytes, atomic_write_csv, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -173,15 +173,11 @@ def _build(space, item: dict, weights: dict, space_name: str, net: dict, seed: i
     if entry is None:
         torch.manual_seed(seed)
         return space.build(item["arch"], **net), net, "untrained (initialised from the seed)", None
-    from evonas.training.standalone import build_data, build_kwargs, build_model
+    from evonas.training.standalone import build_data, build_kwargs, restore_model
 
     config, state = entry["config"], entry["state"]
     train_set, _, classes, family = build_data(config)
-    model = build_model(config, len(classes), family)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{entry['path']}: weights do not fit the network of its config ({exc})") from exc
+    model = restore_model(config, state, len(classes), family, entry["path"])
     options = build_kwargs(config, len(classes), family)
     return model, options, f"trained: {entry['path']} ({state['epoch']} epochs)", int(train_set[0][0].shape[-1])
 

@@ -156,6 +156,21 @@ def build_model(config: StandaloneConfig, num_classes: int, family: str) -> torc
     return space.build(arch, **build_kwargs(config, num_classes, family))
 
 
+def restore_model(config: StandaloneConfig, state: dict, num_classes: int, family: str,
+                  source: Any) -> torch.nn.Module:
+    """The config's network (:func:`build_model`) holding a checkpoint's weights (``state["model"]``).
+
+    Raises:
+        CheckpointError: the weights do not fit that network (``source`` names where they came from).
+    """
+    model = build_model(config, num_classes, family)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{source}: weights do not fit the network of its config ({exc})") from exc
+    return model
+
+
 def _loader(dataset, config: StandaloneConfig, *, shuffle: bool, epoch: int = 0) -> DataLoader:
     """Batches of ``dataset``; shuffled ones (training) never end in a batch of one image.
 
@@ -345,15 +360,12 @@ def evaluate_checkpoint(path: str | Path, *, dataset: str | None = None, root: s
     values.update(workers=workers, device=device, batch_size=batch_size or values["batch_size"])
     config = StandaloneConfig.from_dict(values)
     _, test_set, classes, family = build_data(config)
-    model = build_model(config, len(classes), family)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit the network of its config ({exc})") from exc
+    model = restore_model(config, state, len(classes), family, path)
     target = resolve_device(device)
     stats = evaluate(model.to(target), _loader(test_set, config, shuffle=False), device=target)
     return {"checkpoint": str(path), "epoch": int(state["epoch"]), "dataset": config.dataset,
             "images": stats.samples, "loss": stats.loss, "top1": stats.top1, "top5": stats.top5}
 
 
-__all__ = ["StandaloneConfig", "build_data", "build_model", "evaluate_checkpoint", "train_standalone"]
+__all__ = ["StandaloneConfig", "build_data", "build_kwargs", "build_model", "evaluate_checkpoint", "restore_model",
+           "train_standalone"]
