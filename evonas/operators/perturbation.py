@@ -27,12 +27,13 @@ state is restored: torch 1.12's ``load_state_dict`` deep-copies). evonas
 restores a deep copy of both by default (``restore="copy"``), so every op
 is valued from the same network. The
 released code also runs ``steps + 1`` updates per fine-tune
-(``extra_step=True``) and keeps running a masked op as ``0 * op(x)``;
-evonas skips masked ops. With ``restore="copy"`` that changes no value; with
-``restore="published"`` it does a little: in the released code the masked
-op's weights keep moving during its fine-tune (momentum and weight decay
-act on a zero gradient, its BN statistics update) and that drift carries
-into the next ops' valuations; evonas leaves them untouched.
+(``extra_step=True``) and keeps running a masked op as ``0 * op(x)``
+(``masked_ops="zero"``); evonas skips masked ops (``masked_ops="skip"``).
+With ``restore="copy"`` that changes no value; with ``restore="published"``
+it does a little: in the released code the masked op's weights keep moving
+during its fine-tune (momentum and weight decay act on a zero gradient, its
+BN statistics update) and that drift carries into the next ops'
+valuations; skipped, they stay untouched.
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ DAP_OPS: tuple[str, ...] = DAP_OPS_PUBLISHED[:-1]
 FINE_SELECTION_ORDER: tuple[int, ...] = (13, 12, 8, 11, 7, 4, 9, 10, 5, 6, 2, 3, 0, 1)
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+#: how a masked op is treated: not run (evonas) or run as 0 * op(x) (the released code)
+MASKED_OPS: tuple[str, ...] = ("skip", "zero")
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,13 @@ class DapCell:
         return Genotype.from_cell(pairs)
 
 
-def masked_forward(network, weights: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-    """Logits of ``network`` run with the 0/1 ``weights`` (E, P) as both cell kinds' op weights."""
-    return network(images, weights_normal=weights, weights_reduce=weights)
+def masked_forward(network, weights: torch.Tensor, images: torch.Tensor,
+                   compute: torch.Tensor | None = None) -> torch.Tensor:
+    """Logits of ``network`` run with the 0/1 ``weights`` (E, P) as both cell kinds' op weights; ``compute``
+    (E, P) bool: the ops to run even at weight 0 (as ``0 * op(x)``), default only the non-zero ones."""
+    if compute is None:
+        return network(images, weights_normal=weights, weights_reduce=weights)
+    return network(images, weights_normal=weights, weights_reduce=weights, compute=compute)
 
 
 class PerturbationValuer:
@@ -143,15 +150,21 @@ class PerturbationValuer:
     ``optimizer``: the one that trained it (its state is snapshotted with the weights); ``train_batches``: an
     endless iterator of training batches for the fine-tunes; ``val_batches``: the fixed validation batches.
     ``restore``: ``"copy"`` (evonas) or ``"published"`` (restores nothing, see the module docstring);
-    ``extra_step``: the released code's ``steps + 1`` updates.
+    ``extra_step``: the released code's ``steps + 1`` updates; ``masked_ops``: ``"skip"`` (a masked op does not
+    run) or ``"zero"`` (it runs as ``0 * op(x)``, the released code).
     """
 
     def __init__(self, network, weights: torch.Tensor, optimizer: torch.optim.Optimizer,
                  train_batches: Iterator[Batch], val_batches: Sequence[Batch], *, restore: str = "copy",
-                 extra_step: bool = False, progress: Callable[[str], None] | None = None) -> None:
+                 extra_step: bool = False, masked_ops: str = "skip",
+                 progress: Callable[[str], None] | None = None) -> None:
         if restore not in ("copy", "published"):
             raise ConfigError(f"restore must be 'copy' or 'published', got {restore!r}")
+        if masked_ops not in MASKED_OPS:
+            raise ConfigError(f"masked_ops must be one of {', '.join(MASKED_OPS)}, got {masked_ops!r}")
         self.network, self.weights, self.optimizer = network, weights.clone(), optimizer
+        #: the ops a masked forward runs: the held ones ("zero") or only the weighted ones ("skip")
+        self.compute = (weights != 0) if masked_ops == "zero" else None
         self.train_batches, self.val_batches = train_batches, list(val_batches)
         self.restore, self.extra_step, self.progress = restore, extra_step, progress
 
@@ -163,7 +176,8 @@ class PerturbationValuer:
         correct = total = 0
         with torch.no_grad():
             for images, targets in self.val_batches:
-                correct += int((masked_forward(self.network, weights, images).argmax(1) == targets).sum())
+                logits = masked_forward(self.network, weights, images, self.compute)
+                correct += int((logits.argmax(1) == targets).sum())
                 total += len(targets)
         self.network.train(was_training)
         return 100.0 * correct / max(total, 1)
@@ -174,7 +188,7 @@ class PerturbationValuer:
         for _ in range(steps + (1 if self.extra_step else 0)):
             images, targets = next(self.train_batches)
             self.optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(masked_forward(self.network, weights, images), targets).backward()
+            F.cross_entropy(masked_forward(self.network, weights, images, self.compute), targets).backward()
             self.optimizer.step()
 
     def value(self, targets: Sequence[Sequence[tuple[int, int]]], steps: int, *,
@@ -264,8 +278,9 @@ class PerturbationMutation(Mutation):
     and no fine-tune. A child equal to its parent, or not valid in the space, is replaced by the space's own
     mutation (:attr:`guided` / :attr:`fallbacks` count both); :attr:`last_values` holds the last parent's
     ``{op: accuracy change}`` and :attr:`last_choice` its ``(cell kind, pair index, op)`` (None after a
-    fallback). The supernet is left as it was. Needs an evaluator with one shared DARTS
-    supernet (``supernet`` on the darts space)."""
+    fallback). The supernet is left as it was. Needs an evaluator with one shared supernet with explicit
+    op weights: ``supernet`` on the darts space, or on the nb201 space (one of the six edges is picked;
+    ``none`` is never valued, as removing it changes nothing, so the operator never moves an edge to it)."""
 
     name = "perturbation"
 
@@ -282,10 +297,12 @@ class PerturbationMutation(Mutation):
 
         shared = ctx.supernets[0] if ctx is not None and len(getattr(ctx, "supernets", ())) == 1 else None
         module = getattr(shared, "module", None)
-        if module is None or not hasattr(module, "cell_primitives") or not getattr(module, "alpha_share", False):
-            raise ConfigError("the 'perturbation' mutation needs an evaluator with one shared DARTS supernet "
-                              "(e.g. 'supernet' on the darts space)")
-        if any(tuple(ops) != tuple(module.primitives) for cell in module.cell_primitives for ops in cell):
+        nb201 = module is not None and type(module).__name__ == "NB201Supernet"
+        if module is None or not nb201 and (not hasattr(module, "cell_primitives")
+                                            or not getattr(module, "alpha_share", False)):
+            raise ConfigError("the 'perturbation' mutation needs an evaluator with one shared DARTS or NAS-Bench-201 "
+                              "supernet (e.g. 'supernet' on the darts or nb201 space)")
+        if not nb201 and any(tuple(ops) != tuple(module.primitives) for cell in module.cell_primitives for ops in cell):
             raise ConfigError("the 'perturbation' mutation needs a supernet whose every edge holds its primitives "
                               "(not per-edge op lists)")
         batches = shared.validation_batches[: self.config["batches"]]
@@ -295,7 +312,7 @@ class PerturbationMutation(Mutation):
             module.train()  # batch statistics: the expanded edge shifts what later layers see
             try:
                 for arch in archs:
-                    child = self._guided(module, arch, batches, rng)
+                    child = (self._guided_nb201 if nb201 else self._guided)(module, arch, batches, rng)
                     if child is None or self.space.key(child) == self.space.key(arch):
                         child = self.space.mutate(arch, rng)
                         self.fallbacks += 1
@@ -306,6 +323,35 @@ class PerturbationMutation(Mutation):
             finally:
                 module.train(was_training)
         return children
+
+    def _choose(self, names: Sequence[str], accuracy: Callable[[int | None], float]) -> str:
+        """The op whose removal lowers ``accuracy(masked column)`` most (``accuracy(None)``: nothing masked);
+        records :attr:`last_values`."""
+        before = accuracy(None)
+        self.last_values = {names[p]: accuracy(p) - before for p in range(len(names)) if names[p] != "none"}
+        return min(self.last_values, key=lambda name: (self.last_values[name], names.index(name)))
+
+    def _guided_nb201(self, module, arch, batches, rng):
+        from evonas.spaces.nb201.arch import OPS
+
+        arch = tuple(self.space.validate(arch))
+        e = int(rng.integers(len(arch)))
+        expanded = torch.zeros(len(arch), len(OPS))
+        expanded[range(len(arch)), [OPS.index(op) for op in arch]] = 1.0
+        expanded[e] = torch.tensor([0.0 if op == "none" else 1.0 for op in OPS])
+
+        def accuracy(masked):
+            w = expanded.clone()
+            if masked is not None:
+                w[e, masked] = 0.0
+            return _batch_accuracy(lambda images: module(images, weights=w.to(images)), batches)
+
+        best = self._choose(OPS, accuracy)
+        self.last_choice = ("cell", e, best)
+        try:
+            return self.space.validate(arch[:e] + (best,) + arch[e + 1:])
+        except EvonasError:
+            return None
 
     def _guided(self, module, arch, batches, rng):
         from evonas.spaces.darts.supernet import genotype_to_weights
@@ -323,24 +369,15 @@ class PerturbationMutation(Mutation):
         for k in kinds:
             weights[k][e, candidates] = 1.0
 
-        def accuracy(w):
-            correct = total = 0
-            for images, targets in batches:
-                logits = module(images, weights_normal=w["normal"].to(images.device),
-                                weights_reduce=w["reduce"].to(images.device))
-                correct += int((logits.argmax(1) == targets).sum())
-                total += len(targets)
-            return 100.0 * correct / max(total, 1)
+        def accuracy(masked_column):
+            w = {k: v.clone() for k, v in weights.items()}
+            if masked_column is not None:
+                for k in kinds:
+                    w[k][e, masked_column] = 0.0
+            return _batch_accuracy(lambda images: module(images, weights_normal=w["normal"].to(images.device),
+                                                         weights_reduce=w["reduce"].to(images.device)), batches)
 
-        before = accuracy(weights)
-        values = {}
-        for p in candidates:
-            masked = {k: w.clone() for k, w in weights.items()}
-            for k in kinds:
-                masked[k][e, p] = 0.0
-            values[names[p]] = accuracy(masked) - before
-        self.last_values = values
-        best = min(values, key=lambda name: (values[name], names.index(name)))
+        best = self._choose(names, accuracy)
         cell[j] = (best, inp)
         self.last_choice = (kind, j, best)
         changes = {kind: cell} if len(kinds) == 1 else {"normal": cell, "reduce": cell}
@@ -348,6 +385,15 @@ class PerturbationMutation(Mutation):
             return self.space.validate(genotype.with_cells(**changes))
         except EvonasError:
             return None
+
+
+def _batch_accuracy(logits_of: Callable[[torch.Tensor], torch.Tensor], batches: Sequence[Batch]) -> float:
+    """Top-1 (%) of ``logits_of(images)`` over ``(images, targets)`` batches."""
+    correct = total = 0
+    for images, targets in batches:
+        correct += int((logits_of(images).argmax(1) == targets).sum())
+        total += len(targets)
+    return 100.0 * correct / max(total, 1)
 
 
 __all__ = ["DAP_OPS", "DAP_OPS_PUBLISHED", "DapCell", "FINE_SELECTION_ORDER", "PerturbationMutation",

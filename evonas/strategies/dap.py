@@ -35,7 +35,10 @@ applies :data:`PUBLISHED` at once):
 * ``restore="copy"`` (every op valued from the same trained network) vs
   ``"published"`` (weights not restored between ops, see
   :mod:`evonas.operators.perturbation`); ``extra_step`` (``steps + 1``
-  updates per fine-tune);
+  updates per fine-tune); ``masked_ops="skip"`` (a masked op does not
+  run) vs ``"zero"`` (it runs as ``0 * op(x)``, so with the published
+  restore its weight decay, momentum and BN statistics drift into the next
+  valuations, as in the released code);
 * the op list: the space's (DARTS' seven by default), ``ops="dap"``
   (DAP's eight, with sep_conv_7x7: give the space those ops) or
   ``ops="published"`` (its nine, dil_conv_5x5 twice);
@@ -73,7 +76,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from evonas.errors import ConfigError
-from evonas.operators.perturbation import (DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELECTION_ORDER, DapCell,
+from evonas.operators.perturbation import (DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELECTION_ORDER, MASKED_OPS, DapCell,
                                            PerturbationValuer, average_valuations, coarse_select, fine_select,
                                            masked_forward, node_inputs)
 from evonas.registry import strategies
@@ -90,13 +93,15 @@ DEFAULT: Any = type("Default", (), {"__repr__": lambda self: "DEFAULT"})()
 CPU_DEFAULTS: dict[str, Any] = {
     "population": 2, "C": 8, "layers": 5, "batch_size": 64, "learning_rate": 0.2176, "learning_rate_min": 0.001,
     "train_epochs": None, "train_steps": 20, "expand_steps": 3, "select_steps": 5, "topology_steps": 8,
-    "ops": None, "restore": "copy", "extra_step": False, "validation": "split", "val_images": 512,
+    "ops": None, "restore": "copy", "extra_step": False, "masked_ops": "skip", "validation": "split",
+    "val_images": 512,
 }
 #: the released code's settings (``search_evolutionary.py``); ``published=True`` applies them
 PUBLISHED: dict[str, Any] = {
     "population": 4, "C": 16, "layers": 5, "batch_size": 256, "learning_rate": 0.2176, "learning_rate_min": 0.001,
     "train_epochs": 5, "train_steps": None, "expand_steps": 70, "select_steps": 130, "topology_steps": 180,
-    "ops": "published", "restore": "published", "extra_step": True, "validation": "test", "val_images": None,
+    "ops": "published", "restore": "published", "extra_step": True, "masked_ops": "zero", "validation": "test",
+    "val_images": None,
 }
 OP_LISTS = {"dap": DAP_OPS, "published": DAP_OPS_PUBLISHED}
 
@@ -113,7 +118,8 @@ class DAP(Strategy):
                  momentum: float = 0.9, weight_decay: float = 3e-4, train_epochs: float | None = DEFAULT,
                  train_steps: int | None = DEFAULT, expand_steps: int = DEFAULT, select_steps: int = DEFAULT,
                  topology_steps: int = DEFAULT, ops: str | None = DEFAULT, restore: str = DEFAULT,
-                 extra_step: bool = DEFAULT, inherit_weights: bool = False, validation: str = DEFAULT,
+                 extra_step: bool = DEFAULT, masked_ops: str = DEFAULT, inherit_weights: bool = False,
+                 validation: str = DEFAULT,
                  val_images: int | None = DEFAULT, dataset: str = "cifar10-mini", root: str | None = None,
                  device: str = "auto", workers: int = 0, published: bool = False,
                  checkpoint_seconds: float = 30.0) -> None:
@@ -122,7 +128,7 @@ class DAP(Strategy):
                      learning_rate=learning_rate, learning_rate_min=learning_rate_min, train_epochs=train_epochs,
                      train_steps=train_steps, expand_steps=expand_steps, select_steps=select_steps,
                      topology_steps=topology_steps, ops=ops, restore=restore, extra_step=extra_step,
-                     validation=validation, val_images=val_images)
+                     masked_ops=masked_ops, validation=validation, val_images=val_images)
         base = PUBLISHED if published else CPU_DEFAULTS
         settings = {k: base[k] if v is DEFAULT else v for k, v in given.items()}
         settings.update(momentum=momentum, weight_decay=weight_decay, inherit_weights=inherit_weights,
@@ -132,6 +138,8 @@ class DAP(Strategy):
             raise ConfigError(f"validation must be 'split' or 'test', got {settings['validation']!r}")
         if settings["restore"] not in ("copy", "published"):
             raise ConfigError(f"restore must be 'copy' or 'published', got {settings['restore']!r}")
+        if settings["masked_ops"] not in MASKED_OPS:
+            raise ConfigError(f"masked_ops must be one of {', '.join(MASKED_OPS)}, got {settings['masked_ops']!r}")
         if settings["ops"] not in (None, *OP_LISTS):
             raise ConfigError(f"ops must be None (the space's), 'dap' or 'published', got {settings['ops']!r}")
         if settings["train_epochs"] is None and not settings["train_steps"]:
@@ -390,7 +398,8 @@ class DAP(Strategy):
         self.work["network"], self.work["optimizer"] = network, optimizer
         self.work["valuer"] = PerturbationValuer(network, self.cell.weights().to(self.device), optimizer,
                                                  iter(()), self.val_batches, restore=self.config["restore"],
-                                                 extra_step=self.config["extra_step"])
+                                                 extra_step=self.config["extra_step"],
+                                                 masked_ops=self.config["masked_ops"])
         if "before" not in self.work:
             self.work["before"] = self.work["valuer"].accuracy()
         return self.work

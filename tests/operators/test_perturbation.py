@@ -14,7 +14,7 @@ from evonas.operators.perturbation import (DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELE
 from evonas.spaces.darts.genotype import Genotype
 
 
-def _valuer(restore="copy", seed=0, ops=DAP_OPS):
+def _valuer(restore="copy", seed=0, ops=DAP_OPS, masked_ops="skip"):
     torch.manual_seed(seed)
     cell = DapCell.random(ops, np.random.default_rng(seed)).expanded(3)
     net = cell.build_network(C=4, layers=3)
@@ -25,7 +25,8 @@ def _valuer(restore="copy", seed=0, ops=DAP_OPS):
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(masked_forward(net, weights, images), targets).backward()
         optimizer.step()
-    return cell, PerturbationValuer(net, weights, optimizer, itertools.cycle(data), data[:2], restore=restore)
+    return cell, PerturbationValuer(net, weights, optimizer, itertools.cycle(data), data[:2], restore=restore,
+                                    masked_ops=masked_ops)
 
 
 def _state(valuer):
@@ -71,6 +72,28 @@ def test_masking_removes_the_op_from_the_forward_pass():
     masked_forward(valuer.network, w, x)
     assert not ran
     handle.remove()
+
+
+def test_published_masking_runs_the_masked_op_as_zero_times_op():
+    """The released code masks by a zero weight: the op still runs, so under the published restore weight decay,
+    momentum and BN statistics move it during its own fine-tune; evonas' default skips it (it stays as it was)."""
+    def masked_op_state(masked_ops):
+        cell, valuer = _valuer("published", masked_ops=masked_ops)
+        names = [f"cells.{c}.edges.3.ops.{valuer.network.cells[c].edges[3].keys[1 + 4]}."
+                 for c in range(len(valuer.network.cells))]
+        def state():
+            return {k: v.clone() for k, v in valuer.network.state_dict().items() if k.startswith(tuple(names))}
+        before = state()
+        assert before and any("running_mean" in k for k in before)
+        valuer.value([[(3, 1 + 4)]], steps=2)
+        after = state()
+        return [k for k in before if not torch.equal(before[k], after[k])]
+
+    assert masked_op_state("skip") == []
+    moved = masked_op_state("zero")
+    assert any("running_mean" in k for k in moved) and any(k.endswith("weight") for k in moved)
+    with pytest.raises(ConfigError, match="masked_ops"):
+        _valuer(masked_ops="drop")
 
 
 def test_the_published_op_list_keeps_its_duplicate_as_two_modules():
@@ -145,5 +168,48 @@ def test_perturbation_mutation_moves_a_pair_to_the_op_whose_removal_hurts_most()
     result = evonas.search(DartsSpace(), strategies.create("ga", pop_size=4, mutation="perturbation"), evaluator,
                            budget=8, seed=0, progress=False, evaluator_ready=True)
     assert len(result.individuals) >= 8
-    with pytest.raises(ConfigError, match="shared DARTS supernet"):
+    with pytest.raises(ConfigError, match="shared DARTS or NAS-Bench-201 supernet"):
         operators.create("perturbation").setup(space)([parent], rng, None)
+
+
+def test_perturbation_mutation_on_the_nb201_supernet():
+    """An NB201 edge is expanded to its four non-zero ops; each removal is measured by hand here and the edge
+    takes the op whose removal lowers the accuracy most."""
+    from evonas.registry import operators
+    from evonas.spaces.nb201 import NB201Space
+    from evonas.spaces.nb201.arch import OPS
+    from tests.operators.test_gradient import _nb201_context
+
+    space = NB201Space()
+    net, ctx = _nb201_context()
+    batches = ctx.supernets[0].validation_batches
+    operator = operators.create("perturbation", batches=2).setup(space)
+    guided = 0
+    for seed in range(6):
+        parent = space.sample(np.random.default_rng(seed))
+        before = {k: v.clone() for k, v in net.state_dict().items()}
+        child = operator([parent], np.random.default_rng(seed), ctx)[0]
+        assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # weights and BN as they were
+        assert space.is_valid(child) and child != parent
+        if operator.last_choice is None:
+            continue
+        guided += 1
+        _, e, op = operator.last_choice
+        assert child == parent[:e] + (op,) + parent[e + 1:]
+        assert set(operator.last_values) == set(OPS) - {"none"}
+        expanded = torch.zeros(6, len(OPS), dtype=torch.float64)
+        expanded[range(6), [OPS.index(o) for o in parent]] = 1.0
+        expanded[e] = torch.tensor([0.0 if o == "none" else 1.0 for o in OPS])
+
+        def accuracy(w):
+            net.train()
+            with torch.no_grad():
+                hits = sum(int((net(x, weights=w).argmax(1) == y).sum()) for x, y in batches)
+            return 100.0 * hits / sum(len(y) for _, y in batches)
+
+        for name, value in operator.last_values.items():
+            masked = expanded.clone()
+            masked[e, OPS.index(name)] = 0.0
+            assert value == pytest.approx(accuracy(masked) - accuracy(expanded))
+        assert operator.last_values[op] == min(operator.last_values.values())
+    assert guided >= 1

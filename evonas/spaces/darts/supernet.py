@@ -17,7 +17,10 @@ without BN). The same weights serve two forward modes:
   ``net(x, weights_normal=W_n, weights_reduce=W_r)`` uses given (E, P)
   weights *as is* (no softmax): e.g. a 0/1 mask for DAP's unweighted sums.
   Ops whose given weight is exactly 0 are skipped when the weights do not
-  require grad.
+  require grad, unless ``compute=M`` ((E, P) bool, both cell kinds) names
+  the ops to run: an op in ``M`` at weight 0 then runs as ``0 * op(x)``
+  (its BN statistics update and, in training, weight decay still moves
+  it; DAP's released masking).
 
 E = ``num_edges(steps)`` (14 for 4 nodes), P = ``len(primitives)``.
 
@@ -164,13 +167,15 @@ class SearchNetwork(nn.Module):
                 weights_normal: Optional[torch.Tensor] = None,
                 weights_reduce: Optional[torch.Tensor] = None,
                 edge_weights_normal: Optional[torch.Tensor] = None,
-                edge_weights_reduce: Optional[torch.Tensor] = None) -> torch.Tensor:
+                edge_weights_reduce: Optional[torch.Tensor] = None,
+                compute: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Logits (N, num_classes): discrete with ``arch`` (the supernet protocol ``supernet(x, arch)``;
-        ``genotype=`` is the same), continuous (the DARTS mixture) with ``arch=None``."""
+        ``genotype=`` is the same), continuous (the DARTS mixture) with ``arch=None``; ``compute`` (E, P) bool:
+        the ops explicit weights run (default: the non-zero ones)."""
         if arch is not None and genotype is not None:
             raise ValueError("pass the architecture once: supernet(x, arch) or supernet(x, genotype=arch)")
         genotype = arch if arch is not None else genotype
-        explicit = (weights_normal, weights_reduce, edge_weights_normal, edge_weights_reduce)
+        explicit = (weights_normal, weights_reduce, edge_weights_normal, edge_weights_reduce, compute)
         if genotype is not None:
             if any(w is not None for w in explicit):
                 raise ValueError("pass either genotype= (discrete mode) or weights (continuous), not both")
@@ -186,8 +191,8 @@ class SearchNetwork(nn.Module):
                 s0, s1 = s1, cell(s0, s1, weights[layer])
             return self.classifier(self.global_pooling(s1).flatten(1))
         if weights_normal is None:
-            if edge_weights_normal is not None or edge_weights_reduce is not None:
-                raise ValueError("explicit edge weights need explicit op weights too")
+            if edge_weights_normal is not None or edge_weights_reduce is not None or compute is not None:
+                raise ValueError("explicit edge weights and compute= need explicit op weights too")
             weights = {k: F.softmax(a, dim=-1) for k, a in zip(CELL_KINDS, (self.alphas_normal, self.alphas_reduce))}
             edges = {k: self.edge_weights(k) if self.edge_normalization else None for k in CELL_KINDS}
         else:
@@ -199,7 +204,9 @@ class SearchNetwork(nn.Module):
                 raise ValueError(f"weights_{kind} must have shape {shape}, got {tuple(weights[kind].shape)}")
             if edges[kind] is not None and tuple(edges[kind].shape) != shape[:1]:
                 raise ValueError(f"edge_weights_{kind} must have shape {shape[:1]}, got {tuple(edges[kind].shape)}")
-        active = {k: _active_ops(weights[k]) for k in CELL_KINDS}
+        if compute is not None and tuple(compute.shape) != shape:
+            raise ValueError(f"compute must have shape {shape}, got {tuple(compute.shape)}")
+        active = {k: _active_ops(weights[k] if compute is None else compute) for k in CELL_KINDS}
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             kind = "reduce" if cell.reduction else "normal"

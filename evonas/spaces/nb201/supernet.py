@@ -3,8 +3,13 @@
 ``supernet(x, arch)`` runs one architecture's path (only its ops compute:
 single-path one-shot); ``supernet(x)`` mixes every edge's ops with
 ``softmax(alphas)`` (DARTS, eq. 2; ``alphas`` (6, 5), one row per edge in
-the benchmark's order), so gradient methods run on it too. Macro layout as
-the stand-alone network (:mod:`evonas.spaces.nb201.network`).
+the benchmark's order), so gradient methods run on it too;
+``supernet(x, weights=W)`` mixes with given (6, 5) weights as they are (no
+softmax: a 0/1 ``W`` of one architecture computes its path exactly, with
+every other op at weight 0, so ``d loss / d W`` is the first-order effect
+of swapping any op in; ops at weight 0 are not run when ``W`` needs no
+gradient). Macro layout as the stand-alone network
+(:mod:`evonas.spaces.nb201.network`).
 """
 from __future__ import annotations
 
@@ -28,6 +33,9 @@ class MixedEdge(nn.Module):
     def forward(self, x: torch.Tensor, op: Optional[str] = None, weights: Optional[torch.Tensor] = None):
         if op is not None:
             return self.ops[op](x)
+        if not torch.is_tensor(weights):  # plain numbers (weights that need no gradient): skip the zeros
+            terms = [w * self.ops[name](x) for w, name in zip(weights, OPS) if name != "none" and w != 0.0]
+            return sum(terms) if terms else self.ops["none"](x)
         return sum(w * self.ops[name](x) for w, name in zip(weights, OPS) if name != "none")
 
 
@@ -77,9 +85,16 @@ class NB201Supernet(nn.Module):
         return {f"cells.{b}.edges.{k}.ops.{op}" for b, block in enumerate(self.cells)
                 if isinstance(block, SuperCell) for k, op in enumerate(arch)}
 
-    def forward(self, x: torch.Tensor, arch=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, arch=None, *, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if arch is not None and weights is not None:
+            raise ValueError("pass either arch (discrete mode) or weights (continuous), not both")
+        if weights is not None and tuple(weights.shape) != tuple(self.alphas.shape):
+            raise ValueError(f"weights must have shape {tuple(self.alphas.shape)}, got {tuple(weights.shape)}")
         arch = None if arch is None else validate_arch(arch)
-        weights = F.softmax(self.alphas, dim=-1) if arch is None else None
+        if arch is None and weights is None:
+            weights = F.softmax(self.alphas, dim=-1)
+        if weights is not None and not weights.requires_grad:
+            weights = weights.detach().cpu().tolist()  # one transfer; ops at weight 0 are then skipped
         x = self.stem(x)
         for block in self.cells:
             x = block(x) if isinstance(block, ResidualReduction) else block(x, arch, weights)
