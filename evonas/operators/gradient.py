@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -158,29 +159,46 @@ class GradientSearch:
 
 @operators.register("gradient")
 class GradientMutation(Mutation):
-    """A learned mutation: each parent's architecture becomes the starting point of a few gradient steps on
-    architecture weights over the search's shared supernet, and the cell they then encode is the child.
+    """A learned mutation: the gradient of the validation loss with respect to architecture weights over the
+    search's shared supernet decides each parent's child.
 
-    For each parent the supernet's architecture weights are set to ``strength`` on the parent's ops (0
-    elsewhere), ``steps`` Adam steps (``learning_rate``) descend the loss of the continuous mixture on
-    ``batch_size`` images of the supernet's validation batches with the supernet's weights fixed (BN in batch mode, its running
-    statistics put back), and the child is derived by the supernet's rule (DARTS: per node the two
-    strongest edges). A child equal to its parent, or not valid in the space, is replaced by the space's
-    own mutation, so every child differs (:attr:`refined` / :attr:`fallbacks` count both; Adam moves each
-    weight by about ``learning_rate`` a step, so ``steps * learning_rate`` must be able to overcome
-    ``strength`` for the steps to change a cell). The supernet is left as it was (weights, alphas, BN statistics).
-    Needs a search whose evaluator has a shared supernet with a continuous mode (``supernet`` on the DARTS
-    or NAS-Bench-201 space).
+    Two methods:
+
+    * ``"taylor"`` (the default): the parent's ops as 0/1 mixture weights ``W`` (no softmax: the continuous
+      mode then computes exactly the parent's path, every other op at weight 0), ``g = d loss / d W`` on
+      ``images`` validation images (in chunks of ``batch_size``), and ``candidates`` distinct children of the
+      space's own mutation; the child is the candidate with the lowest first-order estimate of the loss
+      change, ``sum((W_child - W_parent) * g)`` (a swap of op o for op a on edge e is estimated at
+      ``g[e, o] - g[e, a]``). With ``candidates=1`` it is the space's mutation; more candidates trade
+      diversity for guidance.
+    * ``"adam"``: the supernet's architecture weights are set to ``strength`` on the parent's ops (0
+      elsewhere), ``steps`` Adam steps (``learning_rate``) descend the loss of the softmax mixture on
+      ``batch_size`` images of a validation batch each, and the child is derived by the supernet's rule
+      (DARTS: per node the two strongest edges). Adam moves each weight by about ``learning_rate`` a step, so
+      ``steps * learning_rate`` must be able to overcome ``strength`` for the steps to change a cell. The
+      softmax mixture is a network a single-path supernet never trained; ``"taylor"`` stays at the parent's
+      discrete path, where the supernet's fitness is measured.
+
+    Either way the supernet's weights are fixed, BN runs in batch mode (its running statistics put back) and
+    the supernet is left as it was (weights, alphas, BN statistics). A child equal to its parent or not valid in
+    the space is replaced by the space's own mutation (:attr:`refined` / :attr:`fallbacks` count both). Needs a
+    search whose evaluator has a shared supernet with a continuous mode (``supernet`` on the DARTS or
+    NAS-Bench-201 space).
     """
 
     name = "gradient"
+    METHODS = ("taylor", "adam")
 
-    def __init__(self, *, steps: int = 3, learning_rate: float = 0.3, strength: float = 1.0,
-                 batch_size: int = 64) -> None:
-        if steps < 1 or batch_size < 1:
-            raise ConfigError(f"steps and batch_size must be >= 1, got {steps}, {batch_size}")
-        super().__init__(steps=steps, learning_rate=learning_rate, strength=strength, batch_size=batch_size)
-        #: children the gradient steps made, and children that fell back to the space's mutation
+    def __init__(self, *, method: str = "taylor", candidates: int = 8, images: int = 256, steps: int = 3,
+                 learning_rate: float = 0.3, strength: float = 1.0, batch_size: int = 64) -> None:
+        if method not in self.METHODS:
+            raise ConfigError(f"unknown gradient mutation method {method!r}; valid: {', '.join(self.METHODS)}")
+        if steps < 1 or batch_size < 1 or candidates < 1 or images < 1:
+            raise ConfigError(f"steps, batch_size, candidates and images must be >= 1, got {steps}, {batch_size}, "
+                              f"{candidates}, {images}")
+        super().__init__(method=method, candidates=candidates, images=images, steps=steps,
+                         learning_rate=learning_rate, strength=strength, batch_size=batch_size)
+        #: children the gradient made, and children that fell back to the space's mutation
         self.refined, self.fallbacks = 0, 0
 
     def _do(self, archs: list, rng, ctx) -> list:
@@ -195,12 +213,17 @@ class GradientMutation(Mutation):
         alphas = module.arch_parameters()
         saved = [a.detach().clone() for a in alphas]
         batches = shared.validation_batches
+        weights = [p for p in module.parameters() if all(p is not a for a in alphas)]
+        flags = [w.requires_grad for w in weights]
         children = []
         try:
+            for w in weights:
+                w.requires_grad_(False)
             with preserved_bn_statistics(module):
                 module.train()
                 for arch in archs:
-                    child = self._refine(module, alphas, arch, batches)
+                    child = (self._taylor(module, arch, batches, rng) if self.config["method"] == "taylor"
+                             else self._refine(module, alphas, arch, batches))
                     if child is None or self.space.key(child) == self.space.key(arch):
                         child = self.space.mutate(arch, rng)
                         self.fallbacks += 1
@@ -208,54 +231,89 @@ class GradientMutation(Mutation):
                         self.refined += 1
                     children.append(child)
         finally:
+            for w, flag in zip(weights, flags):
+                w.requires_grad_(flag)
             with torch.no_grad():
                 for alpha, value in zip(alphas, saved):
                     alpha.copy_(value)
                     alpha.grad = None
         return children
 
+    def _taylor(self, module: nn.Module, arch, batches, rng):
+        """The candidate child with the lowest first-order estimate of the validation loss change."""
+        reference = next(module.parameters())
+        device = reference.device
+        parent = [w.to(device=device, dtype=reference.dtype).requires_grad_(True) for w in _arch_weights(module, arch)]
+        total, wanted = 0, self.config["images"]
+        for images, targets in batches:
+            for start in range(0, len(targets), self.config["batch_size"]):
+                chunk = slice(start, min(start + self.config["batch_size"], len(targets), start + wanted - total))
+                loss = F.cross_entropy(_mixture_logits(module, images[chunk], parent), targets[chunk],
+                                       reduction="sum")
+                loss.backward()
+                total += len(targets[chunk])
+                if total >= wanted:
+                    break
+            if total >= wanted:
+                break
+        grads = [w.grad for w in parent]
+        seen, candidates = {self.space.key(arch)}, []
+        for _ in range(4 * self.config["candidates"]):
+            if len(candidates) == self.config["candidates"]:
+                break
+            child = self.space.mutate(arch, rng)
+            if self.space.key(child) not in seen:
+                seen.add(self.space.key(child))
+                candidates.append(child)
+        if not candidates:
+            return None
+        estimates = [float(sum(((c.to(p) - p.detach()) * g).sum()
+                               for c, p, g in zip(_arch_weights(module, child), parent, grads)))
+                     for child in candidates]
+        return candidates[int(np.argmin(estimates))]
+
     def _refine(self, module: nn.Module, alphas: list, arch, batches):
-        """The architecture after ``steps`` gradient steps from ``arch``; None when it is not valid here."""
+        """The architecture after ``steps`` Adam steps from ``arch``; None when it is not valid here."""
         with torch.no_grad():
-            for alpha, start in zip(alphas, _alphas_of(module, arch)):
-                alpha.copy_(self.config["strength"] * start.to(alpha))
-        weights = [p for p in module.parameters() if all(p is not a for a in alphas)]
-        flags = [w.requires_grad for w in weights]
+            for alpha, start in zip(alphas, _arch_weights(module, arch)):
+                alpha.copy_(self.config["strength"] * start.clamp(max=1.0).to(alpha))
         optimizer = torch.optim.Adam(alphas, lr=self.config["learning_rate"], betas=(0.5, 0.999))
-        try:
-            for w in weights:
-                w.requires_grad_(False)
-            for step in range(self.config["steps"]):
-                images, targets = batches[step % len(batches)]
-                images, targets = images[:self.config["batch_size"]], targets[:self.config["batch_size"]]
-                optimizer.zero_grad(set_to_none=True)
-                F.cross_entropy(module(images), targets).backward()
-                optimizer.step()
-        finally:
-            for w, flag in zip(weights, flags):
-                w.requires_grad_(flag)
+        for step in range(self.config["steps"]):
+            images, targets = batches[step % len(batches)]
+            images, targets = images[:self.config["batch_size"]], targets[:self.config["batch_size"]]
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(module(images), targets).backward()
+            optimizer.step()
         try:
             return self.space.validate(module.genotype())
         except EvonasError:
             return None
 
 
-def _alphas_of(module: nn.Module, arch) -> list[torch.Tensor]:
-    """0/1 architecture weights (one per ``arch_parameters()`` tensor) selecting ``arch``'s ops."""
+def _arch_weights(module: nn.Module, arch) -> list[torch.Tensor]:
+    """The mixture weights of ``arch``'s path, one tensor per op-weight tensor of ``arch_parameters()``: entry
+    (e, p) counts how often ``arch`` uses op p on edge e (DARTS: 2 for a duplicated pair)."""
     if getattr(module, "alpha_share", True) is False:
         raise ConfigError("the gradient mutation refines a cell per kind; this supernet has per-cell "
                           "architecture weights (alpha_share=False)")
     if hasattr(module, "alphas_normal"):  # the DARTS search network
         from evonas.spaces.darts.supernet import genotype_to_weights
 
-        normal, reduce = genotype_to_weights(arch, module.primitives)
-        return [normal.clamp(max=1.0), reduce.clamp(max=1.0)][:len(module.arch_parameters())]
+        return list(genotype_to_weights(arch, module.primitives))
     from evonas.spaces.nb201.arch import OPS, validate_arch  # the NAS-Bench-201 supernet
 
     one_hot = torch.zeros(len(validate_arch(arch)), len(OPS))
     for edge, op in enumerate(validate_arch(arch)):
         one_hot[edge, OPS.index(op)] = 1.0
     return [one_hot]
+
+
+def _mixture_logits(module: nn.Module, images: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+    """Logits of the supernet's continuous mode mixing with ``weights`` as given (from :func:`_arch_weights`,
+    on the module's device)."""
+    if hasattr(module, "alphas_normal"):
+        return module(images, weights_normal=weights[0], weights_reduce=weights[1])
+    return module(images, weights=weights[0])
 
 
 def _grads(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:

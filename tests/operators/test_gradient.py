@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -124,6 +125,80 @@ def shared_darts_supernet():
     return evaluator
 
 
+class _Shared:
+    """The two things the gradient mutation reads of a shared supernet."""
+
+    def __init__(self, module, batches):
+        self.module, self.validation_batches = module, batches
+
+
+def _nb201_context(seed=0):
+    from evonas.context import SearchContext
+    from evonas.spaces.nb201 import NB201Space
+
+    torch.manual_seed(seed)
+    net = NB201Space().build_supernet(C=4, N=1).double()
+    batches = [(torch.randn(16, 3, 8, 8, dtype=torch.float64), torch.randint(0, 10, (16,))) for _ in range(2)]
+    return net, SearchContext(evaluate=None, supernets=(_Shared(net, batches),))
+
+
+def test_explicit_zero_one_weights_compute_the_discrete_path():
+    from evonas.operators.gradient import _arch_weights, _mixture_logits
+    from evonas.spaces.nb201 import NB201Space
+
+    net, ctx = _nb201_context()
+    net.eval()
+    x = ctx.supernets[0].validation_batches[0][0]
+    arch = NB201Space().sample(np.random.default_rng(3))
+    weights = [w.double().requires_grad_(True) for w in _arch_weights(net, arch)]  # all ops computed
+    assert torch.allclose(_mixture_logits(net, x, weights), net(x, arch), atol=1e-12)
+    torch.manual_seed(0)
+    darts = DartsSpace().build_supernet(C=4, layers=3).eval()
+    genotype = DartsSpace().sample(np.random.default_rng(3))
+    images = torch.randn(2, 3, 8, 8)
+    weights = [w.requires_grad_(True) for w in _arch_weights(darts, genotype)]
+    assert torch.allclose(_mixture_logits(darts, images, weights), darts(images, genotype), atol=1e-5)
+    with pytest.raises(ValueError, match="either arch"):
+        net(x, arch, weights=weights[0])
+
+
+def test_taylor_mutation_picks_the_candidate_with_the_lowest_first_order_loss_change():
+    """The estimate of each neighbour is the directional derivative of the validation loss from the parent's
+    0/1 weights towards the child's (checked by central differences in float64), and the operator returns the
+    neighbour where it is lowest; with one candidate it is the space's own mutation."""
+    from evonas.operators.gradient import _arch_weights, _mixture_logits
+    from evonas.registry import operators
+    from evonas.spaces.nb201 import NB201Space
+    from evonas.spaces.nb201.arch import OPS
+
+    space = NB201Space()
+    net, ctx = _nb201_context()
+    batches = ctx.supernets[0].validation_batches
+    parent = space.sample(np.random.default_rng(1))
+    neighbours = [parent[:e] + (op,) + parent[e + 1:] for e in range(6) for op in OPS if op != parent[e]]
+
+    def loss_at(t, child):  # the mean validation loss at W_parent + t (W_child - W_parent)
+        w = [p + t * (c - p) for p, c in zip(_arch_weights(net, parent), _arch_weights(net, child))]
+        w = [x.double() for x in w]
+        net.train()
+        with torch.no_grad():
+            return float(sum(F.cross_entropy(_mixture_logits(net, x, w), y, reduction="sum") for x, y in batches))
+
+    h = 1e-5
+    slopes = {space.key(c): (loss_at(h, c) - loss_at(-h, c)) / (2 * h) for c in neighbours}
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    greedy = operators.create("gradient", candidates=len(neighbours), images=32, batch_size=8).setup(space)
+    child = greedy([parent], np.random.default_rng(0), ctx)[0]
+    assert space.key(child) == min(slopes, key=slopes.get)  # every neighbour drawn: the steepest descent
+    assert greedy.refined == 1 and greedy.fallbacks == 0
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # weights and BN untouched
+    assert all(p.requires_grad for p in net.parameters())
+    single = operators.create("gradient", candidates=1).setup(space)
+    assert single([parent], np.random.default_rng(5), ctx)[0] == space.mutate(parent, np.random.default_rng(5))
+    with pytest.raises(ConfigError, match="method"):
+        operators.create("gradient", method="sgd")
+
+
 def test_gradient_mutation_refines_parents_and_leaves_the_supernet_as_it_was():
     import numpy as np
 
@@ -143,10 +218,10 @@ def test_gradient_mutation_refines_parents_and_leaves_the_supernet_as_it_was():
     assert all(torch.equal(before[k], after[k]) for k in before)
     # the starting architecture weights encode the parent: with a negligible step the parent comes back
     module = evaluator.shared.module
-    still = operators.create("gradient", steps=1, learning_rate=1e-9).setup(space)
+    still = operators.create("gradient", method="adam", steps=1, learning_rate=1e-9).setup(space)
     assert all(space.key(still._refine(module, module.arch_parameters(), p, evaluator.shared.validation_batches)) == space.key(p)
                for p in parents)
-    moved = [still.__class__(steps=3, learning_rate=0.5).setup(space)._refine(module, module.arch_parameters(), p,
+    moved = [still.__class__(method="adam", steps=3, learning_rate=0.5).setup(space)._refine(module, module.arch_parameters(), p,
                                                                               evaluator.shared.validation_batches)
              for p in parents]
     assert any(space.key(m) != space.key(p) for m, p in zip(moved, parents)), "the gradient steps changed nothing"
