@@ -68,6 +68,7 @@ def main() -> int:
                              "up in the table (CIFAR-10 test accuracy after 12 epochs)")
     parser.add_argument("--mutations", default=",".join(MUTATIONS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--budget", type=int, default=40)
     parser.add_argument("--supernet-epochs", type=int, default=8)
     parser.add_argument("--candidates", type=int, default=8, help="gradient (taylor): candidate children per parent")
@@ -95,7 +96,7 @@ def main() -> int:
           f"{args.strategy}, budget {args.budget}, {args.seeds} seeds")
     rows, curves, seconds, own_share, tested = [], {}, {}, {}, {}
     for name in args.mutations.split(","):
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             mutation = make_mutation(name, args)
             options = {"pop_size": 10, "mutation": mutation}
             if args.strategy == "evolution":
