@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from evonas.core import hypervolume, to_minimization
 from evonas.result import Archive, SearchResult
+from evonas.spaces.base import HasDrawing
 
 log = logging.getLogger("evonas.loop")
 
@@ -185,8 +186,8 @@ class StrategyOutputs(Callback):
     """A strategy's own results in the run directory: its per-generation rows (the strategy's attribute
     ``rows``, a list of dicts with a ``generation`` column) as ``NAME.csv`` after every generation and
     ``NAME.png`` at the end (:func:`~evonas.viz.curves.plot_trajectory`), and, when the strategy has a
-    ``chosen()`` rule, the chosen architecture as ``chosen.json`` / ``chosen.txt`` (and ``chosen.png`` for
-    DARTS genotypes), and the JSON files of its ``result_files()`` (``{file name: content}``), if any."""
+    ``chosen()`` rule, the chosen architecture as ``chosen.json`` / ``chosen.txt`` (and ``chosen.png`` when the
+    space can draw it), and the JSON files of its ``result_files()`` (``{file name: content}``), if any."""
 
     def __init__(self, run_dir, name: str, rows: str, *, strategy=None) -> None:
         self.run_dir, self.name, self.rows, self.strategy = Path(run_dir), name, rows, strategy
@@ -220,7 +221,5 @@ class StrategyOutputs(Callback):
             with path.open(newline="") as handle:
                 plot_trajectory(list(csv.DictReader(handle)), self.run_dir / f"{self.name}.png")
         chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
-        if chosen is not None and type(chosen).__name__ in ("Genotype", "CellwiseGenotype"):
-            from evonas.viz.cells import plot_genotype
-
-            plot_genotype(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")
+        if chosen is not None and isinstance(strategy.space, HasDrawing):
+            strategy.space.draw(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")

@@ -35,7 +35,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -85,10 +85,19 @@ class EdgeFeatures:
         return np.clip(corr, -1.0, 1.0)
 
 
+def _cell_tools(space: Any = "darts"):
+    """The DARTS-style cell tools of ``space`` (a registry name or a space object)."""
+    from evonas.registry import spaces
+    from evonas.spaces.base import HasCellTools, require
+
+    space = spaces.create(space) if isinstance(space, str) else space
+    return require(space, HasCellTools, "op clustering (DARTS-style cells)").cell_tools
+
+
 def _edges_of(network, edges: str) -> list[tuple[int, int, int, int]]:
     """(cell, node, input, edge index) of the edges to watch."""
-    from evonas.spaces.darts.cells import edge_index, edge_list
-
+    tools = _cell_tools()
+    edge_index, edge_list = tools.edge_index, tools.edge_list
     if edges not in EDGE_SETS:
         raise ConfigError(f"edges must be one of {', '.join(EDGE_SETS)}, got {edges!r}")
     steps = network.steps
@@ -233,7 +242,7 @@ def train_search_network(out_dir: str | os.PathLike, *, ops: Sequence[str], data
     import evonas
     from evonas.evaluators.cost import CostEvaluator
     from evonas.runtime.atomic import atomic_torch_save
-    from evonas.spaces.darts import DartsSpace
+    from evonas.registry import spaces
     from evonas.strategies.gradient import DartsSearch
 
     ops = tuple(op for op in ops if op != "none")
@@ -241,7 +250,7 @@ def train_search_network(out_dir: str | os.PathLike, *, ops: Sequence[str], data
                 "steps_per_epoch": steps_per_epoch, "batch_size": batch_size, "seed": seed}
     strategy = DartsSearch(epochs=epochs, C=C, layers=layers, steps_per_epoch=steps_per_epoch,
                            batch_size=batch_size, dataset=dataset, root=root, device=device)
-    space, evaluator = DartsSpace(primitives=ops), CostEvaluator(metrics=("params",))
+    space, evaluator = spaces.create("darts", primitives=ops), CostEvaluator(metrics=("params",))
     cache = Path(out_dir) / "search_network.pt"
     if cache.exists():
         saved = torch.load(cache, map_location="cpu", weights_only=True)

@@ -59,7 +59,7 @@ def rank_architectures(space, evaluator, truth_of, *, k: int = 50, seed: int = 0
     sample = lambda *_: space.sample(rng)  # noqa: E731
     archs = unique_offspring(sample, k, key=space.key, retry=sample, max_tries=100)
     if params_of is None:
-        from evonas.evaluators.cost import count_params
+        from evonas.counting import count_params
 
         params_of = lambda arch: count_params(space.build(arch))  # noqa: E731
     evaluator.setup(space)

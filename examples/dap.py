@@ -70,7 +70,8 @@ def main(argv=None) -> DAP:
                                               "expand_steps", "select_steps", "topology_steps", "val_images")
                if getattr(args, k) is not None}
     strategy = DAP(dataset=args.dataset, root=args.root, device=args.device, published=args.published, **options)
-    ops = OP_LISTS.get(strategy.config["ops"])  # DAP's own op lists need a space that holds them
+    op_list = OP_LISTS.get(strategy.config["ops"])  # DAP's own op lists need a space that holds them
+    ops = getattr(DartsSpace().cell_tools, op_list) if op_list else None
     space = DartsSpace(primitives=tuple(dict.fromkeys(ops))) if ops else DartsSpace()
     if args.nb301:
         from evonas.evaluators.nb301 import NB301Evaluator

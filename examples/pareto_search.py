@@ -24,7 +24,7 @@ from evonas.evaluators.cost import CostEvaluator
 from evonas.evaluators.supernet import SupernetEvaluator
 from evonas.spaces.darts import DartsSpace
 from evonas.strategies.pymoo_moo import PymooStrategy
-from evonas.viz.cells import plot_genotype
+from evonas.spaces.darts.drawing import plot_genotype
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ import torch
 from evonas.deploy.onnx import check_onnx, onnx_session, save_program, to_onnx
 from evonas.errors import ConfigError
 from evonas.runtime.atomic import atomic_torch_save, atomic_write_bytes, atomic_write_csv, atomic_write_text
+from evonas.spaces.base import HasDrawing
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def _build(space, item: dict, weights: dict, space_name: str, net: dict, seed: i
 def _export_one(space, space_name: str, space_options: dict, item: dict, weights: dict, net: dict,
                 image_size: int | None, search_size: int | None, folder: Path, exporter: str, check_images: int,
                 seed: int) -> dict:
-    from evonas.evaluators.cost import count_params
+    from evonas.counting import count_params
 
     model, options, note, data_size = _build(space, item, weights, space_name, net, seed)
     model = model.eval()
@@ -209,10 +210,8 @@ def _export_one(space, space_name: str, space_options: dict, item: dict, weights
         reference = reference[0] if isinstance(reference, tuple) else reference
         pt2_difference = float((program(images) - reference).abs().max())
     scale = float(reference.abs().max())  # relative: untrained networks can have logits of 1e-7
-    if space_name == "darts":
-        from evonas.viz.cells import plot_genotype
-
-        plot_genotype(item["arch"], folder / "cell.png")
+    if isinstance(space, HasDrawing):
+        space.draw(item["arch"], folder / "cell.png")
     log.info("exported %s to %s (ONNX max |difference| %.2e)", item["name"], folder, difference)
     return {"name": item["name"], "key": described["key"], "weights": note, "params": count_params(model),
             "image_size": size, "onnx_max_abs_difference": difference,

@@ -199,65 +199,12 @@ class NB301Evaluator(Evaluator):
         return self._cost_cache[key]
 
 
-class _CostTable:
-    """(params, MACs) of ``NetworkCIFAR(36, 10, 20, False, g)`` as a base plus one term per op.
-
-    A cell's ops are independent modules whose outputs are only summed and
-    concatenated, so both counts are additive: the network's count is the
-    genotype-independent part (stem, preprocessing, classifier; NB301 always
-    concatenates all 4 nodes) plus, per cell and pair, the count of
-    ``OPS[op](C, stride, affine=True)`` at that cell's width and resolution.
-    Every term comes from :func:`count_params` / :func:`count_macs`; the base
-    is one full count of DARTS_V2 minus its op terms. Exact (tests compare
-    full counts); ~0.1 ms per genotype instead of ~0.5 s.
-    """
-
-    def __init__(self) -> None:
-        import torch
-
-        from evonas.evaluators.cost import count_macs, count_params
-        from evonas.spaces.darts.genotypes import DARTS_V2
-        from evonas.spaces.darts.networks import NetworkCIFAR
-
-        net = NetworkCIFAR(36, 10, 20, False, DARTS_V2)
-        self._ops: dict[tuple, np.ndarray] = {}
-        self._count = lambda m, shape: np.array([count_params(m), count_macs(m, shape)], dtype=np.int64)
-        full = self._count(net, (1, 3, 32, 32))
-        self.cells: list[tuple[bool, int, int]] = []  # (reduction, C, input height) per cell, from a shape-only pass
-        for cell in net.cells:
-            cell.preprocess1.register_forward_hook(
-                lambda mod, inp, out, cell=cell: self.cells.append((cell.reduction, out.shape[1], out.shape[2])))
-        with torch.no_grad():
-            net.to("meta").eval()(torch.zeros(1, 3, 32, 32, device="meta"))
-        self.base = full - self._op_terms(DARTS_V2)
-
-    def _op_terms(self, genotype) -> np.ndarray:
-        from evonas.spaces.darts.ops import OPS
-
-        total = np.zeros(2, dtype=np.int64)
-        for reduction, C, H in self.cells:
-            for op, index in genotype.cell("reduce" if reduction else "normal"):
-                stride = 2 if reduction and index < 2 else 1
-                size = H if index < 2 or not reduction else H // 2
-                key = (op, C, stride, size)
-                if key not in self._ops:
-                    self._ops[key] = self._count(OPS[op](C, stride, True), (1, C, size, size))
-                total += self._ops[key]
-        return total
-
-    def __call__(self, genotype) -> tuple[float, float]:
-        params, macs = self.base + self._op_terms(genotype)
-        return float(params), float(macs)
-
-
-_COST_TABLE: list = []
-
-
 def network_cost(arch: Any) -> tuple[float, float]:
-    """(params, multiply-adds) of the DARTS CIFAR evaluation network (C=36, 20 cells, no auxiliary head)."""
-    if not _COST_TABLE:
-        _COST_TABLE.append(_CostTable())
-    return _COST_TABLE[0](check_nb301_genotype(arch))
+    """(params, multiply-adds) of the DARTS CIFAR evaluation network (C=36, 20 cells, no auxiliary head) of an
+    NB301 genotype (:func:`evonas.spaces.darts.cost.network_cost`)."""
+    from evonas.spaces.darts.cost import network_cost as darts_network_cost
+
+    return darts_network_cost(check_nb301_genotype(arch))
 
 
 DEMO_NOTE = "DEMO surrogate trained on a made-up formula: NOT NAS-Bench-301, its numbers mean nothing"

@@ -27,6 +27,7 @@ from evonas.core import Objective
 from evonas.errors import ConfigError, DatasetNotFoundError
 from evonas.evaluators.base import Evaluator
 from evonas.registry import evaluators
+from evonas.spaces.base import HasAnalyticCost, require
 
 TABLE = Path(__file__).resolve().parents[1] / "data" / "_embedded" / "nb201-12epoch.csv.gz"
 #: dataset -> (validation column, test column, classes, input resolution)
@@ -83,13 +84,14 @@ class NB201TableEvaluator(Evaluator):
         return ("nb201-12epoch", self.dataset, self.table_path)
 
     def _setup(self, space) -> None:
-        if getattr(space, "name", None) != "nb201":
-            raise ConfigError(f"the NAS-Bench-201 table scores cells of the 'nb201' space, not {type(space).__name__}")
+        if "nas-bench-201" not in getattr(space, "tables", ()):
+            raise ConfigError(f"the NAS-Bench-201 table scores cells of a space keyed by it (tables = "
+                              f"('nas-bench-201',), the 'nb201' space), not {type(space).__name__}")
+        if self.cost:
+            require(space, HasAnalyticCost, "the NAS-Bench-201 table's cost=True")
         self.table = load_nb201_table(self.table_path)
 
     def _evaluate(self, archs: list) -> list[dict[str, float]]:
-        from evonas.spaces.nb201.cost import nb201_macs, nb201_params
-
         val, test, classes, resolution = DATASETS[self.dataset]
         out = []
         for arch in archs:
@@ -97,8 +99,7 @@ class NB201TableEvaluator(Evaluator):
             row = self.table[self.space.key(arch)]
             values = {"accuracy": row[val], "test_accuracy": row[test]}
             if self.cost:
-                values["params"] = float(nb201_params(arch, num_classes=classes))
-                values["flops"] = float(nb201_macs(arch, num_classes=classes, resolution=resolution))
+                values.update(self.space.analytic_cost(arch, num_classes=classes, resolution=resolution))
             out.append(values)
         return out
 

@@ -31,6 +31,7 @@ from torch import nn
 from evonas.errors import ConfigError, EvonasError
 from evonas.operators.base import Mutation
 from evonas.registry import operators
+from evonas.spaces.base import HasRelaxation, require
 from evonas.training.bn import preserved_bn_statistics
 
 MODES = ("first-order", "second-order", "one-level")
@@ -202,6 +203,7 @@ class GradientMutation(Mutation):
         self.refined, self.fallbacks = 0, 0
 
     def _do(self, archs: list, rng, ctx) -> list:
+        require(self.space, HasRelaxation, "the 'gradient' mutation")
         shared = None
         if ctx is not None and len(getattr(ctx, "supernets", ())) == 1:
             shared = ctx.supernets[0]
@@ -243,12 +245,12 @@ class GradientMutation(Mutation):
         """The candidate child with the lowest first-order estimate of the validation loss change."""
         reference = next(module.parameters())
         device = reference.device
-        parent = [w.to(device=device, dtype=reference.dtype).requires_grad_(True) for w in _arch_weights(module, arch)]
+        parent = [w.to(device=device, dtype=reference.dtype).requires_grad_(True) for w in self.space.path_weights(module, arch)]
         total, wanted = 0, self.config["images"]
         for images, targets in batches:
             for start in range(0, len(targets), self.config["batch_size"]):
                 chunk = slice(start, min(start + self.config["batch_size"], len(targets), start + wanted - total))
-                loss = F.cross_entropy(_mixture_logits(module, images[chunk], parent), targets[chunk],
+                loss = F.cross_entropy(self.space.mixture_logits(module, images[chunk], parent), targets[chunk],
                                        reduction="sum")
                 loss.backward()
                 total += len(targets[chunk])
@@ -268,14 +270,14 @@ class GradientMutation(Mutation):
         if not candidates:
             return None
         estimates = [float(sum(((c.to(p) - p.detach()) * g).sum()
-                               for c, p, g in zip(_arch_weights(module, child), parent, grads)))
+                               for c, p, g in zip(self.space.path_weights(module, child), parent, grads)))
                      for child in candidates]
         return candidates[int(np.argmin(estimates))]
 
     def _refine(self, module: nn.Module, alphas: list, arch, batches):
         """The architecture after ``steps`` Adam steps from ``arch``; None when it is not valid here."""
         with torch.no_grad():
-            for alpha, start in zip(alphas, _arch_weights(module, arch)):
+            for alpha, start in zip(alphas, self.space.path_weights(module, arch)):
                 alpha.copy_(self.config["strength"] * start.clamp(max=1.0).to(alpha))
         optimizer = torch.optim.Adam(alphas, lr=self.config["learning_rate"], betas=(0.5, 0.999))
         for step in range(self.config["steps"]):
@@ -285,35 +287,9 @@ class GradientMutation(Mutation):
             F.cross_entropy(module(images), targets).backward()
             optimizer.step()
         try:
-            return self.space.validate(module.genotype())
+            return self.space.derive(module)
         except EvonasError:
             return None
-
-
-def _arch_weights(module: nn.Module, arch) -> list[torch.Tensor]:
-    """The mixture weights of ``arch``'s path, one tensor per op-weight tensor of ``arch_parameters()``: entry
-    (e, p) counts how often ``arch`` uses op p on edge e (DARTS: 2 for a duplicated pair)."""
-    if getattr(module, "alpha_share", True) is False:
-        raise ConfigError("the gradient mutation refines a cell per kind; this supernet has per-cell "
-                          "architecture weights (alpha_share=False)")
-    if hasattr(module, "alphas_normal"):  # the DARTS search network
-        from evonas.spaces.darts.supernet import genotype_to_weights
-
-        return list(genotype_to_weights(arch, module.primitives))
-    from evonas.spaces.nb201.arch import OPS, validate_arch  # the NAS-Bench-201 supernet
-
-    one_hot = torch.zeros(len(validate_arch(arch)), len(OPS))
-    for edge, op in enumerate(validate_arch(arch)):
-        one_hot[edge, OPS.index(op)] = 1.0
-    return [one_hot]
-
-
-def _mixture_logits(module: nn.Module, images: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
-    """Logits of the supernet's continuous mode mixing with ``weights`` as given (from :func:`_arch_weights`,
-    on the module's device)."""
-    if hasattr(module, "alphas_normal"):
-        return module(images, weights_normal=weights[0], weights_reduce=weights[1])
-    return module(images, weights=weights[0])
 
 
 def _grads(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:

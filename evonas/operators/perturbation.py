@@ -8,16 +8,17 @@ validation accuracy; ``delta = accuracy after - accuracy before``, so the
 more negative, the more the op matters (the perturbation selection of
 DARTS+PT, with a fine-tune after each mask).
 
-* :class:`DapCell` holds which ops each of the 14 edges carries (indices
-  into an op list such as :data:`DAP_OPS`) and builds the 0/1 weights the
-  search network runs them with; one cell serves normal and reduction
-  cells (DAP searches one cell type).
+* The DARTS space's :class:`~evonas.spaces.darts.dap_cell.DapCell` (reached
+  through the space's ``cell_tools``) holds which ops each of the 14 edges
+  carries and builds the 0/1 weights the search network runs them with.
 * :class:`PerturbationValuer` values ops (or whole edges) of a trained
   network by perturb-val: snapshot, then per target mask, restore,
   fine-tune ``steps``, measure, unmask.
-* :func:`coarse_select`, :func:`fine_select`, :func:`node_inputs`: DAP's
-  rules on the values (keep the 2, then the 1 most-needed ops per edge;
-  keep the 2 most-needed incoming edges of a node).
+* :func:`coarse_select`, :func:`fine_select`: DAP's rules on the values
+  (keep the 2, then the 1 most-needed ops per edge; the DARTS space's
+  ``node_inputs`` keeps the 2 most-needed incoming edges of a node).
+* :class:`PerturbationMutation`: perturb-val as a guided mutation on any
+  space with a relaxation (:class:`~evonas.spaces.base.HasRelaxation`).
 
 Faithful to the released code behind ``restore="published"``: its weight
 snapshot is ``model.state_dict()`` without a copy, whose tensors are the
@@ -38,7 +39,6 @@ valuations; skipped, they stay untouched.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -48,90 +48,11 @@ import torch.nn.functional as F
 from evonas.errors import ConfigError, EvonasError
 from evonas.operators.base import Mutation
 from evonas.registry import operators
-from evonas.spaces.darts.cells import edge_index, num_edges
-from evonas.spaces.darts.genotype import Genotype
-
-#: DAP's op list as released (``extras/genotypes.py``): sep_conv_7x7 added and dil_conv_5x5 listed twice (two
-#: independent modules per edge; the second looks like a typo). ``none`` is added by the network.
-DAP_OPS_PUBLISHED: tuple[str, ...] = ("skip_connect", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "sep_conv_5x5",
-                                      "sep_conv_7x7", "dil_conv_3x3", "dil_conv_5x5", "dil_conv_5x5")
-#: evonas' default: the same ops once each
-DAP_OPS: tuple[str, ...] = DAP_OPS_PUBLISHED[:-1]
-#: the released code's edge order for fine op selection
-FINE_SELECTION_ORDER: tuple[int, ...] = (13, 12, 8, 11, 7, 4, 9, 10, 5, 6, 2, 3, 0, 1)
+from evonas.spaces.base import HasRelaxation, require
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 #: how a masked op is treated: not run (evonas) or run as 0 * op(x) (the released code)
 MASKED_OPS: tuple[str, ...] = ("skip", "zero")
-
-
-@dataclass(frozen=True)
-class DapCell:
-    """The ops each edge holds: ``edges[e]`` is a sorted tuple of indices into ``ops`` (``none`` comes on top
-    when ``with_zero``). One cell for normal and reduction cells; 14 edges for 4 nodes."""
-
-    ops: tuple
-    edges: tuple
-    with_zero: bool = True
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ops", tuple(self.ops))
-        object.__setattr__(self, "edges", tuple(tuple(sorted(int(p) for p in e)) for e in self.edges))
-        if len(self.edges) != num_edges(4):
-            raise ConfigError(f"a DAP cell has {num_edges(4)} edges, got {len(self.edges)}")
-        for e, held in enumerate(self.edges):
-            if any(not 0 <= p < len(self.ops) for p in held) or len(set(held)) != len(held):
-                raise ConfigError(f"edge {e}: op indices {list(held)} must be distinct, in 0..{len(self.ops) - 1}")
-
-    @classmethod
-    def random(cls, ops: Sequence[str], rng: np.random.Generator, per_edge: int = 1) -> "DapCell":
-        """Every edge ``per_edge`` random ops (DAP's ``op_cap``) plus ``none``."""
-        return cls(tuple(ops), tuple(tuple(rng.choice(len(ops), size=per_edge, replace=False)) for _ in range(14)))
-
-    def with_edge(self, edge: int, held: Sequence[int]) -> "DapCell":
-        edges = list(self.edges)
-        edges[edge] = tuple(held)
-        return DapCell(self.ops, tuple(edges), self.with_zero)
-
-    def expanded(self, edge: int) -> "DapCell":
-        """``edge`` holding every op (DAP's expand step)."""
-        return self.with_edge(edge, range(len(self.ops)))
-
-    # ----------------------------------------------------------- networks
-    def primitives(self) -> tuple[str, ...]:
-        """The op list of every edge of the search network: ``none`` first, then ``ops`` (duplicates allowed)."""
-        return ("none",) + self.ops
-
-    def weights(self) -> torch.Tensor:
-        """(14, 1 + len(ops)) 0/1 weights: column 0 is ``none`` (1 when ``with_zero``; it adds nothing), column
-        1 + p is op p."""
-        w = torch.zeros(len(self.edges), 1 + len(self.ops))
-        for e, held in enumerate(self.edges):
-            w[e, [1 + p for p in held]] = 1.0
-            w[e, 0] = 1.0 if self.with_zero else 0.0
-        return w
-
-    def build_network(self, *, C: int = 16, layers: int = 5, num_classes: int = 10):
-        """A DARTS search network (non-affine BN, pools followed by BN) whose every edge holds the whole op list;
-        run it with :meth:`weights` as ``weights_normal`` and ``weights_reduce``: only held ops compute."""
-        from evonas.spaces.darts.supernet import SearchNetwork
-
-        lists = [self.primitives()] * len(self.edges)
-        return SearchNetwork(C=C, layers=layers, num_classes=num_classes,
-                             edge_primitives={"normal": lists, "reduce": lists})
-
-    def genotype(self) -> Genotype:
-        """The final cell: every edge that holds exactly one op (edges holding none are unused), normal = reduce.
-        Raises ConfigError unless each node then has two inputs."""
-        pairs = []
-        for node in range(4):
-            inputs = [(self.ops[self.edges[edge_index(node, j)][0]], j) for j in range(node + 2)
-                      if len(self.edges[edge_index(node, j)]) == 1]
-            if len(inputs) != 2 or any(len(self.edges[edge_index(node, j)]) > 1 for j in range(node + 2)):
-                raise ConfigError(f"node {node} does not have exactly two single-op inputs yet: "
-                                  f"{[list(self.edges[edge_index(node, j)]) for j in range(node + 2)]}")
-            pairs += inputs
-        return Genotype.from_cell(pairs)
 
 
 def masked_forward(network, weights: torch.Tensor, images: torch.Tensor,
@@ -252,14 +173,6 @@ def fine_select(values: dict[int, float]) -> int:
     return min(values, key=lambda p: (values[p], p))
 
 
-def node_inputs(edge_values: Sequence[float], node: int) -> tuple[int, int]:
-    """The two incoming edges of ``node`` (edge indices) with the smallest values (ties broken by numpy's
-    default ``argsort``, as in the released code)."""
-    edges = np.array([edge_index(node, j) for j in range(node + 2)])
-    values = np.array([edge_values[e] for e in edges], dtype=float)
-    return tuple(sorted(edges[np.argsort(values)[:2]].tolist()))
-
-
 def average_valuations(matrices: Sequence[np.ndarray]) -> np.ndarray:
     """The population's valuation: the members' (E, ops) matrices averaged."""
     if not matrices:
@@ -297,14 +210,10 @@ class PerturbationMutation(Mutation):
 
         shared = ctx.supernets[0] if ctx is not None and len(getattr(ctx, "supernets", ())) == 1 else None
         module = getattr(shared, "module", None)
-        nb201 = module is not None and type(module).__name__ == "NB201Supernet"
-        if module is None or not nb201 and (not hasattr(module, "cell_primitives")
-                                            or not getattr(module, "alpha_share", False)):
-            raise ConfigError("the 'perturbation' mutation needs an evaluator with one shared DARTS or NAS-Bench-201 "
-                              "supernet (e.g. 'supernet' on the darts or nb201 space)")
-        if not nb201 and any(tuple(ops) != tuple(module.primitives) for cell in module.cell_primitives for ops in cell):
-            raise ConfigError("the 'perturbation' mutation needs a supernet whose every edge holds its primitives "
-                              "(not per-edge op lists)")
+        if module is None:
+            raise ConfigError("the 'perturbation' mutation needs an evaluator with one shared supernet "
+                              "(e.g. 'supernet' on a space with a relaxation: darts, nb201)")
+        require(self.space, HasRelaxation, "the 'perturbation' mutation")
         batches = shared.validation_batches[: self.config["batches"]]
         children = []
         with preserved_bn_statistics(module), torch.no_grad():
@@ -312,7 +221,7 @@ class PerturbationMutation(Mutation):
             module.train()  # batch statistics: the expanded edge shifts what later layers see
             try:
                 for arch in archs:
-                    child = (self._guided_nb201 if nb201 else self._guided)(module, arch, batches, rng)
+                    child = self._guided(module, arch, batches, rng)
                     if child is None or self.space.key(child) == self.space.key(arch):
                         child = self.space.mutate(arch, rng)
                         self.fallbacks += 1
@@ -331,58 +240,19 @@ class PerturbationMutation(Mutation):
         self.last_values = {names[p]: accuracy(p) - before for p in range(len(names)) if names[p] != "none"}
         return min(self.last_values, key=lambda name: (self.last_values[name], names.index(name)))
 
-    def _guided_nb201(self, module, arch, batches, rng):
-        from evonas.spaces.nb201.arch import OPS
-
-        arch = tuple(self.space.validate(arch))
-        e = int(rng.integers(len(arch)))
-        expanded = torch.zeros(len(arch), len(OPS))
-        expanded[range(len(arch)), [OPS.index(op) for op in arch]] = 1.0
-        expanded[e] = torch.tensor([0.0 if op == "none" else 1.0 for op in OPS])
-
-        def accuracy(masked):
-            w = expanded.clone()
-            if masked is not None:
-                w[e, masked] = 0.0
-            return _batch_accuracy(lambda images: module(images, weights=w.to(images)), batches)
-
-        best = self._choose(OPS, accuracy)
-        self.last_choice = ("cell", e, best)
-        try:
-            return self.space.validate(arch[:e] + (best,) + arch[e + 1:])
-        except EvonasError:
-            return None
-
     def _guided(self, module, arch, batches, rng):
-        from evonas.spaces.darts.supernet import genotype_to_weights
-
-        genotype = self.space.validate(arch)
-        kind = "normal" if getattr(self.space, "shared_cell", False) else ("normal", "reduce")[int(rng.integers(2))]
-        cell = list(genotype.cell(kind))
-        j = int(rng.integers(len(cell)))
-        op, inp = cell[j]
-        e = edge_index(j // 2, inp)
-        names = module.cell_primitives[0][e]  # every cell of a shared-alpha network holds the same op lists
-        weights = dict(zip(("normal", "reduce"), genotype_to_weights(genotype, module.primitives)))
-        kinds = ("normal", "reduce") if getattr(self.space, "shared_cell", False) else (kind,)
-        candidates = [p for p, name in enumerate(names) if name != "none"]
-        for k in kinds:
-            weights[k][e, candidates] = 1.0
+        """The child of ``arch`` whose expanded edge keeps the op valued most needed; None if not valid."""
+        expansion = self.space.expand_edge(module, arch, rng)
 
         def accuracy(masked_column):
-            w = {k: v.clone() for k, v in weights.items()}
-            if masked_column is not None:
-                for k in kinds:
-                    w[k][e, masked_column] = 0.0
-            return _batch_accuracy(lambda images: module(images, weights_normal=w["normal"].to(images.device),
-                                                         weights_reduce=w["reduce"].to(images.device)), batches)
+            weights = expansion.masked(masked_column)
+            return _batch_accuracy(lambda images: self.space.mixture_logits(
+                module, images, [w.to(images.device) for w in weights]), batches)
 
-        best = self._choose(names, accuracy)
-        cell[j] = (best, inp)
-        self.last_choice = (kind, j, best)
-        changes = {kind: cell} if len(kinds) == 1 else {"normal": cell, "reduce": cell}
+        best = self._choose(expansion.names, accuracy)
+        self.last_choice = (*expansion.where, best)
         try:
-            return self.space.validate(genotype.with_cells(**changes))
+            return self.space.validate(expansion.child(best))
         except EvonasError:
             return None
 
@@ -396,6 +266,5 @@ def _batch_accuracy(logits_of: Callable[[torch.Tensor], torch.Tensor], batches: 
     return 100.0 * correct / max(total, 1)
 
 
-__all__ = ["DAP_OPS", "DAP_OPS_PUBLISHED", "DapCell", "FINE_SELECTION_ORDER", "PerturbationMutation",
-           "PerturbationValuer", "average_valuations", "coarse_select", "fine_select", "masked_forward",
-           "node_inputs"]
+__all__ = ["MASKED_OPS", "PerturbationMutation", "PerturbationValuer", "average_valuations", "coarse_select",
+           "fine_select", "masked_forward"]

@@ -11,7 +11,9 @@ before ``build``.
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, Protocol, Tuple, runtime_checkable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Tuple, runtime_checkable
 
 import numpy as np
 
@@ -85,6 +87,21 @@ class SearchSpace(abc.ABC):
         """Inverse of :meth:`to_json`."""
         return self.validate(data)
 
+    # ------------------------------------------------- stand-alone networks
+    #: Space options a stand-alone training run (``evonas train``) sets unless it is given them (the DARTS
+    #: space accepts published cells that repeat an input there).
+    standalone_space_options: Mapping[str, Any] = MappingProxyType({})
+
+    def standalone_options(self, settings: Mapping[str, Any], *, num_classes: int, family: str) -> dict:
+        """The keyword arguments of :meth:`build` for a stand-alone training run.
+
+        ``settings`` holds the run's generic network settings (``init_channels``, ``layers``, ``auxiliary``,
+        ``batch_size``); ``family`` is the dataset family (``"cifar"``, ``"imagenet"``, ...). A space whose
+        network takes them maps them to its own arguments and raises :class:`ConfigError` for a value its
+        network cannot take; the default passes ``num_classes`` only (the space's own network defaults).
+        """
+        return {"num_classes": num_classes}
+
     # ---------------------------------------------------------------- hooks
     @abc.abstractmethod
     def validate(self, arch: Any) -> Any:
@@ -145,11 +162,100 @@ class HasRepair(Protocol):
     def repair(self, rows: Any) -> np.ndarray: ...
 
 
+@runtime_checkable
+class HasRelaxation(Protocol):
+    """A continuous relaxation of the space on its supernet (DARTS-style mixture weights), what the ``gradient``
+    and ``perturbation`` operators and the gradient strategies need.
+
+    * ``path_weights(supernet, arch) -> list[Tensor]``: 0/1 mixture weights of ``arch``'s path, one tensor per
+      tensor of ``supernet.arch_parameters()`` (entry ``(e, p)``: how often ``arch`` uses op ``p`` on edge ``e``).
+    * ``mixture_logits(supernet, images, weights) -> Tensor``: ``(N, classes)`` logits of the continuous mode
+      mixing with ``weights`` exactly as given (no softmax); ops at weight 0 may be skipped.
+    * ``expand_edge(supernet, arch, rng) -> EdgeExpansion``: one random edge of ``arch`` opened to every op.
+    * ``derive(supernet) -> arch``: the architecture the supernet's own architecture weights point to.
+    * ``relaxed_supernet(settings, *, num_classes) -> nn.Module``: the supernet a gradient search (DARTS)
+      trains, from the search's settings (``C``, ``layers``, ``N``, ``alpha_share``: each space reads the
+      ones its supernet has and refuses values it cannot honour).
+    """
+
+    def path_weights(self, supernet: Any, arch: Any) -> list: ...
+
+    def mixture_logits(self, supernet: Any, images: Any, weights: list) -> Any: ...
+
+    def expand_edge(self, supernet: Any, arch: Any, rng: np.random.Generator) -> "EdgeExpansion": ...
+
+    def derive(self, supernet: Any) -> Any: ...
+
+    def relaxed_supernet(self, settings: Mapping[str, Any], *, num_classes: int) -> Any: ...
+
+
+@dataclass(frozen=True)
+class EdgeExpansion:
+    """One edge of an architecture opened to all its candidate ops (DAP's perturbation, Wang et al. 2021).
+
+    ``weights``: the architecture's :meth:`HasRelaxation.path_weights` with the edge's candidates set to 1;
+    ``rows``: the ``(tensor index, row)`` entries of ``weights`` that hold the edge (two when normal and
+    reduction cells share it); ``names``: the op name of each column (``"none"`` is never valued);
+    ``child(name)``: the architecture with the edge's op replaced by ``name``; ``where``: a label of the edge
+    for logs (e.g. ``("normal", 3)``).
+    """
+
+    weights: list
+    rows: tuple
+    names: tuple
+    child: Callable[[str], Any]
+    where: tuple = ()
+
+    def masked(self, column: int | None) -> list:
+        """Copies of :attr:`weights` with ``column`` of the edge's rows set to 0 (``None``: nothing masked)."""
+        out = [w.clone() for w in self.weights]
+        if column is not None:
+            for index, row in self.rows:
+                out[index][row, column] = 0.0
+        return out
+
+
+@runtime_checkable
+class HasDrawing(Protocol):
+    """``draw(arch, path, *, title=None) -> Path``: a picture of ``arch`` (format from the suffix, PNG by
+    default)."""
+
+    def draw(self, arch: Any, path: Any, *, title: str | None = None) -> Any: ...
+
+
+@runtime_checkable
+class HasAnalyticCost(Protocol):
+    """``analytic_cost(arch, *, num_classes, resolution) -> {"params": ..., "flops": ...}``: the cost of the
+    space's stand-alone network counted without building it (parameters; multiply-accumulates per image)."""
+
+    def analytic_cost(self, arch: Any, *, num_classes: int, resolution: int) -> dict: ...
+
+
+@runtime_checkable
+class HasTables(Protocol):
+    """``tables``: names of the tabular benchmarks whose rows are keyed by :meth:`SearchSpace.key` of this space
+    (``("nas-bench-201",)``), so a table evaluator can look its architectures up."""
+
+    tables: tuple
+
+
+@runtime_checkable
+class HasCellTools(Protocol):
+    """``cell_tools``: the module of DARTS-style cell utilities a cell-based algorithm works with (StacNAS' op
+    groups, DAP's expanded cells, op clustering, NAS-Bench-301): ``Genotype``, ``CellwiseGenotype``,
+    ``edge_index``, ``num_edges``, ``derive_cell``, ``genotype_to_weights``, ``SearchNetwork``, ... (see
+    :mod:`evonas.spaces.darts.celltools`). A space of DARTS-style cells offers it; others do not."""
+
+    cell_tools: Any
+
+
 def require(space: Any, capability: type, purpose: str) -> Any:
     """Return ``space`` if it has ``capability`` (one of the protocols above), else raise a ConfigError saying
     which method ``purpose`` needs."""
     if not isinstance(space, capability):
-        methods = [name for name in vars(capability) if not name.startswith("_")]
-        raise ConfigError(f"{purpose} needs a space with {', '.join(m + '()' for m in methods)} "
+        members = [name + ("()" if callable(value) else "") for name, value in vars(capability).items()
+                   if not name.startswith("_")]
+        members += [name for name in getattr(capability, "__annotations__", {}) if not name.startswith("_")]
+        raise ConfigError(f"{purpose} needs a space with {', '.join(members)} "
                           f"({capability.__name__}); {type(space).__name__} has none")
     return space

@@ -76,12 +76,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from evonas.errors import ConfigError
-from evonas.operators.perturbation import (DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELECTION_ORDER, MASKED_OPS, DapCell,
-                                           PerturbationValuer, average_valuations, coarse_select, fine_select,
-                                           masked_forward, node_inputs)
+from evonas.operators.perturbation import (MASKED_OPS, PerturbationValuer, average_valuations, coarse_select,
+                                           fine_select, masked_forward)
 from evonas.registry import strategies
 from evonas.runtime import distributed
-from evonas.spaces.darts.cells import edge_index
+from evonas.spaces.base import HasCellTools, require
 from evonas.strategies.base import Strategy
 from evonas.strategies.gradient import cosine_rate
 
@@ -103,7 +102,8 @@ PUBLISHED: dict[str, Any] = {
     "ops": "published", "restore": "published", "extra_step": True, "masked_ops": "zero", "validation": "test",
     "val_images": None,
 }
-OP_LISTS = {"dap": DAP_OPS, "published": DAP_OPS_PUBLISHED}
+#: the op lists ``ops`` names: the DARTS cell tools' ``DAP_OPS`` (each op once) and ``DAP_OPS_PUBLISHED``
+OP_LISTS = {"dap": "DAP_OPS", "published": "DAP_OPS_PUBLISHED"}
 
 
 @strategies.register("dap")
@@ -163,13 +163,10 @@ class DAP(Strategy):
     def _setup(self) -> None:
         from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
         from evonas.runtime.device import resolve_device
-        from evonas.spaces.darts import DartsSpace
-
         c = self.config
-        if not isinstance(self.space, DartsSpace):
-            raise ConfigError(f"strategy 'dap' searches the DARTS space, not {type(self.space).__name__}")
-        space_ops = tuple(self.space.primitives or DartsSpace()._primitives)
-        self.ops = tuple(OP_LISTS[c["ops"]]) if c["ops"] else space_ops
+        tools = require(self.space, HasCellTools, "strategy 'dap' (DARTS-style cells)").cell_tools
+        space_ops = tuple(self.space.candidate_ops)
+        self.ops = tuple(getattr(tools, OP_LISTS[c["ops"]])) if c["ops"] else space_ops
         missing = sorted(set(self.ops) - set(space_ops))
         if missing:
             raise ConfigError(f"DAP's ops {missing} are not in the search space; give the space them, e.g. "
@@ -201,7 +198,7 @@ class DAP(Strategy):
         self.val_batches = [(x.to(self.device), y.to(self.device))
                             for x, y in DataLoader(val_set, batch_size=max(c["batch_size"], 256))]
         if not self.members:  # a fresh search (a resumed one loads them)
-            self.members = [DapCell.random(self.ops, self.rng) for _ in range(c["population"])]
+            self.members = [self._cells.DapCell.random(self.ops, self.rng) for _ in range(c["population"])]
             self.matrices = [np.zeros((14, len(self.ops))) for _ in range(c["population"])]
             self.node_order = [int(n) for n in self.rng.permutation([1, 2, 3])]
 
@@ -215,9 +212,14 @@ class DAP(Strategy):
             if self.rank > 0:
                 return units
         units.append(("coarse",))
-        units += [("fine", e) for e in FINE_SELECTION_ORDER]
+        units += [("fine", e) for e in self._cells.FINE_SELECTION_ORDER]
         units += [("topology", n) for n in self.node_order]
         return units
+
+    @property
+    def _cells(self):
+        """The space's DARTS cell tools (DapCell, edge_index, node_inputs, the op lists, ...)."""
+        return self.space.cell_tools
 
     @property
     def finished(self) -> bool:
@@ -271,7 +273,7 @@ class DAP(Strategy):
 
     def _coarse(self) -> dict:
         average = average_valuations(self.matrices)
-        cell = DapCell(self.ops, tuple(coarse_select(average, 2)))
+        cell = self._cells.DapCell(self.ops, tuple(coarse_select(average, 2)))
         work = self._begin(cell, self.config["learning_rate"] / 3)
         self.selecting = True
         return {"accuracy_before": work["before"]}
@@ -287,21 +289,21 @@ class DAP(Strategy):
         cell = self.cell.with_edge(edge, [keep])
         last = self.unit == len(self._plan()) - len(self.node_order) - 1
         if last:  # op selection ends: drop 'none'
-            cell = DapCell(cell.ops, cell.edges, with_zero=False)
+            cell = self._cells.DapCell(cell.ops, cell.edges, with_zero=False)
         self._rebuild_and_train(cell, c["learning_rate"] / 2.5)
         return {"accuracy_before": work["before"], "kept": self.ops[keep]}
 
     def _topology(self, node: int) -> dict:
         c = self.config
         work = self._resume_or_current(fresh_optimizer=c["learning_rate"] / 2.5)
-        edges = list(range(14)) if c["restore"] == "published" else [edge_index(node, j) for j in range(node + 2)]
+        edges = list(range(14)) if c["restore"] == "published" else [self._cells.edge_index(node, j) for j in range(node + 2)]
         targets = [[(e, 1 + p) for p in self.cell.edges[e]] for e in edges]
         for e, d in zip(edges, self._value(work, targets, c["topology_steps"])):
             self.edge_values[e] = d
-        kept = node_inputs([self.edge_values.get(e, 0.0) for e in range(14)], node)
+        kept = self._cells.node_inputs([self.edge_values.get(e, 0.0) for e in range(14)], node)
         cell = self.cell
         for j in range(node + 2):
-            e = edge_index(node, j)
+            e = self._cells.edge_index(node, j)
             if e not in kept:
                 cell = cell.with_edge(e, [])
         if self.unit < len(self._plan()) - 1:
@@ -430,24 +432,22 @@ class DAP(Strategy):
     def estimate(self):
         """The genotype the values point to now: per edge the held op valued most needed, per node the two
         most-needed edges (edges already pruned excluded)."""
-        from evonas.spaces.darts.genotype import Genotype
-
-        cell = self.cell if self.selecting else DapCell(self.ops, tuple(tuple(range(len(self.ops))) for _ in range(14)))
+        cell = self.cell if self.selecting else self._cells.DapCell(self.ops, tuple(tuple(range(len(self.ops))) for _ in range(14)))
         values = self.values if self.values is not None else np.zeros((14, len(self.ops)))
         pairs = []
         for node in range(4):
             candidates = []
             for j in range(node + 2):
-                e = edge_index(node, j)
+                e = self._cells.edge_index(node, j)
                 if cell.edges[e]:
                     op = fine_select({p: float(values[e, p]) for p in cell.edges[e]})
                     candidates.append((self.edge_values.get(e, float(values[e, op])), e, j, op))
             edge_vals = np.full(14, np.inf)
             for value, e, _, _ in candidates:
                 edge_vals[e] = value
-            kept = node_inputs(edge_vals, node)
+            kept = self._cells.node_inputs(edge_vals, node)
             pairs += [(self.ops[op], j) for _, e, j, op in candidates if e in kept]
-        return self.space.validate(Genotype.from_cell(pairs))
+        return self.space.validate(self._cells.Genotype.from_cell(pairs))
 
     def chosen(self):
         """The final cell once the search has ended (before: the current estimate)."""

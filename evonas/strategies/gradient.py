@@ -18,7 +18,7 @@ finished epoch, exactly.
   supernet's alphas, strongest op per edge).
 * ``stacnas``: Li et al. 2019. Stage 1 mixes one representative per op
   group on every edge (14 cells), stage 2 a new, deeper network (20 cells)
-  with each edge's winning group (see :mod:`evonas.operators.stacnas`);
+  with each edge's winning group (see :mod:`evonas.spaces.darts.stacnas`);
   one-level updates on the whole training set (``train_portion=1``); the
   genotype of stage 2 ranks raw logits.
 
@@ -47,6 +47,7 @@ from torch.utils.data import DataLoader
 
 from evonas.errors import ConfigError
 from evonas.registry import strategies
+from evonas.spaces.base import HasCellTools, HasRelaxation, require
 from evonas.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
@@ -285,25 +286,11 @@ class DartsSearch(_GradientStrategy):
         return [{"name": "darts", "epochs": self.config["epochs"], "mode": self.config["mode"]}]
 
     def _build(self, stage: int) -> torch.nn.Module:
-        from evonas.spaces.darts import DartsSpace
-        from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES
-
-        c = self.config
-        if isinstance(self.space, DartsSpace):  # the space's ops (DARTS' seven by default) and 'none'
-            ops = tuple(self.space.primitives or GENOTYPE_PRIMITIVES)
-            return self.space.build_supernet(C=c["C"], layers=c["layers"], num_classes=self.num_classes,
-                                             primitives=("none",) + tuple(op for op in ops if op != "none"),
-                                             alpha_share=c["alpha_share"])
-        if not c["alpha_share"]:
-            raise ConfigError("alpha_share=False (per-cell architecture weights) needs the DARTS space")
-        build = getattr(self.space, "build_supernet", None)
-        if build is None:
-            raise ConfigError(f"strategy 'darts' needs a space with a supernet in continuous mode, not "
-                              f"{type(self.space).__name__}")
-        return build(C=c["C"], N=c["N"], num_classes=self.num_classes)
+        space = require(self.space, HasRelaxation, "strategy 'darts' (a supernet in continuous mode)")
+        return space.relaxed_supernet(self.config, num_classes=self.num_classes)
 
     def _derive(self, stage: int, module: torch.nn.Module):
-        return self.space.validate(module.genotype())
+        return self.space.derive(module)
 
 
 @strategies.register("stacnas")
@@ -315,7 +302,7 @@ class StacNASSearch(_GradientStrategy):
     of their kind at the nearest relative depth, and the result is a per-cell genotype
     (:class:`~evonas.spaces.darts.cellwise.CellwiseGenotype`).
     ``keep_zero_attention``: also derive per-pair scales for the final network from stage 2's ``none``
-    weights (:func:`~evonas.operators.stacnas.zero_attention`; written as ``edge_attention.json``)."""
+    weights (:func:`~evonas.spaces.darts.stacnas.zero_attention`; written as ``edge_attention.json``)."""
 
     name = "stacnas"
 
@@ -330,10 +317,7 @@ class StacNASSearch(_GradientStrategy):
                          keep_zero_attention=keep_zero_attention, alpha_share=alpha_share, **config)
 
     def _setup(self) -> None:
-        from evonas.spaces.darts import DartsSpace
-
-        if not isinstance(self.space, DartsSpace):
-            raise ConfigError(f"strategy 'stacnas' searches the DARTS space, not {type(self.space).__name__}")
+        require(self.space, HasCellTools, "strategy 'stacnas' (DARTS-style cells)")
         super()._setup()
 
     def _stages(self) -> list[dict]:
@@ -341,36 +325,33 @@ class StacNASSearch(_GradientStrategy):
                 {"name": "stacnas-ops", "epochs": self.config["epochs"], "mode": "one-level"}]
 
     def _build(self, stage: int) -> torch.nn.Module:
-        from evonas.operators.stacnas import STAGE1_PRIMITIVES, stage2_cell_primitives, stage2_edge_primitives
-        from evonas.spaces.darts.supernet import SearchNetwork
-
+        tools = self.space.cell_tools
+        rules, SearchNetwork = tools.stacnas, tools.SearchNetwork
         c = self.config
         if stage == 0:
             return SearchNetwork(C=c["C"], layers=c["layers"], num_classes=self.num_classes,
-                                 primitives=STAGE1_PRIMITIVES, alpha_share=c["alpha_share"])
+                                 primitives=rules.STAGE1_PRIMITIVES, alpha_share=c["alpha_share"])
         groups = self.stage_results[0]
-        edge_primitives = (stage2_edge_primitives(groups) if c["alpha_share"]
-                           else stage2_cell_primitives(groups["cells"], c["layers_stage2"]))
+        edge_primitives = (rules.stage2_edge_primitives(groups) if c["alpha_share"]
+                           else rules.stage2_cell_primitives(groups["cells"], c["layers_stage2"]))
         return SearchNetwork(C=c["C"], layers=c["layers_stage2"], num_classes=self.num_classes,
                              edge_primitives=edge_primitives, alpha_share=c["alpha_share"])
 
     def _hand_on(self, stage: int, module: torch.nn.Module) -> Any:
-        from evonas.operators.stacnas import winning_groups
-
+        rules = self.space.cell_tools.stacnas
+        winning_groups = rules.winning_groups
         if stage == 0 and not self.config["alpha_share"]:
             return {"cells": [winning_groups(module.cell_alphas(i)) for i in range(module.layers)]}
         if stage == 0:
             return {"normal": winning_groups(module.alphas_normal), "reduce": winning_groups(module.alphas_reduce)}
         if self.config["keep_zero_attention"]:
-            from evonas.operators.stacnas import zero_attention
-
-            return zero_attention(module.alphas_normal, module.alphas_reduce, module.edge_primitives,
+            return rules.zero_attention(module.alphas_normal, module.alphas_reduce, module.edge_primitives,
                                   self._derive(stage, module))
         return None
 
     def edge_attention(self) -> dict | None:
         """With ``keep_zero_attention``, once stage 2 has ended: the final network's ``edge_attention``
-        (:func:`~evonas.operators.stacnas.zero_attention`), else None."""
+        (:func:`~evonas.spaces.darts.stacnas.zero_attention`), else None."""
         return self.stage_results[1] if len(self.stage_results) > 1 else None
 
     def result_files(self) -> dict:
@@ -381,11 +362,10 @@ class StacNASSearch(_GradientStrategy):
     def _derive(self, stage: int, module: torch.nn.Module):
         """Either stage's cell by raw logits (stage 1's names each edge's winning group representative); without
         ``alpha_share`` one cell per layer."""
-        from evonas.operators.stacnas import stacnas_cellwise_genotype, stacnas_genotype
-
+        rules = self.space.cell_tools.stacnas
         if not self.config["alpha_share"]:
-            return self.space.validate(stacnas_cellwise_genotype(module))
-        return self.space.validate(stacnas_genotype(module.alphas_normal, module.alphas_reduce,
+            return self.space.validate(rules.stacnas_cellwise_genotype(module))
+        return self.space.validate(rules.stacnas_genotype(module.alphas_normal, module.alphas_reduce,
                                                     module.edge_primitives, module.steps))
 
 

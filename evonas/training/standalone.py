@@ -46,9 +46,9 @@ class StandaloneConfig:
     dataset: str = "cifar10-mini"
     root: str | None = None  # local folder for cifar10 / cifar100 / imagefolder
     test_fraction: float = 0.2  # held-out share, for datasets without an official test split
-    init_channels: int = 36  # DARTS only (C)
-    layers: int = 20  # DARTS only (cells)
-    auxiliary: bool = True  # DARTS only
+    init_channels: int = 36  # width (DARTS: C), for spaces whose standalone_options read it
+    layers: int = 20  # depth (DARTS: cells)
+    auxiliary: bool = True  # auxiliary head (DARTS)
     auxiliary_weight: float = 0.4
     drop_path_prob: float = 0.2  # reached in the last epoch
     epochs: int = 600
@@ -68,15 +68,16 @@ class StandaloneConfig:
     def validate(self) -> None:
         require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
-        if self.space == "darts":
-            require(self.init_channels >= 1, f"init_channels must be >= 1, got {self.init_channels}")
-            require(self.layers >= 3, f"layers must be >= 3 (two reduction cells), got {self.layers}")
-            require(self.batch_size >= 2 or not self.auxiliary,
-                    "batch_size must be >= 2 with the auxiliary head (its BatchNorm sees one value per channel)")
+        build_space(self).standalone_options(self.network_settings(), num_classes=2, family="cifar")  # its checks
         require(0 < self.test_fraction < 1, f"test_fraction must be in (0, 1), got {self.test_fraction}")
         require(0 <= self.drop_path_prob < 1, f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
         require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
         require(self.workers >= 0, f"workers must be >= 0, got {self.workers}")
+
+    def network_settings(self) -> dict[str, Any]:
+        """The generic network settings a space maps to its network (:meth:`SearchSpace.standalone_options`)."""
+        return {"init_channels": self.init_channels, "layers": self.layers, "auxiliary": self.auxiliary,
+                "batch_size": self.batch_size}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "StandaloneConfig":
@@ -89,10 +90,9 @@ def build_space(config: StandaloneConfig):
     """The search space a config names (from the registry)."""
     from evonas.registry import spaces
 
-    options = dict(config.space_options)
-    if config.space == "darts":
-        options.setdefault("allow_duplicate_inputs", True)  # published cells such as RelativeNAS's repeat inputs
-    return spaces.create(config.space, **options)
+    factory = spaces.get(config.space)
+    defaults = getattr(factory, "standalone_space_options", {})  # e.g. published cells that repeat an input
+    return spaces.create(config.space, **{**defaults, **config.space_options})
 
 
 def resolve_arch(config: StandaloneConfig):
@@ -137,10 +137,8 @@ class _ThenRGB:
 
 def build_kwargs(config: StandaloneConfig, num_classes: int, family: str) -> dict[str, Any]:
     """The keyword arguments of ``space.build(arch, ...)`` for a config's network (see :func:`build_model`)."""
-    kwargs: dict[str, Any] = {"num_classes": num_classes}
-    if config.space == "darts":
-        kwargs.update(C=config.init_channels, layers=config.layers, auxiliary=config.auxiliary,
-                      network="imagenet" if family == "imagenet" else "cifar")
+    kwargs = build_space(config).standalone_options(config.network_settings(), num_classes=num_classes,
+                                                    family=family)
     kwargs.update(config.net_options)
     return kwargs
 
@@ -148,9 +146,9 @@ def build_kwargs(config: StandaloneConfig, num_classes: int, family: str) -> dic
 def build_model(config: StandaloneConfig, num_classes: int, family: str) -> torch.nn.Module:
     """The stand-alone network a config describes.
 
-    DARTS: ``NetworkCIFAR`` (``NetworkImageNet`` for ImageNet-style data) with
-    ``init_channels``, ``layers`` and ``auxiliary``. Other spaces:
-    ``space.build(arch, num_classes=..., **net_options)``.
+    ``space.build(arch, **options)`` with the options the space maps the run's settings to
+    (:meth:`~evonas.spaces.base.SearchSpace.standalone_options`; DARTS: ``NetworkCIFAR`` or
+    ``NetworkImageNet`` with ``init_channels``, ``layers`` and ``auxiliary``), then ``net_options``.
     """
     space, arch = resolve_arch(config)
     return space.build(arch, **build_kwargs(config, num_classes, family))
@@ -225,7 +223,7 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
 
 
 def _train_locked(config: StandaloneConfig | None, run: RunDir, *, resume: bool, progress: bool) -> dict:
-    from evonas.evaluators.cost import count_params
+    from evonas.counting import count_params
 
     state = None
     if resume:
@@ -319,13 +317,15 @@ def _train_locked(config: StandaloneConfig | None, run: RunDir, *, resume: bool,
 
 
 def _write_plots(run: RunDir, metrics: list[dict], config: StandaloneConfig) -> None:
-    """``curves.png`` (loss / accuracy / learning rate per epoch) and, for DARTS, ``genotype.png``."""
-    from evonas.viz.cells import plot_genotype
+    """``curves.png`` (loss / accuracy / learning rate per epoch) and, when the space can draw it,
+    ``genotype.png``."""
+    from evonas.spaces.base import HasDrawing
     from evonas.viz.curves import plot_training_curves
 
     plot_training_curves(metrics, run.path / "curves.png")
-    if config.space == "darts":
-        plot_genotype(resolve_arch(config)[1], run.path / "genotype.png")
+    space, arch = resolve_arch(config)
+    if isinstance(space, HasDrawing):
+        space.draw(arch, run.path / "genotype.png")
 
 
 def evaluate_checkpoint(path: str | Path, *, dataset: str | None = None, root: str | None = None,

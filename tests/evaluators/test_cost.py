@@ -6,8 +6,9 @@ from torch import nn
 
 from evonas.errors import ConfigError, EvonasError
 from evonas.evaluators.base import Objective
-from evonas.evaluators.cost import CostEvaluator, count_macs, count_params, measure_latency
-from evonas.spaces.darts import DartsSpace, NetworkCIFAR, count_parameters, get_genotype
+from evonas.counting import count_macs, count_params
+from evonas.evaluators.cost import CostEvaluator, measure_latency
+from evonas.spaces.darts import DartsSpace, NetworkCIFAR, get_genotype
 
 TINY = dict(C=4, layers=5, num_classes=10)
 
@@ -117,15 +118,15 @@ def test_measure_latency_positive_milliseconds():
         measure_latency(nn.Conv2d(3, 8, 3), (1, 3, 8, 8), repeats=0)
 
 
-def test_params_match_darts_count_parameters():
+def test_params_match_darts_count_params():
     space = DartsSpace()
     genotype = get_genotype("DARTS_V2")
     evaluator = CostEvaluator(metrics=("params",), net_kwargs=dict(auxiliary=True, **TINY))
     evaluator.setup(space)
     [result] = evaluator.evaluate([genotype])
     model = NetworkCIFAR(auxiliary=True, genotype=genotype, **TINY)
-    assert result == {"params": count_parameters(model, exclude_auxiliary=True)}
-    assert count_parameters(model, exclude_auxiliary=False) > result["params"]  # a head was excluded
+    assert result == {"params": count_params(model, exclude_auxiliary=True)}
+    assert count_params(model, exclude_auxiliary=False) > result["params"]  # a head was excluded
     assert count_params(model) == result["params"]
 
 
@@ -144,7 +145,7 @@ def test_cost_evaluator_on_darts_space():
         assert result["flops"] == result["macs"] > 0
         model = space.build(arch, **TINY)
         assert result["flops"] == count_macs(model, (1, 3, 16, 16))
-        assert result["params"] == count_parameters(model)
+        assert result["params"] == count_params(model)
 
 
 def test_default_metrics_and_repr():

@@ -190,7 +190,7 @@ def test_noisy_scores_are_seeded_per_genotype(model_dir):
 
 
 def test_cost_columns_equal_full_network_counts(model_dir):
-    from evonas.evaluators.cost import count_macs, count_params
+    from evonas.counting import count_macs, count_params
     from evonas.spaces.darts import NetworkCIFAR
 
     ev = NB301Evaluator(model_dir, runtime=False)

@@ -37,7 +37,7 @@ def test_other_datasets_and_bad_input():
         NB201TableEvaluator(dataset="cifar1o")
     from evonas.testing import ToySpace
 
-    with pytest.raises(ConfigError, match="scores cells of the 'nb201' space"):
+    with pytest.raises(ConfigError, match="scores cells of a space keyed by it"):
         NB201TableEvaluator().setup(ToySpace())
 
 

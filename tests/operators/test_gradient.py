@@ -143,21 +143,21 @@ def _nb201_context(seed=0):
 
 
 def test_explicit_zero_one_weights_compute_the_discrete_path():
-    from evonas.operators.gradient import _arch_weights, _mixture_logits
     from evonas.spaces.nb201 import NB201Space
 
     net, ctx = _nb201_context()
     net.eval()
     x = ctx.supernets[0].validation_batches[0][0]
     arch = NB201Space().sample(np.random.default_rng(3))
-    weights = [w.double().requires_grad_(True) for w in _arch_weights(net, arch)]  # all ops computed
-    assert torch.allclose(_mixture_logits(net, x, weights), net(x, arch), atol=1e-12)
+    nb201 = NB201Space()
+    weights = [w.double().requires_grad_(True) for w in nb201.path_weights(net, arch)]  # all ops computed
+    assert torch.allclose(nb201.mixture_logits(net, x, weights), net(x, arch), atol=1e-12)
     torch.manual_seed(0)
     darts = DartsSpace().build_supernet(C=4, layers=3).eval()
     genotype = DartsSpace().sample(np.random.default_rng(3))
     images = torch.randn(2, 3, 8, 8)
-    weights = [w.requires_grad_(True) for w in _arch_weights(darts, genotype)]
-    assert torch.allclose(_mixture_logits(darts, images, weights), darts(images, genotype), atol=1e-5)
+    weights = [w.requires_grad_(True) for w in DartsSpace().path_weights(darts, genotype)]
+    assert torch.allclose(DartsSpace().mixture_logits(darts, images, weights), darts(images, genotype), atol=1e-5)
     with pytest.raises(ValueError, match="either arch"):
         net(x, arch, weights=weights[0])
 
@@ -166,7 +166,6 @@ def test_taylor_mutation_picks_the_candidate_with_the_lowest_first_order_loss_ch
     """The estimate of each neighbour is the directional derivative of the validation loss from the parent's
     0/1 weights towards the child's (checked by central differences in float64), and the operator returns the
     neighbour where it is lowest; with one candidate it is the space's own mutation."""
-    from evonas.operators.gradient import _arch_weights, _mixture_logits
     from evonas.registry import operators
     from evonas.spaces.nb201 import NB201Space
     from evonas.spaces.nb201.arch import OPS
@@ -178,11 +177,11 @@ def test_taylor_mutation_picks_the_candidate_with_the_lowest_first_order_loss_ch
     neighbours = [parent[:e] + (op,) + parent[e + 1:] for e in range(6) for op in OPS if op != parent[e]]
 
     def loss_at(t, child):  # the mean validation loss at W_parent + t (W_child - W_parent)
-        w = [p + t * (c - p) for p, c in zip(_arch_weights(net, parent), _arch_weights(net, child))]
+        w = [p + t * (c - p) for p, c in zip(space.path_weights(net, parent), space.path_weights(net, child))]
         w = [x.double() for x in w]
         net.train()
         with torch.no_grad():
-            return float(sum(F.cross_entropy(_mixture_logits(net, x, w), y, reduction="sum") for x, y in batches))
+            return float(sum(F.cross_entropy(space.mixture_logits(net, x, w), y, reduction="sum") for x, y in batches))
 
     h = 1e-5
     slopes = {space.key(c): (loss_at(h, c) - loss_at(-h, c)) / (2 * h) for c in neighbours}

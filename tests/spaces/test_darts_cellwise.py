@@ -8,7 +8,8 @@ from evonas.errors import ConfigError, GenotypeError
 from evonas.spaces.darts import DartsSpace, SearchNetwork
 from evonas.spaces.darts.cellwise import CellwiseGenotype, nearest_layers, reduction_layers
 from evonas.spaces.darts.genotypes import DARTS_V1, DARTS_V2
-from evonas.spaces.darts.networks import NetworkCIFAR, count_parameters
+from evonas.counting import count_params
+from evonas.spaces.darts.networks import NetworkCIFAR
 
 
 def _by_kind(normal, reduce, layers):
@@ -21,7 +22,7 @@ def test_a_per_cell_genotype_of_the_two_darts_cells_builds_darts_network():
     per_cell = NetworkCIFAR(8, 10, 8, False, g)
     torch.manual_seed(0)
     shared = NetworkCIFAR(8, 10, 8, False, DARTS_V2)
-    assert count_parameters(per_cell) == count_parameters(shared)
+    assert count_params(per_cell) == count_params(shared)
     x = torch.randn(2, 3, 16, 16)
     assert torch.allclose(per_cell.eval()(x)[0], shared.eval()(x)[0], atol=1e-6)
     # one layer different: that layer's ops, and only that layer's, change
@@ -102,7 +103,7 @@ def test_per_cell_alphas_in_the_search_network():
 
 def test_per_cell_genotypes_plot_and_are_refused_by_nb301(tmp_path):
     from evonas.evaluators.nb301 import check_nb301_genotypes
-    from evonas.viz.cells import plot_genotype
+    from evonas.spaces.darts.drawing import plot_genotype
 
     g = _by_kind(DARTS_V2.normal, DARTS_V2.reduce, 5)
     (tmp_path / "g.json").write_text(g.to_json())

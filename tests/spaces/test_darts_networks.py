@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from evonas.errors import ConfigError, GenotypeError
+from evonas.counting import count_params
 from evonas.spaces.darts import (
     PRIMITIVES,
     Cell,
@@ -12,7 +13,6 @@ from evonas.spaces.darts import (
     NetworkCIFAR,
     NetworkImageNet,
     SearchNetwork,
-    count_parameters,
     edge_index,
     edge_list,
     genotype_to_weights,
@@ -39,8 +39,8 @@ def test_edge_index_follows_darts_order():
 @pytest.mark.parametrize("genotype, expected", [(DARTS_V2, 3_349_342), (DARTS_V1, 3_169_414)])
 def test_darts_parameter_counts_are_exact(genotype, expected):
     net = NetworkCIFAR(36, 10, 20, True, genotype)
-    assert count_parameters(net) == expected
-    assert count_parameters(net, exclude_auxiliary=False) > expected
+    assert count_params(net) == expected
+    assert count_params(net, exclude_auxiliary=False) > expected
 
 
 @pytest.mark.parametrize("name, millions", [
@@ -49,13 +49,13 @@ def test_darts_parameter_counts_are_exact(genotype, expected):
 ])
 def test_published_parameter_counts_match_papers(name, millions):
     digits = len(str(millions).split(".")[1])
-    count = count_parameters(NetworkCIFAR(36, 10, 20, False, name))
+    count = count_params(NetworkCIFAR(36, 10, 20, False, name))
     assert round(count / 1e6, digits) == millions
 
 
 def test_imagenet_parameter_counts_match_papers():
-    assert round(count_parameters(NetworkImageNet(48, 1000, 14, True, DARTS_V2)) / 1e6, 1) == 4.7
-    assert round(count_parameters(NetworkImageNet(46, 1000, 14, True, RELATIVENAS)) / 1e6, 2) == 5.05
+    assert round(count_params(NetworkImageNet(48, 1000, 14, True, DARTS_V2)) / 1e6, 1) == 4.7
+    assert round(count_params(NetworkImageNet(46, 1000, 14, True, RELATIVENAS)) / 1e6, 2) == 5.05
 
 
 # ---------------------------------------------------- stand-alone forward
@@ -118,7 +118,7 @@ def test_drop_path_spares_identity_ops_and_acts_only_in_training():
 def test_count_parameters_skips_arch_parameters():
     net = SearchNetwork(C=4, layers=3)
     total = sum(p.numel() for p in net.parameters())
-    assert count_parameters(net) == total - 2 * 14 * len(PRIMITIVES)
+    assert count_params(net) == total - 2 * 14 * len(PRIMITIVES)
 
 
 # ---------------------------------------------------------- search network

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from evonas.errors import ConfigError, GenotypeError
-from evonas.evaluators.cost import count_macs, count_params
+from evonas.counting import count_macs, count_params
 from evonas.spaces.scarlet import (
     CHOICE_NAMES,
     CHOICES,

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from evonas.errors import ConfigError, GenotypeError
-from evonas.evaluators.cost import count_params
+from evonas.counting import count_params
 from evonas.training.bn import recalibrate_bn
 from evonas.spaces.scarlet import SKIP, ScarletNet, ScarletSupernet, SkipProjection, Stabilizer, resolve_arch
 

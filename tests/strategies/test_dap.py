@@ -11,7 +11,8 @@ import evonas
 from evonas.errors import ConfigError
 from evonas.evaluators.cost import CostEvaluator
 from evonas.operators import perturbation
-from evonas.operators.perturbation import FINE_SELECTION_ORDER, average_valuations, coarse_select
+from evonas.operators.perturbation import average_valuations, coarse_select
+from evonas.spaces.darts.dap_cell import FINE_SELECTION_ORDER
 from evonas.spaces.darts import DartsSpace
 from evonas.strategies.dap import DAP
 

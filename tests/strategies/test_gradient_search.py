@@ -12,7 +12,7 @@ import evonas
 from evonas.errors import ConfigError
 from evonas.evaluators.cost import CostEvaluator
 from evonas.operators import gradient
-from evonas.operators.stacnas import (GROUPS, STAGE1_PRIMITIVES, stacnas_cell, stacnas_genotype,
+from evonas.spaces.darts.stacnas import (GROUPS, STAGE1_PRIMITIVES, stacnas_cell, stacnas_genotype,
                                       stage2_edge_primitives, winning_groups, zero_attention)
 from evonas.spaces.darts import DartsSpace
 from evonas.spaces.darts.cells import edge_index
@@ -163,7 +163,7 @@ def test_darts_on_nb201_and_bad_settings():
     assert len(result.individuals) == 1 and strategy.finished
     with pytest.raises(ConfigError, match="stacnas"):
         DartsSearch(mode="one-level")
-    with pytest.raises(ConfigError, match="DARTS space"):
+    with pytest.raises(ConfigError, match="DARTS-style cells.*HasCellTools"):
         evonas.search(NB201Space(), StacNASSearch(epochs=1, **QUICK), NB201TableEvaluator(), budget=5, seed=0,
                       progress=False)
 

@@ -5,12 +5,11 @@ import pytest
 from evonas.errors import ConfigError
 from evonas.evaluators.base import Objective
 from evonas.spaces.darts import Genotype, get_genotype
+from evonas.spaces.darts.drawing import plot_cell, plot_genotype
 from evonas.viz import (
     attainment_steps,
     best_so_far,
     non_dominated_mask,
-    plot_cell,
-    plot_genotype,
     plot_pareto,
     plot_progress,
     plot_training_curves,

@@ -23,7 +23,7 @@ from evonas.spaces.darts.genotype import (
     resolve_genotype,
 )
 from evonas.spaces.darts.genotypes import PUBLISHED_GENOTYPES, get_genotype, list_genotypes
-from evonas.spaces.darts.networks import NetworkCIFAR, NetworkImageNet, count_parameters
+from evonas.spaces.darts.networks import NetworkCIFAR, NetworkImageNet
 from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES, OPS, PRIMITIVES, build_op
 from evonas.spaces.darts.space import DartsSpace
 from evonas.spaces.darts.supernet import SearchNetwork, derive_cell, genotype_to_weights
@@ -34,7 +34,7 @@ __all__ = [
     "crossover_genotypes", "mutate_genotype", "sample_genotype",
     "GENOTYPE_OPS", "Genotype", "canonical_key", "parse_genotype", "resolve_genotype",
     "PUBLISHED_GENOTYPES", "get_genotype", "list_genotypes",
-    "NetworkCIFAR", "NetworkImageNet", "count_parameters",
+    "NetworkCIFAR", "NetworkImageNet",
     "GENOTYPE_PRIMITIVES", "OPS", "PRIMITIVES", "build_op",
     "DartsSpace",
     "SearchNetwork", "derive_cell", "genotype_to_weights",

@@ -211,20 +211,6 @@ class NetworkImageNet(_Network):
         return self._run_cells(s0, s1)
 
 
-def count_parameters(model: nn.Module, exclude_auxiliary: bool = True) -> int:
-    """Number of parameters (scalars) of ``model``.
-
-    With ``exclude_auxiliary`` (the DARTS convention for reported sizes)
-    parameters whose name contains ``auxiliary`` are skipped. Architecture
-    parameters of a search network (``arch_parameters()``) are never counted.
-    """
-    arch = getattr(model, "arch_parameters", None)
-    skip = {id(p) for p in arch()} if callable(arch) else set()
-    return sum(
-        p.numel() for name, p in model.named_parameters()
-        if id(p) not in skip and not (exclude_auxiliary and "auxiliary" in name))
-
-
 # The weight-sharing search network is defined in ``supernet``; re-exported so
 # that ``networks`` holds every DARTS network class.
 from evonas.spaces.darts.supernet import SearchNetwork  # noqa: E402,F401

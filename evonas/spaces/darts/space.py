@@ -1,7 +1,8 @@
 """``DartsSpace``: the DARTS cell search space behind the SearchSpace contract."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from types import MappingProxyType
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from torch import nn
@@ -196,6 +197,83 @@ class DartsSpace(SearchSpace):
 
     def _key(self, arch: Genotype) -> str:
         return arch.key()
+
+    # ----------------------------------------------------------- capabilities
+    #: published cells such as RelativeNAS's read one input twice: a stand-alone run accepts them
+    standalone_space_options = MappingProxyType({"allow_duplicate_inputs": True})
+
+    @property
+    def candidate_ops(self) -> Tuple[str, ...]:
+        """The ops sampling and mutation choose from (the 7 non-``none`` DARTS ops unless ``primitives``)."""
+        return tuple(self._primitives)
+
+    @property
+    def cell_tools(self):
+        """The DARTS cell utilities (:mod:`evonas.spaces.darts.celltools`) for cell-based algorithms."""
+        from evonas.spaces.darts import celltools
+
+        return celltools
+
+    def standalone_options(self, settings: Mapping[str, Any], *, num_classes: int, family: str) -> dict:
+        """``NetworkCIFAR`` (``NetworkImageNet`` for ImageNet-style data) with ``C=init_channels``, ``layers``
+        cells and the ``auxiliary`` head."""
+        C, layers = settings.get("init_channels", 36), settings.get("layers", 20)
+        auxiliary = bool(settings.get("auxiliary", False))
+        if C < 1:
+            raise ConfigError(f"init_channels must be >= 1, got {C}")
+        if layers < 3:
+            raise ConfigError(f"layers must be >= 3 (two reduction cells), got {layers}")
+        if auxiliary and settings.get("batch_size", 2) < 2:
+            raise ConfigError("batch_size must be >= 2 with the auxiliary head (its BatchNorm sees one value "
+                              "per channel)")
+        return {"num_classes": num_classes, "C": C, "layers": layers, "auxiliary": auxiliary,
+                "network": "imagenet" if family == "imagenet" else "cifar"}
+
+    def draw(self, arch: Any, path: Any, *, title: Optional[str] = None):
+        """Both cells of ``arch`` (every cell of a per-cell genotype) as one figure (:mod:`.drawing`)."""
+        from evonas.spaces.darts.drawing import plot_genotype
+
+        return plot_genotype(self.validate(arch), path, title=title)
+
+    def analytic_cost(self, arch: Any, *, num_classes: int = 10, resolution: int = 32) -> dict:
+        """Parameters and multiply-accumulates per image of the DARTS CIFAR evaluation network (C=36, 20 cells,
+        no auxiliary head) for ``arch``, summed from per-op counts (:mod:`.cost`); 10 classes, 32x32 only."""
+        from evonas.spaces.darts.cost import network_cost
+
+        if (num_classes, resolution) != (10, 32):
+            raise ConfigError("the DARTS space's analytic cost is for the CIFAR-10 network (10 classes, 32x32)")
+        params, macs = network_cost(self.validate(arch))
+        return {"params": params, "flops": macs}
+
+    def path_weights(self, supernet: nn.Module, arch: Any) -> list:
+        """``[normal, reduce]`` (E, P) 0/1 weights of ``arch``'s path over the supernet's primitives."""
+        from evonas.spaces.darts.relaxation import path_weights
+
+        return path_weights(supernet, self.validate(arch))
+
+    def mixture_logits(self, supernet: nn.Module, images, weights: list):
+        """The search network's continuous mode with ``weights = [normal, reduce]`` as given."""
+        from evonas.spaces.darts.relaxation import mixture_logits
+
+        return mixture_logits(supernet, images, weights)
+
+    def expand_edge(self, supernet: nn.Module, arch: Any, rng: np.random.Generator):
+        """A random pair of ``arch`` (both cells when ``shared_cell``) opened to every op of the supernet."""
+        from evonas.spaces.darts.relaxation import expand_edge
+
+        return expand_edge(supernet, self.validate(arch), rng, shared_cell=bool(self.shared_cell))
+
+    def relaxed_supernet(self, settings: Mapping[str, Any], *, num_classes: int) -> nn.Module:
+        """The DARTS search network over this space's ops and ``none``: ``C`` channels, ``layers`` cells,
+        shared or per-cell architecture weights (``alpha_share``)."""
+        ops = ("none",) + tuple(op for op in self._primitives if op != "none")
+        return self.build_supernet(C=settings.get("C", 16), layers=settings.get("layers", 8),
+                                   num_classes=num_classes, primitives=ops,
+                                   alpha_share=settings.get("alpha_share", True))
+
+    def derive(self, supernet: nn.Module) -> Any:
+        """The genotype of the supernet's architecture weights (DARTS' discretisation)."""
+        return self.validate(supernet.genotype())
 
     def build_supernet(self, **kwargs: Any) -> nn.Module:
         """The weight-sharing :class:`SearchNetwork` over this space's ops (default C=16, 8 cells).

@@ -19,7 +19,7 @@ _KERNELS = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
 
 @lru_cache(maxsize=None)
 def _fixed(C: int, N: int, num_classes: int, resolution: int) -> tuple[int, int]:
-    from evonas.evaluators.cost import count_macs, count_params
+    from evonas.counting import count_macs, count_params
 
     net = NB201Network(("none",) * 6, C=C, N=N, num_classes=num_classes)
     return count_params(net), count_macs(net, (1, 3, resolution, resolution))

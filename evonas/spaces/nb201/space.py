@@ -77,6 +77,56 @@ class NB201Space(SearchSpace):
 
         return NB201Supernet(**kwargs)
 
+    # ----------------------------------------------------------- capabilities
+    #: NAS-Bench-201's tables are keyed by the cell string, this space's key.
+    tables = ("nas-bench-201",)
+
+    def analytic_cost(self, arch: Any, *, num_classes: int = 10, resolution: int = 32) -> dict:
+        """Parameters and multiply-accumulates per image of the benchmark's network (C=16, N=5) for ``arch``,
+        counted without building it (:mod:`evonas.spaces.nb201.cost`)."""
+        from evonas.spaces.nb201.cost import nb201_macs, nb201_params
+
+        arch = self.validate(arch)
+        return {"params": float(nb201_params(arch, num_classes=num_classes)),
+                "flops": float(nb201_macs(arch, num_classes=num_classes, resolution=resolution))}
+
+    def path_weights(self, supernet, arch) -> list:
+        """One ``(6, 5)`` one-hot tensor: row ``e`` marks the op of edge ``e`` (columns in :data:`OPS` order)."""
+        import torch
+
+        arch = self.validate(arch)
+        one_hot = torch.zeros(len(EDGES), len(OPS))
+        one_hot[range(len(EDGES)), [OPS.index(op) for op in arch]] = 1.0
+        return [one_hot]
+
+    def mixture_logits(self, supernet, images, weights: list):
+        """The supernet's continuous mode with ``weights[0]`` (6, 5) as given."""
+        return supernet(images, weights=weights[0])
+
+    def expand_edge(self, supernet, arch, rng: np.random.Generator):
+        """A random edge of ``arch`` opened to its four non-``none`` ops."""
+        from evonas.spaces.base import EdgeExpansion
+
+        arch = self.validate(arch)
+        e = int(rng.integers(len(arch)))
+        weights = self.path_weights(supernet, arch)
+        weights[0][e] = weights[0].new_tensor([0.0 if op == "none" else 1.0 for op in OPS])
+        return EdgeExpansion(weights=weights, rows=((0, e),), names=OPS,
+                             child=lambda name: arch[:e] + (name,) + arch[e + 1:], where=("cell", e))
+
+    def relaxed_supernet(self, settings, *, num_classes: int):
+        """The NAS-Bench-201 supernet with ``C`` channels and ``N`` cells per stage; one set of architecture
+        weights (``alpha_share=False`` is refused)."""
+        from evonas.errors import ConfigError
+
+        if not settings.get("alpha_share", True):
+            raise ConfigError("alpha_share=False (per-cell architecture weights) needs the DARTS space")
+        return self.build_supernet(C=settings.get("C", 16), N=settings.get("N", 5), num_classes=num_classes)
+
+    def derive(self, supernet) -> Arch:
+        """The strongest non-``none`` op of each edge of the supernet's architecture weights."""
+        return self.validate(supernet.genotype())
+
     def fair_paths(self, rng: np.random.Generator) -> list[Arch]:
         """Five architectures for one FairNAS strict-fairness step (Chu et al., 2021): each edge draws a
         permutation of the five ops and path j takes the j-th, so every op of every edge trains once."""

@@ -18,6 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch
 
+from evonas.spaces.darts.cellwise import as_cellwise
+from evonas.spaces.darts.genotype import resolve_genotype
 from evonas.viz.pareto import save_figure
 
 _DX, _DY, _RADIUS = 3.2, 1.6, 0.42  # column / row spacing, node radius (data units)
@@ -197,8 +199,6 @@ def plot_cell(genotype, kind: str, path: str | os.PathLike, *, title: Optional[s
     :func:`~evonas.spaces.darts.resolve_genotype` accepts (a published
     name such as ``"DARTS_V2"``, JSON, text, a file).
     """
-    from evonas.spaces.darts.genotype import resolve_genotype
-
     genotype = resolve_genotype(genotype, allow_duplicate_inputs=True)
     fig, axes = _figure([_geometry(genotype, kind)])  # ValueError naming the valid kinds
     axes[0].set_title(title or _cell_title(kind))
@@ -208,9 +208,6 @@ def plot_cell(genotype, kind: str, path: str | os.PathLike, *, title: Optional[s
 def plot_genotype(genotype, path: str | os.PathLike, *, title: Optional[str] = None) -> Path:
     """Normal and reduction cells of a DARTS ``genotype`` side by side; returns ``path``. A per-cell
     genotype gets one panel per distinct cell, titled with the layers that use it, four to a row."""
-    from evonas.spaces.darts.cellwise import as_cellwise
-    from evonas.spaces.darts.genotype import resolve_genotype
-
     cellwise = as_cellwise(genotype)
     if cellwise is not None:
         return _plot_cellwise(cellwise, path, title=title)
@@ -245,3 +242,6 @@ def _plot_cellwise(genotype, path: str | os.PathLike, *, title: Optional[str], c
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+__all__ = ["plot_cell", "plot_genotype"]
