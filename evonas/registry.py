@@ -142,7 +142,7 @@ class Registry:
             if not (doc or "").strip() and inspect.isfunction(factory):
                 try:
                     returned = typing.get_type_hints(factory).get("return")
-                except Exception:  # unresolvable annotation: no description
+                except (NameError, TypeError, AttributeError):  # unresolvable annotation: no description
                     returned = None
                 doc = returned.__doc__ if inspect.isclass(returned) else None
             paragraph = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split()) if isinstance(doc, str) else ""
