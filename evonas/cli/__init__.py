@@ -23,7 +23,9 @@ def build_parser() -> CommandParser:
     """The full ``evonas`` argument parser."""
     from evonas import __version__
 
-    parser = CommandParser(prog="evonas", description="Evolutionary neural architecture search.")
+    parser = CommandParser(prog="evonas", description="Evolutionary neural architecture search.",
+                           epilog="'evonas COMMAND --help' shows a command's options; 'evonas search --help' "
+                                  "also lists every registered space, strategy, evaluator, operator and executor.")
     parser.add_argument("--version", action="version", version=f"evonas {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
