@@ -3,4 +3,7 @@ import sys
 
 from evonas.cli import main
 
-sys.exit(main())
+__all__: list[str] = []
+
+if __name__ == "__main__":  # not when a tool imports every module (pkgutil.walk_packages, API docs)
+    sys.exit(main())
