@@ -7,20 +7,28 @@ compares predicted scores with the truth; :func:`rank_architectures` scores
 (NAS-Bench-201) and reports the statistics beside those of the trivial
 "more parameters is better" predictor, which any scorer must beat to be
 worth its cost (on NAS-Bench-201 it reaches a Kendall tau near 0.6).
+:func:`rank_nb201_cells` is the experiment ``evonas rank`` runs: a zero-cost
+score or a trained supernet against the NAS-Bench-201 table.
 """
 from __future__ import annotations
 
 import csv
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from evonas.errors import ConfigError
 
+__all__ = ["SCORERS", "rank_architectures", "rank_nb201_cells", "ranking_statistics"]
+
 log = logging.getLogger(__name__)
+
+#: the scorers :func:`rank_nb201_cells` compares with the table
+SCORERS = ("naswot", "synflow", "supernet")
 
 
 def ranking_statistics(scores: Sequence[float], truth: Sequence[float], *, top: float = 0.1) -> dict[str, float]:
@@ -81,6 +89,58 @@ def rank_architectures(space, evaluator, truth_of, *, k: int = 50, seed: int = 0
         (out / "ranking.json").write_text(json.dumps(report, indent=1))
         _scatter(out / "ranking.png", scores * sign, truth, score, report)
     return report
+
+
+def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "accuracy",
+                     truth: str = "cifar10_test", table: str | Path | None = None,
+                     evaluator_options: dict[str, Any] | None = None, seed: int = 0,
+                     out_dir: str | Path | None = "runs/rank", progress: bool = True) -> dict[str, Any]:
+    """How well a scorer ranks ``archs`` random NAS-Bench-201 cells against a column of the table.
+
+    Args:
+        scorer: ``naswot`` (zero-cost, on a C=8, N=1 network unless ``net_kwargs`` is given: it ranks as the
+            full network does, 20x faster), ``synflow`` (zero-cost) or ``supernet`` (a trained weight-sharing
+            supernet, C=16, N=2 unless ``supernet_kwargs`` is given).
+        score: the supernet's value to rank by, ``accuracy`` or ``loss`` (ignored by the zero-cost scorers).
+        truth: the table column to rank against (e.g. ``cifar10_test``, accuracy in %).
+        table: another NAS-Bench-201 table file (None: the one shipped).
+        evaluator_options: options of the scorer's evaluator.
+        out_dir: where ``ranking.csv`` / ``.json`` / ``.png`` go (None: nowhere).
+
+    Returns :func:`rank_architectures`' report plus ``label``, the scorer as a reader names it
+    (``"naswot"``, ``"supernet accuracy"``). An unknown ``scorer``, ``score`` or ``truth`` is a
+    :class:`ConfigError` naming the valid ones.
+    """
+    # NB201Space / nb201_params: a concrete space, to be replaced by a space capability (table key, #params)
+    from evonas.evaluators.tabular import load_nb201_table
+    from evonas.registry import evaluators
+    from evonas.spaces.nb201 import NB201Space
+    from evonas.spaces.nb201.cost import nb201_params
+
+    if scorer not in SCORERS:
+        raise ConfigError(f"unknown scorer {scorer!r}; valid: {', '.join(SCORERS)}")
+    if score not in ("accuracy", "loss"):
+        raise ConfigError(f"unknown score {score!r} of the supernet; valid: accuracy, loss")
+    space, rows = NB201Space(), load_nb201_table(table)
+    columns = next(iter(rows.values()))
+    if truth not in columns:
+        raise ConfigError(f"unknown truth column {truth!r}; valid: {', '.join(c for c in columns if c != 'index')}")
+    options = dict(evaluator_options or {})
+    if scorer == "naswot":
+        options.setdefault("net_kwargs", {"C": 8, "N": 1})  # ranks as the full network does, 20x faster
+        evaluator, value, label = evaluators.create("naswot", **options), "naswot", "naswot"
+    elif scorer == "synflow":
+        evaluator, value, label = evaluators.create("synflow", **options), "synflow", "synflow"
+    else:
+        options = {"progress": progress, **options}
+        options.setdefault("supernet_kwargs", {"C": 16, "N": 2})
+        options["metric"] = score
+        evaluator = evaluators.create("supernet", **options)
+        value = "accuracy" if score == "accuracy" else "val_loss"
+        label = f"supernet {score}"
+    report = rank_architectures(space, evaluator, lambda arch: rows[space.key(arch)][truth], k=archs, seed=seed,
+                                score=value, params_of=nb201_params, out_dir=out_dir)
+    return {**report, "label": label}
 
 
 def _scatter(path: Path, scores: np.ndarray, truth: np.ndarray, score: str, report: dict) -> None:

@@ -124,6 +124,32 @@ class Registry:
         self._load()
         return sorted(self._factories)
 
+    def describe(self) -> dict[str, str]:
+        """``{name: one-line description}`` of every registered component, sorted by name.
+
+        The description is the first sentence of the factory's docstring (for
+        a factory without one, of the class its return annotation names),
+        reST markup removed; ``""`` when there is none. The CLI's help is
+        generated from it, so a component registered by a plugin is listed
+        with the built-in ones.
+        """
+        import re
+
+        out = {}
+        for name in self.names():
+            factory = self._factories[name]
+            doc = factory.__doc__ if inspect.isclass(factory) or inspect.isfunction(factory) else None
+            if not (doc or "").strip() and inspect.isfunction(factory):
+                try:
+                    returned = typing.get_type_hints(factory).get("return")
+                except (NameError, TypeError, AttributeError):  # unresolvable annotation: no description
+                    returned = None
+                doc = returned.__doc__ if inspect.isclass(returned) else None
+            paragraph = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split()) if isinstance(doc, str) else ""
+            sentence = re.split(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?])\s+", paragraph, maxsplit=1)[0]
+            out[name] = re.sub(r":\w+:`~?([^`]+)`", r"\1", sentence).replace("``", "")
+        return out
+
     def get(self, name: str) -> Callable[..., Any]:
         """The factory registered as ``name``."""
         self._load()

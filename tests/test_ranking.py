@@ -60,3 +60,18 @@ def test_rank_command_defaults_to_naswot(capsys, tmp_path):
     assert "naswot: Kendall tau" in capsys.readouterr().out
     report = json.loads((tmp_path / "nw" / "ranking.json").read_text())
     assert report["score"] == "naswot" and report["scorer"]["n"] == 30
+
+
+def test_the_ranking_experiment_is_a_library_function(tmp_path):
+    from evonas.ranking import rank_nb201_cells
+
+    report = rank_nb201_cells(archs=12, scorer="synflow", evaluator_options={"net_kwargs": {"C": 4, "N": 1}},
+                              seed=1, out_dir=None)
+    assert report["label"] == "synflow" and report["k"] == 12 and report["scorer"]["n"] == 12
+    assert not list(tmp_path.iterdir())  # out_dir=None: nothing written
+    for bad, message in (({"scorer": "flops"}, "unknown scorer 'flops'; valid: naswot, synflow, supernet"),
+                         ({"score": "top5"}, "unknown score 'top5'"),
+                         ({"truth": "cifar11_test"}, "unknown truth column 'cifar11_test'; valid: .*cifar10_test")):
+        with pytest.raises(ConfigError, match=message):
+            rank_nb201_cells(archs=12, out_dir=tmp_path / "never", **bad)
+    assert not (tmp_path / "never").exists()

@@ -9,7 +9,9 @@ one process on a laptop.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import torch
 import torch.distributed as dist
@@ -25,6 +27,18 @@ def init_from_env(backend: str | None = None) -> bool:
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     return True
+
+
+@contextlib.contextmanager
+def process_group(backend: str | None = None) -> Iterator[bool]:
+    """:func:`init_from_env` for the ``with`` block; a group that is up at its end (also on an error) is
+    destroyed. Yields whether this process is one of several."""
+    init_from_env(backend)
+    try:
+        yield is_distributed()
+    finally:
+        if is_distributed():
+            dist.destroy_process_group()
 
 
 def is_distributed() -> bool:
@@ -57,4 +71,5 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-__all__ = ["all_reduce_sum", "backend", "barrier", "init_from_env", "is_distributed", "rank", "world_size"]
+__all__ = ["all_reduce_sum", "backend", "barrier", "init_from_env", "is_distributed", "process_group", "rank",
+           "world_size"]

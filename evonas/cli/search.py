@@ -1,0 +1,125 @@
+"""``evonas search``: an evolutionary search, set by flags and/or a TOML / YAML file.
+
+Its ``--help`` lists every registered space, strategy, evaluator, operator
+and executor with the first sentence of its docstring (generated from the
+registries, so a plugin's components are listed too).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from evonas.cli.common import format_table, registry_help
+from evonas.errors import ConfigError
+
+__all__ = ["add_parser", "executor_options", "front_table", "run"]
+
+
+def add_parser(subparsers) -> None:
+    from evonas.registry import evaluators, executors, operators, spaces, strategies
+
+    search = subparsers.add_parser(
+        "search", help="evolutionary search over a space",
+        description="Run an evolutionary search; settings come from flags and/or a TOML/YAML --config file. "
+                    "The components it can combine are listed below.",
+        epilog=registry_help(("search spaces (--space)", spaces), ("strategies (--strategy)", strategies),
+                             ("evaluators (--evaluator)", evaluators),
+                             ("operators (--strategy-opt mutation='\"NAME\"' / crossover='\"NAME\"')", operators),
+                             ("executors (--executor)", executors)))
+    search.add_argument("--config", help="TOML or YAML file with the settings (flags override it)")
+    search.add_argument("--space", help="search space (one of the search spaces listed below)")
+    search.add_argument("--strategy", help="search strategy (one of the strategies listed below)")
+    search.add_argument("--evaluator", nargs="+",
+                        help="evaluator(s) listed below (several: their results are merged)")
+    search.add_argument("--objectives", nargs="+", metavar="NAME[:min|max]",
+                        help="objectives among the evaluator's values, e.g. params:min latency:min")
+    search.add_argument("--constraint", action="append", metavar="EXPR", help="e.g. 'flops <= 300e6' (repeatable)")
+    search.add_argument("--budget", type=int, help="distinct architectures to evaluate")
+    search.add_argument("--pop-size", type=int)
+    search.add_argument("--seed", type=int)
+    search.add_argument("--run-dir")
+    search.add_argument("--resume", metavar="RUN_DIR", help="continue a killed search")
+    search.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
+    search.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE")
+    search.add_argument("--evaluator-opt", action="append", metavar="[EVALUATOR.]KEY=VALUE",
+                        help="e.g. cost.net_kwargs='{\"C\": 16, \"layers\": 8}' (prefix needed with several)")
+    search.add_argument("--executor", help="where batches are evaluated (one of the executors listed below; "
+                        "default local)")
+    search.add_argument("--workers", type=int, help="worker processes / Ray actors (default: the CPU count; for ray, "
+                        "one per GPU when the cluster has GPUs)")
+    search.add_argument("--address", help="--executor ray: the cluster to join ('auto': the one `ray start` began "
+                        "on this node, ray://HOST:10001 a remote one; default: a private local cluster)")
+    search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
+    search.set_defaults(handler=run)
+
+
+def executor_options(args: argparse.Namespace) -> dict | None:
+    """The executor's options from --workers / --address (None: its defaults)."""
+    if args.address and args.executor != "ray":
+        raise ConfigError("--address is an option of --executor ray")
+    options = {"workers": args.workers} if args.workers else {}
+    if args.address:
+        options["address"] = args.address
+    return options or None
+
+
+def _config(args: argparse.Namespace):
+    """The search's :class:`~evonas.search_config.SearchConfig`: the resumed run's, or file + flags."""
+    from evonas.search_config import load_config_file, make_config, parse_options
+
+    if args.resume:
+        from evonas.runtime.run_dir import RunDir
+
+        saved = RunDir(args.resume).read_json("search.json")
+        return make_config(saved, {"run_dir": args.resume, "budget": args.budget})
+    file_values = load_config_file(args.config) if args.config else {}
+    overrides = {key: getattr(args, key) for key in ("space", "strategy", "evaluator", "budget", "seed", "run_dir")}
+    overrides["objectives"] = args.objectives
+    overrides["constraints"] = args.constraint
+    config = make_config(file_values, overrides)
+    for flag, name in (("space_opt", "space_options"), ("strategy_opt", "strategy_options"),
+                       ("evaluator_opt", "evaluator_options")):
+        getattr(config, name).update(parse_options(getattr(args, flag)))
+    if args.pop_size is not None:
+        config.strategy_options["pop_size"] = args.pop_size
+    if config.run_dir is None:
+        config.run_dir = f"runs/search-{config.space}-{config.strategy}-seed{config.seed}"
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    from evonas.loop import CHECKPOINT, search
+    from evonas.runtime.checkpoint import has_checkpoint
+    from evonas.runtime.run_dir import RunDir
+    from evonas.search_config import build_components
+
+    config = _config(args)
+    space, strategy, evaluator = build_components(config)
+    run_dir = RunDir(config.run_dir)
+    with run_dir.locked():  # held from here to the end, so search.json cannot be replaced under a running search
+        if not args.resume:
+            if has_checkpoint(run_dir.path / CHECKPOINT):
+                raise ConfigError(f"{run_dir.path} already holds a search; continue it with --resume {run_dir.path}")
+            run_dir.write_json("search.json", config.to_dict())
+        result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
+                        constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
+                        executor=args.executor, executor_options=executor_options(args))
+    print(front_table(result))
+    # duck typing kept until the strategies' base class has these methods
+    chosen = getattr(strategy, "chosen", lambda: None)()
+    if chosen is not None:  # a strategy with its own final-architecture rule (RelativeNAS)
+        print(f"chosen architecture: {space.key(chosen)} ({Path(config.run_dir) / 'chosen.json'})")
+    extra = getattr(strategy, "result_files", None)
+    for name in (extra() if callable(extra) else {}):
+        print(f"also written: {Path(config.run_dir) / name}")
+    print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json, plots)")
+    return 0
+
+
+def front_table(result) -> str:
+    """The Pareto front of a :class:`~evonas.result.SearchResult` as an aligned text table."""
+    names = [o.name for o in result.objectives]
+    header = ["#", "gen", *[f"{o.name} ({o.direction})" for o in result.objectives], "key"]
+    rows = [[str(i), str(ind.generation), *[f"{ind.values[n]:.6g}" for n in names], ind.key[:48]]
+            for i, ind in enumerate(result.front)]
+    return f"Pareto front ({len(result.front)} architectures):\n" + format_table(header, rows)
