@@ -111,17 +111,14 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
     (``"naswot"``, ``"supernet accuracy"``). An unknown ``scorer``, ``score`` or ``truth`` is a
     :class:`ConfigError` naming the valid ones.
     """
-    # NB201Space / nb201_params: a concrete space, to be replaced by a space capability (table key, #params)
     from evonas.evaluators.tabular import load_nb201_table
-    from evonas.registry import evaluators
-    from evonas.spaces.nb201 import NB201Space
-    from evonas.spaces.nb201.cost import nb201_params
+    from evonas.registry import evaluators, spaces
 
     if scorer not in SCORERS:
         raise ConfigError(f"unknown scorer {scorer!r}; valid: {', '.join(SCORERS)}")
     if score not in ("accuracy", "loss"):
         raise ConfigError(f"unknown score {score!r} of the supernet; valid: accuracy, loss")
-    space, rows = NB201Space(), load_nb201_table(table)
+    space, rows = spaces.create("nb201"), load_nb201_table(table)  # the space the table is keyed by
     columns = next(iter(rows.values()))
     if truth not in columns:
         raise ConfigError(f"unknown truth column {truth!r}; valid: {', '.join(c for c in columns if c != 'index')}")
@@ -139,7 +136,8 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
         value = "accuracy" if score == "accuracy" else "val_loss"
         label = f"supernet {score}"
     report = rank_architectures(space, evaluator, lambda arch: rows[space.key(arch)][truth], k=archs, seed=seed,
-                                score=value, params_of=nb201_params, out_dir=out_dir)
+                                score=value, params_of=lambda arch: space.analytic_cost(arch)["params"],
+                                out_dir=out_dir)
     return {**report, "label": label}
 
 

@@ -7,9 +7,7 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> None:
-    # GENOTYPE_PRIMITIVES are a concrete space's names: to be replaced by a space capability
     from evonas.op_clusters import EDGE_SETS
-    from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES
 
     clusters = subparsers.add_parser(
         "op-clusters", help="which candidate ops behave alike: correlation and k-means of their features",
@@ -17,8 +15,7 @@ def add_parser(subparsers) -> None:
                     "and reused when the settings match), run training images through it, and correlate and "
                     "cluster the features the ops produce on the same edges (StacNAS' analysis behind its op "
                     "groups). Writes op_clusters.json, op_correlation.csv and heat maps.")
-    clusters.add_argument("--ops", default=",".join(GENOTYPE_PRIMITIVES),
-                          help="comma-separated op names (default: DARTS' seven)")
+    clusters.add_argument("--ops", help="comma-separated op names (default: the DARTS space's seven)")
     clusters.add_argument("--dataset", default="cifar10-mini", help="dataset name (default cifar10-mini)")
     clusters.add_argument("--root", help="dataset folder, for datasets that need one")
     clusters.add_argument("--epochs", type=int, default=2, help="search epochs before measuring (default 2)")
@@ -40,7 +37,12 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from evonas.op_clusters import run_op_clusters
 
-    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    if args.ops:
+        ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    else:
+        from evonas.registry import spaces
+
+        ops = list(spaces.create("darts").candidate_ops)
     report = run_op_clusters(args.out, ops=ops, images=args.images, edges=args.edges, max_k=args.max_k,
                              dataset=args.dataset, root=args.root, epochs=args.epochs, C=args.C,
                              layers=args.layers, steps_per_epoch=args.steps_per_epoch,

@@ -31,12 +31,12 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evonas.evaluators.nb301 import NB301Evaluator, check_nb301_genotypes
-    from evonas.spaces.darts import DartsSpace  # a concrete space: to be replaced by a space capability
+    from evonas.registry import spaces
 
     genotypes = list(zip(args.genotypes, check_nb301_genotypes(args.genotypes)))  # bad specs fail before loading
     evaluator = NB301Evaluator(args.nb301, version=args.version, noisy=args.noisy, seed=args.seed,
                                runtime=not args.no_runtime, cost=not args.no_cost)
-    evaluator.setup(DartsSpace())
+    evaluator.setup(spaces.create("darts"))  # NAS-Bench-301 scores DARTS cells
     rows = evaluator.evaluate([g for _, g in genotypes])
     if args.json:
         print(json.dumps([{"genotype": spec, **row} for (spec, _), row in zip(genotypes, rows)], indent=1))
