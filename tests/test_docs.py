@@ -42,10 +42,12 @@ TINY = {
 }
 
 # Command lines of bash blocks that run for real (in a temporary folder), each with its replacements; each must
-# begin some line of a bash block (that line, comment dropped, is what runs). The others are parsed only: they train for minutes or need files a reader brings.
+# begin some line of a bash block (that line, comment dropped, is what runs). The others are parsed only: they
+# train for minutes or need files a reader brings.
 RUN = {
     "evonas data info cifar10-mini": {},
-    "evonas search --space nb201 --strategy nsga2 --evaluator nb201-table --budget 200": {"--budget 200": "--budget 40"},
+    "evonas search --space nb201 --strategy nsga2 --evaluator nb201-table --budget 200":
+        {"--budget 200": "--budget 40"},
 }
 
 SHELL = ("bash", "sh", "shell", "console")
@@ -78,7 +80,7 @@ def read_blocks(page: Path) -> list[Block]:
         while end < len(lines) and not re.match(rf"^\s*{fence}\s*$", lines[end]):
             end += 1
         assert end < len(lines), f"{page.relative_to(ROOT)}:{i + 1}: a code block is never closed"
-        body = [line[len(indent):] if line.startswith(indent) else line for line in lines[i + 1:end]]
+        body = [line.removeprefix(indent) for line in lines[i + 1:end]]
         found.append(Block(page, i + 1, language.lower(), "\n".join(body) + "\n"))
         i = end + 1
     return found
