@@ -13,6 +13,7 @@ Any other language fails :func:`test_every_block_has_a_known_language`, so a new
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import re
@@ -194,8 +195,8 @@ def test_toml_block_is_valid_search_settings(block, tmp_path):
 def test_every_subcommand_is_in_the_readme_and_the_cli_page():
     from evonas.cli import build_parser
 
-    parser = build_parser()
-    commands = next(action for action in parser._actions if action.choices and action.dest == "command").choices
+    subparsers = next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
+    commands = subparsers.choices
     for page in (README, ROOT / "docs" / "cli.md"):
         shown = {evonas_argv(line)[0] for block, line in COMMANDS if block.page == page}
         missing = sorted(set(commands) - shown)
