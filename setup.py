@@ -1,4 +1,5 @@
 """Installation script for evonas."""
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -7,7 +8,7 @@ HERE = Path(__file__).parent
 
 setup(
     name="evonas",
-    version="0.2.0",
+    version=re.search(r'__version__ = "([^"]+)"', (HERE / "evonas" / "version.py").read_text()).group(1),
     description="Evolutionary neural architecture search: DEAP / pymoo populations, "
     "weight-sharing supernet evaluators, DARTS and SCARLET spaces.",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),

@@ -19,7 +19,7 @@ from evonas.errors import (
     UnknownDatasetError,
 )
 
-__version__ = "0.2.0"
+from evonas.version import __version__
 
 def __getattr__(name: str):
     """Lazy top-level API: ``evonas.search`` and ``evonas.SearchResult`` import the engine on first use."""

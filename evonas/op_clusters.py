@@ -239,7 +239,7 @@ def train_search_network(out_dir: str | os.PathLike, *, ops: Sequence[str], data
     The trained weights are kept in ``out_dir/search_network.pt`` with the settings that made them; a
     later call with the same settings loads them instead of training again.
     """
-    import evonas
+    from evonas.loop import search
     from evonas.evaluators.cost import CostEvaluator
     from evonas.runtime.atomic import atomic_torch_save
     from evonas.registry import spaces
@@ -258,7 +258,7 @@ def train_search_network(out_dir: str | os.PathLike, *, ops: Sequence[str], data
             strategy.setup(space, evaluator.objectives, np.random.default_rng(seed))
             strategy.module.load_state_dict(saved["state"])
             return strategy.module
-    evonas.search(space, strategy, evaluator, budget=epochs, seed=seed, progress=progress)
+    search(space, strategy, evaluator, budget=epochs, seed=seed, progress=progress)
     atomic_torch_save({"settings": settings, "state": strategy.module.state_dict()}, cache)
     return strategy.module
 

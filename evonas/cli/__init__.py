@@ -21,7 +21,7 @@ COMMANDS = (data, train, evaluate, train_supernet, search, export, score, surrog
 
 def build_parser() -> CommandParser:
     """The full ``evonas`` argument parser."""
-    from evonas import __version__
+    from evonas.version import __version__
 
     parser = CommandParser(prog="evonas", description="Evolutionary neural architecture search.",
                            epilog="'evonas COMMAND --help' shows a command's options; 'evonas search --help' "
