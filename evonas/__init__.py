@@ -1,9 +1,17 @@
 """evonas: evolutionary neural architecture search.
 
-Search spaces (:mod:`evonas.spaces`), evaluators (:mod:`evonas.evaluators`)
-and strategies (:mod:`evonas.strategies`) are kept apart; the data layer is
-:mod:`evonas.data`. Importing :mod:`evonas` is cheap: submodules are imported
-on first use.
+The curated API (everything else lives in the subpackages, each with its own ``__all__``):
+
+* the verb: :func:`search` (``evonas.search(space, strategy, evaluator, budget=..., seed=...)``) and its
+  :class:`SearchResult`;
+* the base classes a new component subclasses: :class:`SearchSpace`, :class:`Strategy`, :class:`Evaluator`,
+  :class:`Mutation`, :class:`Crossover`, :class:`Executor`; objectives and constraints: :class:`Objective`,
+  :class:`Constraint`;
+* components by name: :func:`create` (``evonas.create("strategy", "nsga2", pop_size=20)``) and
+  :func:`list_components` (what is registered, built-ins and plugins alike);
+* the exception types.
+
+Importing :mod:`evonas` is cheap: these names import their modules on first use.
 """
 from __future__ import annotations
 
@@ -18,26 +26,28 @@ from evonas.errors import (
     GenotypeError,
     UnknownDatasetError,
 )
-
+from evonas.imports import lazy_exports
 from evonas.version import __version__
 
-def __getattr__(name: str):
-    """Lazy top-level API: ``evonas.search`` and ``evonas.SearchResult`` import the engine on first use."""
-    if name == "search":
-        from evonas.loop import search
-
-        return search
-    if name == "SearchResult":
-        from evonas.result import SearchResult
-
-        return SearchResult
-    raise AttributeError(f"module 'evonas' has no attribute {name!r}")
-
+_EXPORTS = {
+    "search": "loop",
+    "SearchResult": "result",
+    "SearchSpace": "spaces.base",
+    "Strategy": "strategies.base",
+    "Evaluator": "evaluators.base",
+    "Mutation": "operators.base",
+    "Crossover": "operators.base",
+    "Executor": "runtime.executors",
+    "Objective": "core",
+    "Constraint": "core",
+    "create": "registry",
+    "list_components": "registry",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "__version__",
-    "search",
-    "SearchResult",
+    *_EXPORTS,
     "CheckpointError",
     "ConfigError",
     "CorruptDatasetError",

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from evonas.errors import ConfigError
+from evonas.imports import optional_import
 
 #: exporters of :func:`to_onnx`: torch.export-based (torch's default) and the older TorchScript tracer
 EXPORTERS = ("dynamo", "torchscript")
@@ -67,13 +68,6 @@ def _quiet_exporters():
             logger.setLevel(level)
 
 
-def _require(package: str):
-    try:
-        return __import__(package)
-    except ImportError as exc:
-        raise ConfigError(f'ONNX export and onnxruntime timing need {package}: pip install "evonas[onnx]"') from exc
-
-
 def _example(input_shape: Sequence[int]) -> torch.Tensor:
     """Zeros of ``input_shape`` with a batch of at least 2 (torch.export fixes a batch of 1 as a constant)."""
     shape = tuple(int(s) for s in input_shape)
@@ -94,7 +88,7 @@ def to_onnx(model: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), *, ex
     """
     if exporter not in EXPORTERS:
         raise ConfigError(f"exporter must be one of {', '.join(EXPORTERS)}, got {exporter!r}")
-    _require("onnx")
+    optional_import("onnx", extra="onnx", purpose="ONNX export and onnxruntime timing")
     wrapped = Logits(model)
     modes = [(m, m.training) for m in wrapped.modules()]
     wrapped.eval()
@@ -103,7 +97,7 @@ def to_onnx(model: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), *, ex
         with tempfile.TemporaryDirectory() as folder, _quiet_exporters():
             path = os.path.join(folder, "model.onnx")
             if exporter == "dynamo":
-                _require("onnxscript")
+                optional_import("onnxscript", extra="onnx", purpose="ONNX export and onnxruntime timing")
                 batch = torch.export.Dim("batch", min=1, max=4096)
                 program = torch.onnx.export(wrapped, (example,), input_names=["images"], output_names=["logits"],
                                             dynamic_shapes={"images": {0: batch}}, dynamo=True, opset_version=opset,
@@ -122,7 +116,7 @@ def to_onnx(model: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), *, ex
 def check_onnx_runtime(device: str = "cpu") -> None:
     """ConfigError unless onnx, onnxscript and onnxruntime are installed and onnxruntime runs on ``device``."""
     for package in ("onnx", "onnxruntime"):
-        _require(package)
+        optional_import(package, extra="onnx", purpose="ONNX export and onnxruntime timing")
     if device.startswith("cuda"):
         import onnxruntime as ort
 

@@ -57,6 +57,7 @@ import numpy as np
 
 from evonas.errors import CheckpointError, ConfigError, GenotypeError
 from evonas.evaluators.base import Evaluator, Objective
+from evonas.imports import optional_import
 from evonas.evaluators.nb301_encoding import (  # noqa: F401  (public names re-exported here)
     FEATURE_NAMES,
     FIXED_HYPERPARAMETERS,
@@ -71,7 +72,6 @@ from evonas.evaluators.nb301_models import (  # noqa: F401  (public names re-exp
     _LAYOUT,
     MODEL_FILE,
     NB301Ensemble,
-    _import,
     legacy_xgboost_to_ubj,
     load_ensemble,
     resolve_model_dir,
@@ -218,7 +218,8 @@ def build_demo_model_dir(path: str | Path, *, seed: int = 0, members: int = 3, n
     ``model_config.json`` carries ``"evonas_demo": true`` and
     :data:`DEMO_NOTE`, and :class:`NB301Evaluator` logs a warning when it loads one.
     """
-    xgb, lgb = _import("xgboost"), _import("lightgbm")
+    xgb = optional_import("xgboost", extra="nb301", purpose="the NAS-Bench-301 demo models")
+    lgb = optional_import("lightgbm", extra="nb301", purpose="the NAS-Bench-301 demo models")
     from evonas.spaces.darts.encodings import sample_genotype
 
     rng = np.random.default_rng(seed)

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from evonas.errors import CheckpointError, ConfigError
+from evonas.imports import optional_import
 
 log = logging.getLogger(__name__)
 
@@ -194,13 +195,6 @@ def legacy_xgboost_to_ubj(raw: bytes) -> bytes:
     return _ubj(model)
 
 
-def _import(module: str):
-    try:
-        return __import__(module)
-    except ImportError:
-        raise ConfigError(f"NAS-Bench-301 model files need {module}: pip install evonas[nb301]") from None
-
-
 class _Member:
     """One ensemble member: an xgboost or LightGBM Booster and how the package predicted with it."""
 
@@ -212,7 +206,7 @@ class _Member:
             raise CheckpointError(f"{path}: the pickled Booster holds no model")
         try:
             if family == "xgb":
-                xgb = _import("xgboost")
+                xgb = optional_import("xgboost", extra="nb301", purpose="NAS-Bench-301 model files")
                 raw = bytes(handle)
                 if raw.startswith(b"{"):  # xgboost >= 1.6 serialisation (JSON / UBJSON)
                     self.booster = xgb.Booster.__new__(xgb.Booster)
@@ -221,7 +215,7 @@ class _Member:
                     self.booster = xgb.Booster(model_file=bytearray(legacy_xgboost_to_ubj(raw)))
                 self.rounds = self.booster.num_boosted_rounds()
             else:
-                lgb = _import("lightgbm")
+                lgb = optional_import("lightgbm", extra="nb301", purpose="NAS-Bench-301 model files")
                 self.booster = lgb.Booster(model_str=handle if isinstance(handle, str) else bytes(handle).decode())
                 best = state.get("best_iteration", -1)  # lgb's predict(num_iteration=None) uses it
                 self.rounds = int(best) if best and int(best) > 0 else None

@@ -39,6 +39,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import numpy as np
 
 from evonas.errors import CheckpointError, ConfigError
+from evonas.imports import optional_import
 from evonas.evaluators.base import Evaluator, Objective, parse_objective
 from evonas.registry import evaluators
 from evonas.runtime.atomic import atomic_write_bytes, atomic_write_text
@@ -82,13 +83,6 @@ def register_regressor(name: str):
     return add
 
 
-def _import(module: str, extra: str):
-    try:
-        return __import__(module)
-    except ImportError:
-        raise ConfigError(f"the {module} surrogate needs {module}: pip install evonas[{extra}]") from None
-
-
 @register_regressor("xgboost")
 class XGBoostRegressor(Regressor):
     """Gradient-boosted trees (xgboost ``hist``, 400 rounds); defaults suit hundreds to thousands of points.
@@ -102,7 +96,7 @@ class XGBoostRegressor(Regressor):
                     objective="reg:squarederror", tree_method="hist", max_bin=32, nthread=1)
 
     def fit(self, X, y, seed):
-        xgb = _import("xgboost", "surrogate")
+        xgb = optional_import("xgboost", extra="surrogate", purpose="the xgboost surrogate")
         params = {**self.defaults, **self.params, "seed": int(seed)}
         rounds = int(params.pop("num_rounds", 400))
         self.booster = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=rounds)
@@ -116,7 +110,7 @@ class XGBoostRegressor(Regressor):
 
     @classmethod
     def from_bytes(cls, data):
-        xgb = _import("xgboost", "surrogate")
+        xgb = optional_import("xgboost", extra="surrogate", purpose="the xgboost surrogate")
         model = cls()
         model.booster = xgb.Booster(model_file=bytearray(data))
         return model
@@ -131,7 +125,7 @@ class LightGBMRegressor(Regressor):
                     num_threads=1)
 
     def fit(self, X, y, seed):
-        lgb = _import("lightgbm", "surrogate")
+        lgb = optional_import("lightgbm", extra="surrogate", purpose="the lightgbm surrogate")
         params = {**self.defaults, **self.params, "seed": int(seed)}
         rounds = int(params.pop("num_rounds", 400))
         self.booster = lgb.train(params, lgb.Dataset(X, label=y), num_boost_round=rounds)
@@ -145,7 +139,7 @@ class LightGBMRegressor(Regressor):
 
     @classmethod
     def from_bytes(cls, data):
-        lgb = _import("lightgbm", "surrogate")
+        lgb = optional_import("lightgbm", extra="surrogate", purpose="the lightgbm surrogate")
         model = cls()
         model.booster = lgb.Booster(model_str=data.decode("utf-8"))
         return model

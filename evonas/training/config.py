@@ -22,7 +22,7 @@ def config_from_dict(cls: Type[T], values: Mapping[str, Any]) -> T:
     return cls(**values)
 
 
-def require(condition: bool, message: str) -> None:
+def check_setting(condition: bool, message: str) -> None:
     """Raise ConfigError(message) unless ``condition``."""
     if not condition:
         raise ConfigError(message)

@@ -28,7 +28,7 @@ from evonas.errors import CheckpointError, ConfigError
 from evonas.runtime.checkpoint import has_checkpoint, load_checkpoint, load_latest_checkpoint, save_checkpoint
 from evonas.runtime.device import resolve_device
 from evonas.runtime.run_dir import RunDir
-from evonas.training.config import config_from_dict, require
+from evonas.training.config import check_setting, config_from_dict
 from evonas.training.loops import evaluate, train_one_epoch
 
 log = logging.getLogger(__name__)
@@ -66,13 +66,13 @@ class StandaloneConfig:
     max_batches: int | None = None  # cap on training batches per epoch (smoke runs)
 
     def validate(self) -> None:
-        require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
-        require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        check_setting(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        check_setting(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         build_space(self).standalone_options(self.network_settings(), num_classes=2, family="cifar")  # its checks
-        require(0 < self.test_fraction < 1, f"test_fraction must be in (0, 1), got {self.test_fraction}")
-        require(0 <= self.drop_path_prob < 1, f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
-        require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
-        require(self.workers >= 0, f"workers must be >= 0, got {self.workers}")
+        check_setting(0 < self.test_fraction < 1, f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        check_setting(0 <= self.drop_path_prob < 1, f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
+        check_setting(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
+        check_setting(self.workers >= 0, f"workers must be >= 0, got {self.workers}")
 
     def network_settings(self) -> dict[str, Any]:
         """The generic network settings a space maps to its network (:meth:`SearchSpace.standalone_options`)."""
