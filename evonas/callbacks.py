@@ -184,9 +184,10 @@ def _write_plots(run, result: SearchResult) -> None:
 class StrategyOutputs(Callback):
     """A strategy's own results in the run directory: its per-generation rows (the strategy's attribute
     ``rows``, a list of dicts with a ``generation`` column) as ``NAME.csv`` after every generation and
-    ``NAME.png`` at the end (:func:`~evonas.viz.curves.plot_trajectory`), and, when the strategy has a
-    ``chosen()`` rule, the chosen architecture as ``chosen.json`` / ``chosen.txt`` (and ``chosen.png`` for
-    DARTS genotypes), and the JSON files of its ``result_files()`` (``{file name: content}``), if any."""
+    ``NAME.png`` at the end (:func:`~evonas.viz.curves.plot_trajectory`), and, when the strategy's
+    :meth:`~evonas.strategies.base.Strategy.chosen` gives an architecture, it as ``chosen.json`` / ``chosen.txt``
+    (and ``chosen.png`` for DARTS genotypes), and the JSON files of its
+    :meth:`~evonas.strategies.base.Strategy.result_files` (``{file name: content}``), if any."""
 
     def __init__(self, run_dir, name: str, rows: str, *, strategy=None) -> None:
         self.run_dir, self.name, self.rows, self.strategy = Path(run_dir), name, rows, strategy
@@ -201,12 +202,11 @@ class StrategyOutputs(Callback):
         rows = getattr(strategy, self.rows)
         if rows:
             atomic_write_csv(self.run_dir / f"{self.name}.csv", rows)
-        chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
+        chosen = strategy.chosen()
         if chosen is not None:
             atomic_write_text(self.run_dir / "chosen.json", json.dumps(space.to_json(chosen), indent=1) + "\n")
             atomic_write_text(self.run_dir / "chosen.txt", f"{chosen}\n")
-        extra = getattr(strategy, "result_files", None)
-        for name, content in (extra() if callable(extra) else {}).items():
+        for name, content in strategy.result_files().items():
             atomic_write_text(self.run_dir / name, json.dumps(content, indent=1) + "\n")
 
     def on_end(self, result: SearchResult, run) -> None:
@@ -219,7 +219,7 @@ class StrategyOutputs(Callback):
 
             with path.open(newline="") as handle:
                 plot_trajectory(list(csv.DictReader(handle)), self.run_dir / f"{self.name}.png")
-        chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
+        chosen = strategy.chosen() if strategy is not None else None
         if chosen is not None and type(chosen).__name__ in ("Genotype", "CellwiseGenotype"):
             from evonas.viz.cells import plot_genotype
 

@@ -81,6 +81,7 @@ from evonas.operators.perturbation import (DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELE
                                            masked_forward, node_inputs)
 from evonas.registry import strategies
 from evonas.runtime import distributed
+from evonas.spaces.base import HasSupernet
 from evonas.spaces.darts.cells import edge_index
 from evonas.strategies.base import Strategy
 from evonas.strategies.gradient import cosine_rate
@@ -112,6 +113,7 @@ class DAP(Strategy):
 
     name = "dap"
     stop_when_stalled = False  # the estimate repeats while values accumulate; the plan ends the search
+    space_needs = (HasSupernet,)  # it trains networks of the space's cell ops (the DARTS space, see _setup)
 
     def __init__(self, *, population: int = DEFAULT, C: int = DEFAULT, layers: int = DEFAULT,
                  batch_size: int = DEFAULT, learning_rate: float = DEFAULT, learning_rate_min: float = DEFAULT,

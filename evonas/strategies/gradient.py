@@ -47,6 +47,7 @@ from torch.utils.data import DataLoader
 
 from evonas.errors import ConfigError
 from evonas.registry import strategies
+from evonas.spaces.base import HasSupernet
 from evonas.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class _GradientStrategy(Strategy):
     """Shared machinery: data, stages of (network, mode, epochs), one epoch per generation, derivation."""
 
     stop_when_stalled = False  # the derived architecture often repeats for many epochs: the stages end the search
+    space_needs = (HasSupernet,)  # it searches the continuous relaxation of the space's supernet
 
     def __init__(self, *, dataset: str = "cifar10-mini", root: str | None = None, batch_size: int = 64,
                  train_portion: float = 0.5, learning_rate: float = 0.025, learning_rate_min: float = 0.001,
