@@ -27,7 +27,8 @@ from __future__ import annotations
 import logging
 import os
 import types
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from evonas.registry import Registry
@@ -82,7 +83,7 @@ class Plugins:
 
     def __init__(self, find: Callable[[], Iterable[Found]] = find_plugins) -> None:
         self._find = find
-        self.registries: list["Registry"] = []
+        self.registries: list[Registry] = []
         #: plugin name -> one line saying why it was not loaded
         self.failures: dict[str, str] = {}
         #: the plugin being loaded (its name), so a registry refuses the names it would take over
