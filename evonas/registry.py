@@ -143,7 +143,8 @@ class Registry:
             if name in self._factories and self._factories[name] is not obj:
                 plugin = self._plugins.current if self._plugins is not None else None
                 if plugin is not None:
-                    raise ConfigError(f"{self.kind} {name!r} is already registered, by {_origin(self._factories[name])}")
+                    raise ConfigError(f"{self.kind} {name!r} is already registered, "
+                                      f"by {_origin(self._factories[name])}")
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._factories[name] = obj
             return obj

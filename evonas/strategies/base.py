@@ -126,13 +126,14 @@ class Strategy(abc.ABC):
 
     def chosen(self) -> Any:
         """The strategy's own final architecture (RelativeNAS' best of the last generation, a gradient
-        search's derived cell), or None (the default) when the front is the result. When not None, the run
-        directory gets ``chosen.json`` / ``chosen.txt``."""
+        search's derived cell), or None (the default) when the front is the result. ``evonas search`` prints
+        it, and :class:`~evonas.callbacks.StrategyOutputs` (from :meth:`callbacks`) writes it as
+        ``chosen.json`` / ``chosen.txt``."""
         return None
 
     def result_files(self) -> dict[str, Any]:
-        """More JSON files for the run directory, ``{file name: JSON-able content}``; none (``{}``) by
-        default."""
+        """More JSON files for the run directory, ``{file name: JSON-able content}`` (written by
+        :class:`~evonas.callbacks.StrategyOutputs`, listed by ``evonas search``); none (``{}``) by default."""
         return {}
 
     def state_dict(self) -> dict:
