@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import signal
@@ -29,15 +30,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from evonas.plugins import ENV_VAR
+from evonas.registry import strategies
 
-SINGLE_OBJECTIVE = ("ga", "deap-ga", "evolution")  # these search the toy space's Hamming objective, the rest ZDT
+#: the toy space and the synthetic evaluators are test fixtures, registered by name only on request: here in the
+#: command-line subprocesses, through the environment they inherit
+os.environ[ENV_VAR] = ",".join(filter(None, [os.environ.get(ENV_VAR), "evonas.testing:register_fixtures"]))
 
 
 def command(run_dir: Path, args, resume: bool) -> list[str]:
     base = [sys.executable, "-m", "evonas.cli", "search"]
     if resume:
         return base + ["--resume", str(run_dir), "--budget", str(args.budget), "--quiet"]
-    evaluator = "hamming" if args.strategy in SINGLE_OBJECTIVE else "zdt"
+    single = strategies.create(args.strategy, pop_size=20).max_objectives == 1
+    evaluator = "hamming" if single else "zdt"  # the toy space's Hamming objective, or its ZDT pair
     return base + ["--space", "toy", "--space-opt", "length=16", "--space-opt", "choices=4", "--evaluator", evaluator,
                    "--strategy", args.strategy, "--pop-size", "20", "--budget", str(args.budget),
                    "--seed", str(args.search_seed), "--run-dir", str(run_dir), "--quiet"]

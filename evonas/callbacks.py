@@ -202,12 +202,11 @@ class StrategyOutputs(Callback):
         rows = getattr(strategy, self.rows)
         if rows:
             atomic_write_csv(self.run_dir / f"{self.name}.csv", rows)
-        chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
+        chosen = strategy.chosen()
         if chosen is not None:
             atomic_write_text(self.run_dir / "chosen.json", json.dumps(space.to_json(chosen), indent=1) + "\n")
             atomic_write_text(self.run_dir / "chosen.txt", f"{chosen}\n")
-        extra = getattr(strategy, "result_files", None)
-        for name, content in (extra() if callable(extra) else {}).items():
+        for name, content in strategy.result_files().items():
             atomic_write_text(self.run_dir / name, json.dumps(content, indent=1) + "\n")
 
     def on_end(self, result: SearchResult, run) -> None:
@@ -220,6 +219,6 @@ class StrategyOutputs(Callback):
 
             with path.open(newline="") as handle:
                 plot_trajectory(list(csv.DictReader(handle)), self.run_dir / f"{self.name}.png")
-        chosen = strategy.chosen() if callable(getattr(strategy, "chosen", None)) else None
+        chosen = strategy.chosen() if strategy is not None else None
         if chosen is not None and isinstance(strategy.space, HasDrawing):
             strategy.space.draw(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")

@@ -8,18 +8,33 @@
 An unknown name raises :class:`~evonas.errors.ConfigError` listing the valid
 ones (with a close match when there is one), as timm's ``create_model`` does;
 so does an option the component does not take.
-Built-in components register themselves when their module is imported; the
-registries import those modules lazily on first use.
+
+Built-in components register themselves when their module is imported; a
+registry finds those modules itself (every module of its package, e.g.
+:mod:`evonas.strategies` for ``strategies``) and imports them on first use,
+so a new component is one new module and no list to update. Third-party
+packages register theirs through the ``evonas.plugins`` entry-point group
+(:mod:`evonas.plugins`), loaded at the same moment, after the built-ins.
+The test fixtures of :mod:`evonas.testing` are not registered unless
+:func:`evonas.testing.register_fixtures` is called.
 """
 from __future__ import annotations
 
 import difflib
 import importlib
 import inspect
+import logging
+import pkgutil
 import typing
 from typing import Any, Callable, Iterable
 
 from evonas.errors import ConfigError
+from evonas.plugins import Plugins
+
+__all__ = ["Registry", "component_config", "differences", "evaluators", "executors", "operators", "plugins",
+           "spaces", "strategies"]
+
+log = logging.getLogger(__name__)
 
 
 def _accepted_options(factory: Any) -> set[str] | None:
@@ -94,30 +109,68 @@ def differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
 
 
 class Registry:
-    """Name -> factory mapping for one kind of component."""
+    """Name -> factory mapping for one kind of component.
 
-    def __init__(self, kind: str, modules: Iterable[str] = ()) -> None:
+    Args:
+        kind: what the components are, for messages ("search space").
+        packages: the packages whose modules hold the built-in components: every module in them (sub-packages
+            included; modules whose name starts with ``_`` aside) is imported on first use, and registers its
+            components as it is imported. A module that needs an optional dependency which is not installed
+            is skipped (its components are then unknown, and the error for an unknown name says why).
+        plugins: the :class:`~evonas.plugins.Plugins` this registry shares with the others, loaded after the
+            built-ins of all of them (None: no plugins).
+    """
+
+    def __init__(self, kind: str, packages: Iterable[str] = (), *, plugins: Plugins | None = None) -> None:
         self.kind = kind
         self._factories: dict[str, Callable[..., Any]] = {}
-        self._modules = list(modules)
-        self._loaded = False
+        self._packages = list(packages)
+        self._plugins = plugins
+        if plugins is not None:
+            plugins.registries.append(self)
+        self._builtins_loaded = False
+        #: built-in modules skipped for a missing optional dependency: module -> why
+        self.unavailable: dict[str, str] = {}
 
     def register(self, name: str, factory: Callable[..., Any] | None = None):
-        """Register ``factory`` under ``name``; usable as a decorator."""
+        """Register ``factory`` under ``name``; usable as a decorator.
+
+        A name taken by another factory is a ValueError (a ConfigError naming the plugin while a plugin
+        loads, so that the plugin is skipped and evonas' own component kept).
+        """
 
         def add(obj):
             if name in self._factories and self._factories[name] is not obj:
+                plugin = self._plugins.current if self._plugins is not None else None
+                if plugin is not None:
+                    raise ConfigError(f"{self.kind} {name!r} is already registered, "
+                                      f"by {_origin(self._factories[name])}")
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._factories[name] = obj
             return obj
 
         return add(factory) if factory is not None else add
 
+    def _load_builtins(self) -> None:
+        """Import every module of :attr:`packages` once (the built-in components register themselves)."""
+        if self._builtins_loaded:
+            return
+        self._builtins_loaded = True
+        for package in self._packages:
+            for module in _modules_of(package):
+                try:
+                    importlib.import_module(module)
+                except ImportError as exc:
+                    missing = exc.name or ""
+                    if not missing or missing.split(".")[0] == "evonas":  # evonas' own bug: not to be hidden
+                        raise
+                    self.unavailable[module] = f"needs {missing!r}"
+                    log.debug("%s: %s skipped, it needs %r, which is not installed", self.kind, module, missing)
+
     def _load(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            for module in self._modules:
-                importlib.import_module(module)
+        self._load_builtins()
+        if self._plugins is not None:
+            self._plugins.load()
 
     def names(self) -> list[str]:
         """Registered names, sorted."""
@@ -150,13 +203,21 @@ class Registry:
             out[name] = re.sub(r":\w+:`~?([^`]+)`", r"\1", sentence).replace("``", "")
         return out
 
+    def options(self, name: str) -> set[str] | None:
+        """The keyword options the component registered as ``name`` accepts (None when that cannot be told)."""
+        return _accepted_options(self.get(name))
+
     def get(self, name: str) -> Callable[..., Any]:
         """The factory registered as ``name``."""
         self._load()
         if name not in self._factories:
             close = difflib.get_close_matches(name, self._factories, 1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(self.names())}")
+            missing = [f"{module} {why}" for module, why in self.unavailable.items()]
+            if self._plugins is not None and self._plugins.failures:
+                missing.append(self._plugins.describe_failures())
+            note = f"; not loaded: {'; '.join(missing)}" if missing else ""
+            raise ConfigError(f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(self.names())}{note}")
         return self._factories[name]
 
     def create(self, name: str, **kwargs: Any) -> Any:
@@ -188,15 +249,25 @@ class Registry:
         return component
 
 
-spaces = Registry("search space", ["evonas.spaces.darts.space", "evonas.spaces.scarlet.space",
-                                   "evonas.spaces.nb201.space", "evonas.testing"])
-strategies = Registry("strategy", ["evonas.strategies.random_search", "evonas.strategies.pymoo_moo",
-                                   "evonas.strategies.deap_ga", "evonas.strategies.evolution",
-                                   "evonas.strategies.relative", "evonas.strategies.gradient",
-                                   "evonas.strategies.dap"])
-evaluators = Registry("evaluator", ["evonas.evaluators.cost", "evonas.evaluators.supernet",
-                                    "evonas.evaluators.nb301", "evonas.evaluators.surrogate", "evonas.evaluators.tabular",
-                                    "evonas.evaluators.zero_cost", "evonas.testing"])
-operators = Registry("operator", ["evonas.operators.variation", "evonas.operators.vector",
-                                   "evonas.operators.gradient", "evonas.operators.perturbation"])
-executors = Registry("executor", ["evonas.runtime.executors", "evonas.runtime.ray_executor"])
+def _modules_of(package: str) -> list[str]:
+    """Every module of ``package`` and its sub-packages, sorted; names starting with ``_`` are left out."""
+    root = importlib.import_module(package)
+    found = []
+    for info in pkgutil.walk_packages(root.__path__, f"{package}."):
+        if not any(part.startswith("_") for part in info.name[len(package) + 1:].split(".")):
+            found.append(info.name)
+    return sorted(found)
+
+
+def _origin(factory: Any) -> str:
+    """Where a registered factory comes from, for messages ("evonas.strategies.evolution")."""
+    return getattr(factory, "__module__", None) or type(factory).__module__
+
+
+#: the plugins of the registries below (``evonas.plugins`` entry points and ``EVONAS_PLUGINS``)
+plugins = Plugins()
+spaces = Registry("search space", ["evonas.spaces"], plugins=plugins)
+strategies = Registry("strategy", ["evonas.strategies"], plugins=plugins)
+evaluators = Registry("evaluator", ["evonas.evaluators"], plugins=plugins)
+operators = Registry("operator", ["evonas.operators"], plugins=plugins)
+executors = Registry("executor", ["evonas.runtime"], plugins=plugins)

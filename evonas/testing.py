@@ -1,9 +1,15 @@
-"""Test helpers shipped with evonas: a toy space and synthetic evaluators with known optima.
+"""Test helpers shipped with evonas: a toy space, synthetic evaluators with known optima, contract suites.
 
 Strategies are proven on these (``tests/strategies``): a strategy must find
 the hidden target of :class:`HammingEvaluator` and cover the known front of
 :class:`ZDTEvaluator` within a stated budget, clearly better than random
 search. Users writing their own strategy can run the same checks.
+
+The fixtures are not components of evonas: importing this module registers
+nothing. :func:`register_fixtures` registers them by name (``toy``,
+``hamming``, ``zdt``, ``crash-once``) for a test suite that drives the
+command line or worker processes; ``EVONAS_PLUGINS=evonas.testing:register_fixtures``
+does it in every process started with that environment (see :mod:`evonas.plugins`).
 """
 from __future__ import annotations
 
@@ -13,11 +19,12 @@ import numpy as np
 
 from evonas.errors import EvonasError
 from evonas.evaluators.base import Evaluator, Objective
-from evonas.registry import evaluators, spaces
 from evonas.spaces.base import SearchSpace
 
+__all__ = ["FIXTURES", "CrashOnceEvaluator", "HammingEvaluator", "ToySpace", "ZDTEvaluator", "check_operator",
+           "check_space", "check_strategy", "front_coverage", "register_fixtures"]
 
-@spaces.register("toy")
+
 class ToySpace(SearchSpace):
     """Architectures are tuples of ``length`` integer genes, each in ``[0, choices)``."""
 
@@ -65,7 +72,6 @@ class ToySpace(SearchSpace):
         return ",".join(map(str, arch))
 
 
-@evaluators.register("hamming")
 class HammingEvaluator(Evaluator):
     """``similarity`` (max): share of genes equal to a hidden target; 1.0 only at the target.
 
@@ -96,7 +102,6 @@ class HammingEvaluator(Evaluator):
                 for a in archs]
 
 
-@evaluators.register("zdt")
 class ZDTEvaluator(Evaluator):
     """Two objectives with a known discrete front (ZDT1 on integer genes).
 
@@ -130,7 +135,6 @@ class ZDTEvaluator(Evaluator):
         return {space.key((x0,) + (0,) * (space.length - 1)) for x0 in range(space.choices)}
 
 
-@evaluators.register("crash-once")
 class CrashOnceEvaluator(ZDTEvaluator):
     """:class:`ZDTEvaluator` whose process dies (``os._exit``) the first time it scores ``crash_on``.
 
@@ -160,6 +164,28 @@ class CrashOnceEvaluator(ZDTEvaluator):
             else:
                 os._exit(1)
         return super()._evaluate(archs)
+
+
+#: the fixtures :func:`register_fixtures` registers: registry name -> {component name: class}
+FIXTURES = {
+    "spaces": {"toy": ToySpace},
+    "evaluators": {"hamming": HammingEvaluator, "zdt": ZDTEvaluator, "crash-once": CrashOnceEvaluator},
+}
+
+
+def register_fixtures(registries: Any = None) -> None:
+    """Register :data:`FIXTURES` by name, for tests that create them by name (the CLI, worker processes).
+
+    ``registries``: an object (or module) with the registries as attributes (``spaces``, ``evaluators``),
+    default :mod:`evonas.registry`. Calling it again is harmless. As a plugin
+    (``EVONAS_PLUGINS=evonas.testing:register_fixtures``) it reaches every process started with that environment.
+    """
+    if registries is None:
+        import evonas.registry as registries
+    for kind, components in FIXTURES.items():
+        registry = getattr(registries, kind)
+        for name, cls in components.items():
+            registry.register(name, cls)
 
 
 def front_coverage(result, true_keys: Sequence[str]) -> float:

@@ -1,6 +1,7 @@
-"""Shared fixtures: small real images written as files, and the shared data folder."""
+"""Shared fixtures: the test components by name, small real images written as files, and the shared data folder."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,18 @@ import pytest
 import torch
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: registers evonas.testing's toy space and synthetic evaluators by name, in this process and in every process a
+#: test starts (the CLI in a subprocess, executor workers): they are not components of evonas itself
+FIXTURE_PLUGIN = "evonas.testing:register_fixtures"
+
+
+def pytest_configure(config):
+    plugins = [p for p in os.environ.get("EVONAS_PLUGINS", "").split(",") if p.strip()]
+    if FIXTURE_PLUGIN not in plugins:
+        os.environ["EVONAS_PLUGINS"] = ",".join([*plugins, FIXTURE_PLUGIN])
+    from evonas.testing import register_fixtures
+
+    register_fixtures()
 
 
 @pytest.fixture(scope="session")

@@ -60,12 +60,13 @@ def test_run_directory_contents(tmp_path):
 
 KILL_SCRIPT = textwrap.dedent(
     """
-    import os, signal, sys
+    import json, os, signal, sys
     from evonas.registry import strategies
     from evonas.loop import search
     from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
 
-    base = HammingEvaluator if sys.argv[2] in ("ga", "deap-ga", "evolution", "relative") else ZDTEvaluator
+    strategy = strategies.create(sys.argv[2], **json.loads(sys.argv[4]))
+    base = HammingEvaluator if strategy.max_objectives == 1 else ZDTEvaluator
 
     class DiesAt(base):
         def _evaluate(self, archs):
@@ -74,23 +75,24 @@ KILL_SCRIPT = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGKILL)
             return super()._evaluate(archs)
 
-    size = {"batch_size": 10} if sys.argv[2] == "random" else {"pop_size": 10}
-    search(ToySpace(length=8, choices=4), strategies.create(sys.argv[2], **size), DiesAt(),
+    search(ToySpace(length=8, choices=4), strategy, DiesAt(),
            budget=120, seed=11, run_dir=sys.argv[1], progress=False)
     """
 )
 
 
-# every registered strategy that searches any space (darts / stacnas resume: tests/strategies/test_gradient_search.py,
-# dap: tests/strategies/test_dap.py)
-@pytest.mark.parametrize("name", sorted(set(strategies.names()) - {"pymoo", "deap", "darts", "stacnas", "dap"}))
+# every registered strategy that can search the toy space (those that need a supernet, space_needs, resume in
+# tests/strategies/test_gradient_search.py and tests/strategies/test_dap.py)
+@pytest.mark.parametrize("name", [name for name in strategies.names()
+                                  if all(isinstance(ToySpace(), need) for need in strategies.create(name).space_needs)])
 def test_resume_after_kill_equals_uninterrupted_run(tmp_path, name):
-    make_evaluator = HammingEvaluator if name in ("ga", "deap-ga", "evolution", "relative") else ZDTEvaluator
-    size = {"batch_size": 10} if name == "random" else {"pop_size": 10}
+    size = {"pop_size": 10} if "pop_size" in strategies.options(name) else {"batch_size": 10}
+    make_evaluator = HammingEvaluator if strategies.create(name, **size).max_objectives == 1 else ZDTEvaluator
     reference = search(ToySpace(length=8, choices=4), strategies.create(name, **size), make_evaluator(),
                        budget=120, seed=11, progress=False)
     run_dir = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(run_dir), name, "55"], capture_output=True)
+    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(run_dir), name, "55", json.dumps(size)],
+                          capture_output=True)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     assert (run_dir / "checkpoint.pkl").exists() and not (run_dir / "front.json").exists()
     resumed = search(ToySpace(length=8, choices=4), strategies.create(name, **size), make_evaluator(),

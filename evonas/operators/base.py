@@ -28,6 +28,9 @@ class Operator(abc.ABC):
 
     #: registry name
     name: str = ""
+    #: whether it reads the search's shared supernet (``ctx.supernets``): such an operator runs only inside a
+    #: search whose evaluator shares one, never on its own
+    needs_supernet: bool = False
 
     def __init__(self, **config: Any) -> None:
         self.config = config

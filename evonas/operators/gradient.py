@@ -188,6 +188,7 @@ class GradientMutation(Mutation):
     """
 
     name = "gradient"
+    needs_supernet = True
     METHODS = ("taylor", "adam")
 
     def __init__(self, *, method: str = "taylor", candidates: int = 8, images: int = 256, steps: int = 3,

@@ -196,6 +196,7 @@ class PerturbationMutation(Mutation):
     ``none`` is never valued, as removing it changes nothing, so the operator never moves an edge to it)."""
 
     name = "perturbation"
+    needs_supernet = True
 
     def __init__(self, *, batches: int = 2) -> None:
         if batches < 1:

@@ -33,7 +33,11 @@ NOT_EVALUATED = 1e12
 
 
 class Strategy(abc.ABC):
-    """Abstract strategy. Constructors are cheap and keyword-only; :meth:`setup` binds a space."""
+    """Abstract strategy. Constructors are cheap and keyword-only; :meth:`setup` binds a space.
+
+    What a strategy is and needs is declared on its class (the annotated class attributes below), so that
+    the command line, the tests and the contract suites read it instead of keeping lists of names.
+    """
 
     name: str = ""
     #: whether the loop ends the search after 5 generations without a new architecture (strategies whose
@@ -43,6 +47,18 @@ class Strategy(abc.ABC):
     max_objectives: int | None = None
     #: the smallest number it handles
     min_objectives: int = 1
+    #: the capabilities it needs of its space, as protocols of :mod:`evonas.spaces.base` (e.g. ``HasSupernet``
+    #: for a search of a supernet's relaxation); :meth:`setup` refuses a space without one, naming it
+    space_needs: tuple[type, ...] = ()
+    #: attributes :meth:`setup` rebuilds from the settings (operators, codecs), so not part of
+    #: :meth:`state_dict`; a subclass names its own, the names add up along the class hierarchy (the base adds
+    #: its own attributes, the class attributes annotated above and the registry's ``_registry_spec``)
+    bound_attributes: tuple[str, ...] = ("config", "space", "objectives", "constraints", "rng", "ctx",
+                                         "_registry_spec")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._BOUND = _bound_attributes(cls)
 
     def __init__(self, **config: Any) -> None:
         self.config = config
@@ -63,6 +79,10 @@ class Strategy(abc.ABC):
         if self.max_objectives is not None and len(objectives) > self.max_objectives:
             raise ConfigError(f"strategy {self.name!r} handles {self.max_objectives} objective(s), got "
                               f"{len(objectives)}: use nsga2 or another multi-objective strategy")
+        for need in self.space_needs:
+            from evonas.spaces.base import require
+
+            require(space, need, f"strategy {self.name!r}")
         self.space, self.objectives, self.rng = space, tuple(objectives), rng
         self.constraints = tuple(constraints)
         self._setup()
@@ -104,11 +124,17 @@ class Strategy(abc.ABC):
         directory ``run_dir`` (e.g. RelativeNAS' trajectory); none by default."""
         return []
 
-    #: attributes that :meth:`setup` rebuilds from the settings, so they are not part of :meth:`state_dict`
-    _BOUND = frozenset({"config", "space", "objectives", "constraints", "rng", "ctx", "mutation", "crossover",
-                        "codec", "problem", "name", "max_objectives", "min_objectives", "algorithm_name",
-                        "stop_when_stalled",
-                        "_registry_spec"})
+    def chosen(self) -> Any:
+        """The strategy's own final architecture (RelativeNAS' best of the last generation, a gradient
+        search's derived cell), or None (the default) when the front is the result. ``evonas search`` prints
+        it, and :class:`~evonas.callbacks.StrategyOutputs` (from :meth:`callbacks`) writes it as
+        ``chosen.json`` / ``chosen.txt``."""
+        return None
+
+    def result_files(self) -> dict[str, Any]:
+        """More JSON files for the run directory, ``{file name: JSON-able content}`` (written by
+        :class:`~evonas.callbacks.StrategyOutputs`, listed by ``evonas search``); none (``{}``) by default."""
+        return {}
 
     def state_dict(self) -> dict:
         """What changes while the strategy runs (its random generator's state included), for an exact resume;
@@ -125,7 +151,7 @@ class Strategy(abc.ABC):
         self._load_state_dict({k: v for k, v in state.items() if k != "rng"})
 
     def _state_dict(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k not in self._BOUND}
+        return {k: v for k, v in vars(self).items() if k not in type(self)._BOUND}
 
     def _load_state_dict(self, state: dict) -> None:
         for key, value in state.items():
@@ -155,3 +181,16 @@ class Strategy(abc.ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.config.items()))
         return f"{type(self).__name__}({args})"
+
+
+def _bound_attributes(cls: type) -> frozenset:
+    """The attributes of ``cls`` that are not state: its and its bases' ``bound_attributes``, and the class
+    attributes :class:`Strategy` declares (annotated), which subclasses may set per instance from their settings
+    (``name``, ``max_objectives``)."""
+    names = set(Strategy.__annotations__)
+    for klass in cls.__mro__:
+        names.update(vars(klass).get("bound_attributes", ()))
+    return frozenset(names)
+
+
+Strategy._BOUND = _bound_attributes(Strategy)

@@ -80,7 +80,7 @@ from evonas.operators.perturbation import (MASKED_OPS, PerturbationValuer, avera
                                            fine_select, masked_forward)
 from evonas.registry import strategies
 from evonas.runtime import distributed
-from evonas.spaces.base import HasCellTools, require
+from evonas.spaces.base import HasCellTools
 from evonas.strategies.base import Strategy
 from evonas.strategies.gradient import cosine_rate
 
@@ -112,6 +112,7 @@ class DAP(Strategy):
 
     name = "dap"
     stop_when_stalled = False  # the estimate repeats while values accumulate; the plan ends the search
+    space_needs = (HasCellTools,)  # it trains networks of DARTS-style cells of the space's ops
 
     def __init__(self, *, population: int = DEFAULT, C: int = DEFAULT, layers: int = DEFAULT,
                  batch_size: int = DEFAULT, learning_rate: float = DEFAULT, learning_rate_min: float = DEFAULT,
@@ -164,7 +165,7 @@ class DAP(Strategy):
         from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
         from evonas.runtime.device import resolve_device
         c = self.config
-        tools = require(self.space, HasCellTools, "strategy 'dap' (DARTS-style cells)").cell_tools
+        tools = self.space.cell_tools
         space_ops = tuple(self.space.candidate_ops)
         self.ops = tuple(getattr(tools, OP_LISTS[c["ops"]])) if c["ops"] else space_ops
         missing = sorted(set(self.ops) - set(space_ops))

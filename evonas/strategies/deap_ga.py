@@ -64,6 +64,7 @@ class DeapStrategy(Strategy):
     """
 
     name = "deap"
+    bound_attributes = ("mutation", "crossover")  # built by setup() from the settings
 
     def __init__(self, *, algorithm: str = "ga", pop_size: int = 20, offspring: int | None = None,
                  cxpb: float = 0.5, mutpb: float = 0.5, tournament_size: int = 3, max_tries: int = 20,

@@ -23,6 +23,7 @@ class RegularizedEvolution(Strategy):
     """Aging evolution with tournament selection and the space's mutation (or ``mutation=``)."""
 
     name = "evolution"
+    bound_attributes = ("mutation",)  # built by setup() from the settings
     max_objectives = 1
 
     def __init__(self, *, pop_size: int = 20, sample_size: int = 5, offspring: int = 1,

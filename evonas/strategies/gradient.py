@@ -47,7 +47,7 @@ from torch.utils.data import DataLoader
 
 from evonas.errors import ConfigError
 from evonas.registry import strategies
-from evonas.spaces.base import HasCellTools, HasRelaxation, require
+from evonas.spaces.base import HasCellTools, HasRelaxation
 from evonas.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class _GradientStrategy(Strategy):
     """Shared machinery: data, stages of (network, mode, epochs), one epoch per generation, derivation."""
 
     stop_when_stalled = False  # the derived architecture often repeats for many epochs: the stages end the search
+    space_needs = (HasRelaxation,)  # it searches the continuous relaxation of the space's supernet
 
     def __init__(self, *, dataset: str = "cifar10-mini", root: str | None = None, batch_size: int = 64,
                  train_portion: float = 0.5, learning_rate: float = 0.025, learning_rate_min: float = 0.001,
@@ -286,8 +287,7 @@ class DartsSearch(_GradientStrategy):
         return [{"name": "darts", "epochs": self.config["epochs"], "mode": self.config["mode"]}]
 
     def _build(self, stage: int) -> torch.nn.Module:
-        space = require(self.space, HasRelaxation, "strategy 'darts' (a supernet in continuous mode)")
-        return space.relaxed_supernet(self.config, num_classes=self.num_classes)
+        return self.space.relaxed_supernet(self.config, num_classes=self.num_classes)
 
     def _derive(self, stage: int, module: torch.nn.Module):
         return self.space.derive(module)
@@ -305,6 +305,7 @@ class StacNASSearch(_GradientStrategy):
     weights (:func:`~evonas.spaces.darts.stacnas.zero_attention`; written as ``edge_attention.json``)."""
 
     name = "stacnas"
+    space_needs = (HasCellTools,)  # its stage networks are DARTS-style cell search networks
 
     def __init__(self, *, epochs: int = 80, C: int = 16, layers: int = 14, layers_stage2: int = 20,
                  train_portion: float = 1.0, grad_clip: float = 3.0, keep_zero_attention: bool = False,
@@ -317,7 +318,6 @@ class StacNASSearch(_GradientStrategy):
                          keep_zero_attention=keep_zero_attention, alpha_share=alpha_share, **config)
 
     def _setup(self) -> None:
-        require(self.space, HasCellTools, "strategy 'stacnas' (DARTS-style cells)")
         super()._setup()
 
     def _stages(self) -> list[dict]:

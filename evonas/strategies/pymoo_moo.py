@@ -191,6 +191,7 @@ class PymooStrategy(Strategy):
     """
 
     name = "pymoo"
+    bound_attributes = ("codec", "problem", "algorithm_name")  # set from the settings (setup(), constructor)
 
     def __init__(self, *, algorithm: str = "nsga2", pop_size: int = 20, n_offsprings: int | None = None,
                  crossover_prob: float = 0.9, mutation_prob: float = 1.0, n_partitions: int = 12,

@@ -167,6 +167,7 @@ class RelativeNAS(Strategy):
     """
 
     name = "relative"
+    bound_attributes = ("codec",)  # built by setup() from the space
     max_objectives = 1
 
     def __init__(self, *, pop_size: int = 20, generations: int = 50, learning_rate: float = 0.1,

@@ -163,7 +163,7 @@ def test_darts_on_nb201_and_bad_settings():
     assert len(result.individuals) == 1 and strategy.finished
     with pytest.raises(ConfigError, match="stacnas"):
         DartsSearch(mode="one-level")
-    with pytest.raises(ConfigError, match="DARTS-style cells.*HasCellTools"):
+    with pytest.raises(ConfigError, match="strategy .stacnas. needs a space with cell_tools"):
         evonas.search(NB201Space(), StacNASSearch(epochs=1, **QUICK), NB201TableEvaluator(), budget=5, seed=0,
                       progress=False)
 
