@@ -27,12 +27,8 @@ import logging
 import pkgutil
 import typing
 from typing import Any, Callable, Iterable
-
 from evonas.errors import ConfigError
 from evonas.plugins import Plugins
-
-__all__ = ["Registry", "component_config", "differences", "evaluators", "executors", "operators", "plugins",
-           "spaces", "strategies"]
 
 log = logging.getLogger(__name__)
 
@@ -271,3 +267,36 @@ strategies = Registry("strategy", ["evonas.strategies"], plugins=plugins)
 evaluators = Registry("evaluator", ["evonas.evaluators"], plugins=plugins)
 operators = Registry("operator", ["evonas.operators"], plugins=plugins)
 executors = Registry("executor", ["evonas.runtime"], plugins=plugins)
+
+#: the registries by the kind names :func:`create` and :func:`list_components` take
+REGISTRIES: dict[str, Registry] = {"space": spaces, "strategy": strategies, "evaluator": evaluators,
+                                   "operator": operators, "executor": executors}
+
+
+def _registry(kind: str) -> Registry:
+    if kind not in REGISTRIES:
+        close = difflib.get_close_matches(kind, REGISTRIES, 1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown kind of component {kind!r}{hint}; valid: {', '.join(REGISTRIES)}")
+    return REGISTRIES[kind]
+
+
+def create(kind: str, name: str, **options: Any) -> Any:
+    """The component of ``kind`` (``"space"``, ``"strategy"``, ``"evaluator"``, ``"operator"``,
+    ``"executor"``) registered as ``name``, built with ``options`` (checked by name against its constructor).
+
+    >>> import evonas
+    >>> evonas.create("strategy", "nsga2", pop_size=20)   # doctest: +SKIP
+    """
+    return _registry(kind).create(name, **options)
+
+
+def list_components(kind: str | None = None) -> dict[str, list[str]] | list[str]:
+    """The registered names of ``kind`` (sorted), or ``{kind: names}`` of every kind; built-ins and plugins."""
+    if kind is not None:
+        return _registry(kind).names()
+    return {k: registry.names() for k, registry in REGISTRIES.items()}
+
+
+__all__ = ["REGISTRIES", "Registry", "component_config", "create", "differences", "evaluators", "executors",
+           "list_components", "operators", "plugins", "spaces", "strategies"]

@@ -175,8 +175,6 @@ def test_an_installed_plugin_runs_in_evonas_search_and_a_broken_one_is_one_line(
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="`evonas search --help` lists the registered components once the CLI "
-                                       "builds its help from the registries (Registry.describe)")
 def test_an_installed_plugin_shows_in_the_search_help(installed):
     proc = run_evonas(installed, "search", "--help")
     assert proc.returncode == 0, proc.stderr[-2000:]

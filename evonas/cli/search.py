@@ -106,11 +106,10 @@ def run(args: argparse.Namespace) -> int:
                         executor=args.executor, executor_options=executor_options(args))
     print(front_table(result))
     # duck typing kept until the strategies' base class has these methods
-    chosen = getattr(strategy, "chosen", lambda: None)()
+    chosen = strategy.chosen()
     if chosen is not None:  # a strategy with its own final-architecture rule (RelativeNAS)
         print(f"chosen architecture: {space.key(chosen)} ({Path(config.run_dir) / 'chosen.json'})")
-    extra = getattr(strategy, "result_files", None)
-    for name in (extra() if callable(extra) else {}):
+    for name in strategy.result_files():
         print(f"also written: {Path(config.run_dir) / name}")
     print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json, plots)")
     return 0
