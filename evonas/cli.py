@@ -279,7 +279,6 @@ def _search(args: argparse.Namespace) -> int:
         if not args.resume:
             if has_checkpoint(run.path / CHECKPOINT):
                 raise ConfigError(f"{run.path} already holds a search; continue it with --resume {run.path}")
-            run.write_json("search.json", config.to_dict())
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
                         executor=args.executor, executor_options=_executor_options(args))
