@@ -22,7 +22,8 @@ Models come from a small registry (:func:`register_regressor`): ``xgboost``
 a :class:`Regressor` subclass. A saved surrogate is two files: the model
 bytes at ``path`` and a JSON sidecar ``path + ".json"`` (the space's
 settings as :func:`evonas.params.describe` gives them, objective, feature
-layout, SHA-256 of the model bytes, fit report), both written atomically; a missing, corrupt or mismatched pair raises
+layout, SHA-256 of the model bytes, fit report), both written atomically;
+a missing, corrupt or mismatched pair raises
 :class:`~evonas.errors.CheckpointError`.
 """
 from __future__ import annotations

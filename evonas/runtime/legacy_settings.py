@@ -113,8 +113,10 @@ def _value(old: Any, new: Any, path: str) -> list[str]:
         if not isinstance(old, list) or len(old) != len(new):
             return [path]
         return [p for i, (o, n) in enumerate(zip(old, new)) for p in _value(o, n, f"{path}.{i}")]
-    if _plain(old) == _plain(describe(new)) or (isinstance(old, str) and old == str(new)):  # repr of str(path)
+    if _plain(old) == _plain(describe(new)):
         return []
+    if (isinstance(old, str) and old == str(new)) or (new is None and old in ({}, [], ())):
+        return []  # what the older code stored: str(path), dict(options or {})
     return [path]
 
 
