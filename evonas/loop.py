@@ -211,6 +211,9 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     else:
         if checkpoint is not None and has_checkpoint(checkpoint):
             raise ConfigError(f"{run.path} already holds a search; continue it with resume or pick another run dir")
+        if run is not None:  # first: `evonas search --resume` restarts a run killed while its evaluator set up
+            run.write_json(SEARCH_JSON, search_record(space, strategy, evaluator, constraints=constraints,
+                                                      budget=budget, seed=seed, run_dir=run.path))
         if not evaluator_ready:
             evaluator.setup(space)
         strategy, archive, generation = _start(space, strategy, objectives, constraints, seed)
@@ -218,8 +221,6 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             run_id = run.create_identity(CHECKPOINT_KIND)
             run.write_json("config.json", {"fingerprint": digest, "settings": config, "budget": int(budget),
                                            "settings_format": SETTINGS_FORMAT})
-            run.write_json(SEARCH_JSON, search_record(space, strategy, evaluator, constraints=constraints,
-                                                      budget=budget, seed=seed, run_dir=run.path))
     handler = run.attach_log() if run is not None else None
     history = HistoryWriter(run, space) if run is not None else None
 

@@ -236,3 +236,19 @@ def test_the_command_line_and_python_write_the_same_search_json(tmp_path):
         {k: v for k, v in from_python.items() if k != "run_dir"}
     assert from_python["evaluator"] == ["zdt", "hamming"] and from_python["objectives"] == ["f1:min",
                                                                                           "similarity:max"]
+
+
+def test_a_run_killed_while_its_evaluator_sets_up_resumes_from_the_command_line(tmp_path, monkeypatch):
+    from evonas.cli import main
+
+    def killed(self, space):
+        raise KeyboardInterrupt  # as a kill during a long set-up (training a supernet)
+
+    monkeypatch.setattr(ZDTEvaluator, "_setup", killed)
+    with pytest.raises(KeyboardInterrupt):
+        search(ToySpace(length=6, choices=3), registry.strategies.create("nsga2", pop_size=10), ZDTEvaluator(),
+               budget=20, seed=0, run_dir=tmp_path, progress=False, plots=False)
+    assert (tmp_path / "search.json").is_file() and not (tmp_path / "config.json").exists()
+    monkeypatch.undo()
+    assert main(["search", "--resume", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "front.json").is_file()
