@@ -38,7 +38,9 @@ from evonas.registry import component_config, differences
 from evonas.result import Archive, SearchResult
 from evonas.runtime.checkpoint import has_checkpoint, load_latest_checkpoint, save_object_checkpoint
 from evonas.runtime.executors import Executor, LocalExecutor, resolve_executor
+from evonas.runtime.legacy_settings import SETTINGS_FORMAT, is_legacy, legacy_differences, refusal
 from evonas.runtime.run_dir import RunDir
+from evonas.search_record import SEARCH_JSON, search_record
 from evonas.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
@@ -83,8 +85,8 @@ class MemoisedEvaluation:
 
 def fingerprint(space, strategy: Strategy, evaluator: Evaluator, constraints: Sequence[Constraint],
                 seed: int) -> dict:
-    """The settings a resumed run must share with the run it continues (JSON-able; see
-    :func:`~evonas.registry.component_config`)."""
+    """The settings a resumed run must share with the run it continues (JSON-able: each component's
+    :meth:`~evonas.params.Configurable.describe`, from its constructor's parameters)."""
     return {"space": component_config(space), "strategy": component_config(strategy),
             "evaluator": component_config(evaluator), "objectives": [str(o) for o in evaluator.objectives],
             "constraints": [str(c) for c in constraints], "seed": int(seed)}
@@ -115,8 +117,10 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
         budget: number of distinct architectures to evaluate; the search stops
             after the generation in which it is reached.
         seed: the run's only source of randomness (strategy RNG, global RNGs).
-        run_dir: where the config, ``history.csv``, ``front.json``, plots and
-            per-generation checkpoints go (nothing is written when None).
+        run_dir: where the config (``config.json``: the identity a resume must match; ``search.json``: the
+            components by registry name and options, as ``evonas search --resume`` and ``evonas export`` read
+            them), ``history.csv``, ``front.json``, plots and per-generation checkpoints go (nothing is written
+            when None).
         constraints: e.g. ``["flops <= 300e6"]``, on any value the evaluator reports.
         resume: continue the run in ``run_dir`` from its latest readable checkpoint;
             its settings must equal these (the budget may grow).
@@ -169,18 +173,29 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     if resume and not run.exists() and not has_checkpoint(checkpoint):
         log.warning("%s holds no search yet (it stopped before its settings were saved): starting it", run.path)
         resume = False
+    digest = _digest(config)  # what the run's config.json and checkpoints carry
     if resume:
         saved = run.read_json("config.json")
-        if saved.get("fingerprint") != _digest(config):
+        if saved.get("fingerprint") != digest and is_legacy(saved):  # its settings held repr strings
+            differing = legacy_differences(saved.get("settings", {}), {"space": space, "strategy": strategy,
+                                                                       "evaluator": evaluator}, config)
+            if differing:
+                raise ConfigError(refusal(run.path, differing))
+            log.info("%s was written by an older evonas; its settings match these", run.path)
+            digest = saved["fingerprint"]
+        if saved.get("fingerprint") != digest:
             differing = differences(saved.get("settings", {}), json.loads(json.dumps(config)))
             raise ConfigError(f"{run.path} was started with other settings ({', '.join(differing[:6]) or 'unknown'} "
                               f"differ); resume it with the same space, strategy, evaluator, constraints and seed")
+        if not (run.path / SEARCH_JSON).is_file():  # a run an older evonas started from Python
+            run.write_json(SEARCH_JSON, search_record(space, strategy, evaluator, constraints=constraints,
+                                                      budget=budget, seed=seed, run_dir=run.path))
         run_id = run.run_id(CHECKPOINT_KIND)
         if not evaluator_ready:
             evaluator.setup(space)
         if has_checkpoint(checkpoint):
             state = load_latest_checkpoint(checkpoint, kind=CHECKPOINT_KIND,
-                                           expect={"run_id": run_id, "fingerprint": _digest(config)})
+                                           expect={"run_id": run_id, "fingerprint": digest})
             strategy, archive, _ = _start(space, strategy, objectives, constraints, seed)
             strategy.load_state_dict(state["strategy"])
             archive.load_state_dict(state["archive"], space)
@@ -196,12 +211,16 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     else:
         if checkpoint is not None and has_checkpoint(checkpoint):
             raise ConfigError(f"{run.path} already holds a search; continue it with resume or pick another run dir")
+        if run is not None:  # first: `evonas search --resume` restarts a run killed while its evaluator set up
+            run.write_json(SEARCH_JSON, search_record(space, strategy, evaluator, constraints=constraints,
+                                                      budget=budget, seed=seed, run_dir=run.path))
         if not evaluator_ready:
             evaluator.setup(space)
         strategy, archive, generation = _start(space, strategy, objectives, constraints, seed)
         if run is not None:
             run_id = run.create_identity(CHECKPOINT_KIND)
-            run.write_json("config.json", {"fingerprint": _digest(config), "settings": config, "budget": int(budget)})
+            run.write_json("config.json", {"fingerprint": digest, "settings": config, "budget": int(budget),
+                                           "settings_format": SETTINGS_FORMAT})
     handler = run.attach_log() if run is not None else None
     history = HistoryWriter(run, space) if run is not None else None
 
@@ -223,7 +242,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         """Checkpoint the search as it is, ``completed`` generations done (plus any progress the strategy's
         state records within the next one)."""
         save_object_checkpoint(checkpoint, {
-            "fingerprint": _digest(config), "generation": completed, "strategy": strategy.state_dict(),
+            "fingerprint": digest, "generation": completed, "strategy": strategy.state_dict(),
             "archive": archive.state_dict(space), "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
             "rng": _rng_states(), "stalled": stalled}, kind=CHECKPOINT_KIND, run_id=run_id)
         history.sync(archive)

@@ -28,6 +28,7 @@ import pkgutil
 import typing
 from typing import Any, Callable, Iterable
 from evonas.errors import ConfigError
+from evonas.params import describe
 from evonas.plugins import Plugins
 
 log = logging.getLogger(__name__)
@@ -57,41 +58,14 @@ def _accepted_options(factory: Any) -> set[str] | None:
 
 
 def component_config(obj: Any) -> Any:
-    """A JSON-able description of a component's settings: ``{"type": "module.Class", **settings}``.
+    """A JSON-able description of a component's settings: ``{"type": "Class", **settings}``.
 
-    Strategies and operators keep their keyword arguments in ``config``; an
-    object with a ``settings`` dict (the supernet evaluator) gives that;
-    nested components (an operator passed to a strategy, the members of a
-    composite evaluator) are described the same way; anything else by its
-    ``repr``. Used as the identity a resumed search must match, so a
-    difference can be named option by option.
+    The settings are the constructor's parameters (:meth:`~evonas.params.Configurable.get_params`), nested
+    components (an operator given to a strategy, the members of a composite evaluator) described the same
+    way; never a ``repr``. Used as the identity a resumed search must match, so a difference can be named
+    option by option (:func:`differences`). Same as :func:`evonas.params.describe`.
     """
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if isinstance(obj, (list, tuple)):
-        return [component_config(item) for item in obj]
-    if isinstance(obj, dict):
-        return {str(k): component_config(v) for k, v in obj.items()}
-    text = repr(obj)
-    # the name the component gives itself (a subclass that only adds behaviour, e.g. a test hook, keeps it)
-    name = text.split("(", 1)[0] if "(" in text and text.split("(", 1)[0].isidentifier() else type(obj).__qualname__
-    described = {"type": name}
-    config = getattr(obj, "config", None)
-    settings = getattr(obj, "settings", None)
-    if isinstance(config, dict):
-        described.update({k: component_config(v) for k, v in config.items()})
-    elif isinstance(settings, dict):  # settings of the weights, plus scoring options its repr names
-        described.update({k: component_config(v) for k, v in settings.items()})
-        described["repr"] = text
-    else:
-        members = getattr(obj, "evaluators", None)
-        inner = getattr(obj, "inner", None)
-        if isinstance(members, (list, tuple)):
-            described["members"] = [component_config(m) for m in members]
-        if inner is not None:
-            described["inner"] = component_config(inner)
-        described["repr"] = text
-    return described
+    return describe(obj)
 
 
 def differences(saved: Any, current: Any, prefix: str = "") -> list[str]:

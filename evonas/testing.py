@@ -33,9 +33,6 @@ class ToySpace(SearchSpace):
     def __init__(self, *, length: int = 12, choices: int = 4) -> None:
         self.length, self.choices = length, choices
 
-    def __repr__(self) -> str:
-        return f"ToySpace(length={self.length}, choices={self.choices})"
-
     def validate(self, arch: Any) -> Tuple[int, ...]:
         arch = tuple(int(v) for v in arch)
         if len(arch) != self.length or any(not 0 <= v < self.choices for v in arch):
@@ -86,9 +83,6 @@ class HammingEvaluator(Evaluator):
         self.target = target
         self._target_vector = None
 
-    def __repr__(self) -> str:
-        return f"HammingEvaluator(target={self.target!r})"
-
     @property
     def objectives(self) -> tuple[Objective, ...]:
         return (Objective("similarity", "max"),)
@@ -111,9 +105,6 @@ class ZDTEvaluator(Evaluator):
     """
 
     name = "zdt"
-
-    def __repr__(self) -> str:
-        return "ZDTEvaluator()"
 
     @property
     def objectives(self) -> tuple[Objective, ...]:
@@ -148,9 +139,6 @@ class CrashOnceEvaluator(ZDTEvaluator):
     def __init__(self, *, crash_on: Sequence[int], marker: str) -> None:
         super().__init__()
         self.crash_on, self.marker = tuple(int(v) for v in crash_on), str(marker)
-
-    def __repr__(self) -> str:
-        return f"CrashOnceEvaluator(crash_on={self.crash_on!r}, marker={self.marker!r})"
 
     def _evaluate(self, archs: list) -> list[dict[str, float]]:
         import os

@@ -96,16 +96,13 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     space, strategy, evaluator = build_components(config)
     run_dir = RunDir(config.run_dir)
-    with run_dir.locked():  # held from here to the end, so search.json cannot be replaced under a running search
-        if not args.resume:
-            if has_checkpoint(run_dir.path / CHECKPOINT):
-                raise ConfigError(f"{run_dir.path} already holds a search; continue it with --resume {run_dir.path}")
-            run_dir.write_json("search.json", config.to_dict())
+    with run_dir.locked():  # held from here to the end; search() writes search.json as a Python run does
+        if not args.resume and has_checkpoint(run_dir.path / CHECKPOINT):
+            raise ConfigError(f"{run_dir.path} already holds a search; continue it with --resume {run_dir.path}")
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
                         executor=args.executor, executor_options=executor_options(args))
     print(front_table(result))
-    # duck typing kept until the strategies' base class has these methods
     chosen = strategy.chosen()
     if chosen is not None:  # a strategy with its own final-architecture rule (RelativeNAS)
         print(f"chosen architecture: {space.key(chosen)} ({Path(config.run_dir) / 'chosen.json'})")

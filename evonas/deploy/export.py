@@ -70,22 +70,25 @@ def _trained_runs(paths: Sequence[str | Path]) -> dict[tuple[str, str], dict]:
 
 
 def _space_of_run(run: Path, search: dict | None, space) -> tuple[Any, str, dict]:
-    """``(space, registry name, options)`` of a search run: from ``search.json`` (``evonas search``), the given
-    ``space``, or ``config.json`` when the run's space took no options (a search started from Python)."""
+    """``(space, registry name, options)`` of a search run: the given ``space``, or from ``search.json``
+    (every search writes it), or for a run an older evonas started from Python, the space in its ``config.json``
+    when that took no options."""
+    from evonas.params import registry_options
     from evonas.registry import spaces
+    from evonas.runtime.legacy_settings import legacy_differences
 
     if space is not None:
-        name = getattr(space, "name", "") or type(space).__name__
-        return space, name, dict(getattr(space, "_registry_spec", (None, {}))[1])
+        name, options = registry_options(space, spaces)
+        return space, name, options
     if search is not None:
         options = search.get("space_options", {})
         return spaces.create(search["space"], **options), search["space"], options
     saved = _read_json(run / "config.json").get("settings", {}).get("space", {})
     for name in spaces.names():
         candidate = spaces.create(name)
-        if type(candidate).__name__ == saved.get("type") and repr(candidate) == saved.get("repr"):
+        if not legacy_differences({"space": saved}, {"space": candidate}, {}):
             return candidate, name, {}
-    raise ConfigError(f"{run} was searched from Python with {saved.get('repr', 'an unknown space')}: name its space "
+    raise ConfigError(f"{run} was searched from Python with a {saved.get('type', 'unknown')} space: name its space "
                       "(export_run(space=...), or --space NAME --space-opt KEY=VALUE)")
 
 

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from evonas.core import Objective, parse_objective  # noqa: F401  (re-exported: evaluators declare objectives)
 from evonas.errors import ConfigError, EvonasError
+from evonas.params import Configurable
 
 
 #: value key a gated :class:`CompositeEvaluator` adds: 1.0 when a constraint was already violated and the later
@@ -26,8 +27,9 @@ from evonas.errors import ConfigError, EvonasError
 GATED = "gated"
 
 
-class Evaluator(abc.ABC):
-    """Abstract evaluator. Constructors are cheap; heavy work goes in :meth:`setup`."""
+class Evaluator(Configurable, abc.ABC):
+    """Abstract evaluator. Constructors are cheap (their arguments are the settings, see :mod:`evonas.params`);
+    heavy work goes in :meth:`setup`."""
 
     #: registry name
     name: str = ""
@@ -124,9 +126,6 @@ class Evaluator(abc.ABC):
     def _evaluate(self, archs: list[Any]) -> list[Mapping[str, float]]:
         """Score ``archs``; return one mapping per architecture."""
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(objectives={[str(o) for o in self.objectives]})"
-
 
 class CompositeEvaluator(Evaluator):
     """Merge several evaluators: their objectives are concatenated, results merged.
@@ -155,6 +154,7 @@ class CompositeEvaluator(Evaluator):
             raise ConfigError("CompositeEvaluator needs at least one evaluator")
         self.evaluators = list(evaluators)
         self.constraints = tuple(parse_constraint(c) for c in constraints)
+        self.config["constraints"] = [str(c) for c in self.constraints]  # canonical: "a<=1" is "a <= 1"
         names = [o.name for e in self.evaluators for o in e.objectives]
         clashes = sorted({n for n in names if names.count(n) > 1})
         if clashes:
@@ -198,10 +198,6 @@ class CompositeEvaluator(Evaluator):
     def _violates(self, values: Mapping[str, float]) -> bool:
         """Whether a constraint on the values known so far is violated."""
         return any(c.name in values and c.violation(values[c.name]) > 0 for c in self.constraints)
-
-    def __repr__(self) -> str:
-        gate = f", constraints={[str(c) for c in self.constraints]}" if self.constraints else ""
-        return f"CompositeEvaluator({self.evaluators!r}{gate})"
 
     def state_dict(self) -> dict:
         return {"parts": [e.state_dict() for e in self.evaluators]}
@@ -249,9 +245,6 @@ class SelectObjectives(Evaluator):
         if not objectives:
             raise ConfigError("select at least one objective")
         self.inner, self._objectives = inner, tuple(objectives)
-
-    def __repr__(self) -> str:
-        return f"SelectObjectives({self.inner!r}, {[str(o) for o in self._objectives]})"
 
     @property
     def objectives(self) -> tuple[Objective, ...]:

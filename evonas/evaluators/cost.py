@@ -182,7 +182,3 @@ class CostEvaluator(Evaluator):
             result["onnx_latency"] = onnx_latency(session, self.input_shape, repeats=self.latency_repeats,
                                                   warmup=self.latency_warmup)
         return result
-
-    def __repr__(self) -> str:
-        return (f"CostEvaluator(metrics={self.metrics!r}, input_shape={self.input_shape!r}, "
-                f"net_kwargs={self.net_kwargs!r}, device={self.device!r})")

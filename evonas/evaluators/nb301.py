@@ -147,10 +147,6 @@ class NB301Evaluator(Evaluator):
         self.runtime_model: Optional[NB301Ensemble] = None
         self._cost_cache: dict[str, tuple[float, float]] = {}
 
-    def __repr__(self) -> str:
-        return (f"NB301Evaluator({str(self.model_dir)!r}, version={self.model_version!r}, noisy={self.noisy}, "
-                f"seed={self.seed}, runtime={self.runtime}, cost={self.cost})")
-
     @property
     def objectives(self) -> tuple[Objective, ...]:
         return (Objective("nb301_accuracy", "max"),)

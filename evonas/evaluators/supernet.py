@@ -83,6 +83,9 @@ class SupernetEvaluator(Evaluator):
     """
 
     name = "supernet"
+    #: where and how it runs, not what it scores: left out of the identity a resumed search must match
+    operational_params = frozenset({"eval_batch_size", "checkpoint", "device", "channels_last", "workers", "progress",
+                                    "micro_batches", "data_parallel"})
 
     def __init__(self, *, dataset: str = "cifar10-mini", root: str | None = None,
                  split: tuple[float, float] = (0.5, 0.5), supernet_kwargs: Mapping[str, Any] | None = None,
@@ -123,11 +126,6 @@ class SupernetEvaluator(Evaluator):
         self.channels_last_spec = channels_last
         self.micro_batches, self.data_parallel = micro_batches, data_parallel
         self.shared: SharedSupernet | None = None
-
-    def __repr__(self) -> str:
-        precision = "" if self.eval_dtype == "float32" else f", eval_dtype={self.eval_dtype!r}"
-        return (f"SupernetEvaluator({json.dumps(self.settings, sort_keys=True)}, metric={self.metric!r}, "
-                f"recalibration_images={self.recalibration_images}, val_images={self.val_images}{precision})")
 
     @property
     def objectives(self) -> tuple[Objective, ...]:

@@ -20,9 +20,10 @@ Real-valued encodings (RelativeNAS) are used as they are.
 Models come from a small registry (:func:`register_regressor`): ``xgboost``
 (default), ``lightgbm`` and ``ridge`` (numpy, no extra dependency); or pass
 a :class:`Regressor` subclass. A saved surrogate is two files: the model
-bytes at ``path`` and a JSON sidecar ``path + ".json"`` (space repr,
-objective, feature layout, SHA-256 of the model bytes, fit report), both
-written atomically; a missing, corrupt or mismatched pair raises
+bytes at ``path`` and a JSON sidecar ``path + ".json"`` (the space's
+settings as :func:`evonas.params.describe` gives them, objective, feature
+layout, SHA-256 of the model bytes, fit report), both written atomically;
+a missing, corrupt or mismatched pair raises
 :class:`~evonas.errors.CheckpointError`.
 """
 from __future__ import annotations
@@ -41,7 +42,8 @@ import numpy as np
 from evonas.errors import CheckpointError, ConfigError
 from evonas.imports import optional_import
 from evonas.evaluators.base import Evaluator, Objective, parse_objective
-from evonas.registry import evaluators
+from evonas.params import describe
+from evonas.registry import differences, evaluators
 from evonas.runtime.atomic import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -283,22 +285,34 @@ class SurrogateModel:
     """A fitted regressor plus what it needs to score architectures of one space."""
 
     def __init__(self, regressor: Regressor, *, objective: Objective, layout: Mapping[str, Any],
-                 space_repr: str, report: Optional[Mapping[str, Any]] = None) -> None:
+                 space: Any, report: Optional[Mapping[str, Any]] = None) -> None:
+        """``space``: the fitted space's description (:func:`evonas.params.describe`; the text of its ``repr``
+        in a sidecar an older evonas wrote)."""
         self.regressor, self.objective, self.layout = regressor, objective, dict(layout)
-        self.space_repr, self.report = space_repr, dict(report or {})
+        self.space, self.report = space, dict(report or {})
 
     def __repr__(self) -> str:
-        return f"SurrogateModel({self.regressor.name}, objective={self.objective}, space={self.space_repr})"
+        space = self.space.get("type") if isinstance(self.space, dict) else self.space
+        return f"SurrogateModel({self.regressor.name}, objective={self.objective}, space={space})"
+
+    def describe(self) -> dict:
+        """Its identity (as a setting of :class:`SurrogateEvaluator`): the model, its bytes' digest, the objective
+        and the space it was fitted on."""
+        return {"type": "SurrogateModel", "model": self.regressor.name,
+                "sha256": hashlib.sha256(self.regressor.to_bytes()).hexdigest(), "objective": str(self.objective),
+                "space": self.space}
 
     def check_space(self, space) -> None:
         """CheckpointError when ``space`` encodes architectures differently from the fitted one."""
         layout = feature_layout(space)
         if any(layout.get(k) != self.layout.get(k) for k in ("length", "lower", "upper")):
-            raise CheckpointError(f"surrogate was fitted on {self.space_repr} (encoding length "
+            raise CheckpointError(f"surrogate was fitted on {self.space} (encoding length "
                                   f"{self.layout.get('length')}); {space!r} encodes {layout.get('length')} genes "
                                   "with other bounds")
-        if repr(space) != self.space_repr:
-            log.warning("surrogate fitted on %s, scoring %r (same encoding layout)", self.space_repr, space)
+        differing = differences(self.space, describe(space)) if isinstance(self.space, dict) else []
+        if differing:  # (an older sidecar holds a repr text: only its layout is compared)
+            log.warning("surrogate fitted on %s, scoring %r (same encoding layout; %s differ)", self.space, space,
+                        ", ".join(differing))
 
     def predict(self, archs: Iterable[Any], space) -> np.ndarray:
         """Predicted objective values of ``archs`` (one batch prediction)."""
@@ -314,7 +328,7 @@ class SurrogateModel:
         sidecar = {"format": FORMAT, "version": 1, "model": self.regressor.name,
                    "sha256": hashlib.sha256(blob).hexdigest(),
                    "objective": [self.objective.name, self.objective.direction],
-                   "space": self.space_repr, "layout": self.layout, "report": self.report}
+                   "space": self.space, "layout": self.layout, "report": self.report}
         atomic_write_bytes(path, blob)
         atomic_write_text(_sidecar(path), json.dumps(sidecar, indent=1, allow_nan=True))
         return path
@@ -342,7 +356,7 @@ class SurrogateModel:
             regressor = REGRESSORS[meta["model"]].from_bytes(blob)
             name, direction = meta["objective"]
             return cls(regressor, objective=Objective(name, direction), layout=meta["layout"],
-                       space_repr=meta["space"], report=meta.get("report"))
+                       space=meta["space"], report=meta.get("report"))
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - each library raises its own types for bad bytes
@@ -395,7 +409,7 @@ def fit_surrogate(histories: Any, *, space, objective: str | Objective, model: A
         regressor = _regressor(type(regressor), params).fit(X, y, seed)
     log.info("surrogate of %s: %d archs, held-out kendall tau %.3f, spearman %.3f, r2 %.3f", target.name,
              len(archs), report["kendall_tau"], report["spearman"], report["r2"])
-    return SurrogateModel(regressor, objective=target, layout=layout, space_repr=repr(space), report=report), report
+    return SurrogateModel(regressor, objective=target, layout=layout, space=describe(space), report=report), report
 
 
 @evaluators.register("surrogate")
@@ -416,9 +430,6 @@ class SurrogateEvaluator(Evaluator):
         if path is None and model is None:
             raise ConfigError("SurrogateEvaluator needs path= (a file written by SurrogateModel.save) or model=")
         self.path, self.objective, self.model = path, objective, model
-
-    def __repr__(self) -> str:
-        return f"SurrogateEvaluator(path={str(self.path) if self.path else None!r}, objective={self.objective!r})"
 
     def _surrogate(self) -> SurrogateModel:
         if self.model is None:

@@ -72,9 +72,6 @@ class NB201TableEvaluator(Evaluator):
         self.dataset, self.cost, self.table_path = dataset, cost, table
         self.table: dict[str, dict[str, float]] | None = None
 
-    def __repr__(self) -> str:
-        return f"NB201TableEvaluator(dataset={self.dataset!r}, cost={self.cost}, table={self.table_path!r})"
-
     @property
     def objectives(self) -> tuple[Objective, ...]:
         return (Objective("accuracy", "max"),)

@@ -67,9 +67,6 @@ class SynflowEvaluator(Evaluator):
             raise ConfigError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")
         self.net_kwargs, self.input_shape, self.seed = dict(net_kwargs or {}), tuple(input_shape), seed
 
-    def __repr__(self) -> str:
-        return f"SynflowEvaluator(net_kwargs={self.net_kwargs!r}, input_shape={self.input_shape}, seed={self.seed})"
-
     @property
     def objectives(self) -> tuple[Objective, ...]:
         return (Objective("synflow", "max"),)
@@ -134,6 +131,7 @@ class NaswotEvaluator(Evaluator):
     """
 
     name = "naswot"
+    operational_params = frozenset({"root"})  #: where the dataset's files are, not which data
 
     def __init__(self, *, dataset: str = "cifar10-mini", root: str | None = None, batch_size: int = 64,
                  net_kwargs: Mapping[str, Any] | None = None, seed: int = 0) -> None:
@@ -143,10 +141,6 @@ class NaswotEvaluator(Evaluator):
         self.dataset, self.root, self.batch_size = dataset, root, int(batch_size)
         self.net_kwargs, self.seed = dict(net_kwargs or {}), seed
         self._images: torch.Tensor | None = None
-
-    def __repr__(self) -> str:
-        return (f"NaswotEvaluator(dataset={self.dataset!r}, batch_size={self.batch_size}, "
-                f"net_kwargs={self.net_kwargs!r}, seed={self.seed})")
 
     @property
     def objectives(self) -> tuple[Objective, ...]:

@@ -20,11 +20,13 @@ from typing import Any, Callable, Container, Sequence
 import numpy as np
 
 from evonas.errors import ConfigError, EvonasError
+from evonas.params import Configurable
 from evonas.spaces.base import check_rng
 
 
-class Operator(abc.ABC):
-    """Base of mutations and crossovers. Constructors are cheap; :meth:`setup` binds a space."""
+class Operator(Configurable, abc.ABC):
+    """Base of mutations and crossovers. Constructors are cheap and pass their settings to this constructor
+    (they become ``config``, see :mod:`evonas.params`); :meth:`setup` binds a space."""
 
     #: registry name
     name: str = ""
@@ -51,10 +53,6 @@ class Operator(abc.ABC):
             raise EvonasError(f"{type(self).__name__}.setup(space) must be called before use")
         self.calls += 1
         return check_rng(rng)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.config.items()))
-        return f"{type(self).__name__}({args})"
 
 
 class Mutation(Operator):

@@ -32,12 +32,13 @@ import pickle
 from typing import Any, Sequence
 
 from evonas.errors import ConfigError, EvonasError
+from evonas.params import Configurable
 from evonas.registry import executors
 
 log = logging.getLogger(__name__)
 
 
-class Executor:
+class Executor(Configurable):
     """Evaluates batches for the search loop. ``start`` is called once before set-up, ``close`` at the end."""
 
     name = ""
@@ -50,9 +51,6 @@ class Executor:
 
     def close(self) -> None:
         """Release workers."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
 
 @executors.register("local")
@@ -128,9 +126,6 @@ class ProcessExecutor(Executor):
             raise ConfigError(f"workers must be >= 1, got {workers}")
         self.threads = threads
         self._pool = None
-
-    def __repr__(self) -> str:
-        return f"ProcessExecutor(workers={self.workers}, threads={self.threads})"
 
     def start(self, space, evaluator) -> None:
         if evaluator.shares_weights:

@@ -130,10 +130,6 @@ class RayExecutor(Executor):
         #: actors replaced after they died (for the log and tests)
         self.replaced = 0
 
-    def __repr__(self) -> str:
-        return (f"RayExecutor(address={self.address!r}, workers={self.workers}, "
-                f"cpus_per_worker={self.cpus_per_worker}, gpus_per_worker={self.gpus_per_worker})")
-
     # ------------------------------------------------------------------ set-up
     def start(self, space, evaluator) -> None:
         try:

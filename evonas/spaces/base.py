@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Tuple, runti
 import numpy as np
 
 from evonas.errors import ConfigError, EvonasError
+from evonas.params import Configurable
 
 if TYPE_CHECKING:  # torch is only needed by spaces that build modules
     from torch import nn
@@ -31,11 +32,12 @@ def check_rng(rng: Any) -> np.random.Generator:
     return rng
 
 
-class SearchSpace(abc.ABC):
+class SearchSpace(Configurable, abc.ABC):
     """Abstract search space: sampling, variation, encoding, building, identity.
 
     Subclasses set ``name`` (the registry name) and implement
-    :meth:`validate` and the ``_``-prefixed hooks.
+    :meth:`validate` and the ``_``-prefixed hooks; their constructor's arguments
+    are their settings (:mod:`evonas.params`).
     """
 
     name: str = ""

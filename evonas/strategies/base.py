@@ -23,6 +23,7 @@ import numpy as np
 
 from evonas.core import Constraint, Objective
 from evonas.errors import ConfigError
+from evonas.params import Configurable
 
 if TYPE_CHECKING:
     from evonas.context import SearchContext
@@ -32,8 +33,9 @@ if TYPE_CHECKING:
 NOT_EVALUATED = 1e12
 
 
-class Strategy(abc.ABC):
-    """Abstract strategy. Constructors are cheap and keyword-only; :meth:`setup` binds a space.
+class Strategy(Configurable, abc.ABC):
+    """Abstract strategy. Constructors are cheap and keyword-only and pass their settings to this constructor
+    (they become ``config``, see :mod:`evonas.params`); :meth:`setup` binds a space.
 
     What a strategy is and needs is declared on its class (the annotated class attributes below), so that
     the command line, the tests and the contract suites read it instead of keeping lists of names.
@@ -177,10 +179,6 @@ class Strategy(abc.ABC):
         G = np.asarray([[c.violation(r[c.name]) for c in self.constraints] for r in results],
                        dtype=float).reshape(len(results), len(self.constraints))
         return np.nan_to_num(G, nan=0.0)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.config.items()))
-        return f"{type(self).__name__}({args})"
 
 
 def _bound_attributes(cls: type) -> frozenset:

@@ -138,7 +138,14 @@ def test_export_of_a_search_run_started_from_python(tmp_path):
 
     evonas.search(ScarletSpace(width_mult=0.25), strategies.create("nsga2", pop_size=4), CostEvaluator(),
                   budget=4, seed=0, run_dir=tmp_path / "opts", progress=False, plots=False)
-    with pytest.raises(ConfigError, match="name its space"):  # a space with options: not guessed
+    # search() wrote search.json: the space's options are known without naming it
+    rows = export_run(tmp_path / "opts", exporter="torchscript", progress=False)
+    assert rows and all(row["onnx_check_passed"] for row in rows)
+    meta = json.loads((tmp_path / "opts" / "export" / "front-00" / "meta.json").read_text())
+    assert (meta["space"], meta["space_options"]) == ("scarlet", {"width_mult": 0.25})
+    # a run an older evonas started from Python has no search.json: a space with options is not guessed
+    (tmp_path / "opts" / "search.json").unlink()
+    with pytest.raises(ConfigError, match="name its space"):
         export_run(tmp_path / "opts", progress=False)
     rows = export_run(tmp_path / "opts", space=ScarletSpace(width_mult=0.25), exporter="torchscript", progress=False)
     assert rows and all(row["onnx_check_passed"] for row in rows)

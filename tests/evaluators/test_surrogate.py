@@ -156,3 +156,23 @@ def test_custom_regressor_and_errors(darts_pairs):
         fit_surrogate(pairs[:3], space=space, objective="synthetic")
     with pytest.raises(ConfigError, match="needs path="):
         SurrogateEvaluator()
+
+
+def test_the_fitted_space_is_identified_by_its_settings_not_its_repr(darts_pairs, tmp_path, caplog, monkeypatch):
+    space, pairs = darts_pairs
+    surrogate, _ = fit_surrogate(pairs[:60], space=space, objective="synthetic", model="ridge", seed=0)
+    path = surrogate.save(tmp_path / "s.bin")
+    assert json.loads((tmp_path / "s.bin.json").read_text())["space"]["type"] == "DartsSpace"
+    monkeypatch.setattr(DartsSpace, "__repr__", lambda self: "the DARTS space")  # cosmetic: no warning
+    with caplog.at_level("WARNING"):
+        SurrogateModel.load(path).check_space(DartsSpace())
+        assert "surrogate fitted on" not in caplog.text
+        # a setting that keeps the encoding's layout but is another space: named
+        SurrogateModel.load(path).check_space(DartsSpace(shared_cell=False))
+    assert "shared_cell differ" in caplog.text
+    # a sidecar an older evonas wrote holds the space's repr text: it still loads and scores
+    sidecar = json.loads((tmp_path / "s.bin.json").read_text())
+    (tmp_path / "s.bin.json").write_text(json.dumps({**sidecar, "space": "DartsSpace()"}))
+    old = SurrogateModel.load(path)
+    old.check_space(DartsSpace())
+    np.testing.assert_array_equal(old.predict([pairs[0][0]], space), surrogate.predict([pairs[0][0]], space))

@@ -63,10 +63,6 @@ class DartsSpace(SearchSpace):
         self.encoding = encoding
         self.network = network
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and v is not None)
-        return f"DartsSpace({args})"
-
     # ------------------------------------------------------- resolved config
     @property
     def _steps(self) -> int:

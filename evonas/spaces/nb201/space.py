@@ -26,9 +26,6 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
 
-    def __repr__(self) -> str:
-        return "NB201Space()"
-
     def validate(self, arch: Any) -> Arch:
         return validate_arch(arch)
 

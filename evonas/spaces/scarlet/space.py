@@ -75,10 +75,6 @@ class ScarletSpace(SearchSpace):
         self._legal: Tuple[Tuple[int, ...], ...] = tuple(
             tuple(range(SKIP)) + (skip if spec.index in allowed else ()) for spec in LAYERS)
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and v is not None)
-        return f"ScarletSpace({args})"
-
     # ------------------------------------------------------- resolved config
     @property
     def _variant(self) -> str:
