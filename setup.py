@@ -37,7 +37,8 @@ setup(
     extras_require={
         "dev": ["pytest>=7.4", "pytest-timeout>=2.2", "xgboost>=2.0", "lightgbm>=4.0", "ray>=2.9",
                 "onnx>=1.15", "onnxruntime>=1.17", "onnxscript>=0.1",
-                "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=1.0"],
+                "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=1.0",
+                "ruff==0.17.6"],  # the linter CI runs (tests/test_lint.py): pinned, so a new rule never turns main red
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=1.0"],  # mkdocs build --strict
         "nb301": ["xgboost>=2.0", "lightgbm>=4.0"],
         "surrogate": ["xgboost>=2.0", "lightgbm>=4.0"],

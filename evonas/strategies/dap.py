@@ -151,7 +151,7 @@ class DAP(Strategy):
         self.unit = 0  # index into the plan of the next unit of work
         self.members: list = []  # phase 1: each member's cell (its random ops)
         self.matrices: list = []  # phase 1: each member's (14, ops) valuation matrix
-        self.cell: DapCell | None = None  # the cell the current network holds
+        self.cell: Any = None  # the cell the current network holds
         self.values: np.ndarray | None = None  # latest value of every (edge, op), for the estimate
         self.edge_values: dict = {}  # topology: latest value of each edge as a whole
         self.node_order: list = []
@@ -314,7 +314,7 @@ class DAP(Strategy):
         return {"accuracy_before": work["before"], "kept": f"{kept[0]},{kept[1]}"}
 
     # -------------------------------------------------------------- machinery
-    def _network(self, cell: DapCell):
+    def _network(self, cell: Any):
         """The network for ``cell``: fresh weights (seeded by the unit) or, with ``inherit_weights``, the current
         network's."""
         c = self.config
@@ -351,7 +351,7 @@ class DAP(Strategy):
                                    num_workers=c["workers"], generator=generator):
                 yield x.to(self.device), y.to(self.device)
 
-    def _train(self, network, optimizer, cell: DapCell, learning_rate: float) -> None:
+    def _train(self, network, optimizer, cell: Any, learning_rate: float) -> None:
         """Train for ``train_epochs`` (or ``train_steps``) with a cosine from ``learning_rate`` to the minimum."""
         c = self.config
         per_epoch = max(len(self.train_set) // c["batch_size"], 1)
@@ -369,7 +369,7 @@ class DAP(Strategy):
         for group in optimizer.param_groups:  # what the fine-tunes then run at (the cosine's end)
             group["lr"] = c["learning_rate_min"]
 
-    def _rebuild_and_train(self, cell: DapCell, learning_rate: float) -> tuple:
+    def _rebuild_and_train(self, cell: Any, learning_rate: float) -> tuple:
         network = self._network(cell)
         optimizer = self._optimizer(network, learning_rate)
         self._train(network, optimizer, cell, learning_rate)
@@ -378,7 +378,7 @@ class DAP(Strategy):
                           "optimizer": copy.deepcopy(optimizer.state_dict())}
         return network, optimizer
 
-    def _begin(self, cell: DapCell, learning_rate: float) -> dict:
+    def _begin(self, cell: Any, learning_rate: float) -> dict:
         """Rebuild and train for ``cell`` (unless a resumed unit already did), checkpoint, and set up the
         unit's valuation."""
         if self.work is None:
