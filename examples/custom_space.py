@@ -14,7 +14,10 @@ networks, and everything evonas offers works on it because the space
 * ``bounds`` (:class:`~evonas.spaces.base.HasBounds`): the vector
   operators ``pm`` / ``sbx`` and pymoo's box;
 * ``draw`` (:class:`~evonas.spaces.base.HasDrawing`): pictures of
-  architectures (the export writes one beside each model).
+  architectures (the export writes one beside each model, RelativeNAS one
+  of its chosen architecture);
+* the supernet's ``candidate_modules`` / ``path_modules``: RelativeNAS'
+  block-by-block weight merge.
 
 An architecture is a chain of ``len(widths)`` stages; each stage holds 1 to
 ``max_depth`` inverted-residual blocks (MobileNetV2, Sandler et al. 2018),
@@ -25,9 +28,11 @@ each with its own depthwise kernel size and expansion ratio, e.g.
 
 One run of the script registers the space, runs the contract suite, trains a
 small supernet once on the embedded ``cifar10-mini`` images, searches with
-four engines (supernet accuracy and FLOPs as objectives; regularized
-evolution on accuracy alone), exports the best architecture to ONNX and
-writes everything under ``--run-dir``:
+random search, NSGA-II (pymoo) and DEAP's NSGA-II on supernet accuracy and
+FLOPs, and with regularized evolution and RelativeNAS (which trains the
+supernet as it goes) on accuracy alone, exports the evolution run's best
+architecture to ONNX (checked in onnxruntime) and writes everything under
+``--run-dir``:
 
     python examples/custom_space.py                  # about a minute on 2 CPU cores
     python examples/custom_space.py --quick          # smaller: what the test runs
@@ -126,6 +131,15 @@ class MobileChainSupernet(nn.Module):
             self.stages.append(positions)
             c_in = width
         self.head = _head(c_in, head, num_classes)
+
+    def candidate_modules(self) -> list[str]:
+        """Names of the candidate block modules (what a RelativeNAS weight set merges block by block)."""
+        return [f"stages.{s}.{i}.{name}" for s, positions in enumerate(self.stages)
+                for i, position in enumerate(positions) for name in position]
+
+    def path_modules(self, arch: Arch) -> set[str]:
+        """The candidate modules ``arch``'s path runs."""
+        return {f"stages.{s}.{i}.k{k}e{e}" for s, stage in enumerate(arch) for i, (k, e) in enumerate(stage)}
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         x = self.stem(x)
@@ -371,6 +385,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
                                         offspring=max(1, pop_size // 2)), two[:1]),
         "nsga2": (strategies.create("nsga2", pop_size=pop_size), two),
         "deap-nsga2": (strategies.create("deap-nsga2", pop_size=pop_size), two),
+        # RelativeNAS trains the supernet while it searches (slow-fast pairs; the supernet names its candidate
+        # modules for the weight merge): a short run of it
+        "relative": (strategies.create("relative", pop_size=4, generations=2, member_steps=2), two[:1]),
     }
     summary: dict = {"contract": passed, "runs": {}}
     (run_dir / "supernet.pt").unlink(missing_ok=True)
