@@ -344,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--pop-size", type=int, default=None, help="population (default 8; quick 4)")
     parser.add_argument("--supernet-epochs", type=int, default=None, help="default 5; quick 1")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: networks this small run slower on more)")
     parser.add_argument("--run-dir", default="runs/custom_space",
                         help="where results go (its engine folders are replaced)")
     args = parser.parse_args(argv)
@@ -352,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     epochs = args.supernet_epochs if args.supernet_epochs is not None else (1 if args.quick else 5)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     start, run_dir = time.perf_counter(), Path(args.run_dir)
-    torch.set_num_threads(min(torch.get_num_threads(), 4))
+    torch.set_num_threads(args.threads)
 
     # 1. Register the space (the CLI and config files can then name it) and create it by name.
     from evonas.registry import evaluators, spaces, strategies
