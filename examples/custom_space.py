@@ -298,6 +298,7 @@ class MobileChainSpace(SearchSpace):
         import matplotlib.pyplot as plt
 
         arch, path = self.validate(arch), Path(path)
+        path = path if path.suffix else path.with_suffix(".png")
         colours = dict(zip(self.kernels, plt.get_cmap("viridis")(np.linspace(0.15, 0.85, len(self.kernels)))))
         top = max(self.expansions)
         fig, ax = plt.subplots(figsize=(1.2 + 0.9 * sum(map(len, arch)) + 0.4 * len(arch), 2.6))
@@ -315,7 +316,7 @@ class MobileChainSpace(SearchSpace):
         ax.axis("off")
         ax.set_title(title or self.key(arch), fontsize=9)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path if path.suffix else path.with_suffix(".png"), dpi=100, bbox_inches="tight")
+        fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         return path
 
@@ -413,11 +414,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     best_key = max(summary["runs"].values(), key=lambda run: run["best_accuracy"])["best_key"]
     space.draw(best_key, run_dir / "best.png", title=f"best supernet accuracy: {best_key}")
-    rows = export_run(run_dir / "evolution", run_dir / "export", space=space, progress=False)
+    rows = export_run(run_dir / "evolution", run_dir / "export", space=space, progress=False)  # raises if a check fails
     summary["export"] = [{k: row[k] for k in ("name", "key", "params", "onnx_check_passed", "folder")}
                          for row in rows]
-    print(f"exported {len(rows)} architecture(s) to {run_dir / 'export'}: ONNX check "
-          f"{'passed' if all(row['onnx_check_passed'] for row in rows) else 'FAILED'}")
+    print(f"exported {len(rows)} architecture(s) to {run_dir / 'export'}: ONNX check passed")
     summary["seconds"] = round(time.perf_counter() - start, 1)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     print(f"done in {summary['seconds']:.0f} s; plots (progress.png, pareto.png), histories and fronts in "
