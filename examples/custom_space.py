@@ -176,10 +176,6 @@ class MobileChainSpace(SearchSpace):
         if self.max_depth == 1 and len(self.kernels) == 1 and len(self.expansions) == 1:
             raise ConfigError("these settings leave a single architecture: nothing to search")
 
-    def __repr__(self) -> str:
-        return (f"MobileChainSpace(widths={self.widths}, max_depth={self.max_depth}, kernels={self.kernels}, "
-                f"expansions={self.expansions})")
-
     # -------------------------------------------------------------- contract
     def validate(self, arch: Any) -> Arch:
         """``arch`` as nested tuples; also accepts its key (``"k3e4-k5e6|k3e3|k7e4"``) and JSON lists."""
