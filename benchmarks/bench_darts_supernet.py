@@ -39,7 +39,6 @@ import subprocess
 import sys
 import time
 
-
 #: the original DARTS search network's step and peak RSS, and continuous-plain's beside it in the same runs
 #: (two rounds, C=16, 8 cells, batch 64, 2 threads, 2-core CPU)
 REFERENCE_SECONDS, REFERENCE_GIB = (7.2, 7.4), 9.6
@@ -139,7 +138,8 @@ def main(argv=None) -> None:
         results[mode] = run_mode(mode, forwarded)
         results[mode]["wall"] = time.perf_counter() - t0
 
-    header = f"{'mode':<17} {'steps':>5} {'median s/step':>14} {'min s/step':>11} {'RSS built MiB':>14} {'peak RSS MiB':>13} {'wall s':>7}"
+    header = (f"{'mode':<17} {'steps':>5} {'median s/step':>14} {'min s/step':>11} {'RSS built MiB':>14} "
+              f"{'peak RSS MiB':>13} {'wall s':>7}")
     print(header)
     print("-" * len(header))
     for mode, r in results.items():
@@ -149,10 +149,12 @@ def main(argv=None) -> None:
         d, c = results["discrete"], results["continuous"]
         print(f"continuous / discrete: time {statistics.median(c['times']) / statistics.median(d['times']):.1f}x, "
               f"peak RSS {c['peak_rss_mib'] / d['peak_rss_mib']:.1f}x, "
-              f"RSS above model {(c['peak_rss_mib'] - c['rss_built_mib']) / max(d['peak_rss_mib'] - d['rss_built_mib'], 1):.1f}x")
+              f"RSS above model "
+              f"{(c['peak_rss_mib'] - c['rss_built_mib']) / max(d['peak_rss_mib'] - d['rss_built_mib'], 1):.1f}x")
     if {"continuous", "continuous-plain"} <= set(results):
         c, p = results["continuous"], results["continuous-plain"]
-        print(f"continuous / continuous-plain: time {statistics.median(c['times']) / statistics.median(p['times']):.2f}x, "
+        ratio = statistics.median(c['times']) / statistics.median(p['times'])
+        print(f"continuous / continuous-plain: time {ratio:.2f}x, "
               f"peak RSS {c['peak_rss_mib'] / p['peak_rss_mib']:.2f}x")
     if (args.C, args.layers, args.batch, args.size, args.threads) == (16, 8, 64, 32, 2) and "continuous" in results:
         c = results["continuous"]

@@ -25,8 +25,8 @@ import time
 import numpy as np
 
 from evonas.evaluators.base import Evaluator, Objective
-from evonas.result import Archive
 from evonas.loop import MemoisedEvaluation, search
+from evonas.result import Archive
 from evonas.spaces.darts import DartsSpace
 from evonas.strategies.pymoo_moo import PymooStrategy
 

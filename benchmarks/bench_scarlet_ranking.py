@@ -151,10 +151,11 @@ def main() -> None:
     params = [float(sum(p.numel() for p in space.build(a, num_classes=10).parameters())) for a in archs]
 
     print(f"{args.k} SCARLET-CIFAR architectures (width {args.width_mult}, {np.mean(skips):.1f} skips on average), "
-          f"supernets {args.supernet_epochs} epochs ({args.sampler}, {args.weight_sharing} weights), stand-alone {args.standalone_epochs} epochs, "
+          f"supernets {args.supernet_epochs} epochs ({args.sampler}, {args.weight_sharing} weights), "
+          f"stand-alone {args.standalone_epochs} epochs, "
           f"on {device} ({time.perf_counter() - began:.0f} s in all)")
     print(f"{'arch':>4} {'skips':>5} {'stand-alone %':>14} {'stabilized %':>13} {'plain skip %':>13}")
-    for i, arch in enumerate(archs):
+    for i in range(len(archs)):
         print(f"{i:>4} {skips[i]:>5} {truth[i]:>14.2f} {scores[True][i]['accuracy']:>13.2f} "
               f"{scores[False][i]['accuracy']:>13.2f}")
     summary = {"settings": vars(args), "device": str(device), "archs": [space.to_json(a) for a in archs],

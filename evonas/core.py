@@ -83,7 +83,8 @@ def parse_constraint(spec: str | Constraint) -> Constraint:
     match = _PATTERN.match(str(spec))
     if not match:
         raise ConfigError(
-            f"cannot read constraint {spec!r}: write NAME <= VALUE or NAME >= VALUE (e.g. 'flops <= 300e6', 'params <= 5M')"
+            f"cannot read constraint {spec!r}: write NAME <= VALUE or NAME >= VALUE "
+            "(e.g. 'flops <= 300e6', 'params <= 5M')"
         )
     name, op, raw = match.groups()
     scale = _SUFFIX.get(raw[-1], 1.0)

@@ -239,10 +239,10 @@ def train_search_network(out_dir: str | os.PathLike, *, ops: Sequence[str], data
     The trained weights are kept in ``out_dir/search_network.pt`` with the settings that made them; a
     later call with the same settings loads them instead of training again.
     """
-    from evonas.loop import search
     from evonas.evaluators.cost import CostEvaluator
-    from evonas.runtime.atomic import atomic_torch_save
+    from evonas.loop import search
     from evonas.registry import spaces
+    from evonas.runtime.atomic import atomic_torch_save
     from evonas.strategies.gradient import DartsSearch
 
     ops = tuple(op for op in ops if op != "none")

@@ -27,6 +27,7 @@ import logging
 import pkgutil
 import typing
 from typing import Any, Callable, Iterable
+
 from evonas.errors import ConfigError
 from evonas.params import describe
 from evonas.plugins import Plugins

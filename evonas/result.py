@@ -7,17 +7,14 @@ evaluated once per evaluator version, and each evaluation becomes one
 """
 from __future__ import annotations
 
-import math
-
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from evonas.core import Constraint
-from evonas.core import Objective
-from evonas.core import non_dominated_mask
+from evonas.core import Constraint, Objective, non_dominated_mask
 
 
 @dataclass

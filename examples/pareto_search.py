@@ -23,8 +23,8 @@ from evonas.evaluators.base import CompositeEvaluator, Objective, SelectObjectiv
 from evonas.evaluators.cost import CostEvaluator
 from evonas.evaluators.supernet import SupernetEvaluator
 from evonas.spaces.darts import DartsSpace
-from evonas.strategies.pymoo_moo import PymooStrategy
 from evonas.spaces.darts.drawing import plot_genotype
+from evonas.strategies.pymoo_moo import PymooStrategy
 
 
 def main() -> None:

@@ -43,7 +43,8 @@ def test_auto_picks_the_gpu():
 @pytest.mark.parametrize("space", [DartsSpace(), ScarletSpace(variant="cifar", width_mult=0.25)],
                          ids=["darts", "scarlet"])
 def test_supernet_trained_on_gpu_scores_like_on_cpu(tmp_path, space):
-    kwargs = dict(SCARLET_TINY, supernet_kwargs={"C": 4, "layers": 3}) if isinstance(space, DartsSpace) else SCARLET_TINY
+    darts = isinstance(space, DartsSpace)
+    kwargs = dict(SCARLET_TINY, supernet_kwargs={"C": 4, "layers": 3}) if darts else SCARLET_TINY
     archs = [space.sample(np.random.default_rng(s)) for s in range(3)]
     gpu = SupernetEvaluator(checkpoint=str(tmp_path / "supernet.pt"), device="auto", **kwargs)
     gpu.setup(space)

@@ -13,8 +13,8 @@ from tqdm import tqdm
 
 from evonas.cli import main
 from evonas.errors import CheckpointError
-from evonas.registry import strategies
 from evonas.loop import search
+from evonas.registry import strategies
 from evonas.testing import ToySpace, ZDTEvaluator
 
 TOY = ["--space", "toy", "--evaluator", "zdt", "--strategy", "nsga2", "--pop-size", "10", "--quiet"]

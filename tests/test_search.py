@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from evonas.errors import CheckpointError, ConfigError, EvonasError
-from evonas.registry import strategies
 from evonas.loop import search
+from evonas.registry import strategies
 from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator
 
 
@@ -165,7 +165,8 @@ def test_constraints_keep_infeasible_points_off_the_front():
     [
         (lambda: strategies.create("nsgaa2"), ConfigError, "did you mean 'nsga2'"),
         (lambda: strategies.create("nsga2", population=3), ConfigError, "population"),
-        (lambda: search(ToySpace(), strategies.create("ga"), ZDTEvaluator(), budget=10), ConfigError, "'ga' handles 1 objective"),
+        (lambda: search(ToySpace(), strategies.create("ga"), ZDTEvaluator(), budget=10), ConfigError,
+         "'ga' handles 1 objective"),
         (lambda: search(ToySpace(), strategies.create("ga"), HammingEvaluator(target=(0,) * 12), budget=0),
          ConfigError, "budget"),
         (lambda: search(ToySpace(), strategies.create("ga"), HammingEvaluator(target=(0,) * 12), budget=5,
@@ -187,9 +188,9 @@ def test_constraint_parsing():
 
 
 def test_live_hypervolume_never_drops_when_a_later_point_widens_the_bounds():
+    from evonas.callbacks import _update_hypervolume
     from evonas.evaluators.base import Objective
     from evonas.result import Archive
-    from evonas.callbacks import _update_hypervolume
 
     archive = Archive([Objective("f1", "min"), Objective("f2", "min")])
     for i, (f1, f2) in enumerate([(0.0, 1.0), (1.0, 0.0), (0.5, 0.5)]):
@@ -211,10 +212,10 @@ def test_live_hypervolume_never_drops_when_a_later_point_widens_the_bounds():
 
 def test_live_hypervolume_waits_for_spread_bounds():
     """A first generation with one feasible point gives no bounds; the first spread generations do."""
-    from evonas.evaluators.base import Objective
-    from evonas.core import hypervolume
-    from evonas.result import Archive
     from evonas.callbacks import _update_hypervolume
+    from evonas.core import hypervolume
+    from evonas.evaluators.base import Objective
+    from evonas.result import Archive
 
     archive = Archive([Objective("f1", "min"), Objective("f2", "min")])
     archive.record((0,), "0", None, {"f1": 2.0, "f2": 2.0}, generation=0)

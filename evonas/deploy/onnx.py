@@ -20,10 +20,10 @@ import contextlib
 import io
 import logging
 import os
-import warnings
 import statistics
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Sequence
 

@@ -21,7 +21,6 @@ from evonas.core import Objective, parse_objective  # noqa: F401  (re-exported: 
 from evonas.errors import ConfigError, EvonasError
 from evonas.params import Configurable
 
-
 #: value key a gated :class:`CompositeEvaluator` adds: 1.0 when a constraint was already violated and the later
 #: evaluators did not run (their values are NaN), else 0.0
 GATED = "gated"

@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from contextlib import contextmanager
-from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Sequence
 
 import torch
 from torch import nn

@@ -57,7 +57,6 @@ import numpy as np
 
 from evonas.errors import CheckpointError, ConfigError, GenotypeError
 from evonas.evaluators.base import Evaluator, Objective
-from evonas.imports import optional_import
 from evonas.evaluators.nb301_encoding import (  # noqa: F401  (public names re-exported here)
     FEATURE_NAMES,
     FIXED_HYPERPARAMETERS,
@@ -76,6 +75,7 @@ from evonas.evaluators.nb301_models import (  # noqa: F401  (public names re-exp
     load_ensemble,
     resolve_model_dir,
 )
+from evonas.imports import optional_import
 from evonas.registry import evaluators
 
 log = logging.getLogger(__name__)

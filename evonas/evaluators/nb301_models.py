@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evonas.errors import CheckpointError, ConfigError
+from evonas.errors import CheckpointError
 from evonas.imports import optional_import
 
 log = logging.getLogger(__name__)

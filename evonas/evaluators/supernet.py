@@ -31,8 +31,13 @@ from evonas.errors import CheckpointError, ConfigError
 from evonas.evaluators.base import Evaluator, Objective
 from evonas.registry import evaluators
 from evonas.runtime import distributed
-from evonas.runtime.checkpoint import (has_checkpoint, load_checkpoint, load_latest_checkpoint, previous_path,
-                                       save_checkpoint)
+from evonas.runtime.checkpoint import (
+    has_checkpoint,
+    load_checkpoint,
+    load_latest_checkpoint,
+    previous_path,
+    save_checkpoint,
+)
 from evonas.training.one_shot import SAMPLERS
 from evonas.training.shared_supernet import EVAL_DTYPES, METRICS, RECIPE, SharedSupernet
 

@@ -40,8 +40,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import numpy as np
 
 from evonas.errors import CheckpointError, ConfigError
-from evonas.imports import optional_import
 from evonas.evaluators.base import Evaluator, Objective, parse_objective
+from evonas.imports import optional_import
 from evonas.params import describe
 from evonas.registry import differences, evaluators
 from evonas.runtime.atomic import atomic_write_bytes, atomic_write_text

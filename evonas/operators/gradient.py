@@ -246,7 +246,8 @@ class GradientMutation(Mutation):
         """The candidate child with the lowest first-order estimate of the validation loss change."""
         reference = next(module.parameters())
         device = reference.device
-        parent = [w.to(device=device, dtype=reference.dtype).requires_grad_(True) for w in self.space.path_weights(module, arch)]
+        parent = [w.to(device=device, dtype=reference.dtype).requires_grad_(True)
+                  for w in self.space.path_weights(module, arch)]
         total, wanted = 0, self.config["images"]
         for images, targets in batches:
             for start in range(0, len(targets), self.config["batch_size"]):

@@ -60,7 +60,8 @@ def _header(kind: str, run_id: str | None) -> dict:
 
 def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any], *, kind: str,
                     run_id: str | None = None) -> Path:
-    """Atomically ``torch.save`` ``state`` (tagged with ``kind`` and ``run_id``) to ``path``, keeping the previous one."""
+    """Atomically ``torch.save`` ``state`` (tagged with ``kind`` and ``run_id``) to ``path``, keeping the previous
+    one."""
     buffer = io.BytesIO()
     torch.save({**_header(kind, run_id), **state}, buffer)
     return atomic_write_bytes(path, buffer.getvalue(), keep_previous=previous_path(path))

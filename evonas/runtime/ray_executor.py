@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 from evonas.errors import ConfigError, EvonasError
 from evonas.registry import executors
-from evonas.runtime.executors import Executor, unpack_evaluator, pack_evaluator
+from evonas.runtime.executors import Executor, pack_evaluator, unpack_evaluator
 
 log = logging.getLogger(__name__)
 

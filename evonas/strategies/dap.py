@@ -76,8 +76,14 @@ import torch
 from torch.utils.data import DataLoader
 
 from evonas.errors import ConfigError
-from evonas.operators.perturbation import (MASKED_OPS, PerturbationValuer, average_valuations, coarse_select,
-                                           fine_select, masked_forward)
+from evonas.operators.perturbation import (
+    MASKED_OPS,
+    PerturbationValuer,
+    average_valuations,
+    coarse_select,
+    fine_select,
+    masked_forward,
+)
 from evonas.registry import strategies
 from evonas.runtime import distributed
 from evonas.spaces.base import HasCellTools
@@ -297,7 +303,8 @@ class DAP(Strategy):
     def _topology(self, node: int) -> dict:
         c = self.config
         work = self._resume_or_current(fresh_optimizer=c["learning_rate"] / 2.5)
-        edges = list(range(14)) if c["restore"] == "published" else [self._cells.edge_index(node, j) for j in range(node + 2)]
+        edges = (list(range(14)) if c["restore"] == "published"
+                 else [self._cells.edge_index(node, j) for j in range(node + 2)])
         targets = [[(e, 1 + p) for p in self.cell.edges[e]] for e in edges]
         for e, d in zip(edges, self._value(work, targets, c["topology_steps"])):
             self.edge_values[e] = d
@@ -433,7 +440,8 @@ class DAP(Strategy):
     def estimate(self):
         """The genotype the values point to now: per edge the held op valued most needed, per node the two
         most-needed edges (edges already pruned excluded)."""
-        cell = self.cell if self.selecting else self._cells.DapCell(self.ops, tuple(tuple(range(len(self.ops))) for _ in range(14)))
+        every_op = tuple(tuple(range(len(self.ops))) for _ in range(14))
+        cell = self.cell if self.selecting else self._cells.DapCell(self.ops, every_op)
         values = self.values if self.values is not None else np.zeros((14, len(self.ops)))
         pairs = []
         for node in range(4):

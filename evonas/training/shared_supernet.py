@@ -343,7 +343,8 @@ class SharedSupernet:
         validation part in eval mode with the BN running statistics as they are (no recalibration: the
         statistics its own training left, as RelativeNAS measures a member right after training it).
         ``augmented=True`` reads the images with the training augmentation (crop, flip, and Cutout when the
-        supernet trains with it), as RelativeNAS' published code does; its randomness comes from torch's global generator."""
+        supernet trains with it), as RelativeNAS' published code does; its randomness comes from torch's global
+        generator."""
         self.module.eval()
         if augmented:
             memory_format = torch.channels_last if self.channels_last else torch.contiguous_format

@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from evonas.errors import ConfigError
 from evonas.core import Objective
+from evonas.errors import ConfigError
 from evonas.viz.pareto import save_figure
 
 
@@ -150,8 +150,8 @@ def plot_trajectory(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) 
     """A search's trajectory per generation (RelativeNAS' ``trajectory.csv``, a gradient search's
     ``search_curve.csv``): a population's diversity, the best and mean objective of its members (``best_*``,
     ``mean_*`` columns), the pairs' validation losses (``pair_*``), training / validation losses
-    (``train_loss``, ``val_loss``) and the schedules (``lr``, ``drop_path_prob``). Rows need ``"generation"``; panels with no
-    data are left out. Returns ``path``."""
+    (``train_loss``, ``val_loss``) and the schedules (``lr``, ``drop_path_prob``). Rows need ``"generation"``;
+    panels with no data are left out. Returns ``path``."""
     return _plot_panels(rows, path, "generation", _TRAJECTORY_PANELS)
 
 

@@ -18,9 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from evonas.core import Objective, as_objective_matrix, non_dominated_mask  # noqa: F401  (re-exported)
 from evonas.errors import ConfigError
-from evonas.core import Objective
-from evonas.core import as_objective_matrix, non_dominated_mask  # noqa: F401  (re-exported)
 
 FRONT_COLOR = "#d62728"
 POINT_COLOR = "#1f77b4"

@@ -111,9 +111,8 @@ def test_cifar10_from_torchvision_folder(tmp_path, monkeypatch):
     """A minimal folder in torchvision's pickled-batch format loads with the right pixels."""
     import pickle
 
-    import torchvision.datasets.cifar as tv_cifar
-
     import torchvision.datasets as tvd
+    import torchvision.datasets.cifar as tv_cifar
 
     folder = tmp_path / tvd.CIFAR10.base_folder
     folder.mkdir()

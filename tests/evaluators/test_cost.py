@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
+from evonas.counting import count_macs, count_params
 from evonas.errors import ConfigError, EvonasError
 from evonas.evaluators.base import Objective
-from evonas.counting import count_macs, count_params
 from evonas.evaluators.cost import CostEvaluator, measure_latency
 from evonas.spaces.darts import DartsSpace, NetworkCIFAR, get_genotype
 

@@ -8,8 +8,8 @@ import pytest
 
 from evonas.errors import ConfigError, EvonasError
 from evonas.evaluators.base import GATED, CompositeEvaluator, Evaluator, Objective, SelectObjectives
-from evonas.registry import strategies
 from evonas.loop import search
+from evonas.registry import strategies
 from evonas.testing import ToySpace
 
 

@@ -43,8 +43,16 @@ import pytest
 
 from evonas.errors import CheckpointError, ConfigError, GenotypeError
 from evonas.evaluators import nb301_encoding
-from evonas.evaluators.nb301 import (FEATURE_NAMES, FIXED_HYPERPARAMETERS, NB301_OPS, NB301Evaluator,
-                                     check_nb301_genotype, nb301_array, nb301_config, nb301_features)
+from evonas.evaluators.nb301 import (
+    FEATURE_NAMES,
+    FIXED_HYPERPARAMETERS,
+    NB301_OPS,
+    NB301Evaluator,
+    check_nb301_genotype,
+    nb301_array,
+    nb301_config,
+    nb301_features,
+)
 from evonas.spaces.darts import DartsSpace, Genotype, get_genotype
 
 xgb = pytest.importorskip("xgboost")
@@ -239,8 +247,8 @@ def test_pickles_cannot_run_code(tmp_path):
 
 
 def test_registered_and_searchable(model_dir):
-    from evonas.registry import evaluators
     from evonas.loop import search
+    from evonas.registry import evaluators
     from evonas.strategies.pymoo_moo import PymooStrategy
 
     ev = evaluators.create("nb301", model_dir=str(model_dir), runtime=False, cost=False)

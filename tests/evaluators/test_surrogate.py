@@ -7,13 +7,20 @@ import json
 import numpy as np
 import pytest
 
-
 from evonas.errors import CheckpointError, ConfigError
-from evonas.evaluators.surrogate import (REGRESSORS, Regressor, SurrogateEvaluator, SurrogateModel,
-                                         encode_features, feature_layout, fit_surrogate, read_history,
-                                         register_regressor)
-from evonas.registry import evaluators
+from evonas.evaluators.surrogate import (
+    REGRESSORS,
+    Regressor,
+    SurrogateEvaluator,
+    SurrogateModel,
+    encode_features,
+    feature_layout,
+    fit_surrogate,
+    read_history,
+    register_regressor,
+)
 from evonas.loop import search
+from evonas.registry import evaluators
 from evonas.spaces.darts import DartsSpace
 from evonas.testing import HammingEvaluator, ToySpace
 

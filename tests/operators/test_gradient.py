@@ -218,11 +218,10 @@ def test_gradient_mutation_refines_parents_and_leaves_the_supernet_as_it_was():
     # the starting architecture weights encode the parent: with a negligible step the parent comes back
     module = evaluator.shared.module
     still = operators.create("gradient", method="adam", steps=1, learning_rate=1e-9).setup(space)
-    assert all(space.key(still._refine(module, module.arch_parameters(), p, evaluator.shared.validation_batches)) == space.key(p)
-               for p in parents)
-    moved = [still.__class__(method="adam", steps=3, learning_rate=0.5).setup(space)._refine(module, module.arch_parameters(), p,
-                                                                              evaluator.shared.validation_batches)
-             for p in parents]
+    batches = evaluator.shared.validation_batches
+    assert all(space.key(still._refine(module, module.arch_parameters(), p, batches)) == space.key(p) for p in parents)
+    strong = still.__class__(method="adam", steps=3, learning_rate=0.5).setup(space)
+    moved = [strong._refine(module, module.arch_parameters(), p, batches) for p in parents]
     assert any(space.key(m) != space.key(p) for m, p in zip(moved, parents)), "the gradient steps changed nothing"
 
 

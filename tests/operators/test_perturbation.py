@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from evonas.errors import ConfigError
-from evonas.operators.perturbation import (PerturbationValuer, average_valuations, coarse_select, fine_select,
-                                           masked_forward)
+from evonas.operators.perturbation import (
+    PerturbationValuer,
+    average_valuations,
+    coarse_select,
+    fine_select,
+    masked_forward,
+)
 from evonas.spaces.darts.dap_cell import DAP_OPS, DAP_OPS_PUBLISHED, FINE_SELECTION_ORDER, DapCell, node_inputs
 from evonas.spaces.darts.genotype import Genotype
 

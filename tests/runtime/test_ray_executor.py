@@ -94,7 +94,8 @@ def test_replicas_score_with_the_current_supernet_weights(cluster):
 
     space = DartsSpace()
     evaluator = SupernetEvaluator(supernet_kwargs=dict(C=4, layers=3), epochs=1, schedule_epochs=3,
-                                  split=(0.05, 0.05), val_images=64, recalibration_images=64, progress=False, device="cpu")
+                                  split=(0.05, 0.05), val_images=64, recalibration_images=64, progress=False,
+                                  device="cpu")
     executor = RayExecutor(workers=2, chunk_size=1)
     executor.start(space, evaluator)
     evaluator.setup(space)
@@ -102,9 +103,9 @@ def test_replicas_score_with_the_current_supernet_weights(cluster):
 
     def check():
         remote, local = executor.evaluate(evaluator, archs), evaluator.evaluate(archs)
-        for r, l in zip(remote, local):
-            assert r["accuracy"] == pytest.approx(l["accuracy"], abs=1.6)  # one image of 64 may flip
-            assert r["val_loss"] == pytest.approx(l["val_loss"], rel=1e-4)
+        for r, loc in zip(remote, local):
+            assert r["accuracy"] == pytest.approx(loc["accuracy"], abs=1.6)  # one image of 64 may flip
+            assert r["val_loss"] == pytest.approx(loc["val_loss"], rel=1e-4)
         return remote
 
     before = check()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from evonas.errors import ConfigError
-from evonas.spaces.base import HasBounds, HasFairPaths, HasRepair, HasSupernet, require
 from evonas.registry import spaces
+from evonas.spaces.base import HasBounds, HasFairPaths, HasRepair, HasSupernet, require
 from evonas.testing import ToySpace
 
 

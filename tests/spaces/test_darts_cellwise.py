@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from evonas.counting import count_params
 from evonas.errors import ConfigError, GenotypeError
 from evonas.spaces.darts import DartsSpace, SearchNetwork
 from evonas.spaces.darts.cellwise import CellwiseGenotype, nearest_layers, reduction_layers
 from evonas.spaces.darts.genotypes import DARTS_V1, DARTS_V2
-from evonas.counting import count_params
 from evonas.spaces.darts.networks import NetworkCIFAR
 
 

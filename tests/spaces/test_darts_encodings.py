@@ -56,13 +56,15 @@ def test_discrete_encoding_errors_name_the_coordinate():
     v = enc.encode(DARTS_V2)
     bad = v.copy()
     bad[9] = 7  # normal node 2, op 1
-    with pytest.raises(GenotypeError, match=r"normal cell, node 2 \(state 4\), op 1 \(vector index 9\): value 7 is outside 0\.\.6"):
+    with pytest.raises(GenotypeError, match=r"normal cell, node 2 \(state 4\), op 1 \(vector index 9\): "
+                                              r"value 7 is outside 0\.\.6"):
         enc.decode(bad)
     bad = v.copy()
     bad[16 + 12] = 5  # reduce node 3, input 1
     with pytest.raises(GenotypeError, match=r"reduce cell, node 3 \(state 5\), input 1 \(vector index 28\)"):
         enc.decode(bad)
-    with pytest.raises(GenotypeError, match=r"normal cell, node 0 \(state 2\), input 1 \(vector index 0\): value 0.5 is not an integer"):
+    with pytest.raises(GenotypeError, match=r"normal cell, node 0 \(state 2\), input 1 \(vector index 0\): "
+                                              r"value 0.5 is not an integer"):
         enc.decode(v + 0.5)
     with pytest.raises(GenotypeError, match=r"shape \(32,\)"):
         enc.decode(v[:10])
@@ -99,7 +101,8 @@ def test_relativenas_decode_rule(value, index):
 def test_relativenas_worked_examples_of_section_3_2():
     enc = RelativeNASEncoding()
     v = enc.encode(DARTS_V2)
-    v[0:4] = [2.0, 7.0, 0.0, 3.5]  # node 0: input 2.0 -> 1, op 7.0 -> dil_conv_5x5, input 0.0 -> 0, op 3.5 -> sep_conv_3x3
+    # node 0: input 2.0 -> 1, op 7.0 -> dil_conv_5x5, input 0.0 -> 0, op 3.5 -> sep_conv_3x3
+    v[0:4] = [2.0, 7.0, 0.0, 3.5]
     g = enc.decode(v)
     assert g.normal[:2] == (("dil_conv_5x5", 1), ("sep_conv_3x3", 0))
     v[0] = 1.5  # -> input 1
@@ -112,7 +115,8 @@ def test_relativenas_round_trip_duplicates_and_box():
     lower, upper = enc.bounds()
     assert enc.decode(upper).normal[-1] == ("dil_conv_5x5", 4)
     assert enc.decode(lower).normal[0] == ("max_pool_3x3", 0)
-    with pytest.raises(GenotypeError, match=r"normal cell, node 0 \(state 2\), input 1 \(vector index 0\): value 2.5 is outside 0..2"):
+    with pytest.raises(GenotypeError, match=r"normal cell, node 0 \(state 2\), input 1 \(vector index 0\): "
+                                              r"value 2.5 is outside 0..2"):
         enc.decode(np.r_[2.5, upper[1:]])
     assert enc.decode(enc.clip(np.r_[2.5, upper[1:]])).normal[0][1] == 1
     with pytest.raises(GenotypeError, match="finite"):

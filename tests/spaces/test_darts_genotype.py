@@ -46,7 +46,8 @@ def test_node_with_one_input_is_rejected():
 def test_input_from_later_node_is_rejected():
     bad = with_pair(CELL, 5, ("sep_conv_3x3", 5))  # node 2 may read states 0..3
     with pytest.raises(GenotypeError,
-                       match=r"normal cell, node 2 \(state 4\), pair 1: input 5 is not an earlier state \(allowed 0\.\.3\)"):
+                       match=r"normal cell, node 2 \(state 4\), pair 1: input 5 is not an earlier state "
+                             r"\(allowed 0\.\.3\)"):
         make(normal=bad)
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from evonas.errors import ConfigError, GenotypeError
 from evonas.counting import count_params
+from evonas.errors import ConfigError, GenotypeError
 from evonas.spaces.darts import (
     PRIMITIVES,
     Cell,
@@ -250,7 +250,8 @@ def test_discrete_mode_rejects_genotypes_it_cannot_run():
     net = SearchNetwork(C=4, layers=3, primitives=("none", "max_pool_3x3", "skip_connect", "sep_conv_3x3"))
     x = torch.randn(1, 3, 8, 8)
     with pytest.raises(GenotypeError,
-                       match=r"normal cell, node 3 \(state 5\), pair 1: op 'dil_conv_3x3' is not in this network's primitives"):
+                       match=r"normal cell, node 3 \(state 5\), pair 1: op 'dil_conv_3x3' is not in this "
+                             r"network's primitives"):
         net(x, genotype=DARTS_V2)
     three = Genotype(normal=[("skip_connect", 0), ("sep_conv_3x3", 1)] * 3,
                      reduce=[("skip_connect", 0), ("sep_conv_3x3", 1)] * 3)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from evonas.errors import GenotypeError
 from evonas.counting import count_macs, count_params
+from evonas.errors import GenotypeError
 from evonas.spaces.nb201 import OPS, NB201Space, arch_string, parse_arch_string, validate_arch
 from evonas.spaces.nb201.cost import nb201_macs, nb201_params
 from evonas.spaces.nb201.network import NB201Network

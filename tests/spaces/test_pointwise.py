@@ -8,7 +8,6 @@ import textwrap
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from evonas.spaces.pointwise import PointwiseConv
 

@@ -17,7 +17,7 @@ def test_export_computes_exactly_the_supernet_path(stabilizer):
     x = torch.randn(4, 3, 16, 16)
     randoms = [tuple(np.random.default_rng(seed).integers(0, 12, 19)) for seed in range(4)]
     for arch in [resolve_arch(a) for a in randoms] + [resolve_arch("SCARLET_C")]:  # SCARLET-C has skips
-        recalibrate_bn(net, lambda images: net(images, arch), [torch.randn(8, 3, 16, 16)])
+        recalibrate_bn(net, lambda images, arch=arch: net(images, arch), [torch.randn(8, 3, 16, 16)])
         model = net.export(arch)
         assert isinstance(model, ScarletNet) and not model.training
         with torch.no_grad():

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from evonas.errors import ConfigError, GenotypeError
 from evonas.counting import count_macs, count_params
+from evonas.errors import ConfigError, GenotypeError
 from evonas.spaces.scarlet import (
     CHOICE_NAMES,
     CHOICES,

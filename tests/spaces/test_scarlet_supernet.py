@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from evonas.errors import ConfigError, GenotypeError
 from evonas.counting import count_params
-from evonas.training.bn import recalibrate_bn
+from evonas.errors import ConfigError, GenotypeError
 from evonas.spaces.scarlet import SKIP, ScarletNet, ScarletSupernet, SkipProjection, Stabilizer, resolve_arch
+from evonas.training.bn import recalibrate_bn
 
 TINY = dict(variant="cifar", num_classes=10, width_mult=0.25)
 #: SCARLET-C has skips at layers 4, 5 and 16

@@ -12,8 +12,8 @@ from evonas.errors import ConfigError
 from evonas.evaluators.cost import CostEvaluator
 from evonas.operators import perturbation
 from evonas.operators.perturbation import average_valuations, coarse_select
-from evonas.spaces.darts.dap_cell import FINE_SELECTION_ORDER
 from evonas.spaces.darts import DartsSpace
+from evonas.spaces.darts.dap_cell import FINE_SELECTION_ORDER
 from evonas.strategies.dap import DAP
 
 TOY = dict(population=1, C=4, layers=3, batch_size=8, train_steps=1, expand_steps=1, select_steps=1,

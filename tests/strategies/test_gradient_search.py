@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -12,10 +11,17 @@ import evonas
 from evonas.errors import ConfigError
 from evonas.evaluators.cost import CostEvaluator
 from evonas.operators import gradient
-from evonas.spaces.darts.stacnas import (GROUPS, STAGE1_PRIMITIVES, stacnas_cell, stacnas_genotype,
-                                      stage2_edge_primitives, winning_groups, zero_attention)
 from evonas.spaces.darts import DartsSpace
 from evonas.spaces.darts.cells import edge_index
+from evonas.spaces.darts.stacnas import (
+    GROUPS,
+    STAGE1_PRIMITIVES,
+    stacnas_cell,
+    stacnas_genotype,
+    stage2_edge_primitives,
+    winning_groups,
+    zero_attention,
+)
 from evonas.spaces.darts.supernet import SearchNetwork, derive_cell
 from evonas.spaces.nb201.space import NB201Space
 from evonas.strategies.gradient import DartsSearch, StacNASSearch, cosine_rate
@@ -110,7 +116,8 @@ def test_stacnas_runs_two_stages_and_hands_the_groups_on():
     assert strategy.curve[0]["lr"] == pytest.approx(cosine_rate(1, 2, 0.025, 0.001))
     stage1 = next(ind.arch for ind in result.individuals if ind.key == strategy.curve[1]["arch"])
     assert {op for op, _ in stage1.normal + stage1.reduce} <= set(STAGE1_PRIMITIVES[:-1])  # representatives
-    assert strategy.finished and [row["stage"] for row in strategy.curve] == ["stacnas-groups"] * 2 + ["stacnas-ops"] * 2
+    stages = [row["stage"] for row in strategy.curve]
+    assert strategy.finished and stages == ["stacnas-groups"] * 2 + ["stacnas-ops"] * 2
     groups = strategy.stage_results[0]
     assert len(groups["normal"]) == 14 and set(groups["normal"]) <= set(GROUPS)
     last = strategy.curve[-1]["arch"]

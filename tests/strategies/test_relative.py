@@ -18,8 +18,13 @@ from evonas.spaces.darts import DartsSpace
 from evonas.spaces.darts.genotype import Genotype
 from evonas.spaces.darts.supernet import SearchNetwork
 from evonas.spaces.nb201.space import NB201Space
-from evonas.strategies.relative import (ContinuousBox, RelativeNAS, diversity, generation_learning_rate,
-                                        slow_learner_update)
+from evonas.strategies.relative import (
+    ContinuousBox,
+    RelativeNAS,
+    diversity,
+    generation_learning_rate,
+    slow_learner_update,
+)
 from evonas.training import weight_set
 from evonas.training.weight_set import merge_weight_set, op_owners, snapshot
 
@@ -352,4 +357,5 @@ def test_a_resumed_finished_run_still_writes_its_choice(tmp_path):
     for name in ("chosen.json", "chosen.png"):
         (tmp_path / "run" / name).unlink()
     _, strategy, _ = weight_set_search(tmp_path / "run", resume=True)
-    assert strategy.finished and (tmp_path / "run" / "chosen.json").is_file() and (tmp_path / "run" / "chosen.png").is_file()
+    run = tmp_path / "run"
+    assert strategy.finished and (run / "chosen.json").is_file() and (run / "chosen.png").is_file()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from evonas.core import hypervolume
-from evonas.registry import strategies
 from evonas.loop import search
+from evonas.registry import strategies
 from evonas.testing import HammingEvaluator, ToySpace, ZDTEvaluator, front_coverage
 
 SEEDS = (0, 1, 2)

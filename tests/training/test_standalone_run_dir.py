@@ -10,7 +10,6 @@ from evonas.cli import main
 from evonas.errors import CheckpointError
 from evonas.training import standalone
 from evonas.training.standalone import build_data, train_standalone
-
 from tests.training.test_standalone import tiny_config
 
 

@@ -25,8 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Sequence, Tuple
 
 from evonas.errors import GenotypeError
-from evonas.spaces.darts.genotype import (Cell, Genotype, _check_cell, _format_cell, _has_duplicate_inputs,
-                                         _normalise_cell, cell_key)
+from evonas.spaces.darts.genotype import (
+    Cell,
+    Genotype,
+    _check_cell,
+    _format_cell,
+    _has_duplicate_inputs,
+    _normalise_cell,
+    cell_key,
+)
 
 
 def reduction_layers(layers: int) -> Tuple[int, int]:

@@ -157,9 +157,10 @@ class DiscreteEdgeEncoding(_CellEncoding):
         return super().bounds()
 
     def repair(self, vector: object) -> np.ndarray:
-        """``vector`` (one row, or rows along the last axis) rounded into the bounds, with a node's second input moved off its first when duplicate
-        inputs are not allowed (to the next state, cyclically): every repaired vector decodes. Vector
-        operators (SBX, polynomial mutation) produce any point of the box; this maps it to a genotype."""
+        """``vector`` (one row, or rows along the last axis) rounded into the bounds, with a node's second input
+        moved off its first when duplicate inputs are not allowed (to the next state, cyclically): every repaired
+        vector decodes. Vector operators (SBX, polynomial mutation) produce any point of the box; this maps it to a
+        genotype."""
         lower, upper = self.bounds()
         v = np.clip(np.rint(np.asarray(vector, dtype=float)), lower, upper).astype(np.int64)
         if not self.allow_duplicate_inputs:  # vectorised over any leading axes (a matrix of rows works too)

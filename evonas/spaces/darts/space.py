@@ -10,6 +10,7 @@ from torch import nn
 from evonas.errors import ConfigError, GenotypeError
 from evonas.registry import spaces
 from evonas.spaces.base import SearchSpace
+from evonas.spaces.darts.cellwise import CellwiseGenotype, as_cellwise
 from evonas.spaces.darts.encodings import (
     DiscreteEdgeEncoding,
     RelativeNASEncoding,
@@ -17,7 +18,6 @@ from evonas.spaces.darts.encodings import (
     mutate_genotype,
     sample_genotype,
 )
-from evonas.spaces.darts.cellwise import CellwiseGenotype, as_cellwise
 from evonas.spaces.darts.genotype import CELL_KINDS, Genotype, GenotypeSpec, resolve_genotype
 from evonas.spaces.darts.networks import NetworkCIFAR, NetworkImageNet
 from evonas.spaces.darts.ops import GENOTYPE_PRIMITIVES

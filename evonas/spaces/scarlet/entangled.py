@@ -92,7 +92,8 @@ class EntangledCandidates(nn.Module):
                    "project": self.project[:, :hidden]}
         if spec.se:
             squeeze = hidden // SE_REDUCTION
-            tensors.update(se_squeeze=self.se_squeeze[:squeeze, :hidden], se_squeeze_bias=self.se_squeeze_bias[:squeeze],
+            tensors.update(se_squeeze=self.se_squeeze[:squeeze, :hidden],
+                           se_squeeze_bias=self.se_squeeze_bias[:squeeze],
                            se_excite=self.se_excite[:hidden, :squeeze], se_excite_bias=self.se_excite_bias[:hidden])
         return tensors
 

@@ -66,7 +66,6 @@ from evonas.spaces.scarlet.models import (
     skip_layers,
 )
 
-
 #: how the candidates of a layer hold their weights (ScarletSupernet's ``weight_sharing``)
 WEIGHT_SHARING = ("independent", "entangled")
 
