@@ -45,6 +45,7 @@ from evonas.imports import optional_import
 from evonas.params import describe
 from evonas.registry import differences, evaluators
 from evonas.runtime.atomic import atomic_write_bytes, atomic_write_text
+from evonas.spaces.base import HasBounds
 
 log = logging.getLogger(__name__)
 FORMAT = "evonas-surrogate"
@@ -185,11 +186,7 @@ def _regressor(model: Any, params: Mapping[str, Any]) -> Regressor:
 # ------------------------------------------------------------------ features
 def feature_layout(space) -> dict:
     """How :func:`encode_features` turns ``space.encode(arch)`` into model columns (JSON-able)."""
-    bounds = getattr(space, "bounds", None)
-    try:
-        lower, upper = (np.asarray(b) for b in bounds()) if callable(bounds) else (None, None)
-    except Exception:  # noqa: BLE001 - a space may not implement bounds
-        lower = upper = None
+    lower, upper = (np.asarray(b) for b in space.bounds()) if isinstance(space, HasBounds) else (None, None)
     if lower is None or not (np.issubdtype(lower.dtype, np.integer) and np.issubdtype(upper.dtype, np.integer)):
         length = None if lower is None else len(lower)
         return {"length": length, "onehot": []}

@@ -165,6 +165,15 @@ class HasRepair(Protocol):
 
 
 @runtime_checkable
+class HasCanonicalRows(Protocol):
+    """``canonical_rows(rows) -> rows | None``: integer encodings mapped to one representative per architecture
+    (rows that decode to the same architecture map to the same row), so a vector engine can key its rows
+    without decoding them; None when the space cannot tell."""
+
+    def canonical_rows(self, rows: np.ndarray) -> np.ndarray | None: ...
+
+
+@runtime_checkable
 class HasRelaxation(Protocol):
     """A continuous relaxation of the space on its supernet (DARTS-style mixture weights), what the ``gradient``
     and ``perturbation`` operators and the gradient strategies need.

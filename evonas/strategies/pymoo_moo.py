@@ -25,6 +25,7 @@ from evonas.operators.base import Crossover as EvonasCrossover
 from evonas.operators.base import Mutation as EvonasMutation
 from evonas.operators.base import resolve_operator
 from evonas.registry import strategies
+from evonas.spaces.base import HasBounds, HasCanonicalRows
 from evonas.strategies.base import Strategy
 
 #: algorithm name -> (module, class, handles several objectives)
@@ -103,8 +104,7 @@ class _Codec:
 
     def _compute_keys(self, X: np.ndarray) -> list:
         rows = self._rows(X)
-        canonical = getattr(self.space, "canonical_rows", None) if self.integer else None
-        canon = canonical(rows) if canonical is not None else None
+        canon = self.space.canonical_rows(rows) if self.integer and isinstance(self.space, HasCanonicalRows) else None
         if canon is not None:
             return [row.tobytes() for row in canon]
         return [self._key(self._entry(None, row)) for row in rows]
@@ -216,8 +216,7 @@ class PymooStrategy(Strategy):
         cls = getattr(importlib.import_module(module), cls_name)
         probe = self.space.encode(self.space.sample(np.random.default_rng(0)))
         codec = _Codec(self.space, np.asarray(probe).dtype.kind in "iub")
-        bounds = getattr(self.space, "bounds", None)
-        xl, xu = bounds() if bounds is not None else (None, None)
+        xl, xu = self.space.bounds() if isinstance(self.space, HasBounds) else (None, None)
         self.problem = _SpaceProblem(len(probe), len(self.objectives), len(self.constraints), xl, xu)
         kwargs = dict(pop_size=self.config["pop_size"], sampling=_SpaceSampling(codec),
                       crossover=_OperatorCrossover(codec, resolve_operator(self.config["crossover"], EvonasCrossover,
