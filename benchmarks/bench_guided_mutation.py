@@ -103,8 +103,7 @@ def main() -> int:
                 options["sample_size"] = 3
             strategy = strategies.create(args.strategy, **options)
             start = time.perf_counter()
-            result = evonas.search(space, strategy, evaluator, budget=args.budget, seed=seed, progress=False,
-                                   evaluator_ready=True)
+            result = evonas.search(space, strategy, evaluator, budget=args.budget, seed=seed, progress=False)
             seconds.setdefault(name, []).append(time.perf_counter() - start)
             made = getattr(mutation, "refined", getattr(mutation, "guided", None))
             if made is not None:

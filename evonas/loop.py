@@ -109,8 +109,7 @@ def _set_rng_states(states: dict) -> None:
 def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed: int = 0,
            run_dir: str | Path | None = None, constraints: Sequence[str | Constraint] = (),
            resume: bool = False, progress: bool = True, callbacks: Sequence[Callback] = (),
-           plots: bool = True, evaluator_ready: bool = False, executor: str | Executor | None = None,
-           executor_options: dict | None = None) -> SearchResult:
+           plots: bool = True, executor: str | Executor | None = None) -> SearchResult:
     """Run ``strategy`` over ``space`` with fitness from ``evaluator``.
 
     Args:
@@ -127,10 +126,13 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
         callbacks: :class:`~evonas.callbacks.Callback` objects or plain ``fn(generation, state)`` functions
             (after each generation); progress display and plots are callbacks too.
         plots: write ``pareto.png`` / ``progress.png`` at the end.
-        evaluator_ready: skip ``evaluator.setup(space)`` (already done by the caller).
         executor: where batches are evaluated: ``"local"`` (default), ``"processes"`` (a pool of workers,
-            each with its own copy of the evaluator; same results) or an
-            :class:`~evonas.runtime.executors.Executor`; ``executor_options`` go to its constructor.
+            each with its own copy of the evaluator; same results), ``"ray"``, or an
+            :class:`~evonas.runtime.executors.Executor` with options
+            (``evonas.create("executor", "processes", workers=4)``).
+
+    The evaluator is set up on ``space`` unless it already is (a caller that set it up, e.g. to train a
+    supernet once for several searches, passes it as it is).
     """
     if not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ConfigError(f"budget must be a positive number of evaluations, got {budget!r}")
@@ -143,12 +145,12 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
     run = RunDir(run_dir) if run_dir is not None else None
     if resume and run is None:
         raise ConfigError("resume needs the run directory of the run to continue")
-    executor = resolve_executor(executor, **(executor_options or {}))
+    executor = resolve_executor(executor)
     with run.locked() if run is not None else contextlib.nullcontext():
         try:
             executor.start(space, evaluator)  # before set-up: workers receive the evaluator as constructed
             return _search(space, strategy, evaluator, budget, seed, run, constraints, resume, progress,
-                           callbacks, plots, config, evaluator_ready, executor)
+                           callbacks, plots, config, executor)
         finally:
             executor.close()
 
@@ -165,7 +167,7 @@ def _start(space, strategy: Strategy, objectives, constraints, seed: int) -> tup
 
 def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: int, run: RunDir | None,
             constraints: tuple, resume: bool, progress: bool, callbacks: Sequence[Callback], plots: bool,
-            config: dict, evaluator_ready: bool, executor: Executor) -> SearchResult:
+            config: dict, executor: Executor) -> SearchResult:
     objectives = evaluator.objectives
     hv_history: list[tuple[int, float]] = []
     stalled = 0  # generations in a row without a new architecture
@@ -191,7 +193,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             run.write_json(SEARCH_JSON, search_record(space, strategy, evaluator, constraints=constraints,
                                                       budget=budget, seed=seed, run_dir=run.path))
         run_id = run.run_id(CHECKPOINT_KIND)
-        if not evaluator_ready:
+        if not evaluator.is_set_up_for(space):
             evaluator.setup(space)
         if has_checkpoint(checkpoint):
             state = load_latest_checkpoint(checkpoint, kind=CHECKPOINT_KIND,
@@ -214,7 +216,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         if run is not None:  # first: `evonas search --resume` restarts a run killed while its evaluator set up
             run.write_json(SEARCH_JSON, search_record(space, strategy, evaluator, constraints=constraints,
                                                       budget=budget, seed=seed, run_dir=run.path))
-        if not evaluator_ready:
+        if not evaluator.is_set_up_for(space):
             evaluator.setup(space)
         strategy, archive, generation = _start(space, strategy, objectives, constraints, seed)
         if run is not None:

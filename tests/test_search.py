@@ -267,3 +267,19 @@ def test_callback_objects_see_every_evaluation_generation_and_the_end_and_are_cl
         search(ToySpace(length=6, choices=3), strategies.create("nsga2", pop_size=10), Fails(), budget=30, seed=0,
                progress=False, callbacks=[failing])
     assert failing.closed and failing.result is None
+
+
+def test_an_evaluator_already_set_up_on_the_space_is_not_set_up_again():
+    class CountingSetup(ZDTEvaluator):
+        setups = 0
+
+        def _setup(self, space):
+            type(self).setups += 1
+            super()._setup(space)
+
+    evaluator = CountingSetup()
+    evaluator.setup(ToySpace())
+    search(ToySpace(), strategies.create("nsga2", pop_size=6), evaluator, budget=12, seed=0, progress=False)
+    assert CountingSetup.setups == 1  # same type and settings: the caller's set-up is kept
+    search(ToySpace(length=6), strategies.create("nsga2", pop_size=6), evaluator, budget=12, seed=0, progress=False)
+    assert CountingSetup.setups == 2  # another space: set up again

@@ -90,6 +90,7 @@ def _config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from evonas.loop import CHECKPOINT, search
     from evonas.runtime.checkpoint import has_checkpoint
+    from evonas.runtime.executors import resolve_executor
     from evonas.runtime.run_dir import RunDir
     from evonas.search_config import build_components
 
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{run_dir.path} already holds a search; continue it with --resume {run_dir.path}")
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
-                        executor=args.executor, executor_options=executor_options(args))
+                        executor=resolve_executor(args.executor, **(executor_options(args) or {})))
     print(front_table(result))
     chosen = strategy.chosen()
     if chosen is not None:  # a strategy with its own final-architecture rule (RelativeNAS)

@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from evonas.core import Objective, parse_objective  # noqa: F401  (re-exported: evaluators declare objectives)
 from evonas.errors import ConfigError, EvonasError
-from evonas.params import Configurable
+from evonas.params import Configurable, describe
 
 #: value key a gated :class:`CompositeEvaluator` adds: 1.0 when a constraint was already violated and the later
 #: evaluators did not run (their values are NaN), else 0.0
@@ -54,6 +54,12 @@ class Evaluator(Configurable, abc.ABC):
         self.space = space
         self._setup(space)
         self._is_set_up = True
+
+    def is_set_up_for(self, space) -> bool:
+        """True when :meth:`setup` has run on ``space`` or on a space of the same type and settings (a search then
+        does not set up again)."""
+        current = getattr(self, "space", None)
+        return bool(self._is_set_up) and (current is space or describe(current) == describe(space))
 
     def evaluate(self, archs: Sequence[Any]) -> list[dict[str, float]]:
         """Objective values for each architecture of ``archs`` (same order)."""

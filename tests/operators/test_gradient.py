@@ -234,11 +234,11 @@ def test_evolution_uses_the_gradient_mutation_and_it_needs_a_supernet():
     evaluator = shared_darts_supernet()
     result = evonas.search(DartsSpace(), strategies.create("evolution", pop_size=4, sample_size=2,
                                                             mutation="gradient"),
-                           evaluator, budget=6, seed=0, progress=False, evaluator_ready=True)
+                           evaluator, budget=6, seed=0, progress=False)
     assert len(result.individuals) >= 6
     for engine in ("ga", "deap-ga"):  # pymoo and DEAP hand the generation's context to the operator too
         result = evonas.search(DartsSpace(), strategies.create(engine, pop_size=4, mutation="gradient"), evaluator,
-                               budget=8, seed=0, progress=False, evaluator_ready=True)
+                               budget=8, seed=0, progress=False)
         assert len(result.individuals) >= 8
     rng = np.random.default_rng(0)
     with pytest.raises(ConfigError, match="shared supernet"):

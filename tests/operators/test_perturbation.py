@@ -171,7 +171,7 @@ def test_perturbation_mutation_moves_a_pair_to_the_op_whose_removal_hurts_most()
     after = evaluator.shared.module.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BN statistics as they were
     result = evonas.search(DartsSpace(), strategies.create("ga", pop_size=4, mutation="perturbation"), evaluator,
-                           budget=8, seed=0, progress=False, evaluator_ready=True)
+                           budget=8, seed=0, progress=False)
     assert len(result.individuals) >= 8
     with pytest.raises(ConfigError, match="one shared supernet"):
         operators.create("perturbation").setup(space)([parent], rng, None)

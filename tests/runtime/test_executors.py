@@ -5,7 +5,7 @@ import pytest
 
 from evonas.errors import ConfigError
 from evonas.loop import search
-from evonas.registry import executors, strategies
+from evonas.registry import create, executors, strategies
 from evonas.runtime.executors import ProcessExecutor
 from evonas.testing import ToySpace, ZDTEvaluator
 
@@ -17,7 +17,7 @@ def run(**kwargs):
 
 def test_worker_processes_give_the_local_result():
     rows = lambda r: [(i.key, i.generation, i.values) for i in r.individuals]  # noqa: E731
-    assert rows(run(executor="processes", executor_options={"workers": 2})) == rows(run())
+    assert rows(run(executor=create("executor", "processes", workers=2))) == rows(run())
     assert set(executors.names()) == {"local", "processes", "ray"}
 
 
@@ -56,7 +56,7 @@ def test_workers_rebuild_a_registry_evaluator_from_its_name_and_options():
         rows = lambda r: [(i.key, i.values) for i in r.individuals]  # noqa: E731
         space = ToySpace(length=8, choices=4)
         pooled = search(space, strategies.create("ga", pop_size=10), evaluator, budget=30, seed=1, progress=False,
-                        executor="processes", executor_options={"workers": 2})
+                        executor=create("executor", "processes", workers=2))
     finally:
         module.pickle.dumps = real
     assert shipped[0][1] == ("hamming", {"target": (1,) * 8})  # the name and options, not the object

@@ -11,7 +11,7 @@ import ray
 
 from evonas.errors import ConfigError
 from evonas.loop import search
-from evonas.registry import evaluators, executors, strategies
+from evonas.registry import create, evaluators, executors, strategies
 from evonas.runtime.ray_executor import RayExecutor
 from evonas.testing import ToySpace, ZDTEvaluator
 
@@ -46,7 +46,7 @@ def test_command_line_starts_a_private_cluster_and_gives_the_local_history(tmp_p
 
 def test_ray_actors_give_the_local_front(cluster):
     local = run(ZDTEvaluator())
-    remote = run(ZDTEvaluator(), executor="ray", executor_options={"workers": 2, "chunk_size": 2})
+    remote = run(ZDTEvaluator(), executor=create("executor", "ray", workers=2, chunk_size=2))
     assert rows(remote) == rows(local)
     assert [i.key for i in remote.front] == [i.key for i in local.front]
     assert "ray" in executors.names()
