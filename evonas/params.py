@@ -32,11 +32,15 @@ from __future__ import annotations
 
 import enum
 import inspect
+import types
+import typing
 from pathlib import PurePath
 from typing import Any, ClassVar
 
+import numpy as np
+
 from evonas.core import Constraint, Objective
-from evonas.errors import EvonasError
+from evonas.errors import ConfigError, EvonasError
 
 __all__ = ["Configurable", "component_type", "describe", "is_default", "non_default_params", "registry_options"]
 
@@ -57,6 +61,59 @@ def _init_parameters(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
         found = (named, any(p.kind is p.VAR_KEYWORD for p in parameters))
     cls._params_signature = found  # one signature per class (set on the class itself, not inherited)
     return found
+
+
+def _init_hints(cls: type) -> dict[str, Any]:
+    """The resolved annotations of ``cls.__init__`` (``{}`` when they cannot be resolved); cached per class."""
+    cached = cls.__dict__.get("_params_hints")
+    if cached is not None:
+        return cached
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # noqa: BLE001 - an annotation naming a type-checking-only import: no type checks
+        hints = {}
+    cls._params_hints = hints
+    return hints
+
+
+def _type_fits(value: Any, hint: Any) -> bool | None:
+    """Whether ``value`` fits annotation ``hint``: True, False, or None where the annotation is not one of the
+    plain kinds checked (bool, int, float, str, None and unions of them)."""
+    if hint is Any:
+        return True
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        fits = [_type_fits(value, arg) for arg in typing.get_args(hint)]
+        return True if any(f is True for f in fits) else (False if all(f is False for f in fits) else None)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, (bool, np.bool_))
+    if hint is int:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if hint is float:
+        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if hint is str:
+        return isinstance(value, str)
+    return None
+
+
+def _hint_text(hint: Any) -> str:
+    """``int``, ``int or None``: an annotation as a reader says it."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_hint_text(arg) for arg in typing.get_args(hint))
+    return "None" if hint is type(None) else getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _check_types(cls: type, given: dict[str, Any], named: dict[str, inspect.Parameter]) -> None:
+    """A ConfigError naming the first argument whose value does not fit its annotation (``None`` is accepted
+    where it is the default)."""
+    hints = _init_hints(cls)
+    for name, value in given.items():
+        if name not in hints or name not in named or value is None and named[name].default is None:
+            continue
+        if _type_fits(value, hints[name]) is False:
+            expected = _hint_text(hints[name])
+            raise ConfigError(f"option {name!r} of {cls.__name__} must be {expected}, got {value!r}")
 
 
 class _ClassSignature:
@@ -108,6 +165,7 @@ class Configurable:
                 raise
             obj.config = {}  # made without arguments by pickle / copy: its __dict__ follows
             return obj
+        _check_types(cls, {k: v for k, v in bound.arguments.items() if k in named}, named)
         bound.apply_defaults()
         config: dict[str, Any] = {}
         for parameter in list(bound.signature.parameters.values())[1:]:

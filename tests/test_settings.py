@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
 from evonas import registry
@@ -252,3 +253,31 @@ def test_a_run_killed_while_its_evaluator_sets_up_resumes_from_the_command_line(
     monkeypatch.undo()
     assert main(["search", "--resume", str(tmp_path), "--quiet"]) == 0
     assert (tmp_path / "front.json").is_file()
+
+
+# ------------------------------------------------------------ options checked by name, type and range
+@pytest.mark.parametrize("kind, name, options, message", [
+    ("strategy", "evolution", {"pop_size": 4.5}, r"option 'pop_size' of RegularizedEvolution must be int, got 4.5"),
+    ("strategy", "nsga2", {"pop_size": "20"}, r"'pop_size' of PymooStrategy must be int, got '20'"),
+    ("strategy", "evolution", {"pop_size": True}, r"'pop_size' .* must be int, got True"),
+    ("space", "darts", {"steps": "4"}, r"'steps' of DartsSpace must be int or None, got '4'"),
+    ("evaluator", "supernet", {"epochs": 2.5}, r"'epochs' of SupernetEvaluator must be int"),
+    ("strategy", "darts", {"lerning_rate": 0.1}, r"unknown option 'lerning_rate' of strategy 'darts'; did you mean "
+                                                 r"'learning_rate'\?"),
+    ("strategy", "stacnas", {"epoch": 1}, r"unknown option 'epoch' of strategy 'stacnas'; did you mean 'epochs'"),
+    ("strategy", "darts", {"epochs": -1}, r"epochs must be a whole number >= 1, got -1"),
+    ("strategy", "darts", {"epochs": "x"}, r"option 'epochs' of DartsSearch must be int, got 'x'"),
+])
+def test_options_are_checked_by_name_type_and_range_when_made(kind, name, options, message):
+    import evonas
+
+    with pytest.raises(ConfigError, match=message):
+        evonas.create(kind, name, **options)
+
+
+def test_options_that_fit_their_annotation_are_taken():
+    import evonas
+
+    assert evonas.create("strategy", "evolution", pop_size=np.int64(6)).get_params()["pop_size"] == 6
+    assert evonas.create("strategy", "darts", learning_rate=1, epochs=2).get_params()["learning_rate"] == 1  # int
+    assert evonas.create("space", "darts", steps=None).get_params()["steps"] is None  # None is the default

@@ -37,6 +37,8 @@ skip connections is reported (DARTS' known failure mode).
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 import logging
 import math
 from typing import Any
@@ -76,6 +78,18 @@ class _GradientStrategy(Strategy):
             raise ConfigError(f"train_portion must be in (0, 1], got {train_portion}")
         if steps_per_epoch is not None and steps_per_epoch < 1:
             raise ConfigError(f"steps_per_epoch must be >= 1 (or None: whole epochs), got {steps_per_epoch}")
+        own = {name for name, p in inspect.signature(type(self).__init__).parameters.items()
+               if p.kind is p.KEYWORD_ONLY}  # the subclass's stage settings (epochs, C, layers, ...)
+        unknown = sorted(set(stage_config) - own)
+        if unknown:
+            valid = sorted(own | set(inspect.signature(_GradientStrategy.__init__).parameters) - {"self",
+                                                                                                   "stage_config"})
+            close = difflib.get_close_matches(unknown[0], valid, 1)
+            hint = f"did you mean {close[0]!r}?" if close else f"valid: {', '.join(valid)}"
+            raise ConfigError(f"unknown option {unknown[0]!r} of strategy {self.name!r}; {hint}")
+        epochs = stage_config.get("epochs", 1)
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
+            raise ConfigError(f"epochs must be a whole number >= 1, got {epochs!r}")
         super().__init__(dataset=dataset, root=root, batch_size=batch_size, train_portion=train_portion,
                          learning_rate=learning_rate, learning_rate_min=learning_rate_min, momentum=momentum,
                          weight_decay=weight_decay, grad_clip=grad_clip, arch_learning_rate=arch_learning_rate,
