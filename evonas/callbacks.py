@@ -222,3 +222,7 @@ class StrategyOutputs(Callback):
         chosen = strategy.chosen() if strategy is not None else None
         if chosen is not None and isinstance(strategy.space, HasDrawing):
             strategy.space.draw(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")
+
+
+__all__ = ["Callback", "FunctionCallback", "PlotWriter", "ProgressDisplay", "SearchState", "StrategyOutputs",
+           "as_callback"]

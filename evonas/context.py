@@ -78,3 +78,6 @@ def shared_supernets(evaluator: Any) -> tuple:
         if inner is not None:
             stack.append(inner)
     return tuple(found)
+
+
+__all__ = ["SearchContext", "shared_supernets"]

@@ -150,3 +150,7 @@ def hypervolume(values: np.ndarray, objectives: Sequence[Objective], *, ideal: n
     span = np.where(nadir - ideal > 0, nadir - ideal, 1.0)
     normalised = (F - ideal) / span
     return float(moocore.hypervolume(normalised, ref=np.full(F.shape[1], 1.1)))
+
+
+__all__ = ["Constraint", "Objective", "as_objective_matrix", "hypervolume", "non_dominated_mask", "parse_constraint",
+           "parse_objective", "to_minimization"]

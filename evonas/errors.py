@@ -51,3 +51,8 @@ class StorageError(EvonasError, OSError):
 
 class RunDirBusyError(EvonasError):
     """Another process holds the run directory's lock (two runs must not write one folder)."""
+
+
+__all__ = ["CheckpointError", "ConfigError", "CorruptDatasetError", "DatasetError", "DatasetNotFoundError",
+           "EmptyDatasetError", "EvonasError", "GenotypeError", "RunDirBusyError", "StorageError",
+           "UnknownDatasetError"]

@@ -62,3 +62,6 @@ class HistoryWriter:
             columns += [key for key in row if key not in columns]
         self.columns = columns if rows else None
         self.written = len(rows)
+
+
+__all__ = ["HistoryWriter", "NAME"]

@@ -303,3 +303,6 @@ def final_hypervolume_curve(result: SearchResult) -> list[tuple[int, float]]:
     generations = np.asarray([ind.generation for ind in feasible])
     return [(int(g), hypervolume(values[generations <= g], result.objectives, ideal=ideal, nadir=nadir))
             for g in range(int(generations.max()) + 1)]
+
+
+__all__ = ["CHECKPOINT", "CHECKPOINT_KIND", "MemoisedEvaluation", "final_hypervolume_curve", "fingerprint", "search"]

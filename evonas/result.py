@@ -145,3 +145,6 @@ class SearchResult:
 
     def to_json(self, space=None) -> str:
         return json.dumps(self.summary(space), indent=2)
+
+
+__all__ = ["Archive", "Individual", "SearchResult"]

@@ -164,3 +164,7 @@ def build_components(config: SearchConfig):
     if config.objectives:
         evaluator = SelectObjectives(evaluator, [parse_objective(o) for o in config.objectives])
     return space, strategy, evaluator
+
+
+__all__ = ["SearchConfig", "build_components", "build_evaluator", "evaluator_tables", "load_config_file",
+           "make_config", "parse_options"]

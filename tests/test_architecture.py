@@ -126,3 +126,27 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     assert evonas_imports(source) == [(2, "evonas.spaces.darts.DartsSpace")]
     assert any(p.search("    return config.space == 'darts'") for p in NAME_TESTS)
     assert any(p.search("if isinstance(self.space, DartsSpace):") for p in NAME_TESTS)
+
+
+def test_every_module_declares_its_public_names():
+    """``__all__`` everywhere: each module of the package says what it exports, and every name it lists exists."""
+    import importlib
+
+    lacking, broken = [], []
+    for path in MODULES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        declared = [node for node in tree.body if isinstance(node, ast.Assign)
+                    and any(getattr(t, "id", None) == "__all__" for t in node.targets)]
+        module = module_name(path)
+        if module.endswith("__main__"):  # ``python -m`` entry: runs, exports nothing
+            continue
+        if not declared:
+            lacking.append(str(path.relative_to(ROOT)))
+            continue
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError:  # an optional back-end (ray) is not installed
+            continue
+        broken += [f"{module}.{name}" for name in loaded.__all__ if not hasattr(loaded, name)]
+    assert not lacking, f"modules without __all__: {lacking}"
+    assert not broken, f"names in __all__ that do not exist: {broken}"

@@ -379,3 +379,8 @@ def _image_folder_sizes(dataset: ImageFolderDataset) -> np.ndarray:
             f"{len(bad)} of {len(dataset)} files in image folder {dataset.root} are not readable images: {shown}"
         )
     return np.asarray(sizes, dtype=np.int64).reshape(-1, 2)
+
+
+__all__ = ["ArrayDataset", "CIFAR10_CLASSES", "DatasetInfo", "EMBEDDED", "EMBEDDED_DIR", "IMAGE_EXTENSIONS",
+           "ImageFolderDataset", "MNIST_CLASSES", "ROOT_DATASETS", "dataset_family", "dataset_info", "dataset_names",
+           "decode_image_bytes", "decode_image_file", "encode_png", "get_dataset", "load_npz"]

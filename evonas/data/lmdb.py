@@ -399,3 +399,7 @@ def verify_lmdb(path: str | os.PathLike, *, decode: bool = False, timeout: float
         raise CorruptDatasetError(f"{path}: reading it crashed the reader with {name}: the file is damaged")
     tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
     raise CorruptDatasetError(f"{path}: verification failed ({tail})")
+
+
+__all__ = ["FORMAT", "LABELS_KEY", "LMDBDataset", "META_KEY", "VERSION", "decode_record", "encode_record", "open_lmdb",
+           "pack_lmdb", "read_header", "record_key", "remove_abandoned_parts", "scan_lmdb", "verify_lmdb"]

@@ -88,3 +88,6 @@ def labels_of(dataset: Dataset) -> np.ndarray:
 def seed_worker(worker_id: int) -> None:  # pragma: no cover - runs inside DataLoader workers
     """DataLoader ``worker_init_fn``: derive numpy's seed from torch's per-worker seed."""
     np.random.seed(torch.initial_seed() % 2**32)
+
+
+__all__ = ["Subset", "labels_of", "seed_worker", "split_indices"]

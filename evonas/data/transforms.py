@@ -131,3 +131,8 @@ def default_transforms(family: str, *, cutout: int | None = 16, image_size: int 
     padding = 2 if family == "mnist" else 4
     train = cifar_train_transform(mean=mean, std=std, size=size, padding=padding, cutout=cutout)
     return train, eval_transform(mean=mean, std=std)
+
+
+__all__ = ["CIFAR100_MEAN", "CIFAR100_STD", "CIFAR10_MEAN", "CIFAR10_STD", "Cutout", "IMAGENET_MEAN", "IMAGENET_STD",
+           "MNIST_MEAN", "MNIST_STD", "STATS", "cifar_train_transform", "default_transforms", "eval_transform",
+           "imagenet_eval_transform", "imagenet_train_transform"]

@@ -221,3 +221,6 @@ def _export_one(space, space_name: str, space_options: dict, item: dict, weights
             "pt2_max_abs_difference": pt2_difference,
             "onnx_check_passed": max(difference, pt2_difference) <= TOLERANCE * scale + 1e-12,
             "folder": str(folder), "values": item["values"]}
+
+
+__all__ = ["TOLERANCE", "export_run"]

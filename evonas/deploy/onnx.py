@@ -199,3 +199,7 @@ def save_program(model: nn.Module, input_shape: Sequence[int]) -> bytes:
     buffer = io.BytesIO()
     torch.export.save(program, buffer)
     return buffer.getvalue()
+
+
+__all__ = ["EXPORTERS", "Logits", "check_onnx", "check_onnx_runtime", "onnx_latency", "onnx_session", "save_program",
+           "to_onnx"]

@@ -303,3 +303,6 @@ class SelectObjectives(Evaluator):
 
     def load_replica_state(self, state: Any) -> None:
         self.inner.load_replica_state(state)
+
+
+__all__ = ["CompositeEvaluator", "Evaluator", "GATED", "Objective", "SelectObjectives", "parse_objective"]

@@ -181,3 +181,6 @@ class CostEvaluator(Evaluator):
             result["onnx_latency"] = onnx_latency(session, self.input_shape, repeats=self.latency_repeats,
                                                   warmup=self.latency_warmup)
         return result
+
+
+__all__ = ["COST_METRICS", "CostEvaluator", "count_macs", "count_params", "measure_latency"]

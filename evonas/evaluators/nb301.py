@@ -240,3 +240,9 @@ def build_demo_model_dir(path: str | Path, *, seed: int = 0, members: int = 3, n
             (member / "model_config.json").write_text(json.dumps(config))
             (member / "data_config.json").write_text(json.dumps({"seed": seed + i}))
     return root
+
+
+__all__ = ["DEMO_NOTE", "FEATURE_NAMES", "FIXED_HYPERPARAMETERS", "MODEL_FILE", "NB301Ensemble", "NB301Evaluator",
+           "NB301_OPS", "build_demo_model_dir", "check_nb301_genotype", "check_nb301_genotypes",
+           "hyperparameter_value", "legacy_xgboost_to_ubj", "load_ensemble", "nb301_array", "nb301_config",
+           "nb301_features", "network_cost", "resolve_model_dir"]

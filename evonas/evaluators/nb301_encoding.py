@@ -170,3 +170,7 @@ def nb301_features(archs: Iterable[Any]) -> np.ndarray:
     X = np.stack(rows) if rows else np.empty((0, len(FEATURE_NAMES)))
     X[np.isnan(X)] = -1.0
     return X
+
+
+__all__ = ["FEATURE_NAMES", "FIXED_HYPERPARAMETERS", "NB301_OPS", "check_nb301_genotype", "hyperparameter_value",
+           "nb301_array", "nb301_config", "nb301_features"]

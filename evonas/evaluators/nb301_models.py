@@ -304,3 +304,6 @@ def load_ensemble(path: str | Path) -> NB301Ensemble:
     if (path, stamp) not in _LOADED:
         _LOADED[(path, stamp)] = NB301Ensemble.load(path)
     return _LOADED[(path, stamp)]
+
+
+__all__ = ["MODEL_FILE", "NB301Ensemble", "legacy_xgboost_to_ubj", "load_ensemble", "resolve_model_dir"]

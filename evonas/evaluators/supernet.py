@@ -271,3 +271,6 @@ class SupernetEvaluator(Evaluator):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if state.get("supernet") is not None:
             self.shared.load_state_dict(state["supernet"])
+
+
+__all__ = ["SupernetEvaluator"]

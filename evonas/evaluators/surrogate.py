@@ -453,3 +453,8 @@ class SurrogateEvaluator(Evaluator):
     def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
         name = self.objectives[0].name
         return [{name: float(v)} for v in self._surrogate().predict(archs, self.space)]
+
+
+__all__ = ["FORMAT", "LightGBMRegressor", "MAX_ONEHOT_LEVELS", "REGRESSORS", "Regressor", "RidgeRegressor",
+           "SurrogateEvaluator", "SurrogateModel", "XGBoostRegressor", "encode_features", "feature_layout",
+           "fit_surrogate", "read_history", "register_regressor"]

@@ -113,3 +113,6 @@ class NB201TableEvaluator(Evaluator):
         val, test, _, _ = DATASETS[self.dataset]
         rows = list(self.table.values())
         return np.asarray([r[val] for r in rows]), np.asarray([r[test] for r in rows])
+
+
+__all__ = ["DATASETS", "NB201TableEvaluator", "TABLE", "load_nb201_table"]

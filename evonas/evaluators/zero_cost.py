@@ -166,3 +166,6 @@ class NaswotEvaluator(Evaluator):
             torch.manual_seed(self.seed)
             scores.append({"naswot": naswot_score(self.space.build(arch, **self.net_kwargs), self._images)})
         return scores
+
+
+__all__ = ["NaswotEvaluator", "SynflowEvaluator", "naswot_score", "synflow_score"]

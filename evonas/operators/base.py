@@ -112,3 +112,6 @@ def unique_offspring(make: Callable[[int], Any], n: int, *, key: Callable[[Any],
         keys.add(child_key)
         children.append(child)
     return children
+
+
+__all__ = ["Crossover", "Mutation", "Operator", "resolve_operator", "unique_offspring"]

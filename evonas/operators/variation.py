@@ -31,3 +31,6 @@ class SpaceCrossover(Crossover):
 
     def _do(self, pairs: list[tuple], rng: np.random.Generator, ctx) -> list[tuple]:
         return [self.space.crossover(a, b, rng) for a, b in pairs]
+
+
+__all__ = ["SpaceCrossover", "SpaceMutation"]

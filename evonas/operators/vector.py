@@ -89,3 +89,6 @@ class SimulatedBinaryCrossover(_OnVectors, Crossover):
         X = np.stack([self._encode([a for a, _ in pairs]), self._encode([b for _, b in pairs])])
         children = self.vectors(X, rng)
         return list(zip(self._decode(children[0]), self._decode(children[1])))
+
+
+__all__ = ["PolynomialMutation", "SimulatedBinaryCrossover"]

@@ -140,3 +140,7 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
             except OSError:  # pragma: no cover - e.g. a read-only folder: harmless leftovers
                 pass
     return removed
+
+
+__all__ = ["TEMP_SUFFIX", "atomic_torch_save", "atomic_write", "atomic_write_bytes", "atomic_write_csv",
+           "atomic_write_text", "remove_stale_temporaries", "storage_error"]

@@ -174,3 +174,7 @@ def load_latest_checkpoint(path: str | os.PathLike, **kwargs) -> dict:
 def has_checkpoint(path: str | os.PathLike) -> bool:
     """Whether ``path`` or its previous version exists (readable or not)."""
     return Path(path).is_file() or previous_path(path).is_file()
+
+
+__all__ = ["FORMAT", "VERSION", "has_checkpoint", "load_checkpoint", "load_latest_checkpoint", "previous_path",
+           "save_checkpoint", "save_object_checkpoint"]

@@ -34,3 +34,6 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
                 f"device {spec!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
             )
     return device
+
+
+__all__ = ["resolve_device"]

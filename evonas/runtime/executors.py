@@ -164,3 +164,7 @@ def resolve_executor(spec: "str | Executor | None", **options) -> Executor:
     if not isinstance(spec, Executor):
         raise ConfigError(f"executor must be a name ({', '.join(executors.names())}) or an Executor, got {spec!r}")
     return spec
+
+
+__all__ = ["Executor", "LocalExecutor", "ProcessExecutor", "executors_evaluator", "pack_evaluator", "resolve_executor",
+           "unpack_evaluator"]

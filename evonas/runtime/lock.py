@@ -93,3 +93,6 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+__all__ = ["LOCK_NAME", "RunLock"]

@@ -269,3 +269,6 @@ class RayExecutor(Executor):
         if self._owns_cluster:
             self._ray.shutdown()
             self._owns_cluster = False
+
+
+__all__ = ["EvaluatorActor", "RayExecutor"]

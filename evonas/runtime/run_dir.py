@@ -127,3 +127,6 @@ class RunDir:
             logger.setLevel(logging.INFO)  # else INFO records never reach the file
         logger.addHandler(handler)
         return handler
+
+
+__all__ = ["IDENTITY", "RunDir"]

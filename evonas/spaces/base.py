@@ -270,3 +270,8 @@ def require(space: Any, capability: type, purpose: str) -> Any:
         raise ConfigError(f"{purpose} needs a space with {', '.join(members)} "
                           f"({capability.__name__}); {type(space).__name__} has none")
     return space
+
+
+__all__ = ["EdgeExpansion", "HasAnalyticCost", "HasBounds", "HasCanonicalRows", "HasCellTools", "HasDrawing",
+           "HasFairPaths", "HasRelaxation", "HasRepair", "HasSupernet", "HasTables", "SearchSpace", "check_rng",
+           "require"]

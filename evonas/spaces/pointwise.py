@@ -37,3 +37,6 @@ class PointwiseConv(nn.Conv2d):
             return super().forward(x)
         sh, sw = self.stride
         return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias, 1, 0, 1, self.groups)
+
+
+__all__ = ["PointwiseConv"]

@@ -192,3 +192,6 @@ def _bound_attributes(cls: type) -> frozenset:
 
 
 Strategy._BOUND = _bound_attributes(Strategy)
+
+
+__all__ = ["NOT_EVALUATED", "Strategy"]

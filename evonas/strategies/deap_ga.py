@@ -159,3 +159,6 @@ def create_deap_nsga2(**kwargs) -> DeapStrategy:
 
 
 strategies.register("deap", DeapStrategy)
+
+
+__all__ = ["DeapIndividual", "DeapStrategy", "FITNESS_CLASSES", "create_deap_ga", "create_deap_nsga2"]

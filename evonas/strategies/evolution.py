@@ -72,3 +72,6 @@ class RegularizedEvolution(Strategy):
 
     def population(self) -> list:
         return [arch for arch, _ in self.members]
+
+
+__all__ = ["RegularizedEvolution"]

@@ -281,3 +281,6 @@ def _factory(algorithm: str):
 strategies.register("pymoo", PymooStrategy)
 for _name in ALGORITHMS:
     strategies.register(_name, _factory(_name))
+
+
+__all__ = ["ALGORITHMS", "PymooStrategy"]

@@ -24,3 +24,6 @@ class RandomSearch(Strategy):
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
         self.seen.update(self.space.key(a) for a in archs)
+
+
+__all__ = ["RandomSearch"]

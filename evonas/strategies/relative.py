@@ -341,3 +341,7 @@ class RelativeNAS(Strategy):
     def callbacks(self, run_dir: Path) -> list[Callback]:
         """The run directory's extra outputs: trajectory and chosen architecture (see the module docstring)."""
         return [StrategyOutputs(run_dir, "trajectory", "trajectory", strategy=self)]
+
+
+__all__ = ["ContinuousBox", "FAST_BY", "LR_SCHEDULES", "MODES", "RelativeNAS", "diversity", "generation_learning_rate",
+           "slow_learner_update"]

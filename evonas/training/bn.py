@@ -71,3 +71,6 @@ def preserved_bn_statistics(model: nn.Module) -> Iterator[None]:
             for layer, buffers in saved:
                 for key, value in buffers.items():
                     getattr(layer, key).copy_(value)
+
+
+__all__ = ["batchnorm_layers", "preserved_bn_statistics", "recalibrate_bn"]

@@ -26,3 +26,6 @@ def check_setting(condition: bool, message: str) -> None:
     """Raise ConfigError(message) unless ``condition``."""
     if not condition:
         raise ConfigError(message)
+
+
+__all__ = ["T", "check_setting", "config_from_dict"]

@@ -121,3 +121,6 @@ def evaluate(
         logits, _ = _split_output(model(images))
         meter.update(logits, targets, float(F.cross_entropy(logits, targets, reduction="sum")))
     return meter.stats()
+
+
+__all__ = ["EpochStats", "evaluate", "train_one_epoch"]

@@ -113,3 +113,6 @@ def train_supernet_epoch(supernet: nn.Module, space, loader: Iterable, optimizer
         if progress:
             bar.set_postfix(loss=f"{total_loss / max(samples, 1):.3f}")
     return OneShotStats(epoch, total_loss / max(samples, 1), 100.0 * correct / max(samples, 1), steps)
+
+
+__all__ = ["OneShotStats", "SAMPLERS", "sample_paths", "train_step", "train_supernet_epoch", "warmup_cosine"]

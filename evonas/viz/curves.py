@@ -181,3 +181,6 @@ def _plot_panels(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike, x: 
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize=8)
     return save_figure(fig, path)
+
+
+__all__ = ["best_so_far", "plot_progress", "plot_training_curves", "plot_trajectory"]

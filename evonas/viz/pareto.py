@@ -153,3 +153,6 @@ def plot_fronts(runs: dict, objectives: Sequence[Objective], path: str | os.Path
     ax.legend(loc="best", fontsize=8)
     ax.set_title(title or "fronts")
     return save_figure(fig, path)
+
+
+__all__ = ["FRONT_COLOR", "POINT_COLOR", "attainment_steps", "plot_fronts", "plot_pareto", "save_figure"]

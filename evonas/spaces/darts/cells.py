@@ -265,3 +265,6 @@ class SearchCell(nn.Module):
                 total = h if total is None else total + h
             states.append(total)
         return torch.cat(states[-self.multiplier:], dim=1)
+
+
+__all__ = ["Cell", "MixedOp", "SearchCell", "channel_shuffle", "edge_index", "edge_list", "num_edges"]

@@ -348,3 +348,7 @@ def crossover_genotypes(a: Genotype, b: Genotype, rng: np.random.Generator, *,
             child["reduce"] = child["normal"]
     return (a.with_cells(allow_duplicate_inputs=dup, **children[0]),
             b.with_cells(allow_duplicate_inputs=dup, **children[1]))
+
+
+__all__ = ["DiscreteEdgeEncoding", "RELATIVENAS_PRIMITIVES", "RelativeNASEncoding", "crossover_genotypes",
+           "mutate_genotype", "sample_genotype"]

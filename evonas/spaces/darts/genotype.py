@@ -399,4 +399,7 @@ def _from_file(path: str, allow_duplicate_inputs: bool) -> Genotype:
 
 # Re-exported here so that ``genotype`` is the one module to import from;
 # imported last because ``parse`` needs ``Genotype``.
-from evonas.spaces.darts.parse import parse_genotype  # noqa: E402
+from evonas.spaces.darts.parse import parse_genotype  # noqa: E402, I001
+
+__all__ = ["CELL_KINDS", "GENOTYPE_OPS", "Genotype", "canonical_key", "cell_key", "parse_genotype",
+           "resolve_genotype"]

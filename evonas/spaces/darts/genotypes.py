@@ -166,3 +166,8 @@ def get_genotype(name: str) -> Genotype:
     except KeyError:
         raise GenotypeError(
             f"unknown genotype name {name!r}; valid names: {', '.join(list_genotypes())}") from None
+
+
+__all__ = ["DAP_BEST_EVOLUTIONARY", "DAP_BEST_SUPERNET", "DAP_EVAL_BEST_EVOLUTIONARY", "DARTS_V1", "DARTS_V2",
+           "PC_DARTS", "PDARTS", "PUBLISHED_GENOTYPES", "RELATIVENAS", "STACNAS_C10", "STACNAS_C100",
+           "STACNAS_IMAGENET", "get_genotype", "is_published_name", "list_genotypes"]

@@ -213,4 +213,7 @@ class NetworkImageNet(_Network):
 
 # The weight-sharing search network is defined in ``supernet``; re-exported so
 # that ``networks`` holds every DARTS network class.
-from evonas.spaces.darts.supernet import SearchNetwork  # noqa: E402,F401
+from evonas.spaces.darts.supernet import SearchNetwork  # noqa: E402, I001
+
+__all__ = ["AuxiliaryHeadCIFAR", "AuxiliaryHeadImageNet", "NetworkCIFAR", "NetworkImageNet", "SearchNetwork",
+           "resolve_network_genotype"]

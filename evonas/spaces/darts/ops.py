@@ -247,3 +247,7 @@ def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
 def is_identity(op: nn.Module) -> bool:
     """True for a parameter-free identity (skip_connect at stride 1)."""
     return isinstance(op, nn.Identity)
+
+
+__all__ = ["Conv7x1x1x7", "DilConv", "DilatedDepthwiseConv", "FactorizedReduce", "GENOTYPE_PRIMITIVES", "OPS",
+           "PRIMITIVES", "ReLUConvBN", "SepConv", "Zero", "build_op", "drop_path", "is_identity"]

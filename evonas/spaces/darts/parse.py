@@ -154,3 +154,6 @@ def parse_genotype(text: str, *, allow_duplicate_inputs: bool = False) -> Genoty
         if required not in values:
             raise GenotypeError(f"genotype text is missing the {required!r} cell")
     return Genotype(allow_duplicate_inputs=flag or allow_duplicate_inputs, **values)
+
+
+__all__ = ["parse_genotype"]

@@ -286,3 +286,6 @@ class DartsSpace(SearchSpace):
         kwargs.setdefault("primitives", self._primitives)
         kwargs.setdefault("steps", self._steps)
         return SearchNetwork(**kwargs)
+
+
+__all__ = ["DartsSpace"]

@@ -80,3 +80,6 @@ def validate_arch(spec: Any) -> Arch:
         else:
             raise GenotypeError(f"edge {to}<-{frm}: unknown op {item!r} (known: {', '.join(OPS)})")
     return tuple(ops)  # type: ignore[return-value]
+
+
+__all__ = ["EDGES", "OPS", "arch_string", "parse_arch_string", "validate_arch"]

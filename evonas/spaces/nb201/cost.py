@@ -48,3 +48,6 @@ def nb201_macs(arch: Arch, *, C: int = 16, N: int = 5, num_classes: int = 10, re
     _, base = _fixed(C, N, num_classes, resolution)
     return base + sum(_KERNELS[op] ** 2 * ch * ch * area for op in arch if op in _KERNELS
                       for ch, area in _stages(C, N, resolution))
+
+
+__all__ = ["nb201_macs", "nb201_params"]

@@ -135,3 +135,6 @@ class NB201Space(SearchSpace):
         from itertools import product
 
         return [tuple(ops) for ops in product(OPS, repeat=len(EDGES))]
+
+
+__all__ = ["NB201Space"]

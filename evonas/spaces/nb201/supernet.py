@@ -105,3 +105,6 @@ class NB201Supernet(nn.Module):
         weights = F.softmax(self.alphas.detach(), dim=-1).clone()
         weights[:, OPS.index("none")] = -1.0
         return tuple(OPS[int(i)] for i in weights.argmax(dim=-1))
+
+
+__all__ = ["MixedEdge", "NB201Supernet", "SuperCell"]
