@@ -165,6 +165,17 @@ class HasRepair(Protocol):
 
 
 @runtime_checkable
+class NamesCandidateModules(Protocol):
+    """A supernet module (not a space) that names its candidate op modules: ``candidate_modules()`` (the dotted
+    names of every candidate op) and ``path_modules(arch)`` (those ``arch``'s path runs), what a RelativeNAS
+    weight set needs to merge op weights; the DARTS and NAS-Bench-201 supernets do."""
+
+    def candidate_modules(self) -> list: ...
+
+    def path_modules(self, arch: Any) -> set: ...
+
+
+@runtime_checkable
 class HasCanonicalRows(Protocol):
     """``canonical_rows(rows) -> rows | None``: integer encodings mapped to one representative per architecture
     (rows that decode to the same architecture map to the same row), so a vector engine can key its rows

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping
 import torch
 
 from evonas.errors import ConfigError
+from evonas.spaces.base import NamesCandidateModules
 
 #: a module's state as plain tensors (what ``state_dict`` returns), detached copies
 State = dict[str, torch.Tensor]
@@ -41,7 +42,7 @@ def op_owners(module: torch.nn.Module) -> dict[str, str]:
 
     ``module`` must have ``candidate_modules()``; a key belongs to module ``m`` when it starts with ``m + "."``.
     """
-    if not callable(getattr(module, "candidate_modules", None)) or not callable(getattr(module, "path_modules", None)):
+    if not isinstance(module, NamesCandidateModules):
         raise ConfigError(f"{type(module).__name__} does not name its candidate op modules (candidate_modules / "
                           "path_modules), which a RelativeNAS weight set needs; the DARTS and NAS-Bench-201 "
                           "supernets do")
