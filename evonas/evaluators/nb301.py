@@ -23,17 +23,17 @@ member with ``surrogate_model.model`` (a pickled xgboost / LightGBM Booster),
 
 How a genotype is scored (reproducing ``nasbench301.api`` + ``surrogate_models``):
 
-1. :func:`nb301_config`: ``representations.convert_genotype_to_config`` -
+1. :func:`~evonas.spaces.darts.nb301_encoding.nb301_config`: ``representations.convert_genotype_to_config`` -
    ``edge_{cell}_{k}`` = op for the DARTS edge k (node i's edges start at
    0, 2, 5, 9; edge = start + input) and ``inputs_node_{cell}_{3,4,5}`` =
    the sorted input pair ``"0_2"``. Node 2's inputs are always 0 and 1.
-2. :func:`nb301_array`: ConfigSpace 0.4.12's ``Configuration.get_array()``
+2. :func:`~evonas.spaces.darts.nb301_encoding.nb301_array`: ConfigSpace 0.4.12's ``Configuration.get_array()``
    on the package's ``configspace.json`` as its ``ConfigLoader`` alters it,
    with api.py's fixed training hyperparameters: 56 values, unconditional
    hyperparameters first, then the 24 conditional edges, each group sorted by
    name; a categorical is the index of its value in the choices, an inactive
    edge is NaN; numbers are normalised as ConfigSpace does.
-3. :func:`nb301_features`: NaN -> -1 (``XGBModel.query``), the model input.
+3. :func:`~evonas.spaces.darts.nb301_encoding.nb301_features`: NaN -> -1 (``XGBModel.query``), the model input.
 4. Each member predicts; accuracy = ensemble mean (``query_mean``), the noisy
    variant = mean + N(0, std of the members) (``query``, float32 as numpy
    computes it). The runtime is the LightGBM ensemble's mean.
@@ -46,6 +46,7 @@ float32 summation order, |delta| < 1e-4 accuracy points).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -57,16 +58,6 @@ import numpy as np
 
 from evonas.errors import CheckpointError, ConfigError, GenotypeError
 from evonas.evaluators.base import Evaluator, Objective
-from evonas.evaluators.nb301_encoding import (  # noqa: F401  (public names re-exported here)
-    FEATURE_NAMES,
-    FIXED_HYPERPARAMETERS,
-    NB301_OPS,
-    check_nb301_genotype,
-    hyperparameter_value,
-    nb301_array,
-    nb301_config,
-    nb301_features,
-)
 from evonas.evaluators.nb301_models import (  # noqa: F401  (public names re-exported here)
     _LAYOUT,
     MODEL_FILE,
@@ -87,17 +78,40 @@ def _short_spec(spec: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+#: the encoding's public names, also readable here (``from evonas.evaluators.nb301 import NB301_OPS``)
+ENCODING_NAMES = ("FEATURE_NAMES", "FIXED_HYPERPARAMETERS", "NB301_OPS", "check_nb301_genotype",
+                  "hyperparameter_value", "nb301_array", "nb301_config", "nb301_features")
+
+
+@functools.lru_cache(maxsize=1)
+def _cells():
+    """The DARTS space's cell tools: NAS-Bench-301 is a benchmark of the registered ``darts`` space, whose
+    genotypes, encoding (:mod:`evonas.spaces.darts.nb301_encoding`) and network cost it uses."""
+    from evonas.registry import spaces
+    from evonas.spaces.base import HasCellTools, require
+
+    return require(spaces.create("darts"), HasCellTools, "NAS-Bench-301").cell_tools
+
+
+def __getattr__(name: str):
+    if name in ENCODING_NAMES:
+        return getattr(_cells().nb301, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def check_nb301_genotypes(specs: Iterable[Any]) -> list:
-    """Each of ``specs`` as a Genotype NAS-Bench-301 can score (:func:`check_nb301_genotype`).
+    """Each of ``specs`` as a Genotype NAS-Bench-301 can score
+    (:func:`~evonas.spaces.darts.nb301_encoding.check_nb301_genotype`).
 
     A bad one raises its GenotypeError with its 1-based position and the
     start of its text prepended: ``genotype 1234 of 5000 ('DARTS_V9'): ...``.
     """
     specs = list(specs)
+    check = _cells().nb301.check_nb301_genotype
     checked = []
     for position, spec in enumerate(specs, start=1):
         try:
-            checked.append(check_nb301_genotype(spec))
+            checked.append(check(spec))
         except GenotypeError as exc:
             raise GenotypeError(f"genotype {position} of {len(specs)} ({_short_spec(spec)!r}): {exc}") from None
     return checked
@@ -174,7 +188,7 @@ class NB301Evaluator(Evaluator):
 
     def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
         genotypes = check_nb301_genotypes(archs)
-        X = nb301_features(genotypes)
+        X = _cells().nb301.nb301_features(genotypes)
         mean, std = self.performance.mean_std(X)
         results = []
         for g, m, s in zip(genotypes, mean, std):
@@ -198,9 +212,8 @@ class NB301Evaluator(Evaluator):
 def network_cost(arch: Any) -> tuple[float, float]:
     """(params, multiply-adds) of the DARTS CIFAR evaluation network (C=36, 20 cells, no auxiliary head) of an
     NB301 genotype (:func:`evonas.spaces.darts.cost.network_cost`)."""
-    from evonas.spaces.darts.cost import network_cost as darts_network_cost
-
-    return darts_network_cost(check_nb301_genotype(arch))
+    cells = _cells()
+    return cells.network_cost(cells.nb301.check_nb301_genotype(arch))
 
 
 DEMO_NOTE = "DEMO surrogate trained on a made-up formula: NOT NAS-Bench-301, its numbers mean nothing"
@@ -216,12 +229,12 @@ def build_demo_model_dir(path: str | Path, *, seed: int = 0, members: int = 3, n
     """
     xgb = optional_import("xgboost", extra="nb301", purpose="the NAS-Bench-301 demo models")
     lgb = optional_import("lightgbm", extra="nb301", purpose="the NAS-Bench-301 demo models")
-    from evonas.spaces.darts.encodings import sample_genotype
-
+    cells = _cells()
+    ops_list = cells.nb301.NB301_OPS
     rng = np.random.default_rng(seed)
-    genotypes = [sample_genotype(rng, primitives=NB301_OPS) for _ in range(n)]
-    X = nb301_features(genotypes)
-    ops = np.stack([[NB301_OPS.index(op) for op, _ in g.normal + g.reduce] for g in genotypes])
+    genotypes = [cells.sample_genotype(rng, primitives=ops_list) for _ in range(n)]
+    X = cells.nb301.nb301_features(genotypes)
+    ops = np.stack([[ops_list.index(op) for op, _ in g.normal + g.reduce] for g in genotypes])
     gain = np.array([-0.25, -0.3, -0.45, 0.35, 0.3, 0.15, 0.1])[ops]
     accuracy = 93.2 + gain[:, :8].sum(1) * 0.35 + gain[:, 8:].sum(1) * 0.1 + rng.normal(0, 0.1, n)
     seconds = 2500.0 + 400.0 * (ops >= 3).sum(1) + rng.normal(0, 50, n)
@@ -242,7 +255,5 @@ def build_demo_model_dir(path: str | Path, *, seed: int = 0, members: int = 3, n
     return root
 
 
-__all__ = ["DEMO_NOTE", "FEATURE_NAMES", "FIXED_HYPERPARAMETERS", "MODEL_FILE", "NB301Ensemble", "NB301Evaluator",
-           "NB301_OPS", "build_demo_model_dir", "check_nb301_genotype", "check_nb301_genotypes",
-           "hyperparameter_value", "legacy_xgboost_to_ubj", "load_ensemble", "nb301_array", "nb301_config",
-           "nb301_features", "network_cost", "resolve_model_dir"]
+__all__ = ["DEMO_NOTE", "ENCODING_NAMES", "MODEL_FILE", "NB301Ensemble", "NB301Evaluator", "build_demo_model_dir",
+           "check_nb301_genotypes", "legacy_xgboost_to_ubj", "load_ensemble", "network_cost", "resolve_model_dir"]

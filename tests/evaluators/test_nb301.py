@@ -42,7 +42,6 @@ import numpy as np
 import pytest
 
 from evonas.errors import CheckpointError, ConfigError, GenotypeError
-from evonas.evaluators import nb301_encoding
 from evonas.evaluators.nb301 import (
     FEATURE_NAMES,
     FIXED_HYPERPARAMETERS,
@@ -53,7 +52,7 @@ from evonas.evaluators.nb301 import (
     nb301_config,
     nb301_features,
 )
-from evonas.spaces.darts import DartsSpace, Genotype, get_genotype
+from evonas.spaces.darts import DartsSpace, Genotype, get_genotype, nb301_encoding
 
 xgb = pytest.importorskip("xgboost")
 lgb = pytest.importorskip("lightgbm")

@@ -1,4 +1,5 @@
-"""NAS-Bench-301's feature encoding of DARTS genotypes (see :mod:`evonas.evaluators.nb301`).
+"""NAS-Bench-301's feature encoding of DARTS genotypes, an encoding of the DARTS space (the surrogate that reads
+it: :mod:`evonas.evaluators.nb301`, which reaches it through the space's ``cell_tools``).
 
 Reproduces ``representations.convert_genotype_to_config`` and ConfigSpace
 0.4.12's ``Configuration.get_array()`` on the package's ``configspace.json``
