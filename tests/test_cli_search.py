@@ -21,6 +21,24 @@ def test_search_from_flags_then_resume_with_more_budget(capsys, tmp_path):
 
     evaluations = int(re.search(r"(\d+) evaluations", capsys.readouterr().out).group(1))
     assert 60 <= evaluations < 60 + 10  # stops after the generation that reaches the budget
+    # the run's files say what it now runs to
+    assert json.loads((run / "search.json").read_text())["budget"] == 60
+    assert json.loads((run / "config.json").read_text())["budget"] == 60
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--seed", "5"], "--seed"), (["--strategy", "ga", "--pop-size", "8"], "--strategy, --pop-size"),
+    (["--space-opt", "length=6"], "--space-opt"),
+])
+def test_resume_refuses_flags_it_cannot_honour(capsys, tmp_path, flags, named):
+    run = tmp_path / "run"
+    assert main(["search", *TOY, "--budget", "20", "--run-dir", str(run)]) == 0
+    history = (run / "history.csv").read_text()
+    capsys.readouterr()
+    assert main(["search", "--resume", str(run), "--budget", "32", *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err and "cannot change" in err
+    assert (run / "history.csv").read_text() == history  # nothing written
 
 
 def test_search_from_toml_with_objective_selection_and_constraint(capsys, tmp_path):

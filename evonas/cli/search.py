@@ -70,6 +70,17 @@ def _config(args: argparse.Namespace):
     if args.resume:
         from evonas.runtime.run_dir import RunDir
 
+        fixed = [flag for flag, value in (
+            ("--config", args.config), ("--space", args.space), ("--strategy", args.strategy),
+            ("--evaluator", args.evaluator), ("--objectives", args.objectives), ("--constraint", args.constraint),
+            ("--pop-size", args.pop_size), ("--seed", args.seed), ("--space-opt", args.space_opt),
+            ("--strategy-opt", args.strategy_opt), ("--evaluator-opt", args.evaluator_opt),
+            ("--run-dir", args.run_dir if args.run_dir != args.resume else None)) if value is not None]
+        if fixed:
+            raise ConfigError(f"--resume continues {args.resume} with the settings it was started with; "
+                              f"{', '.join(fixed)} cannot change (only --budget, and where it runs: --executor, "
+                              "--workers, --address)")
+
         saved = RunDir(args.resume).read_json("search.json")
         return make_config(saved, {"run_dir": args.resume, "budget": args.budget})
     file_values = load_config_file(args.config) if args.config else {}
