@@ -46,3 +46,17 @@ def test_bad_checkpoint_is_one_line_error(capsys, tmp_path):
 def test_resume_of_a_missing_run_is_one_line_error(capsys, tmp_path):
     assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
     assert "run directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, named", [(["--epochs", "5"], "--epochs"), (["--lr", "0.1", "--seed", "3"],
+                                                                               "--lr, --seed")])
+def test_resume_refuses_flags_it_cannot_honour(capsys, tmp_path, flags, named):
+    """``--resume`` continues a run with its own settings: a flag it would drop is refused, naming it, and the
+    run is left as it was (not silently trained to its old settings)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "marker").write_text("kept")
+    assert main(["train", "--resume", str(run), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err and "cannot change" in err
+    assert sorted(p.name for p in run.iterdir()) == ["marker"]

@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
     train.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="search space option")
     train.add_argument("--net-opt", action="append", metavar="KEY=VALUE",
                        help="network option passed to space.build (e.g. width_mult=0.5)")
-    train.add_argument("--dataset", default="cifar10-mini", help="dataset name or path (default cifar10-mini)")
+    train.add_argument("--dataset", help="dataset name or path (default cifar10-mini)")
     train.add_argument("--root", help="local folder for cifar10 / cifar100 / imagefolder")
     train.add_argument("--run-dir", help="where to write the run (default runs/train-GENOTYPE-DATASET)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its latest checkpoint")
@@ -59,6 +59,15 @@ def run(args: argparse.Namespace) -> int:
     from evonas.training.standalone import StandaloneConfig, build_space, train_standalone
 
     if args.resume:
+        flag = {"arch": "--genotype", "learning_rate": "--lr", "drop_path_prob": "--drop-path",
+                "auxiliary": "--no-auxiliary"}
+        given = [flag.get(key, f"--{key.replace('_', '-')}") for key, value in vars(args).items()
+                 if (key in TRAIN_FLAGS or key in ("arch", "space_opt", "net_opt")) and value is not None]
+        if args.run_dir is not None and args.run_dir != args.resume:
+            given.append("--run-dir")
+        if given:
+            raise ConfigError(f"--resume continues {args.resume} with the settings it was started with; "
+                              f"{', '.join(sorted(given))} cannot change (start a new run to train otherwise)")
         result = train_standalone(None, args.resume, resume=True, progress=not args.quiet)
         run_dir = args.resume
     else:
