@@ -274,6 +274,11 @@ def run_op_clusters(out_dir: str | os.PathLike, *, ops: Sequence[str], images: i
 
     from evonas.data import Subset, dataset_family, default_transforms, get_dataset
 
+    if not isinstance(max_k, int) or max_k < 2:
+        raise ConfigError(f"max_k must be >= 2 (groups of ops to try), got {max_k!r}")
+    if len(tuple(op for op in ops if op != "none")) < 3:
+        raise ConfigError(f"op clustering needs at least 3 ops to group, got {list(ops)}")
+
     if images < 2:
         raise ConfigError(f"images must be at least 2, got {images}")
     network = train_search_network(out_dir, ops=ops, **training)

@@ -122,6 +122,8 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
     columns = next(iter(rows.values()))
     if truth not in columns:
         raise ConfigError(f"unknown truth column {truth!r}; valid: {', '.join(c for c in columns if c != 'index')}")
+    if not isinstance(archs, int) or not 3 <= archs <= len(rows):
+        raise ConfigError(f"archs must be a number of cells from 3 to the table's {len(rows)}, got {archs!r}")
     options = dict(evaluator_options or {})
     if scorer == "naswot":
         options.setdefault("net_kwargs", {"C": 8, "N": 1})  # ranks as the full network does, 20x faster

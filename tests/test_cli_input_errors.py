@@ -39,3 +39,36 @@ def test_misspelt_space_option_of_train_gets_a_suggestion(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "did you mean 'allow_duplicate_inputs'?" in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["search", "--space", "toy", "--evaluator", "zdt", "--strategy", "nsga2", "--budget", "10",
+      "--executor", "processes", "--workers", "0"], "workers must be >= 1"),
+    (["rank", "--archs", "16000"], "archs must be a number of cells from 3 to the table's 15625, got 16000"),
+    (["rank", "--archs", "2"], "archs must be a number of cells from 3"),
+    (["op-clusters", "--max-k", "1"], "max_k must be >= 2"),
+    (["op-clusters", "--ops", "skip_connect,none"], "at least 3 ops"),
+])
+def test_values_out_of_range_are_one_line_errors_before_any_work(capsys, tmp_path, monkeypatch, argv, message):
+    """Values that used to hang, mean something else or find nothing are refused at once (issue 27)."""
+    monkeypatch.chdir(tmp_path)
+    out = ["--out", str(tmp_path / "out")] if argv[0] in ("rank", "op-clusters") else ["--run-dir", str(tmp_path / "r")]
+    assert main([*argv, *out]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "r").exists()
+
+
+def test_train_supernet_refuses_a_directory_as_its_checkpoint(capsys, tmp_path):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    (folder / "kept.txt").write_text("kept")
+    assert main(["train-supernet", "--space", "nb201", "--checkpoint", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "is a directory" in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"] and (folder / "kept.txt").read_text() == "kept"
+
+
+def test_export_refuses_a_zero_image_size(capsys, tmp_path):
+    assert main(["export", str(tmp_path), "--image-size", "0"]) == 2
+    assert "image_size must be a positive number of pixels, got 0" in capsys.readouterr().err

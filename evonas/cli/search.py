@@ -57,7 +57,7 @@ def executor_options(args: argparse.Namespace) -> dict | None:
     """The executor's options from --workers / --address (None: its defaults)."""
     if args.address and args.executor != "ray":
         raise ConfigError("--address is an option of --executor ray")
-    options = {"workers": args.workers} if args.workers else {}
+    options = {"workers": args.workers} if args.workers is not None else {}
     if args.address:
         options["address"] = args.address
     return options or None
@@ -107,13 +107,14 @@ def run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     space, strategy, evaluator = build_components(config)
+    executor = resolve_executor(args.executor, **(executor_options(args) or {}))  # bad options: nothing written
     run_dir = RunDir(config.run_dir)
     with run_dir.locked():  # held from here to the end; search() writes search.json as a Python run does
         if not args.resume and has_checkpoint(run_dir.path / CHECKPOINT):
             raise ConfigError(f"{run_dir.path} already holds a search; continue it with --resume {run_dir.path}")
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
-                        executor=resolve_executor(args.executor, **(executor_options(args) or {})))
+                        executor=executor)
     print(front_table(result))
     chosen = strategy.chosen()
     if chosen is not None:  # a strategy with its own final-architecture rule (RelativeNAS)

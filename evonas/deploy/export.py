@@ -137,6 +137,8 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
     """
     from tqdm.auto import tqdm
 
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
+        raise ConfigError(f"image_size must be a positive number of pixels, got {image_size!r}")
     run = Path(run_dir)
     out = Path(out) if out is not None else run / "export"
     weights = _trained_runs(trained)

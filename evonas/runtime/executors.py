@@ -121,9 +121,9 @@ class ProcessExecutor(Executor):
     name = "processes"
 
     def __init__(self, *, workers: int | None = None, threads: int = 1) -> None:
+        if workers is not None and workers < 1:
+            raise ConfigError(f"workers must be >= 1 (or left out: the CPU count), got {workers}")
         self.workers = workers or os.cpu_count() or 1
-        if self.workers < 1:
-            raise ConfigError(f"workers must be >= 1, got {workers}")
         self.threads = threads
         self._pool = None
 

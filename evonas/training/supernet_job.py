@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from evonas.errors import ConfigError
+
 __all__ = ["train_supernet"]
 
 
@@ -31,6 +33,9 @@ def train_supernet(space: Any, *, checkpoint: str | Path, space_options: dict[st
     from evonas.registry import evaluators, spaces
     from evonas.runtime import distributed
 
+    if Path(checkpoint).is_dir():
+        raise ConfigError(f"--checkpoint {checkpoint} is a directory: give the file to save the supernet to "
+                          f"(e.g. {Path(checkpoint) / 'supernet.pt'})")
     options = dict(options or {})
     with distributed.process_group("gloo" if options.get("device") == "cpu" else None):
         if isinstance(space, str):
