@@ -99,8 +99,12 @@ def _search_items(run: Path, search: dict | None, space, net_options: dict | Non
 
     space, space_name, space_options = _space_of_run(run, search, space)
     front = _read_json(run / "front.json")
-    items = [{"name": f"front-{i:02d}", "arch": space.from_json(row["arch"]), "values": row["values"]}
-             for i, row in enumerate(front.get("front", []))]
+    rows = front.get("front") if isinstance(front, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) and "arch" in row for row in rows):
+        raise ConfigError(f"{run / 'front.json'} is not a front evonas wrote (an object whose 'front' lists rows "
+                          "with 'arch' and 'values'); was it edited by hand?")
+    items = [{"name": f"front-{i:02d}", "arch": space.from_json(row["arch"]), "values": row.get("values", {})}
+             for i, row in enumerate(rows)]
     if (run / "chosen.json").is_file():
         items.append({"name": "chosen", "arch": space.from_json(_read_json(run / "chosen.json")), "values": {}})
     cost = {}
@@ -144,6 +148,12 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
     weights = _trained_runs(trained)
     if (run / "front.json").is_file():
         search = _read_json(run / "search.json") if (run / "search.json").is_file() else None
+        if search is not None and (not isinstance(search, dict) or not {"space", "evaluator"} <= set(search)):
+            if space is None:
+                raise ConfigError(f"{run / 'search.json'} lacks the run's space or evaluator; was it edited by "
+                                  "hand? (name the space, --space NAME, to export without it)")
+            log.warning("%s lacks the run's space or evaluator: exporting with the space given", run)
+            search = None
         space, space_name, space_options, items, net, size = _search_items(run, search, space, net_options)
     elif (run / "config.json").is_file() and (run / "checkpoint.pt").is_file():
         weights.update(_trained_runs([run]))

@@ -179,3 +179,22 @@ def test_cost_evaluator_measures_onnxruntime_latency():
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():  # the CPU build: refused at set-up
         with pytest.raises(ConfigError, match="no CUDA provider"):
             CostEvaluator(metrics=("onnx_latency",), onnx_device="cuda").setup(space)
+
+
+@pytest.mark.parametrize("front, search, message", [
+    ([], None, "is not a front evonas wrote"),
+    ({"front": [{"values": {}}]}, None, "is not a front evonas wrote"),
+    ({"front": []}, {"strategy": "nsga2"}, "lacks the run's space or evaluator"),
+])
+def test_hand_edited_run_files_are_one_line_errors(tmp_path, capsys, front, search, message):
+    """A front.json or search.json edited by hand (issue 27, item 7) is named in one line, never a traceback."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "front.json").write_text(json.dumps(front))
+    (run / "config.json").write_text(json.dumps({"settings": {"space": {"type": "NB201Space"}}}))
+    if search is not None:
+        (run / "search.json").write_text(json.dumps(search))
+    assert main(["export", str(run), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (run / "export").exists()
