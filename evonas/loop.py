@@ -192,12 +192,6 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         if not (run.path / SEARCH_JSON).is_file():  # a run an older evonas started from Python
             run.write_json(SEARCH_JSON, search_record(space, strategy, evaluator, constraints=constraints,
                                                       budget=budget, seed=seed, run_dir=run.path))
-        if saved.get("budget") != int(budget):  # the budget may change on resume: the run's files say so
-            log.info("%s: budget %s -> %d", run.path, saved.get("budget"), int(budget))
-            run.write_json("config.json", {**saved, "budget": int(budget)})
-            record = run.read_json(SEARCH_JSON)
-            if isinstance(record, dict) and "budget" in record:
-                run.write_json(SEARCH_JSON, {**record, "budget": int(budget)})
         run_id = run.run_id(CHECKPOINT_KIND)
         if not evaluator.is_set_up_for(space):
             evaluator.setup(space)
@@ -216,6 +210,12 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             log.warning("%s has no checkpoint yet (the run stopped in its first generation): starting over",
                         run.path)
             strategy, archive, generation = _start(space, strategy, objectives, constraints, seed)
+        if saved.get("budget") != int(budget):  # the budget may change on resume: the run's files say so
+            log.info("%s: budget %s -> %d", run.path, saved.get("budget"), int(budget))
+            run.write_json("config.json", {**saved, "budget": int(budget)})
+            record = run.read_json(SEARCH_JSON)
+            if isinstance(record, dict) and "budget" in record:
+                run.write_json(SEARCH_JSON, {**record, "budget": int(budget)})
     else:
         if checkpoint is not None and has_checkpoint(checkpoint):
             raise ConfigError(f"{run.path} already holds a search; continue it with resume or pick another run dir")
