@@ -9,6 +9,12 @@ drops the lock when the holder exits, even on ``kill -9``, so a crashed run
 never leaves a stale lock behind. The lock is re-entrant within a process
 (the CLI and :func:`evonas.search` may both take it).
 
+A forked child (a DataLoader worker, a process-pool worker) closes its
+copies of the held descriptors at once, so the lock is the holder's alone: a
+``flock`` belongs to the open file description, which a fork shares, and a
+worker still alive after its parent was killed would otherwise keep the run
+directory locked for a dead process.
+
 On platforms without ``fcntl`` (Windows) locking is skipped with a debug
 message.
 """
@@ -93,6 +99,20 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _drop_inherited_locks() -> None:
+    """In a freshly forked child: close the inherited lock descriptors (the parent keeps its lock)."""
+    for fd, _ in _held.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 __all__ = ["LOCK_NAME", "RunLock"]

@@ -60,3 +60,38 @@ def test_locking_clears_temporaries_of_killed_writers(tmp_path):
     with RunDir(tmp_path).locked():
         pass
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+HOLD_WITH_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    from evonas.runtime.run_dir import RunDir
+    with RunDir(sys.argv[1]).locked():
+        worker = os.fork()  # as a DataLoader or process-pool worker is forked
+        if worker == 0:
+            time.sleep(60)
+            os._exit(0)
+        print(worker, flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def test_a_forked_worker_outliving_a_killed_holder_does_not_keep_the_lock(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WITH_WORKER, str(tmp_path)], stdout=subprocess.PIPE,
+                              text=True)
+    worker = int(holder.stdout.readline())
+    try:
+        with pytest.raises(RunDirBusyError):  # the holder itself still has it
+            with RunDir(tmp_path).locked():
+                pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        os.kill(worker, 0)  # the worker is still alive ...
+        with RunDir(tmp_path).locked():  # ... yet the run can be resumed at once
+            pass
+    finally:
+        try:
+            os.kill(worker, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
