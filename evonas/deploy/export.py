@@ -19,6 +19,11 @@ gets a folder ``OUT/NAME/`` with:
   PyTorch module on random images before it is kept;
 * ``cell.png`` for DARTS cells.
 
+Each folder is written aside (``OUT/.NAME.partial``) and moved into place
+only once its ONNX model and ``.pt2`` program agree with PyTorch: an
+architecture that fails the check leaves no folder (and an earlier export
+of it stays as it was); ``index.json`` records its differences.
+
 Weights: the trained ones when a training run of the same architecture is
 given (``trained=``, ``--trained RUN``); otherwise the network is
 initialised from ``seed`` and ``index.json`` says ``"untrained"``.
@@ -30,6 +35,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -136,8 +143,9 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
             search`` runs name theirs in ``search.json``).
 
     Raises:
-        ConfigError: ``run_dir`` is neither kind of run, or an ONNX model disagrees with PyTorch (its files
-            are written, and the index says which).
+        ConfigError: ``run_dir`` is neither kind of run, a training run's architecture is not among those
+            exported, a network option does not fit, or an ONNX model disagrees with PyTorch (its folder is not
+            kept, and the index says which).
     """
     from tqdm.auto import tqdm
 
@@ -168,6 +176,11 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
                           "(config.json, checkpoint.pt)")
     if not items:
         raise ConfigError(f"{run} has no architecture to export (its front is empty)")
+    exported = {(space_name, space.key(item["arch"])) for item in items}
+    for (trained_space, key), entry in weights.items():
+        if (trained_space, key) not in exported:
+            raise ConfigError(f"{entry['path']} trained an architecture ({trained_space} {key}) that {run} does "
+                              "not export (not in its front or chosen); its weights would go unused")
     rows = []
     for item in tqdm(items, desc="export", disable=not progress, unit="arch"):
         rows.append(_export_one(space, space_name, space_options, item, weights, net, image_size, size,
@@ -177,8 +190,8 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
                                          for row in rows])
     failed = [row["name"] for row in rows if not row["onnx_check_passed"]]
     if failed:
-        raise ConfigError(f"the ONNX model of {', '.join(failed)} disagrees with PyTorch beyond {TOLERANCE:g} "
-                          f"(relative); see {out / 'index.json'}")
+        raise ConfigError(f"the ONNX model or .pt2 program of {', '.join(failed)} disagrees with PyTorch beyond "
+                          f"{TOLERANCE:g} (relative), so it was not kept; see {out / 'index.json'}")
     return rows
 
 
@@ -188,7 +201,12 @@ def _build(space, item: dict, weights: dict, space_name: str, net: dict, seed: i
     entry = weights.get((space_name, key))
     if entry is None:
         torch.manual_seed(seed)
-        return space.build(item["arch"], **net), net, "untrained (initialised from the seed)", None
+        try:
+            model = space.build(item["arch"], **net)
+        except TypeError as exc:
+            raise ConfigError(f"network option(s) {sorted(net)} do not fit the {space_name} space's networks "
+                              f"({exc}); check --net-opt") from None
+        return model, net, "untrained (initialised from the seed)", None
     from evonas.training.standalone import build_data, build_kwargs, restore_model
 
     config, state = entry["config"], entry["state"]
@@ -211,28 +229,46 @@ def _export_one(space, space_name: str, space_options: dict, item: dict, weights
     described = {"space": space_name, "space_options": space_options, "arch": arch_json,
                  "key": space.key(item["arch"]), "net_options": options, "values": item["values"],
                  "input_shape": list(shape), "weights": note}
-    atomic_write_text(folder / "genotype.json", json.dumps(arch_json, indent=1) + "\n")  # what --genotype takes
-    atomic_write_text(folder / "meta.json", json.dumps(described, indent=1) + "\n")
-    atomic_torch_save({"state_dict": model.state_dict(), **described}, folder / "model.pt")
-    atomic_write_bytes(folder / "model.pt2", save_program(model, shape))
+    staging = folder.parent / f".{folder.name}.partial"  # moved into place once the checks pass
+    shutil.rmtree(staging, ignore_errors=True)
+    atomic_write_text(staging / "genotype.json", json.dumps(arch_json, indent=1) + "\n")  # what --genotype takes
+    atomic_write_text(staging / "meta.json", json.dumps(described, indent=1) + "\n")
+    atomic_torch_save({"state_dict": model.state_dict(), **described}, staging / "model.pt")
+    atomic_write_bytes(staging / "model.pt2", save_program(model, shape))
     onnx_bytes = to_onnx(model, shape, exporter=exporter)
-    atomic_write_bytes(folder / "model.onnx", onnx_bytes)
+    atomic_write_bytes(staging / "model.onnx", onnx_bytes)
     images = torch.randn((check_images, 3, size, size), generator=torch.Generator().manual_seed(seed))
     difference = check_onnx(onnx_session(onnx_bytes), model, images)
-    program = torch.export.load(io.BytesIO((folder / "model.pt2").read_bytes())).module()
+    program = torch.export.load(io.BytesIO((staging / "model.pt2").read_bytes())).module()
     with torch.no_grad():
         reference = model(images)
         reference = reference[0] if isinstance(reference, tuple) else reference
         pt2_difference = float((program(images) - reference).abs().max())
     scale = float(reference.abs().max())  # relative: untrained networks can have logits of 1e-7
-    if isinstance(space, HasDrawing):
-        space.draw(item["arch"], folder / "cell.png")
-    log.info("exported %s to %s (ONNX max |difference| %.2e)", item["name"], folder, difference)
+    passed = max(difference, pt2_difference) <= TOLERANCE * scale + 1e-12
+    if passed:
+        if isinstance(space, HasDrawing):
+            space.draw(item["arch"], staging / "cell.png")
+        _replace_folder(staging, folder)
+        log.info("exported %s to %s (ONNX max |difference| %.2e)", item["name"], folder, difference)
+    else:
+        shutil.rmtree(staging, ignore_errors=True)
+        log.warning("%s: the ONNX model or .pt2 program disagrees with PyTorch; not kept", item["name"])
     return {"name": item["name"], "key": described["key"], "weights": note, "params": count_params(model),
             "image_size": size, "onnx_max_abs_difference": difference,
-            "pt2_max_abs_difference": pt2_difference,
-            "onnx_check_passed": max(difference, pt2_difference) <= TOLERANCE * scale + 1e-12,
-            "folder": str(folder), "values": item["values"]}
+            "pt2_max_abs_difference": pt2_difference, "onnx_check_passed": passed,
+            "folder": str(folder) if passed else None, "values": item["values"]}
 
+
+def _replace_folder(staging: Path, folder: Path) -> None:
+    """Move the checked ``staging`` folder to ``folder``, replacing an earlier export there."""
+    if folder.exists():
+        old = folder.parent / f".{folder.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(folder, old)
+        os.replace(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, folder)
 
 __all__ = ["TOLERANCE", "export_run"]

@@ -198,3 +198,33 @@ def test_hand_edited_run_files_are_one_line_errors(tmp_path, capsys, front, sear
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (run / "export").exists()
+
+
+def test_export_refuses_unused_weights_and_foreign_net_options_and_keeps_no_unchecked_model(
+        tmp_path, capsys, monkeypatch):
+    """Issue 27, items 3 and 10: weights of an architecture not exported, and a network option the space's
+    networks do not take, are one-line errors with nothing written; a model failing the ONNX check is not
+    kept and an earlier export of it stays as it was."""
+    search_dir, train_dir, out = tmp_path / "search", tmp_path / "train", tmp_path / "export"
+    assert main([*SEARCH, "--run-dir", str(search_dir)]) == 0
+    assert main(["train", "--genotype", "DARTS_V1", "--run-dir", str(train_dir), *TRAIN]) == 0
+    capsys.readouterr()
+    assert main(["export", str(search_dir), "--out", str(out), "--trained", str(train_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert str(train_dir) in err and str(search_dir) in err and "not in its front" in err
+    assert err.count("\n") == 1 and not out.exists()
+    assert main(["export", str(search_dir), "--out", str(out), "--net-opt", "foo=1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "foo" in err and "--net-opt" in err and err.count("\n") == 1 and not out.exists()
+
+    assert main(["export", str(search_dir), "--out", str(out), "--exporter", "torchscript", "--quiet"]) == 0
+    before = (out / "front-00" / "model.onnx").read_bytes()
+    import evonas.deploy.export as export
+
+    monkeypatch.setattr(export, "check_onnx", lambda *args, **kwargs: 1e3)  # every ONNX model now disagrees
+    with pytest.raises(ConfigError, match="not kept"):
+        export.export_run(search_dir, out, exporter="torchscript", seed=1, progress=False)
+    index = json.loads((out / "index.json").read_text())
+    assert index and not any(row["onnx_check_passed"] or row["folder"] for row in index)
+    assert (out / "front-00" / "model.onnx").read_bytes() == before  # the earlier, checked export is intact
+    assert not list(out.glob(".*.partial"))
