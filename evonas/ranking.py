@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from evonas.errors import ConfigError
+from evonas.errors import ConfigError, GenotypeError
 
 __all__ = ["SCORERS", "rank_architectures", "rank_nb201_cells", "ranking_statistics"]
 
@@ -48,11 +48,14 @@ def ranking_statistics(scores: Sequence[float], truth: Sequence[float], *, top: 
 
 
 def rank_architectures(space, evaluator, truth_of, *, k: int = 50, seed: int = 0, score: str = "accuracy",
-                       params_of=None, out_dir: str | Path | None = None) -> dict[str, Any]:
+                       params_of=None, out_dir: str | Path | None = None, candidates: list | None = None
+                       ) -> dict[str, Any]:
     """Score ``k`` distinct random architectures of ``space`` with ``evaluator`` and compare with the truth.
 
     Args:
         truth_of: ``arch -> true accuracy`` (e.g. a table lookup).
+        candidates: draw the ``k`` architectures from these (e.g. the rows of a table) instead of the whole
+            space.
         score: the evaluator's value to rank by (``accuracy``: higher is better; ``val_loss`` / any name
             ending in ``loss``: lower is better).
         params_of: ``arch -> parameter count``, for the baseline predictor (None: ``space.build(arch)``).
@@ -64,8 +67,13 @@ def rank_architectures(space, evaluator, truth_of, *, k: int = 50, seed: int = 0
     from evonas.operators.base import unique_offspring
 
     rng = np.random.default_rng(seed)
-    sample = lambda *_: space.sample(rng)  # noqa: E731
-    archs = unique_offspring(sample, k, key=space.key, retry=sample, max_tries=100)
+    if candidates is not None:
+        if not 3 <= k <= len(candidates):
+            raise ConfigError(f"k must be from 3 to the {len(candidates)} candidates, got {k}")
+        archs = [candidates[i] for i in sorted(rng.choice(len(candidates), size=k, replace=False))]
+    else:
+        sample = lambda *_: space.sample(rng)  # noqa: E731
+        archs = unique_offspring(sample, k, key=space.key, retry=sample, max_tries=100)
     if params_of is None:
         from evonas.counting import count_params
 
@@ -124,6 +132,13 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
         raise ConfigError(f"unknown truth column {truth!r}; valid: {', '.join(c for c in columns if c != 'index')}")
     if not isinstance(archs, int) or not 3 <= archs <= len(rows):
         raise ConfigError(f"archs must be a number of cells from 3 to the table's {len(rows)}, got {archs!r}")
+    cells = []
+    for cell in rows:  # the cells are drawn from the table's rows: a partial table ranks its own cells
+        try:
+            cells.append(space.validate(cell))
+        except GenotypeError as exc:
+            raise ConfigError(f"{table or 'the NAS-Bench-201 table'}: {cell!r} is not a NAS-Bench-201 cell "
+                              f"({exc})") from None
     options = dict(evaluator_options or {})
     if scorer == "naswot":
         options.setdefault("net_kwargs", {"C": 8, "N": 1})  # ranks as the full network does, 20x faster
@@ -139,7 +154,7 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
         label = f"supernet {score}"
     report = rank_architectures(space, evaluator, lambda arch: rows[space.key(arch)][truth], k=archs, seed=seed,
                                 score=value, params_of=lambda arch: space.analytic_cost(arch)["params"],
-                                out_dir=out_dir)
+                                out_dir=out_dir, candidates=cells)
     return {**report, "label": label}
 
 

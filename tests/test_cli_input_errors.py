@@ -72,3 +72,48 @@ def test_train_supernet_refuses_a_directory_as_its_checkpoint(capsys, tmp_path):
 def test_export_refuses_a_zero_image_size(capsys, tmp_path):
     assert main(["export", str(tmp_path), "--image-size", "0"]) == 2
     assert "image_size must be a positive number of pixels, got 0" in capsys.readouterr().err
+
+
+def _table_lines(n):
+    """The header and the first ``n`` rows of the shipped NAS-Bench-201 table."""
+    import gzip
+
+    from evonas.evaluators.tabular import TABLE
+
+    return gzip.decompress(TABLE.read_bytes()).decode().splitlines()[:n + 1]
+
+
+def _edited(lines, row, column, value):
+    header = lines[0].split(",")
+    cells = lines[row].split(",")
+    cells[header.index(column)] = value
+    return [*lines[:row], ",".join(cells), *lines[row + 1:]]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda lines: _edited(lines, 2, "cifar10_test", ""), "line 3: column 'cifar10_test' holds '', not a number"),
+    (lambda lines: _edited(lines, 1, "cifar10_valid_val", "n/a"), "line 2: column 'cifar10_valid_val' holds 'n/a'"),
+    (lambda lines: lines[:1], "without rows (only its header)"),
+    (lambda lines: _edited(lines, 4, "arch_str", "|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
+     "'|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|' is not a NAS-Bench-201 cell"),
+    (lambda lines: lines[:6], "archs must be a number of cells from 3 to the table's 5, got 8"),
+])
+def test_rank_with_a_broken_table_is_a_one_line_error(capsys, tmp_path, edit, message):
+    """A hand-made or damaged --table (issue 27, item 7) is named in one line before any scoring."""
+    table = tmp_path / "table.csv"
+    table.write_text("\n".join(edit(_table_lines(30))) + "\n")
+    assert main(["rank", "--table", str(table), "--archs", "8", "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_rank_draws_its_cells_from_a_partial_table(capsys, tmp_path):
+    table = tmp_path / "table.csv"
+    lines = _table_lines(12)
+    table.write_text("\n".join(lines) + "\n")
+    argv = ["rank", "--table", str(table), "--archs", "6", "--scorer", "synflow", "--evaluator-opt",
+            'net_kwargs={"C": 4, "N": 1}', "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(argv) == 0
+    ranked = (tmp_path / "out" / "ranking.csv").read_text().splitlines()[1:]
+    in_table = {line.split(",")[1] for line in lines[1:]}
+    assert len(ranked) == 6 and {row.split(",")[0] for row in ranked} <= in_table

@@ -45,13 +45,29 @@ def load_nb201_table(path: str | Path | None = None) -> dict[str, dict[str, floa
     if not path.is_file():
         raise DatasetNotFoundError(f"no NAS-Bench-201 table at {path}")
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    reader = csv.DictReader(io.StringIO(raw.decode("utf-8")))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a NAS-Bench-201 table: not UTF-8 text (a .csv, or .csv.gz)") from None
+    reader = csv.DictReader(io.StringIO(text))
     needed = {"arch_str", *(c for cols in DATASETS.values() for c in cols[:2])}
     missing = needed - set(reader.fieldnames or ())
     if missing:
         raise ConfigError(f"{path} is not a NAS-Bench-201 table: it lacks the column(s) {', '.join(sorted(missing))}")
-    return {row["arch_str"]: {k: float(v) for k, v in row.items() if k != "arch_str"} for row in reader}
-
+    table = {}
+    for line, row in enumerate(reader, start=2):
+        values = {}
+        for column, value in row.items():
+            if column == "arch_str":
+                continue
+            try:
+                values[column] = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{path}, line {line}: column {column!r} holds {value!r}, not a number") from None
+        table[row["arch_str"]] = values
+    if not table:
+        raise ConfigError(f"{path} is a NAS-Bench-201 table without rows (only its header)")
+    return table
 
 @evaluators.register("nb201-table")
 class NB201TableEvaluator(Evaluator):
@@ -93,7 +109,10 @@ class NB201TableEvaluator(Evaluator):
         out = []
         for arch in archs:
             arch = self.space.validate(arch)
-            row = self.table[self.space.key(arch)]
+            row = self.table.get(self.space.key(arch))
+            if row is None:
+                raise ConfigError(f"the cell {self.space.key(arch)} is not in the NAS-Bench-201 table "
+                                  f"{self.table_path or TABLE}")
             values = {"accuracy": row[val], "test_accuracy": row[test]}
             if self.cost:
                 values.update(self.space.analytic_cost(arch, num_classes=classes, resolution=resolution))
