@@ -117,3 +117,27 @@ def test_rank_draws_its_cells_from_a_partial_table(capsys, tmp_path):
     ranked = (tmp_path / "out" / "ranking.csv").read_text().splitlines()[1:]
     in_table = {line.split(",")[1] for line in lines[1:]}
     assert len(ranked) == 6 and {row.split(",")[0] for row in ranked} <= in_table
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["score", "{file}", "--nb301", "{dir}"], "is not text"),
+    (["train", "--genotype", "{file}", "--epochs", "1"], "is not text"),
+    (["train", "--genotype", "{file}.json", "--epochs", "1"], "is not text"),
+    (["train", "--genotype", "{dir}", "--epochs", "1"], "is a directory"),
+    (["train", "--space", "scarlet", "--arch", "{file}", "--epochs", "1"], "cannot read SCARLET architecture file"),
+    (["train", "--space", "scarlet", "--arch", "{dir}", "--epochs", "1"], "is a directory"),
+])
+def test_a_binary_file_or_a_directory_as_genotype_is_a_one_line_error(capsys, tmp_path, argv, message):
+    """Issue 27, items 7 and 9: a binary file given as a genotype (was: UnicodeDecodeError) and a directory
+    (was: 'not an existing file') are named for what they are."""
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "weights.bin.json").write_bytes(bytes(range(256)) * 4)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    argv = [a.format(file=binary, dir=folder) for a in argv]
+    if argv[0] == "train":
+        argv += ["--run-dir", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "run").exists()

@@ -155,8 +155,11 @@ def as_cellwise(spec: Any) -> CellwiseGenotype | None:
 
         path = os.fspath(spec)
         if path.lower().endswith(".json") and os.path.isfile(path):
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    text = handle.read()
+            except (OSError, UnicodeDecodeError):
+                return None  # let the genotype parser name the problem
     if text is None:
         return None
     try:

@@ -357,6 +357,8 @@ def resolve_genotype(spec: GenotypeSpec, *, allow_duplicate_inputs: bool = False
         return parse_genotype(text, allow_duplicate_inputs=allow_duplicate_inputs)
     if os.path.isfile(text):
         return _from_file(text, allow_duplicate_inputs)
+    if os.path.isdir(text):
+        raise GenotypeError(f"{text!r} is a directory; a genotype file is a JSON or Genotype(...) text file")
     if text.lower().endswith(".json") or os.sep in text:
         raise GenotypeError(f"genotype file {text!r} does not exist")
     raise GenotypeError(
@@ -391,6 +393,9 @@ def _from_file(path: str, allow_duplicate_inputs: bool) -> Genotype:
             text = fh.read()
     except OSError as exc:
         raise GenotypeError(f"cannot read genotype file {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise GenotypeError(f"genotype file {path!r} is not text (a genotype file holds JSON or Genotype(...) "
+                            "text)") from None
     try:
         return _from_text(text, allow_duplicate_inputs)
     except GenotypeError as exc:

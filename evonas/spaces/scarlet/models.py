@@ -273,6 +273,9 @@ def _resolve_text(text: str) -> Tuple[int, ...]:
             return resolve_arch(_json_list(content))
         except GenotypeError as exc:
             raise GenotypeError(f"{stripped}: {exc}") from None
+    if os.path.isdir(stripped):
+        raise GenotypeError(f"{stripped!r} is a directory; a SCARLET architecture file holds a JSON list or a "
+                            "published name")
     if stripped.lower().endswith(".json") or os.sep in stripped:
         raise GenotypeError(f"SCARLET architecture file {stripped!r} does not exist")
     raise GenotypeError(f"unknown SCARLET architecture name {text!r}; published: {', '.join(PUBLISHED)} "
