@@ -32,6 +32,7 @@ every edge. The command is ``evonas op-clusters``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,8 @@ import numpy as np
 import torch
 
 from evonas.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 EDGE_SETS = ("first-last", "all")
 
@@ -253,8 +256,13 @@ def train_search_network(out_dir: str | os.PathLike, *, ops: Sequence[str], data
     space, evaluator = spaces.create("darts", primitives=ops), CostEvaluator(metrics=("params",))
     cache = Path(out_dir) / "search_network.pt"
     if cache.exists():
-        saved = torch.load(cache, map_location="cpu", weights_only=True)
-        if saved.get("settings") == settings:
+        try:
+            saved = torch.load(cache, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a damaged file raises almost any type; it is a cache: train again
+            log.warning("%s cannot be read (%s: %s); training the search network again", cache,
+                        type(exc).__name__, str(exc)[:200])
+            saved = None
+        if isinstance(saved, dict) and saved.get("settings") == settings:
             strategy.setup(space, evaluator.objectives, np.random.default_rng(seed))
             strategy.module.load_state_dict(saved["state"])
             return strategy.module

@@ -101,3 +101,7 @@ def test_op_clusters_command_writes_heat_maps_and_reuses_its_network(tmp_path, c
     assert json.loads((out / "op_clusters.json").read_text()) == report
     assert main(argv[:-2] + ["--ops", "skip_connect,bogus_op"]) == 2
     assert "bogus_op" in capsys.readouterr().err
+    (out / "search_network.pt").write_bytes(b"PK\x03\x04 not a zip any more")  # a damaged cache: trained again
+    assert main(argv) == 0
+    assert (out / "search_network.pt").stat().st_size > 100
+    assert json.loads((out / "op_clusters.json").read_text()) == report
