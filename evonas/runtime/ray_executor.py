@@ -74,6 +74,22 @@ class EvaluatorActor:
         return os.getpid()
 
 
+def _check_reachable(address: str, timeout: float) -> None:
+    """Raise a one-line :class:`ConfigError` unless ``address`` (``[ray://]host:port``) accepts a TCP
+    connection within ``timeout`` seconds."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"Ray address {address!r} must look like host:port, ray://host:port, 'auto' or 'local'")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"no Ray cluster answers at {address} ({reason}, waited up to {timeout:g} s): start "
+                          "one there with 'ray start --head', or check --address") from None
+
+
 @executors.register("ray")
 class RayExecutor(Executor):
     """Scores batches on Ray actors, each with a replica of the evaluator.
@@ -97,13 +113,17 @@ class RayExecutor(Executor):
             ``{"runtime_env": {...}}``).
         start_timeout: seconds an actor may take to start and set up its
             replica (loading data and weights) before it is given up.
+        connect_timeout: seconds to wait for the cluster at ``address``
+            (``host:port`` or ``ray://host:port``) to answer before the
+            search stops with one line (Ray itself retries for minutes).
     """
 
     name = "ray"
 
     def __init__(self, *, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1,
                  gpus_per_worker: float | None = None, chunk_size: int | None = None, max_retries: int = 3,
-                 init_options: dict | None = None, start_timeout: float = 600.0) -> None:
+                 init_options: dict | None = None, start_timeout: float = 600.0,
+                 connect_timeout: float = 10.0) -> None:
         if workers is not None and workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
         if cpus_per_worker <= 0:
@@ -116,7 +136,9 @@ class RayExecutor(Executor):
             raise ConfigError(f"gpus_per_worker must be >= 0, got {gpus_per_worker}")
         if start_timeout <= 0:
             raise ConfigError(f"start_timeout must be > 0, got {start_timeout}")
-        self.start_timeout = float(start_timeout)
+        if connect_timeout <= 0:
+            raise ConfigError(f"connect_timeout must be > 0, got {connect_timeout}")
+        self.start_timeout, self.connect_timeout = float(start_timeout), float(connect_timeout)
         self.address, self.workers, self.cpus_per_worker = address, workers, cpus_per_worker
         self.gpus_per_worker, self.chunk_size, self.max_retries = gpus_per_worker, chunk_size, max_retries
         self.init_options = dict(init_options or {})
@@ -143,7 +165,18 @@ class RayExecutor(Executor):
             if self.address is None:  # a private instance, even where RAY_ADDRESS or `ray start` point elsewhere
                 options.setdefault("num_cpus", len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                    else os.cpu_count() or 1)
-            ray.init(address=self.address or "local", **options)
+            if self.address not in (None, "auto", "local"):
+                _check_reachable(self.address, self.connect_timeout)
+            try:
+                ray.init(address=self.address or "local", **options)
+            except (ImportError, ValueError) as exc:
+                if str(self.address).startswith("ray://"):
+                    raise ConfigError(f"cannot connect to {self.address} ({type(exc).__name__}: {exc}); a ray:// "
+                                      'address needs the Ray client: pip install "ray[client]"') from None
+                raise ConfigError(f"cannot start or join a Ray cluster at {self.address or 'this machine'} "
+                                  f"({type(exc).__name__}: {exc})") from None
+            except ConnectionError as exc:
+                raise ConfigError(f"cannot connect to the Ray cluster at {self.address} ({exc})") from None
             self._owns_cluster = True
         try:
             self._plan(evaluator)
