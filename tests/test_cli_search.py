@@ -183,3 +183,14 @@ def test_relativenas_search_from_the_command_line(capsys, tmp_path):
     chosen = json.loads((run / "chosen.json").read_text())
     assert "chosen architecture: normal=" in out and len(chosen["reduce"]) == 8
     assert "4 evaluations" in out  # 2 members x 2 generations: the strategy's generations end the search
+
+
+def test_an_impossible_constraint_warns_that_the_front_is_empty(capsys, tmp_path):
+    """Issue 27, item 8: a constraint no architecture meets used to end in silence with an empty front."""
+    argv = ["search", "--space", "nb201", "--evaluator", "nb201-table", "--strategy", "nsga2", "--pop-size", "4",
+            "--budget", "8", "--quiet"]
+    assert main([*argv, "--constraint", "params <= 1", "--run-dir", str(tmp_path / "none")]) == 0
+    err = capsys.readouterr().err
+    assert "none of the 8 architectures met the constraint(s) params <= 1" in err and err.count("\n") == 1
+    assert main([*argv, "--constraint", "params <= 1e9", "--run-dir", str(tmp_path / "all")]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -7,6 +7,7 @@ registries, so a plugin's components are listed too).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from evonas.cli.common import format_table, registry_help
@@ -116,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
                         executor=executor)
     print(front_table(result))
+    if config.constraints and result.individuals and not result.feasible:
+        print(f"evonas: warning: none of the {len(result.individuals)} architectures met the constraint(s) "
+              f"{', '.join(config.constraints)}, so the front is empty; loosen them (history.csv has each "
+              "architecture's feasibility)", file=sys.stderr)
     chosen = strategy.chosen()
     if chosen is not None:  # a strategy with its own final-architecture rule (RelativeNAS)
         print(f"chosen architecture: {space.key(chosen)} ({Path(config.run_dir) / 'chosen.json'})")
