@@ -60,3 +60,30 @@ def test_resume_refuses_flags_it_cannot_honour(capsys, tmp_path, flags, named):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and named in err and "cannot change" in err
     assert sorted(p.name for p in run.iterdir()) == ["marker"]
+
+
+def test_a_search_run_or_a_dataset_that_changed_is_named_as_such(capsys, tmp_path, image_folder):
+    """Issue 27, item 9: messages that blamed the wrong thing: a search run given to ``train --resume`` (was:
+    "unknown setting(s) for StandaloneConfig"), a dataset that gained a class since (was: "weights do not fit
+    the network of its config")."""
+    import shutil
+
+    search = tmp_path / "search"
+    assert main(["search", "--space", "nb201", "--evaluator", "nb201-table", "--budget", "4", "--pop-size", "4",
+                 "--quiet", "--run-dir", str(search)]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(search)]) == 2
+    assert f"{search} is a search run, not a training run" in capsys.readouterr().err
+    assert main(["export", str(search), "--trained", str(search), "--quiet"]) == 2
+    assert "is a search run; --trained takes runs of 'evonas train'" in capsys.readouterr().err
+
+    root = tmp_path / "images"
+    shutil.copytree(image_folder[0], root)
+    run = tmp_path / "run"
+    assert main(["train", "--genotype", "DARTS_V2", "--dataset", str(root), "--run-dir", str(run), *TINY]) == 0
+    shutil.copytree(root / "bird", root / "cat")  # a fourth class since
+    (run / "final.json").unlink()
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(run / "checkpoint.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "was trained on 3 classes, but its dataset" in err and "now has 4" in err and err.count("\n") == 1

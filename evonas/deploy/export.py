@@ -68,6 +68,8 @@ def _trained_runs(paths: Sequence[str | Path]) -> dict[tuple[str, str], dict]:
     found = {}
     for path in paths:
         path = Path(path)
+        if (path / "search.json").is_file():
+            raise ConfigError(f"{path} is a search run; --trained takes runs of 'evonas train'")
         if not (path / "config.json").is_file():
             raise ConfigError(f"{path} is not a training run of 'evonas train' (no config.json)")
         config = StandaloneConfig.from_dict(_read_json(path / "config.json"))
@@ -153,6 +155,9 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, trained: S
         raise ConfigError(f"image_size must be a positive number of pixels, got {image_size!r}")
     run = Path(run_dir)
     out = Path(out) if out is not None else run / "export"
+    for path in (run, *map(Path, trained)):
+        if not path.exists():
+            raise ConfigError(f"{path} does not exist")
     weights = _trained_runs(trained)
     if (run / "front.json").is_file():
         search = _read_json(run / "search.json") if (run / "search.json").is_file() else None

@@ -161,12 +161,22 @@ def restore_model(config: StandaloneConfig, state: dict, num_classes: int, famil
     Raises:
         CheckpointError: the weights do not fit that network (``source`` names where they came from).
     """
+    check_classes(state, num_classes, config, source)
     model = build_model(config, num_classes, family)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
         raise CheckpointError(f"{source}: weights do not fit the network of its config ({exc})") from exc
     return model
+
+
+def check_classes(state: dict, num_classes: int, config: StandaloneConfig, source: Any) -> None:
+    """Raise :class:`ConfigError` when the checkpoint ``state`` was trained on another number of classes than
+    the config's dataset has now (the data changed since; the weights themselves are fine)."""
+    saved = state.get("classes")
+    if saved is not None and len(saved) != num_classes:
+        raise ConfigError(f"{source} was trained on {len(saved)} classes, but its dataset {config.dataset!r} "
+                          f"now has {num_classes}: the data changed since it was trained")
 
 
 def _loader(dataset, config: StandaloneConfig, *, shuffle: bool, epoch: int = 0) -> DataLoader:
@@ -216,6 +226,9 @@ def train_standalone(config: StandaloneConfig | None, run_dir: str | Path, *, re
     ``checkpoint.pt``.
     """
     run = RunDir(run_dir)
+    if resume and (run.path / "search.json").is_file():
+        raise ConfigError(f"{run.path} is a search run, not a training run; continue it with "
+                          f"'evonas search --resume {run.path}'")
     if resume and not run.exists():
         raise CheckpointError(f"{run.config_path} does not exist: is {run.path} a run directory?")
     with run.locked():
@@ -266,6 +279,7 @@ def _train_locked(config: StandaloneConfig | None, run: RunDir, *, resume: bool,
     metrics: list[dict] = []
     start_epoch = 0
     if state is not None:
+        check_classes(state, len(classes), config, run.checkpoint_path)
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -297,7 +311,7 @@ def _train_locked(config: StandaloneConfig | None, run: RunDir, *, resume: bool,
             metrics.append(row)
             run.write_csv("metrics.csv", metrics)
             save_checkpoint(run.checkpoint_path, {
-                "epoch": epoch + 1, "arch_key": arch_key, "config": asdict(config),
+                "epoch": epoch + 1, "arch_key": arch_key, "config": asdict(config), "classes": list(classes),
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "metrics": metrics,
             }, kind=CHECKPOINT_KIND, run_id=run_id)
@@ -367,5 +381,5 @@ def evaluate_checkpoint(path: str | Path, *, dataset: str | None = None, root: s
             "images": stats.samples, "loss": stats.loss, "top1": stats.top1, "top5": stats.top5}
 
 
-__all__ = ["StandaloneConfig", "build_data", "build_kwargs", "build_model", "evaluate_checkpoint", "restore_model",
-           "train_standalone"]
+__all__ = ["StandaloneConfig", "build_data", "build_kwargs", "build_model", "check_classes", "evaluate_checkpoint",
+           "restore_model", "train_standalone"]

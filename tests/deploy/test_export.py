@@ -159,6 +159,9 @@ def test_export_of_a_training_run_and_bad_run_dirs(tmp_path, capsys):
     assert [row["name"] for row in index] == ["trained"] and index[0]["weights"].startswith("trained:")
     capsys.readouterr()
     assert main(["export", str(tmp_path / "nothing"), "--quiet"]) == 2
+    assert f"{tmp_path / 'nothing'} does not exist" in capsys.readouterr().err  # not blamed on its contents
+    (tmp_path / "empty").mkdir()
+    assert main(["export", str(tmp_path / "empty"), "--quiet"]) == 2
     assert "neither a search run" in capsys.readouterr().err
 
 
