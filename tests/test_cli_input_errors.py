@@ -43,7 +43,7 @@ def test_misspelt_space_option_of_train_gets_a_suggestion(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["search", "--space", "toy", "--evaluator", "zdt", "--strategy", "nsga2", "--budget", "10",
-      "--executor", "processes", "--workers", "0"], "workers must be >= 1"),
+      "--executor", "processes", "--workers", "0"], "argument --workers: must be >= 1, got 0"),
     (["rank", "--archs", "16000"], "archs must be a number of cells from 3 to the table's 15625, got 16000"),
     (["rank", "--archs", "2"], "archs must be a number of cells from 3"),
     (["op-clusters", "--max-k", "1"], "max_k must be >= 2"),
@@ -71,7 +71,12 @@ def test_train_supernet_refuses_a_directory_as_its_checkpoint(capsys, tmp_path):
 
 def test_export_refuses_a_zero_image_size(capsys, tmp_path):
     assert main(["export", str(tmp_path), "--image-size", "0"]) == 2
-    assert "image_size must be a positive number of pixels, got 0" in capsys.readouterr().err
+    assert "argument --image-size: must be >= 1, got 0" in capsys.readouterr().err
+    from evonas.deploy.export import export_run
+    from evonas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="image_size must be a positive number of pixels, got 0"):
+        export_run(tmp_path, image_size=0)
 
 
 def _table_lines(n):

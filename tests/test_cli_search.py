@@ -60,7 +60,7 @@ def test_search_from_toml_with_objective_selection_and_constraint(capsys, tmp_pa
     "extra, message",
     [
         (["--strategy", "nsga4"], "unknown strategy 'nsga4'"),
-        (["--budget", "0"], "budget must be a positive"),
+        (["--budget", "0"], "argument --budget: must be >= 1, got 0"),
         (["--constraint", "f1 =< 3"], "cannot read constraint"),
         (["--objectives", "f1:maximum"], "direction must be 'min' or 'max'"),
         (["--objectives", "accuracy:max"], "not reported"),

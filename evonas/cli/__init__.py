@@ -35,7 +35,13 @@ def build_parser() -> CommandParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``evonas`` command; return its exit code."""
-    args = build_parser().parse_args(argv)
+    """Run the ``evonas`` command; return its exit code (2 for a command line argparse refuses; ``--help`` and
+    ``--version`` exit as argparse does)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:
+        if stop.code:
+            return stop.code
+        raise
     configure_console_logging(debug=args.verbose, quiet=getattr(args, "quiet", False))
     return run_handler(args.handler, args)

@@ -16,19 +16,24 @@ from collections.abc import Callable, Sequence
 
 from evonas.errors import EvonasError
 
-__all__ = ["CommandParser", "Handler", "configure_console_logging", "format_table", "one_line", "registry_help",
-           "run_handler"]
+__all__ = ["COUNT", "CommandParser", "FRACTION", "Handler", "NON_NEGATIVE", "POSITIVE", "POSITIVE_INT", "PROBABILITY",
+           "configure_console_logging", "format_table", "number", "one_line", "registry_help", "run_handler"]
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 class CommandParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose ``epilog`` may be a callable, called only when the help is shown.
+    """An ``ArgumentParser`` whose ``epilog`` may be a callable, called only when the help is shown, and whose
+    errors are one line (argparse's own print the usage first).
 
     The epilog's text is appended as it is (not re-wrapped), so it can be a
     table; computing it lazily keeps ``evonas search ...`` from importing
     every registered component just to parse its flags.
     """
+
+    def error(self, message: str):
+        """A bad flag or value: one line naming it and where the options are listed (exit code 2)."""
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
     def format_help(self) -> str:
         if not callable(self.epilog):
@@ -40,6 +45,44 @@ class CommandParser(argparse.ArgumentParser):
             self.epilog = epilog
         return f"{text}\n{epilog()}"
 
+
+
+def number(kind: type, *, minimum: float | None = None, above: float | None = None, below: float | None = None):
+    """An argparse ``type``: ``kind`` (int or float) within the bounds, else one line naming the bound.
+
+    ``minimum``: the smallest value allowed; ``above`` / ``below``: exclusive bounds. The returned
+    function's ``kind`` attribute is ``kind`` (how tests find the numeric options).
+    """
+    import math
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got "
+                                             f"{text!r}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {text}")
+        if above is not None and value <= above:
+            raise argparse.ArgumentTypeError(f"must be > {above}, got {text}")
+        if below is not None and value >= below:
+            raise argparse.ArgumentTypeError(f"must be < {below}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    parse.kind = kind
+    return parse
+
+
+#: the argparse types of the commands' numeric options
+POSITIVE_INT = number(int, minimum=1)
+COUNT = number(int, minimum=0)  # seeds, worker processes, pixels that may be 0 (disabled)
+POSITIVE = number(float, above=0)
+NON_NEGATIVE = number(float, minimum=0)
+FRACTION = number(float, above=0, below=1)  # a share strictly between 0 and 1
+PROBABILITY = number(float, minimum=0, below=1)
 
 def registry_help(*sections: tuple[str, object]) -> Callable[[], str]:
     """An epilog listing registered components: ``sections`` are ``(heading, registry)`` pairs.

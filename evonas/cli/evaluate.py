@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from evonas.cli.common import COUNT, POSITIVE_INT
+
 __all__ = ["add_parser", "run"]
 
 
@@ -14,8 +16,8 @@ def add_parser(subparsers) -> None:
     evaluate.add_argument("--root")
     evaluate.add_argument("--genotype", "--arch", dest="arch",
                           help="refuse the checkpoint unless it is of this architecture")
-    evaluate.add_argument("--batch-size", type=int)
-    evaluate.add_argument("--workers", type=int, default=0)
+    evaluate.add_argument("--batch-size", type=POSITIVE_INT)
+    evaluate.add_argument("--workers", type=COUNT, default=0)
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=run)

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from evonas.cli.common import COUNT, POSITIVE_INT
+from evonas.errors import ConfigError
+
 __all__ = ["add_parser", "run"]
 
 
@@ -19,11 +22,11 @@ def add_parser(subparsers) -> None:
                         help="a run of 'evonas train': its weights are used for the architecture it trained")
     export.add_argument("--net-opt", action="append", metavar="KEY=VALUE",
                         help="network option of untrained networks (default: the search's cost net_kwargs)")
-    export.add_argument("--image-size", type=int, help="input height = width (default: the search's or data's, "
-                        "else 32)")
+    export.add_argument("--image-size", type=POSITIVE_INT,
+                        help="input height = width (default: the search's or data's, else 32)")
     export.add_argument("--exporter", default="dynamo", choices=("dynamo", "torchscript"),
                         help="torch.onnx exporter (default dynamo)")
-    export.add_argument("--seed", type=int, default=0, help="initialises untrained networks")
+    export.add_argument("--seed", type=COUNT, default=0, help="initialises untrained networks")
     export.add_argument("--space", help="the space of a search run started from Python (evonas search runs name "
                         "theirs)")
     export.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
@@ -36,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from evonas.search_config import parse_options
 
     space = None
+    if args.space_opt and not args.space:
+        raise ConfigError("--space-opt sets options of the space named by --space; name it (--space NAME)")
     if args.space:
         from evonas.registry import spaces
 

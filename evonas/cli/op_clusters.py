@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from evonas.cli.common import COUNT, POSITIVE_INT
+
 __all__ = ["add_parser", "run"]
 
 
@@ -18,17 +20,18 @@ def add_parser(subparsers) -> None:
     clusters.add_argument("--ops", help="comma-separated op names (default: the DARTS space's seven)")
     clusters.add_argument("--dataset", default="cifar10-mini", help="dataset name (default cifar10-mini)")
     clusters.add_argument("--root", help="dataset folder, for datasets that need one")
-    clusters.add_argument("--epochs", type=int, default=2, help="search epochs before measuring (default 2)")
-    clusters.add_argument("--steps-per-epoch", type=int, help="cap the steps of an epoch")
-    clusters.add_argument("--C", type=int, default=8, help="initial channels (default 8)")
-    clusters.add_argument("--layers", type=int, default=5, help="cells (default 5)")
-    clusters.add_argument("--batch-size", type=int, default=64)
-    clusters.add_argument("--images", type=int, default=512, help="training images measured (default 512)")
+    clusters.add_argument("--epochs", type=POSITIVE_INT, default=2, help="search epochs before measuring (default 2)")
+    clusters.add_argument("--steps-per-epoch", type=POSITIVE_INT, help="cap the steps of an epoch")
+    clusters.add_argument("--C", type=POSITIVE_INT, default=8, help="initial channels (default 8)")
+    clusters.add_argument("--layers", type=POSITIVE_INT, default=5, help="cells (default 5)")
+    clusters.add_argument("--batch-size", type=POSITIVE_INT, default=64)
+    clusters.add_argument("--images", type=POSITIVE_INT, default=512, help="training images measured (default 512)")
     clusters.add_argument("--edges", choices=EDGE_SETS, default="first-last",
                           help="per cell, StacNAS' two edges (default) or all of them")
-    clusters.add_argument("--max-k", type=int, default=4, help="groups tried: 2 .. min(ops - 1, MAX_K) (default 4)")
+    clusters.add_argument("--max-k", type=POSITIVE_INT, default=4,
+                          help="groups tried: 2 .. min(ops - 1, MAX_K) (default 4)")
     clusters.add_argument("--device", default="auto")
-    clusters.add_argument("--seed", type=int, default=0)
+    clusters.add_argument("--seed", type=COUNT, default=0)
     clusters.add_argument("--out", default="runs/op-clusters", help="output folder (default runs/op-clusters)")
     clusters.add_argument("--quiet", action="store_true")
     clusters.set_defaults(handler=run)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from evonas.cli.common import COUNT, POSITIVE_INT
+
 __all__ = ["add_parser", "run"]
 
 
@@ -16,7 +18,7 @@ def add_parser(subparsers) -> None:
                     "than the parameter count), SynFlow (--scorer synflow) or a trained weight-sharing supernet "
                     "(--scorer supernet; options with --evaluator-opt) and compare with their accuracies in the "
                     "12-epoch table, beside the 'more parameters is better' predictor.")
-    rank.add_argument("--archs", type=int, default=50, help="random cells to score (default 50)")
+    rank.add_argument("--archs", type=POSITIVE_INT, default=50, help="random cells to score (default 50)")
     rank.add_argument("--scorer", choices=SCORERS, default="naswot",
                       help="the NASWOT (default) or SynFlow zero-cost score of untrained networks, or a trained "
                            "weight-sharing supernet")
@@ -27,7 +29,7 @@ def add_parser(subparsers) -> None:
     rank.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE",
                       help='option of the scorer\'s evaluator, e.g. for the supernet epochs=20 '
                            'sampler=\'"fair"\' supernet_kwargs=\'{"C": 16, "N": 2}\'')
-    rank.add_argument("--seed", type=int, default=0)
+    rank.add_argument("--seed", type=COUNT, default=0)
     rank.add_argument("--out", default="runs/rank", help="where ranking.csv / .json / .png go")
     rank.add_argument("--quiet", action="store_true")
     rank.set_defaults(handler=run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from evonas.cli.common import format_table
+from evonas.cli.common import COUNT, format_table
 
 __all__ = ["add_parser", "run"]
 
@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
     score.add_argument("--nb301", required=True, metavar="DIR", help="unzipped nb_models_1.0 folder")
     score.add_argument("--version", default="1.0", choices=["1.0", "0.9"])
     score.add_argument("--noisy", action="store_true", help="mean + N(0, member std) as nasbench301 with_noise")
-    score.add_argument("--seed", type=int, default=0, help="seed of the noisy draws")
+    score.add_argument("--seed", type=COUNT, default=0, help="seed of the noisy draws")
     score.add_argument("--no-runtime", action="store_true", help="skip the runtime ensemble")
     score.add_argument("--no-cost", action="store_true", help="skip params / flops")
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")

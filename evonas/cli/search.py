@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from evonas.cli.common import format_table, registry_help
+from evonas.cli.common import COUNT, POSITIVE_INT, format_table, registry_help
 from evonas.errors import ConfigError
 
 __all__ = ["add_parser", "executor_options", "front_table", "run"]
@@ -35,9 +35,9 @@ def add_parser(subparsers) -> None:
     search.add_argument("--objectives", nargs="+", metavar="NAME[:min|max]",
                         help="objectives among the evaluator's values, e.g. params:min latency:min")
     search.add_argument("--constraint", action="append", metavar="EXPR", help="e.g. 'flops <= 300e6' (repeatable)")
-    search.add_argument("--budget", type=int, help="distinct architectures to evaluate")
-    search.add_argument("--pop-size", type=int)
-    search.add_argument("--seed", type=int)
+    search.add_argument("--budget", type=POSITIVE_INT, help="distinct architectures to evaluate")
+    search.add_argument("--pop-size", type=POSITIVE_INT)
+    search.add_argument("--seed", type=COUNT)
     search.add_argument("--run-dir")
     search.add_argument("--resume", metavar="RUN_DIR", help="continue a killed search")
     search.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
@@ -46,8 +46,9 @@ def add_parser(subparsers) -> None:
                         help="e.g. cost.net_kwargs='{\"C\": 16, \"layers\": 8}' (prefix needed with several)")
     search.add_argument("--executor", help="where batches are evaluated (one of the executors listed below; "
                         "default local)")
-    search.add_argument("--workers", type=int, help="worker processes / Ray actors (default: the CPU count; for ray, "
-                        "one per GPU when the cluster has GPUs)")
+    search.add_argument("--workers", type=POSITIVE_INT,
+                        help="worker processes / Ray actors (default: the CPU count; for ray, one per GPU when the "
+                             "cluster has GPUs)")
     search.add_argument("--address", help="--executor ray: the cluster to join ('auto': the one `ray start` began "
                         "on this node, ray://HOST:10001 a remote one; default: a private local cluster)")
     search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from evonas.cli.common import COUNT, FRACTION
+
 __all__ = ["add_parser", "run"]
 
 
@@ -19,8 +21,8 @@ def add_parser(subparsers) -> None:
     fit.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
     fit.add_argument("--model", default="xgboost", help="xgboost (default), lightgbm or ridge")
     fit.add_argument("--model-opt", action="append", metavar="KEY=VALUE", help="e.g. max_depth=4 num_rounds=800")
-    fit.add_argument("--test-fraction", type=float, default=0.2)
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--test-fraction", type=FRACTION, default=0.2)
+    fit.add_argument("--seed", type=COUNT, default=0)
     surrogate.set_defaults(handler=run)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from evonas.cli.common import COUNT, FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, PROBABILITY
 from evonas.errors import ConfigError
 
 __all__ = ["TRAIN_FLAGS", "add_parser", "run"]
@@ -31,25 +32,25 @@ def add_parser(subparsers) -> None:
     train.add_argument("--root", help="local folder for cifar10 / cifar100 / imagefolder")
     train.add_argument("--run-dir", help="where to write the run (default runs/train-GENOTYPE-DATASET)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its latest checkpoint")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", dest="learning_rate", type=float)
-    train.add_argument("--momentum", type=float)
-    train.add_argument("--weight-decay", type=float)
-    train.add_argument("--grad-clip", type=float, help="0 disables")
-    train.add_argument("--init-channels", "-C", type=int)
-    train.add_argument("--layers", type=int, help="number of cells")
+    train.add_argument("--epochs", type=POSITIVE_INT)
+    train.add_argument("--batch-size", type=POSITIVE_INT)
+    train.add_argument("--lr", dest="learning_rate", type=POSITIVE)
+    train.add_argument("--momentum", type=NON_NEGATIVE)
+    train.add_argument("--weight-decay", type=NON_NEGATIVE)
+    train.add_argument("--grad-clip", type=NON_NEGATIVE, help="0 disables")
+    train.add_argument("--init-channels", "-C", type=POSITIVE_INT)
+    train.add_argument("--layers", type=POSITIVE_INT, help="number of cells")
     train.add_argument("--no-auxiliary", dest="auxiliary", action="store_const", const=False)
-    train.add_argument("--auxiliary-weight", type=float)
-    train.add_argument("--drop-path", dest="drop_path_prob", type=float)
-    train.add_argument("--cutout", type=int, help="Cutout square side in pixels, 0 disables")
-    train.add_argument("--test-fraction", type=float, help="held-out share for datasets without a test split")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--workers", type=int, help="DataLoader worker processes")
+    train.add_argument("--auxiliary-weight", type=NON_NEGATIVE)
+    train.add_argument("--drop-path", dest="drop_path_prob", type=PROBABILITY)
+    train.add_argument("--cutout", type=COUNT, help="Cutout square side in pixels, 0 disables")
+    train.add_argument("--test-fraction", type=FRACTION, help="held-out share for datasets without a test split")
+    train.add_argument("--seed", type=COUNT)
+    train.add_argument("--workers", type=COUNT, help="DataLoader worker processes")
     train.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     train.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                        help="NHWC memory format (default: on for the CPU, off on GPUs)")
-    train.add_argument("--max-batches", type=int, help="cap training batches per epoch (smoke runs)")
+    train.add_argument("--max-batches", type=POSITIVE_INT, help="cap training batches per epoch (smoke runs)")
     train.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
     train.set_defaults(handler=run)
 

@@ -56,8 +56,15 @@ class Regressor:
     """Pluggable regression model: ``fit`` / ``predict`` on float matrices, bytes for saving."""
 
     name = ""
+    #: the settings a model takes (None: any, passed on to its library, which checks them)
+    accepted_params: frozenset[str] | None = None
 
     def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - self.accepted_params) if self.accepted_params is not None else []
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {', '.join(map(repr, unknown))} of the "
+                              f"{self.name or type(self).__name__} surrogate; valid: "
+                              f"{', '.join(sorted(self.accepted_params)) or 'none'}")
         self.params = params
 
     def fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> "Regressor":
@@ -151,6 +158,8 @@ class LightGBMRegressor(Regressor):
 @register_regressor("ridge")
 class RidgeRegressor(Regressor):
     """Linear least squares with an L2 penalty ``alpha`` (closed form, numpy only)."""
+
+    accepted_params = frozenset({"alpha"})
 
     def fit(self, X, y, seed):
         X1 = np.hstack([X, np.ones((len(X), 1))])

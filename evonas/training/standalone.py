@@ -73,6 +73,21 @@ class StandaloneConfig:
         check_setting(0 <= self.drop_path_prob < 1, f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
         check_setting(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
         check_setting(self.workers >= 0, f"workers must be >= 0, got {self.workers}")
+        if self.net_options:
+            self._check_net_options()
+
+    def _check_net_options(self) -> None:
+        """Build the network once on the meta device (no memory, no weights) so that an option its class does not
+        take is refused before anything is written."""
+        space, arch = resolve_arch(self)
+        try:
+            with torch.device("meta"):
+                space.build(arch, **build_kwargs(self, 2, "cifar"))
+        except TypeError as exc:
+            raise ConfigError(f"network option(s) {', '.join(sorted(self.net_options))} do not fit the "
+                              f"{self.space} space's networks ({exc}); check --net-opt") from None
+        except Exception:  # anything else: the real build names it
+            pass
 
     def network_settings(self) -> dict[str, Any]:
         """The generic network settings a space maps to its network (:meth:`SearchSpace.standalone_options`)."""
