@@ -85,9 +85,42 @@ def labels_of(dataset: Dataset) -> np.ndarray:
     return np.asarray([int(dataset[i][1]) for i in range(len(dataset))], dtype=np.int64)
 
 
+class SeededSamples:
+    """``dataset`` whose item ``i`` of epoch ``epoch`` is drawn with its own seed, ``(seed, epoch, i)``.
+
+    Random augmentations (crops, flips, Cutout) then depend on which image
+    is loaded in which epoch, not on which process loads it: the same seed
+    gives the same batches with ``workers=0`` (in the training process) and
+    any number of DataLoader workers. torch's global generator is forked
+    around each item, so the training process' own random stream (dropout,
+    drop-path) is left as it was.
+    """
+
+    def __init__(self, dataset, seed: int, epoch: int = 0) -> None:
+        self.dataset, self.seed, self.epoch = dataset, int(seed), int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getattr__(self, name: str):
+        if name == "dataset":  # not set yet (unpickling)
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __getitem__(self, index: int):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * 1_000_003 + self.epoch) * 10_000_019 + int(index))
+            state = np.random.get_state()
+            np.random.seed((self.seed * 7_919 + self.epoch * 104_729 + int(index)) % 2**32)
+            try:
+                return self.dataset[index]
+            finally:
+                np.random.set_state(state)
+
+
 def seed_worker(worker_id: int) -> None:  # pragma: no cover - runs inside DataLoader workers
     """DataLoader ``worker_init_fn``: derive numpy's seed from torch's per-worker seed."""
     np.random.seed(torch.initial_seed() % 2**32)
 
 
-__all__ = ["Subset", "labels_of", "seed_worker", "split_indices"]
+__all__ = ["SeededSamples", "Subset", "labels_of", "seed_worker", "split_indices"]

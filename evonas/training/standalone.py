@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
+from evonas.data.splits import SeededSamples
 from evonas.errors import CheckpointError, ConfigError
 from evonas.runtime.checkpoint import has_checkpoint, load_checkpoint, load_latest_checkpoint, save_checkpoint
 from evonas.runtime.device import resolve_device
@@ -314,7 +315,8 @@ def _train_locked(config: StandaloneConfig | None, run: RunDir, *, resume: bool,
             lr = optimizer.param_groups[0]["lr"]
             began = time.perf_counter()
             train_stats = train_one_epoch(
-                model, _Capped(_loader(train_set, config, shuffle=True, epoch=epoch), config.max_batches),
+                model, _Capped(_loader(SeededSamples(train_set, config.seed, epoch), config, shuffle=True,
+                                       epoch=epoch), config.max_batches),
                 optimizer, device=device, aux_weight=config.auxiliary_weight if config.auxiliary else 0.0,
                 grad_clip=config.grad_clip or None, channels_last=channels_last, progress=progress,
                 description=f"epoch {epoch + 1}/{config.epochs}")

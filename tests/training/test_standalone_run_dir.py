@@ -163,3 +163,18 @@ def test_training_on_a_truncated_lmdb_says_so(capsys, tmp_path, cifar_mini):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "is truncated" in err and err.count("\n") == 1
+
+
+def test_the_same_seed_gives_the_same_losses_with_and_without_dataloader_workers(tmp_path):
+    """Augmentations are drawn per image and epoch (SeededSamples), not per process (issue 27)."""
+    from evonas.cli import main
+
+    tiny = ["--genotype", "DARTS_V2", "-C", "4", "--layers", "3", "--epochs", "2", "--batch-size", "16",
+            "--max-batches", "2", "--test-fraction", "0.05", "--device", "cpu", "--quiet"]
+    losses = {}
+    for workers in (0, 2):
+        assert main(["train", *tiny, "--workers", str(workers), "--run-dir", str(tmp_path / f"w{workers}")]) == 0
+        rows = (tmp_path / f"w{workers}" / "metrics.csv").read_text().splitlines()
+        header = rows[0].split(",")
+        losses[workers] = [row.split(",")[header.index("train_loss")] for row in rows[1:]]
+    assert len(losses[0]) == 2 and losses[0] == losses[2]
