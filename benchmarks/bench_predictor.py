@@ -14,7 +14,8 @@ Two objectives (accuracy vs parameters): NSGA-II with screening at
 ``--mo-budget`` evaluations against plain NSGA-II at ``--mo-baseline-budget``,
 hypervolume normalised by the whole table's ideal and nadir points (as in
 ``bench_search_quality.py``). Goal: the screened median at least the plain
-one (and the one-sided test of "screened is not smaller" is reported).
+one (and the one-sided test of "screened is smaller" is reported, with plain
+NSGA-II's hypervolume at ``--mo-budget``, from the same runs, for scale).
 
 Both are measured in the same run and printed with their goals; the
 screen's settings are flags. ``summary.json`` goes to ``--out``.
@@ -77,7 +78,7 @@ def multi_objective(args, screen: dict) -> dict:
     values = np.asarray([[table.table[space.key(a)]["cifar10_valid_val"], nb201_params(a)] for a in every])
     F = to_minimization(values, MO_OBJECTIVES)
     ideal, nadir = F.min(axis=0), F.max(axis=0)
-    out = {}
+    out, early = {}, []
     for label, option, budget in (("plain", None, args.mo_baseline_budget), ("screened", screen, args.mo_budget)):
         began, volumes = time.perf_counter(), []
         for seed in range(args.seeds):
@@ -86,8 +87,12 @@ def multi_objective(args, screen: dict) -> dict:
             result = search(NB201Space(), strategy, evaluator, budget=budget, seed=seed, progress=False, plots=False)
             found = np.asarray([[i.values["accuracy"], i.values["params"]] for i in result.individuals[:budget]])
             volumes.append(hypervolume(found, MO_OBJECTIVES, ideal=ideal, nadir=nadir))
+            if label == "plain":  # the same runs' first --mo-budget evaluations: what the screen adds at that budget
+                early.append(hypervolume(found[:args.mo_budget], MO_OBJECTIVES, ideal=ideal, nadir=nadir))
         out[label] = {"hypervolume": volumes, "median": float(np.median(volumes)), "budget": budget,
                       "seconds": round(time.perf_counter() - began, 1)}
+    out["plain_at_screened_budget"] = {"hypervolume": early, "median": float(np.median(early)),
+                                       "budget": args.mo_budget}
     p = mannwhitneyu(out["screened"]["hypervolume"], out["plain"]["hypervolume"], alternative="less").pvalue
     out["p_screened_smaller"] = float(p)
     out["goal_met"] = bool(out["screened"]["median"] >= out["plain"]["median"])
@@ -133,11 +138,12 @@ def main() -> int:
     if args.skip != "multi":
         multi = summary["multi"] = multi_objective(args, screen)
         print("\nNSGA-II, accuracy vs parameters: hypervolume (normalised by the whole table)")
-        for label in ("plain", "screened"):
+        for label in ("plain", "plain_at_screened_budget", "screened"):
             row = multi[label]
             q1, q3 = np.percentile(row["hypervolume"], [25, 75])
-            print(f"  {label:<9} at {row['budget']:>4} evaluations: median {row['median']:.4f} "
-                  f"(IQR {q1:.4f}-{q3:.4f}), {row['seconds']} s")
+            seconds = f", {row['seconds']} s" if "seconds" in row else " (the same runs, first evaluations)"
+            print(f"  {label.split('_')[0]:<9} at {row['budget']:>4} evaluations: median {row['median']:.4f} "
+                  f"(IQR {q1:.4f}-{q3:.4f}){seconds}")
         print(f"  goal: screened at {args.mo_budget} >= plain at {args.mo_baseline_budget} (medians); "
               f"one-sided p(screened smaller) = {multi['p_screened_smaller']:.2g}: "
               f"{'MET' if multi['goal_met'] else 'NOT MET'}")
