@@ -135,13 +135,15 @@ def main() -> int:
     parser.add_argument("--refit-every", type=int, default=2)
     parser.add_argument("--explore", type=float, default=0.1)
     parser.add_argument("--model", default="xgboost")
+    parser.add_argument("--model-params", type=json.loads, default=None,
+                        help="JSON of the regressor's parameters (default: the screen's, FAST_PARAMS)")
     parser.add_argument("--skip", choices=("single", "multi"), help="leave one part out")
     parser.add_argument("--out", default="runs/bench_predictor")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     screen = {"candidates": args.candidates, "warmup": args.warmup, "refit_every": args.refit_every,
-              "explore": args.explore, "model": args.model}
+              "explore": args.explore, "model": args.model, "model_params": args.model_params}
     table = NB201TableEvaluator(cost=False)
     table.setup(NB201Space())
     optimum = table.optimum()["accuracy"]
