@@ -41,7 +41,9 @@ def add_parser(subparsers) -> None:
     search.add_argument("--run-dir")
     search.add_argument("--resume", metavar="RUN_DIR", help="continue a killed search")
     search.add_argument("--space-opt", action="append", metavar="KEY=VALUE")
-    search.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE")
+    search.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE",
+                        help="e.g. screen='{\"candidates\": 10}' (predictor-guided evolution: evolution, ga, nsga2, "
+                        "deap-ga, deap-nsga2, ...)")
     search.add_argument("--evaluator-opt", action="append", metavar="[EVALUATOR.]KEY=VALUE",
                         help="e.g. cost.net_kwargs='{\"C\": 16, \"layers\": 8}' (prefix needed with several)")
     search.add_argument("--executor", help="where batches are evaluated (one of the executors listed below; "

@@ -18,6 +18,7 @@ from deap import base, tools
 from evonas.errors import ConfigError
 from evonas.operators.base import Crossover, Mutation, resolve_operator, unique_offspring
 from evonas.registry import strategies
+from evonas.screening import PredictorScreen, resolve_screen
 from evonas.strategies.base import Strategy
 
 _MAX_OBJECTIVES = 8
@@ -60,7 +61,10 @@ class DeapStrategy(Strategy):
     an offspring whose key the run has already seen is mutated again (up to
     ``max_tries``), so evaluations are not wasted on duplicates.
     ``mutation`` / ``crossover``: operators by registry name or object
-    (:mod:`evonas.operators`; default the space's own).
+    (:mod:`evonas.operators`; default the space's own). ``screen``: a
+    :class:`~evonas.screening.PredictorScreen` (or a dict of its options)
+    makes ``candidates`` times as many offspring and evaluates those a
+    predictor ranks best (by predicted dominance with several objectives).
     """
 
     name = "deap"
@@ -68,7 +72,8 @@ class DeapStrategy(Strategy):
 
     def __init__(self, *, algorithm: str = "ga", pop_size: int = 20, offspring: int | None = None,
                  cxpb: float = 0.5, mutpb: float = 0.5, tournament_size: int = 3, max_tries: int = 20,
-                 mutation="space-mutation", crossover="space-crossover") -> None:
+                 mutation="space-mutation", crossover="space-crossover",
+                 screen: PredictorScreen | dict | None = None) -> None:
         if algorithm not in ("ga", "nsga2"):
             raise ConfigError(f"unknown DEAP algorithm {algorithm!r}; valid: ga, nsga2")
         if pop_size < 2:
@@ -76,7 +81,9 @@ class DeapStrategy(Strategy):
         if not 0 <= cxpb + mutpb <= 1:
             raise ConfigError(f"cxpb + mutpb must be within [0, 1], got {cxpb} + {mutpb}")
         super().__init__(algorithm=algorithm, pop_size=pop_size, offspring=offspring, cxpb=cxpb, mutpb=mutpb,
-                         tournament_size=tournament_size, max_tries=max_tries, mutation=mutation, crossover=crossover)
+                         tournament_size=tournament_size, max_tries=max_tries, mutation=mutation, crossover=crossover,
+                         screen=screen)
+        resolve_screen(screen)  # a bad option fails here, before a search starts
         self.algorithm = algorithm
         self.name = f"deap-{algorithm}"
         self.max_objectives = 1 if algorithm == "ga" else _MAX_OBJECTIVES
@@ -88,6 +95,9 @@ class DeapStrategy(Strategy):
         self._random_state = random.Random(int(self.rng.integers(2**63 - 1))).getstate()
         self.mutation = resolve_operator(self.config["mutation"], Mutation, self.space)
         self.crossover = resolve_operator(self.config["crossover"], Crossover, self.space)
+        self.screen = resolve_screen(self.config["screen"])  # state: it learns from every evaluation
+        if self.screen is not None:
+            self.screen.setup(self.space, self.objectives)
 
     @contextmanager
     def _deap_random(self):
@@ -111,8 +121,10 @@ class DeapStrategy(Strategy):
                 parents = tools.selTournamentDCD(pool, len(pool))
             else:
                 parents = tools.selTournament(self.pop, len(self.pop), tournsize=self.config["tournament_size"])
-        return unique_offspring(lambda i: self._vary(parents, i), n, key=self.space.key, retry=self._mutate,
-                                seen=self.seen, max_tries=self.config["max_tries"])
+        pool = n if self.screen is None else self.screen.pool_size(n)
+        children = unique_offspring(lambda i: self._vary(parents, i), pool, key=self.space.key, retry=self._mutate,
+                                    seen=self.seen, max_tries=self.config["max_tries"])
+        return children if self.screen is None else self.screen.select(children, n, self.rng)
 
     def _mutate(self, arch):
         return self.mutation([arch], self.rng, self.ctx)[0]
@@ -129,6 +141,8 @@ class DeapStrategy(Strategy):
         return unique_offspring(sample, n, key=self.space.key, retry=sample, max_tries=self.config["max_tries"])
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
+        if self.screen is not None:
+            self.screen.observe(archs, results)
         F = self.F(results)
         if self.constraints:  # constraint handling by penalty: infeasible after every feasible point
             violation = self.G(results).clip(min=0).sum(axis=1)

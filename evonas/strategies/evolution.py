@@ -7,6 +7,10 @@ worst: ageing favours architectures that stay good under re-sampling).
 ``offspring`` children are made per generation (1 as in the paper; more
 evaluates in batches, as the paper's asynchronous workers do). Single
 objective; constraint violations rank after every feasible point.
+``screen=`` makes it predictor-guided (:mod:`evonas.screening`): each
+cycle draws ``candidates`` times as many tournaments and children, and
+only those a surrogate fitted on the evaluated ones ranks best are
+evaluated.
 """
 from __future__ import annotations
 
@@ -15,30 +19,36 @@ from collections import deque
 from evonas.errors import ConfigError
 from evonas.operators.base import Mutation, resolve_operator, unique_offspring
 from evonas.registry import strategies
+from evonas.screening import PredictorScreen, resolve_screen
 from evonas.strategies.base import Strategy
 
 
 @strategies.register("evolution")
 class RegularizedEvolution(Strategy):
-    """Aging evolution with tournament selection and the space's mutation (or ``mutation=``)."""
+    """Aging evolution with tournament selection and the space's mutation (or ``mutation=``); ``screen=``
+    (a :class:`~evonas.screening.PredictorScreen` or a dict of its options) screens children by a predictor."""
 
     name = "evolution"
     bound_attributes = ("mutation",)  # built by setup() from the settings
     max_objectives = 1
 
     def __init__(self, *, pop_size: int = 20, sample_size: int = 5, offspring: int = 1,
-                 mutation="space-mutation", max_tries: int = 20) -> None:
+                 mutation="space-mutation", max_tries: int = 20, screen: PredictorScreen | dict | None = None) -> None:
         if pop_size < 2 or not 1 <= sample_size <= pop_size:
             raise ConfigError(f"need pop_size >= 2 and 1 <= sample_size <= pop_size, got {pop_size}, {sample_size}")
         if offspring < 1:
             raise ConfigError(f"offspring must be >= 1, got {offspring}")
         super().__init__(pop_size=pop_size, sample_size=sample_size, offspring=offspring, mutation=mutation,
-                         max_tries=max_tries)
+                         max_tries=max_tries, screen=screen)
+        resolve_screen(screen)  # a bad option fails here, before a search starts
         self.members: deque = deque()  # (arch, fitness to minimise), oldest first
         self.seen: set[str] = set()
 
     def _setup(self) -> None:
         self.mutation = resolve_operator(self.config["mutation"], Mutation, self.space)
+        self.screen = resolve_screen(self.config["screen"])  # state: it learns from every evaluation
+        if self.screen is not None:
+            self.screen.setup(self.space, self.objectives)
 
     def ask(self) -> list:
         key, tries = self.space.key, self.config["max_tries"]
@@ -53,13 +63,19 @@ class RegularizedEvolution(Strategy):
             parent = min((members[int(i)] for i in drawn), key=lambda m: m[1])[0]
             return self._mutate(parent)
 
-        return unique_offspring(child, self.config["offspring"], key=key, retry=self._mutate, seen=self.seen,
+        n = self.config["offspring"]
+        if self.screen is None:
+            return unique_offspring(child, n, key=key, retry=self._mutate, seen=self.seen, max_tries=tries)
+        pool = unique_offspring(child, self.screen.pool_size(n), key=key, retry=self._mutate, seen=self.seen,
                                 max_tries=tries)
+        return self.screen.select(pool, n, self.rng)
 
     def _mutate(self, arch):
         return self.mutation([arch], self.rng, self.ctx)[0]
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
+        if self.screen is not None:
+            self.screen.observe(archs, results)
         F = self.F(results)[:, 0]
         if self.constraints:
             violation = self.G(results).clip(min=0).sum(axis=1)

@@ -25,6 +25,7 @@ from evonas.operators.base import Crossover as EvonasCrossover
 from evonas.operators.base import Mutation as EvonasMutation
 from evonas.operators.base import resolve_operator
 from evonas.registry import strategies
+from evonas.screening import PredictorScreen, resolve_screen
 from evonas.spaces.base import HasBounds, HasCanonicalRows
 from evonas.strategies.base import Strategy
 
@@ -188,6 +189,11 @@ class PymooStrategy(Strategy):
         n_partitions: Das-Dennis partitions of NSGA-III's reference directions.
         mutation, crossover: operators by registry name or object
             (:mod:`evonas.operators`; default the space's own).
+        screen: a :class:`~evonas.screening.PredictorScreen` (or a dict of its
+            options): after the initial population, each generation mates
+            ``candidates`` times as many offspring and evaluates those a
+            predictor ranks best (by predicted non-dominated rank, then
+            crowding, with several objectives).
     """
 
     name = "pymoo"
@@ -195,14 +201,16 @@ class PymooStrategy(Strategy):
 
     def __init__(self, *, algorithm: str = "nsga2", pop_size: int = 20, n_offsprings: int | None = None,
                  crossover_prob: float = 0.9, mutation_prob: float = 1.0, n_partitions: int = 12,
-                 mutation="space-mutation", crossover="space-crossover") -> None:
+                 mutation="space-mutation", crossover="space-crossover",
+                 screen: PredictorScreen | dict | None = None) -> None:
         if algorithm not in ALGORITHMS:
             raise ConfigError(f"unknown pymoo algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
         if pop_size < 2:
             raise ConfigError(f"pop_size must be >= 2, got {pop_size}")
         super().__init__(algorithm=algorithm, pop_size=pop_size, n_offsprings=n_offsprings,
                          crossover_prob=crossover_prob, mutation_prob=mutation_prob, n_partitions=n_partitions,
-                         mutation=mutation, crossover=crossover)
+                         mutation=mutation, crossover=crossover, screen=screen)
+        resolve_screen(screen)  # a bad option fails here, before a search starts
         self.algorithm_name = self.name = algorithm
         self.max_objectives = None if ALGORITHMS[algorithm][2] else 1
         self.min_objectives = 2 if algorithm == "smsemoa" else 1  # its hypervolume needs 2+ columns
@@ -232,6 +240,9 @@ class PymooStrategy(Strategy):
             kwargs["ref_dirs"] = get_reference_directions("das-dennis", len(self.objectives),
                                                           n_partitions=self.config["n_partitions"])
         self.codec = codec
+        self.screen = resolve_screen(self.config["screen"])  # state: it learns from every evaluation
+        if self.screen is not None:
+            self.screen.setup(self.space, self.objectives)
         self.algorithm = cls(**kwargs)
         self.algorithm.setup(self.problem, termination=NoTermination(),
                              seed=int(self.rng.integers(2**31 - 1)))
@@ -250,13 +261,29 @@ class PymooStrategy(Strategy):
                 wrapper.ctx = None
 
     def ask(self) -> list:
-        self._pending = self.algorithm.ask()
+        screening = self.screen is not None and self.screen.active and self.algorithm.is_initialized
+        n = getattr(self.algorithm, "n_offsprings", None)
+        if screening and n:  # mate `candidates` times as many offspring, keep the n predicted best
+            self.algorithm.n_offsprings = self.screen.pool_size(n)
+            try:
+                self._pending = self.algorithm.ask()
+            finally:
+                self.algorithm.n_offsprings = n
+        else:
+            self._pending = self.algorithm.ask()
         if self._pending is None or len(self._pending) == 0:  # no new offspring: the space is exhausted
             self._pending = None
             return []
-        return [self.codec.decode(x) for x in self._pending.get("X")]
+        archs = [self.codec.decode(x) for x in self._pending.get("X")]
+        if screening and n and len(archs) > n:
+            keep = self.screen.select_indices(archs, n, self.rng)
+            self._pending = self._pending[keep]
+            archs = [archs[i] for i in keep]
+        return archs
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
+        if self.screen is not None:
+            self.screen.observe(archs, results)
         if self._pending is None:
             return
         G = self.G(results) if self.constraints else None

@@ -1,0 +1,184 @@
+"""Predictor-guided evolution (``screen=``) against the same strategies without it, on the NAS-Bench-201 table.
+
+Single objective (CIFAR-10 validation accuracy after 12 epochs, the table
+shipped with evonas): regularized evolution with and without a
+:class:`~evonas.screening.PredictorScreen`, ``--seeds`` runs each; the
+figure is the number of evaluations until the table's best validation
+accuracy is found (a run that does not find it within its budget counts as
+twice that budget: a lower bound, which can only hurt the screened side's
+test, since plain evolution gets the larger budget). Goal: the screened
+median at most half the plain median, and a one-sided Mann-Whitney U test
+(scipy) of "screened needs fewer" at p < 0.05.
+
+Two objectives (accuracy vs parameters): NSGA-II with screening at
+``--mo-budget`` evaluations against plain NSGA-II at ``--mo-baseline-budget``,
+hypervolume normalised by the whole table's ideal and nadir points (as in
+``bench_search_quality.py``). Goal: the screened median at least the plain
+one (and the one-sided test of "screened is smaller" is reported, with plain
+NSGA-II's hypervolume at ``--mo-budget``, from the same runs, for scale).
+
+Both are measured in the same run and printed with their goals; the
+screen's settings are flags. ``summary.json`` goes to ``--out``.
+
+    python benchmarks/bench_predictor.py [--seeds 20] [--budget 400] [--mo-budget 100] [--mo-baseline-budget 300]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+
+from evonas.core import Objective, hypervolume, to_minimization
+from evonas.evaluators.base import SelectObjectives
+from evonas.evaluators.tabular import NB201TableEvaluator
+from evonas.loop import search
+from evonas.registry import strategies
+from evonas.spaces.nb201 import NB201Space
+from evonas.spaces.nb201.cost import nb201_params
+
+MO_OBJECTIVES = [Objective("accuracy", "max"), Objective("params", "min")]
+
+
+def evaluations_to_optimum(individuals, optimum: float, budget: int) -> int:
+    """1-based index of the first evaluation reaching ``optimum``; ``2 * budget`` when none does."""
+    for ind in individuals:
+        if ind.values["accuracy"] >= optimum:
+            return ind.index + 1
+    return 2 * budget
+
+
+def single_objective(args, screen: dict, optimum: float) -> dict:
+    out = {}
+    for label, option, budget in (("plain", None, args.baseline_budget), ("screened", screen, args.budget)):
+        began, hits = time.perf_counter(), []
+        for seed in range(args.seeds):
+            strategy = strategies.create("evolution", pop_size=args.pop_size, screen=option)
+            result = search(NB201Space(), strategy, NB201TableEvaluator(cost=False), budget=budget, seed=seed,
+                            progress=False, plots=False)
+            hits.append(evaluations_to_optimum(result.individuals, optimum, budget))
+        out[label] = {"evaluations_to_optimum": hits, "median": float(np.median(hits)),
+                      "found": int(sum(h <= budget for h in hits)), "budget": budget,
+                      "seconds": round(time.perf_counter() - began, 1)}
+    p = mannwhitneyu(out["screened"]["evaluations_to_optimum"], out["plain"]["evaluations_to_optimum"],
+                     alternative="less").pvalue
+    ratio = out["screened"]["median"] / out["plain"]["median"]
+    out["ratio"], out["p"] = float(ratio), float(p)
+    out["goal_met"] = bool(ratio <= 0.5 and p < 0.05)
+    return out
+
+
+def multi_objective(args, screen: dict) -> dict:
+    space, table = NB201Space(), NB201TableEvaluator()
+    table.setup(space)
+    every = space.all_archs()
+    values = np.asarray([[table.table[space.key(a)]["cifar10_valid_val"], nb201_params(a)] for a in every])
+    F = to_minimization(values, MO_OBJECTIVES)
+    ideal, nadir = F.min(axis=0), F.max(axis=0)
+    out, early = {}, []
+    for label, option, budget in (("plain", None, args.mo_baseline_budget), ("screened", screen, args.mo_budget)):
+        began, volumes = time.perf_counter(), []
+        for seed in range(args.seeds):
+            strategy = strategies.create("nsga2", pop_size=args.pop_size, screen=option)
+            evaluator = SelectObjectives(NB201TableEvaluator(cost=True), MO_OBJECTIVES)
+            result = search(NB201Space(), strategy, evaluator, budget=budget, seed=seed, progress=False, plots=False)
+            found = np.asarray([[i.values["accuracy"], i.values["params"]] for i in result.individuals[:budget]])
+            volumes.append(hypervolume(found, MO_OBJECTIVES, ideal=ideal, nadir=nadir))
+            if label == "plain":  # the same runs' first --mo-budget evaluations: what the screen adds at that budget
+                early.append(hypervolume(found[:args.mo_budget], MO_OBJECTIVES, ideal=ideal, nadir=nadir))
+        out[label] = {"hypervolume": volumes, "median": float(np.median(volumes)), "budget": budget,
+                      "seconds": round(time.perf_counter() - began, 1)}
+    out["plain_at_screened_budget"] = {"hypervolume": early, "median": float(np.median(early)),
+                                       "budget": args.mo_budget}
+    p = mannwhitneyu(out["screened"]["hypervolume"], out["plain"]["hypervolume"], alternative="less").pvalue
+    out["p_screened_smaller"] = float(p)
+    out["goal_met"] = bool(out["screened"]["median"] >= out["plain"]["median"])
+    return out
+
+
+def predictor_quality(args, screen: dict) -> dict:
+    """Kendall tau between the screen's predictions and the table on 500 random held-out cells, after 20, 50 and
+    100 random training cells (accuracy and parameters): how well the regressor ranks what it has not seen."""
+    from scipy.stats import kendalltau
+
+    from evonas.screening import PredictorScreen
+
+    space = NB201Space()
+    evaluator = SelectObjectives(NB201TableEvaluator(cost=True), MO_OBJECTIVES)
+    evaluator.setup(space)
+    rng = np.random.default_rng(12345)
+    test = [space.sample(rng) for _ in range(500)]
+    truth = np.asarray([[-r["accuracy"], r["params"]] for r in evaluator.evaluate(test)])
+    out = {}
+    for n in (20, 50, 100):
+        predictor = PredictorScreen(**{**screen, "warmup": 2}).setup(space, MO_OBJECTIVES)
+        train = [space.sample(rng) for _ in range(n)]
+        predictor.observe(train, evaluator.evaluate(train))
+        predicted = predictor.predict(test)
+        out[n] = {o.name: float(kendalltau(predicted[:, j], truth[:, j])[0]) for j, o in enumerate(MO_OBJECTIVES)}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--pop-size", type=int, default=20)
+    parser.add_argument("--budget", type=int, default=400, help="evaluations of each screened evolution run")
+    parser.add_argument("--baseline-budget", type=int, default=800, help="evaluations of each plain evolution run")
+    parser.add_argument("--mo-budget", type=int, default=100, help="evaluations of screened NSGA-II")
+    parser.add_argument("--mo-baseline-budget", type=int, default=300, help="evaluations of plain NSGA-II")
+    parser.add_argument("--candidates", type=int, default=10, help="offspring made per offspring evaluated")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--refit-every", type=int, default=2)
+    parser.add_argument("--explore", type=float, default=0.1)
+    parser.add_argument("--model", default="xgboost")
+    parser.add_argument("--model-params", type=json.loads, default=None,
+                        help="JSON of the regressor's parameters (default: the screen's, FAST_PARAMS)")
+    parser.add_argument("--skip", choices=("single", "multi"), help="leave one part out")
+    parser.add_argument("--out", default="runs/bench_predictor")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    screen = {"candidates": args.candidates, "warmup": args.warmup, "refit_every": args.refit_every,
+              "explore": args.explore, "model": args.model, "model_params": args.model_params}
+    table = NB201TableEvaluator(cost=False)
+    table.setup(NB201Space())
+    optimum = table.optimum()["accuracy"]
+    summary = {"seeds": args.seeds, "pop_size": args.pop_size, "screen": screen, "optimum": optimum}
+    print(f"NAS-Bench-201 CIFAR-10 (12-epoch table), {args.seeds} seeds, population {args.pop_size}, "
+          f"screen {json.dumps(screen)}")
+    if args.skip != "single":
+        single = summary["single"] = single_objective(args, screen, optimum)
+        print(f"\nregularized evolution: evaluations until the table's best validation accuracy ({optimum:.2f} %)")
+        for label in ("plain", "screened"):
+            row = single[label]
+            q1, q3 = np.percentile(row["evaluations_to_optimum"], [25, 75])
+            print(f"  {label:<9} median {row['median']:6.1f} (IQR {q1:.0f}-{q3:.0f}), found in {row['found']}/"
+                  f"{args.seeds} runs of {row['budget']} evaluations, {row['seconds']} s")
+        print(f"  goal: screened median <= 0.5 x plain median and one-sided Mann-Whitney p < 0.05; "
+              f"measured {single['ratio']:.2f} x, p = {single['p']:.2g}: {'MET' if single['goal_met'] else 'NOT MET'}")
+    if args.skip != "multi":
+        multi = summary["multi"] = multi_objective(args, screen)
+        print("\nNSGA-II, accuracy vs parameters: hypervolume (normalised by the whole table)")
+        for label in ("plain", "plain_at_screened_budget", "screened"):
+            row = multi[label]
+            q1, q3 = np.percentile(row["hypervolume"], [25, 75])
+            seconds = f", {row['seconds']} s" if "seconds" in row else " (the same runs, first evaluations)"
+            print(f"  {label.split('_')[0]:<9} at {row['budget']:>4} evaluations: median {row['median']:.4f} "
+                  f"(IQR {q1:.4f}-{q3:.4f}){seconds}")
+        print(f"  goal: screened at {args.mo_budget} >= plain at {args.mo_baseline_budget} (medians); "
+              f"one-sided p(screened smaller) = {multi['p_screened_smaller']:.2g}: "
+              f"{'MET' if multi['goal_met'] else 'NOT MET'}")
+    quality = summary["predictor_kendall_tau"] = predictor_quality(args, screen)
+    print("\npredictor on 500 held-out random cells, Kendall tau after n random training cells: " + "; ".join(
+        f"n={n}: accuracy {q['accuracy']:.2f}, params {q['params']:.2f}" for n, q in quality.items()))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"\nsummary in {out / 'summary.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
