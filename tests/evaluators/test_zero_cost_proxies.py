@@ -261,3 +261,13 @@ def test_rank_scores_a_single_proxy(capsys, tmp_path):
 
     report = rank_nb201_cells(archs=6, scorer="jacov", evaluator_options={"batch_size": 8}, out_dir=None)
     assert report["label"] == "jacov" and report["score"] == "jacov" and report["scorer"]["n"] == 6
+
+
+def test_rank_command_scores_the_ensemble(capsys, tmp_path):
+    from evonas.cli import main
+
+    assert main(["rank", "--scorer", "zc-ensemble", "--archs", "5", "--out", str(tmp_path / "zc"), "--quiet",
+                 "--evaluator-opt", "reference=3", "--evaluator-opt", "batch_size=8", "--evaluator-opt",
+                 'net_kwargs={"C": 4, "N": 1}']) == 0
+    assert "zc-ensemble: Kendall tau" in capsys.readouterr().out
+    assert (tmp_path / "zc" / "ranking.csv").read_text().splitlines()[0] == "arch,zc_ensemble,truth,params"

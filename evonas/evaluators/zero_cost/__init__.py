@@ -7,7 +7,7 @@ them together on one network (shared passes) or on a batch of architectures
 score. Evaluators: ``naswot``, ``synflow`` (one proxy each), ``zero-cost``
 (any set of raw proxies as objectives) and ``zc-ensemble`` (the mean
 percentile rank of a chosen set against a reference sample). How well each
-ranks NAS-Bench-201 cells: docs/search.md, "Zero-cost proxies".
+ranks NAS-Bench-201 cells: docs/algorithms/zero-cost.md.
 """
 from evonas.imports import lazy_exports
 

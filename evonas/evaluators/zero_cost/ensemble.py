@@ -27,12 +27,13 @@ import numpy as np
 from evonas.core import Objective
 from evonas.errors import ConfigError
 from evonas.evaluators.zero_cost.evaluator import ProxyEvaluator
-from evonas.evaluators.zero_cost.proxies import check_proxies
+from evonas.evaluators.zero_cost.proxies import check_proxies, score_architecture
 from evonas.evaluators.zero_cost.zen import ZEN_GAMMA
 from evonas.registry import evaluators
 
-#: the proxies ``zc-ensemble`` averages unless told otherwise (chosen on a held-out sample, see docs/search.md)
-DEFAULT_ENSEMBLE = ("naswot", "synflow", "jacov")
+#: the proxies ``zc-ensemble`` averages unless told otherwise (chosen on a held-out sample of NAS-Bench-201 cells,
+#: see docs/algorithms/zero-cost.md)
+DEFAULT_ENSEMBLE = ("naswot", "jacov")
 #: the prefix of the extra columns ``zc-ensemble`` reports (``zc_naswot``), so that they never clash with
 #: another evaluator's values (a cost evaluator's ``params``)
 PREFIX = "zc_"
@@ -78,7 +79,7 @@ class ZeroCostEnsembleEvaluator(ProxyEvaluator):
     their mean, in [0, 1]. The proxies' raw values are reported too, as ``zc_<proxy>`` columns.
 
     Args:
-        proxies: the proxies averaged (default :data:`DEFAULT_ENSEMBLE`: naswot, synflow, jacov).
+        proxies: the proxies averaged (default :data:`DEFAULT_ENSEMBLE`: naswot and jacov).
         reference: how many distinct random architectures of the space form the reference sample (drawn
             with ``seed`` and scored once, in :meth:`setup`).
         report: more proxies to compute and report as ``zc_<proxy>`` columns without averaging them.
@@ -124,8 +125,6 @@ class ZeroCostEnsembleEvaluator(ProxyEvaluator):
         self._reference_values = {name: np.asarray([row[name] for row in rows]) for name in self.proxies}
 
     def _proxies_of(self, arch: Any) -> dict[str, float]:
-        from evonas.evaluators.zero_cost.proxies import score_architecture
-
         return score_architecture(self.space, arch, self._images, self._labels, self.proxies,
                                   net_kwargs=self.net_kwargs, seed=self.seed, zen_gamma=self.zen_gamma)
 

@@ -14,14 +14,14 @@ from evonas.core import Objective
 from evonas.errors import ConfigError
 from evonas.evaluators.base import Evaluator
 from evonas.evaluators.zero_cost.batch import load_batch
-from evonas.evaluators.zero_cost.proxies import DATA_PROXIES, PROXIES, check_proxies, score_architecture
+from evonas.evaluators.zero_cost.proxies import PROXIES, check_proxies, score_architecture
 from evonas.evaluators.zero_cost.zen import ZEN_GAMMA
 from evonas.registry import evaluators
 
 
 class ProxyEvaluator(Evaluator):
-    """What the zero-cost evaluators share: the batch (loaded in :meth:`setup` when a proxy needs data), the
-    network options and the seed. Subclasses say which proxies to compute (:attr:`computed`)."""
+    """What the zero-cost evaluators share: the batch (loaded in :meth:`setup`; the data-free proxies read its
+    shape), the network options and the seed. Subclasses say which proxies to compute (:attr:`computed`)."""
 
     operational_params = frozenset({"root"})  #: where the dataset's files are, not which data
 
@@ -42,11 +42,9 @@ class ProxyEvaluator(Evaluator):
         raise NotImplementedError
 
     def _load_batch(self) -> None:
-        if DATA_PROXIES & set(self.computed):
-            self._images, self._labels = load_batch(self.dataset, root=self.root, batch_size=self.batch_size,
-                                                    seed=self.seed)
-        else:  # data-free proxies only need the batch's shape
-            self._images = torch.zeros(self.batch_size, 3, 32, 32)
+        # the data-free proxies (synflow, zen, params, flops) read the batch's shape only
+        self._images, self._labels = load_batch(self.dataset, root=self.root, batch_size=self.batch_size,
+                                                seed=self.seed)
 
     def _setup(self, space) -> None:
         self._load_batch()

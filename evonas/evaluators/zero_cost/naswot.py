@@ -7,7 +7,7 @@ of active ReLU units is a binary code, ``K[i, j]`` counts the units on which
 images ``i`` and ``j`` agree (both active or both inactive), and the score is
 ``log |det K|`` (``naswot``, higher is better): a network that tells the
 images of a batch apart scores high. On NAS-Bench-201 it ranks cells better
-than the parameter count (docs/search.md, "Zero-cost proxies").
+than the parameter count (docs/algorithms/zero-cost.md).
 
 :class:`ActivationCodeKernel` accumulates ``K`` while a network runs, so
 that :func:`~evonas.evaluators.zero_cost.proxies.compute_proxies` can read
@@ -95,7 +95,7 @@ class NaswotEvaluator(Evaluator):
         seed: picks the batch and seeds each network's initialisation.
 
     Measured on NAS-Bench-201 (1,000 random cells, CIFAR-10 test accuracy after 12 epochs, batch 64,
-    C=8, N=1): see docs/search.md, "Zero-cost proxies".
+    C=8, N=1): see docs/algorithms/zero-cost.md.
     """
 
     name = "naswot"
