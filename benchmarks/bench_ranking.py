@@ -109,7 +109,7 @@ def zero_cost(args, space, truth, out: Path) -> int:
     print(f"{args.archs} random NAS-Bench-201 cells per sample, seeds {seeds}, against CIFAR-10 test accuracy "
           f"after 12 epochs; networks C=8, N=1, batch 64 cifar10-mini; zc-ensemble = {'+'.join(members)}, "
           f"{args.reference} reference cells", flush=True)
-    labels = [*proxies, "zc-ensemble", "mean rank in sample"]
+    labels = [*proxies, "#params C=16 N=5", "zc-ensemble", "mean rank in sample"]
     summary: dict = {"settings": {**vars(args), "ensemble": members, "proxies": proxies}, "samples": {}}
     for seed in seeds:
         began = time.perf_counter()
@@ -125,6 +125,7 @@ def zero_cost(args, space, truth, out: Path) -> int:
         true = np.asarray([truth(a) for a in archs], dtype=float)
         table = {name: np.asarray([row[PREFIX + name] for row in rows]) for name in dict.fromkeys(proxies + members)}
         scores = {**{name: table[name] for name in proxies},
+                  "#params C=16 N=5": np.asarray([nb201_params(a) for a in archs], dtype=float),  # the table's net
                   "zc-ensemble": np.asarray([row["zc_ensemble"] for row in rows]),
                   "mean rank in sample": mean_rank(table, members)}
         stats = {name: ranking_statistics(np.where(np.isfinite(v), v, -1e300), true) for name, v in scores.items()}
