@@ -54,6 +54,8 @@ def main() -> int:
     parser.add_argument("--proxies", nargs="+", help="--zero-cost: the proxies to report (default: all)")
     parser.add_argument("--ensemble", nargs="+", help="--zero-cost: the proxies zc-ensemble averages "
                         "(default: its own default)")
+    parser.add_argument("--zc-net", type=int, nargs=2, default=[8, 1], metavar=("C", "N"),
+                        help="--zero-cost: channels and cells per stage of the scored networks (default 8 1)")
     parser.add_argument("--reference", type=int, default=100,
                         help="--zero-cost: cells in zc-ensemble's reference sample (default 100)")
     args = parser.parse_args()
@@ -107,9 +109,9 @@ def zero_cost(args, space, truth, out: Path) -> int:
     seeds = args.seeds if args.seeds else [args.seed]
     out.mkdir(parents=True, exist_ok=True)
     print(f"{args.archs} random NAS-Bench-201 cells per sample, seeds {seeds}, against CIFAR-10 test accuracy "
-          f"after 12 epochs; networks C=8, N=1, batch 64 cifar10-mini; zc-ensemble = {'+'.join(members)}, "
-          f"{args.reference} reference cells", flush=True)
-    labels = [*proxies, "#params C=16 N=5", "zc-ensemble", "mean rank in sample"]
+          f"after 12 epochs; networks C={args.zc_net[0]}, N={args.zc_net[1]}, batch 64 cifar10-mini; "
+          f"zc-ensemble = {'+'.join(members)}, {args.reference} reference cells", flush=True)
+    labels = [*proxies, "zc-ensemble", "mean rank in sample"]
     summary: dict = {"settings": {**vars(args), "ensemble": members, "proxies": proxies}, "samples": {}}
     for seed in seeds:
         began = time.perf_counter()
@@ -117,7 +119,7 @@ def zero_cost(args, space, truth, out: Path) -> int:
         sample = lambda *_, rng=rng: space.sample(rng)  # noqa: E731
         archs = unique_offspring(sample, args.archs, key=space.key, retry=sample, max_tries=100)
         evaluator = ZeroCostEnsembleEvaluator(proxies=members, report=proxies, reference=args.reference,
-                                              net_kwargs={"C": 8, "N": 1}, seed=seed)
+                                              net_kwargs={"C": args.zc_net[0], "N": args.zc_net[1]}, seed=seed)
         evaluator.setup(space)
         set_up = time.perf_counter() - began
         rows = evaluator.evaluate(archs)
@@ -125,7 +127,6 @@ def zero_cost(args, space, truth, out: Path) -> int:
         true = np.asarray([truth(a) for a in archs], dtype=float)
         table = {name: np.asarray([row[PREFIX + name] for row in rows]) for name in dict.fromkeys(proxies + members)}
         scores = {**{name: table[name] for name in proxies},
-                  "#params C=16 N=5": np.asarray([nb201_params(a) for a in archs], dtype=float),  # the table's net
                   "zc-ensemble": np.asarray([row["zc_ensemble"] for row in rows]),
                   "mean rank in sample": mean_rank(table, members)}
         stats = {name: ranking_statistics(np.where(np.isfinite(v), v, -1e300), true) for name, v in scores.items()}
