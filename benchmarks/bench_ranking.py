@@ -8,11 +8,15 @@ always beside the "more parameters is better" predictor. Variants: uniform
 (SPOS) vs FairNAS strict-fair path sampling; BN recalibration on vs off;
 accuracy vs loss as the score. Writes each variant's ``ranking.csv`` /
 ``ranking.json`` / ``ranking.png`` and ``summary.json`` under ``--out``.
-``--zero-cost`` ranks with zero-cost scores of untrained networks instead
-(NASWOT on a C=8, N=1 network and SynFlow; no supernet, about a minute for
-1,000 cells).
+``--zero-cost`` ranks with the zero-cost proxies of untrained networks
+instead (no supernet): every proxy (NASWOT, jacov, grad_norm, SNIP, GraSP,
+Fisher, SynFlow, Zen, params, FLOPs; C=8, N=1 networks) and the
+``zc-ensemble`` evaluator, on ``--archs`` random cells for each of
+``--seeds``, all in one run; writes ``zero-cost-seed<S>.csv`` (every cell's
+proxies and truth) and ``zero-cost.json`` under ``--out``.
 
     python benchmarks/bench_ranking.py [--archs 50] [--epochs 20] [--C 16] [--N 2] [--device auto]
+    python benchmarks/bench_ranking.py --zero-cost --archs 1000 --seeds 0 1 2
 """
 from __future__ import annotations
 
@@ -43,29 +47,24 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/bench_ranking")
     parser.add_argument("--zero-cost", action="store_true",
-                        help="rank with the NASWOT and SynFlow zero-cost scores instead (no training; try "
-                             "--archs 1000)")
+                        help="rank with every zero-cost proxy and the zc-ensemble evaluator instead (no training; "
+                             "try --archs 1000 --seeds 0 1 2)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="--zero-cost: one sample of --archs cells per seed "
+                        "(default: --seed)")
+    parser.add_argument("--proxies", nargs="+", help="--zero-cost: the proxies to report (default: all)")
+    parser.add_argument("--ensemble", nargs="+", help="--zero-cost: the proxies zc-ensemble averages "
+                        "(default: its own default)")
+    parser.add_argument("--zc-net", type=int, nargs=2, default=[8, 1], metavar=("C", "N"),
+                        help="--zero-cost: channels and cells per stage of the scored networks (default 8 1)")
+    parser.add_argument("--reference", type=int, default=100,
+                        help="--zero-cost: cells in zc-ensemble's reference sample (default 100)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
     space, table = NB201Space(), load_nb201_table()
     truth = lambda arch: table[space.key(arch)]["cifar10_test"]  # noqa: E731
     if args.zero_cost:
-        from evonas.evaluators.zero_cost import NaswotEvaluator, SynflowEvaluator
-
-        scorers = {"naswot": NaswotEvaluator(net_kwargs={"C": 8, "N": 1}, seed=args.seed),
-                   "synflow": SynflowEvaluator()}
-        print(f"{args.archs} random cells (seed {args.seed}) against CIFAR-10 test accuracy after 12 epochs")
-        for name, evaluator in scorers.items():
-            began = time.perf_counter()
-            report = rank_architectures(space, evaluator, truth, k=args.archs, seed=args.seed, score=name,
-                                        params_of=nb201_params, out_dir=out / name)
-            s, b = report["scorer"], report["params_baseline"]
-            print(f"  {name:8s} tau {s['kendall_tau']:+.3f}  spearman {s['spearman']:+.3f}  precision@10% "
-                  f"{s['precision_top_10']:.2f}  ({(time.perf_counter() - began) / args.archs * 1000:.0f} ms a cell)")
-        print(f"  #params  tau {b['kendall_tau']:+.3f}  spearman {b['spearman']:+.3f}  precision@10% "
-              f"{b['precision_top_10']:.2f}")
-        return 0
+        return zero_cost(args, space, truth, out)
 
     summary, began = {}, time.perf_counter()
     for sampler in ("uniform", "fair"):
@@ -90,6 +89,69 @@ def main() -> int:
     summary["seconds"] = round(time.perf_counter() - began, 1)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"{summary['seconds']} s; results in {out}")
+    return 0
+
+
+def zero_cost(args, space, truth, out: Path) -> int:
+    """Every zero-cost proxy and the ``zc-ensemble`` evaluator on ``args.archs`` cells per seed, in one run."""
+    import csv
+
+    import numpy as np
+
+    from evonas.evaluators.zero_cost import ZeroCostEnsembleEvaluator
+    from evonas.evaluators.zero_cost.ensemble import DEFAULT_ENSEMBLE, PREFIX, mean_rank
+    from evonas.evaluators.zero_cost.proxies import PROXIES
+    from evonas.operators.base import unique_offspring
+    from evonas.ranking import ranking_statistics
+
+    proxies = tuple(args.proxies or PROXIES)
+    members = tuple(args.ensemble or DEFAULT_ENSEMBLE)
+    seeds = args.seeds if args.seeds else [args.seed]
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"{args.archs} random NAS-Bench-201 cells per sample, seeds {seeds}, against CIFAR-10 test accuracy "
+          f"after 12 epochs; networks C={args.zc_net[0]}, N={args.zc_net[1]}, batch 64 cifar10-mini; "
+          f"zc-ensemble = {'+'.join(members)}, {args.reference} reference cells", flush=True)
+    labels = [*proxies, "zc-ensemble", "mean rank in sample"]
+    summary: dict = {"settings": {**vars(args), "ensemble": members, "proxies": proxies}, "samples": {}}
+    for seed in seeds:
+        began = time.perf_counter()
+        rng = np.random.default_rng(seed)  # the cells rank_architectures / evonas rank draw for this seed
+        sample = lambda *_, rng=rng: space.sample(rng)  # noqa: E731
+        archs = unique_offspring(sample, args.archs, key=space.key, retry=sample, max_tries=100)
+        evaluator = ZeroCostEnsembleEvaluator(proxies=members, report=proxies, reference=args.reference,
+                                              net_kwargs={"C": args.zc_net[0], "N": args.zc_net[1]}, seed=seed)
+        evaluator.setup(space)
+        set_up = time.perf_counter() - began
+        rows = evaluator.evaluate(archs)
+        seconds = time.perf_counter() - began
+        true = np.asarray([truth(a) for a in archs], dtype=float)
+        table = {name: np.asarray([row[PREFIX + name] for row in rows]) for name in dict.fromkeys(proxies + members)}
+        scores = {**{name: table[name] for name in proxies},
+                  "zc-ensemble": np.asarray([row["zc_ensemble"] for row in rows]),
+                  "mean rank in sample": mean_rank(table, members)}
+        stats = {name: ranking_statistics(np.where(np.isfinite(v), v, -1e300), true) for name, v in scores.items()}
+        summary["samples"][seed] = {"stats": stats, "seconds": round(seconds, 1), "setup_seconds": round(set_up, 1)}
+        with open(out / f"zero-cost-seed{seed}.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["arch", "truth", *scores])
+            for i, arch in enumerate(archs):
+                writer.writerow([space.key(arch), true[i], *(repr(float(v[i])) for v in scores.values())])
+        print(f"seed {seed}: {seconds:.0f} s ({set_up:.0f} s for the reference sample; "
+              f"{(seconds - set_up) / args.archs * 1000:.0f} ms a cell)", flush=True)
+        for name in labels:
+            s = stats[name]
+            print(f"  {name:20s} tau {s['kendall_tau']:+.3f}  spearman {s['spearman']:+.3f}  precision@10% "
+                  f"{s['precision_top_10']:.2f}", flush=True)
+    print("Kendall tau by sample (seeds " + " / ".join(map(str, seeds)) + "):")
+    for name in labels:
+        taus = [summary["samples"][seed]["stats"][name]["kendall_tau"] for seed in seeds]
+        print(f"  {name:20s} " + " / ".join(f"{t:+.3f}" for t in taus))
+    if "naswot" in proxies:
+        beats = [summary["samples"][seed]["stats"]["zc-ensemble"]["kendall_tau"]
+                 > summary["samples"][seed]["stats"]["naswot"]["kendall_tau"] for seed in seeds]
+        print(f"zc-ensemble beats naswot on {sum(beats)} of {len(seeds)} samples")
+    (out / "zero-cost.json").write_text(json.dumps(summary, indent=1))
+    print(f"every cell's proxies in {out}/zero-cost-seed<S>.csv")
     return 0
 
 

@@ -23,12 +23,16 @@ import numpy as np
 
 from evonas.errors import ConfigError, GenotypeError
 
-__all__ = ["SCORERS", "rank_architectures", "rank_nb201_cells", "ranking_statistics"]
+__all__ = ["PROXY_SCORERS", "SCORERS", "rank_architectures", "rank_nb201_cells", "ranking_statistics"]
 
 log = logging.getLogger(__name__)
 
+#: zero-cost proxies :func:`rank_nb201_cells` scores with the ``zero-cost`` evaluator (naswot and synflow have
+#: evaluators of their own; the list is :data:`evonas.evaluators.zero_cost.proxies.PROXIES`, kept here so that
+#: the command's help does not import torch)
+PROXY_SCORERS = ("jacov", "grad_norm", "snip", "grasp", "fisher", "zen", "params", "flops")
 #: the scorers :func:`rank_nb201_cells` compares with the table
-SCORERS = ("naswot", "synflow", "supernet")
+SCORERS = ("naswot", "synflow", "supernet", *PROXY_SCORERS, "zc-ensemble")
 
 
 def ranking_statistics(scores: Sequence[float], truth: Sequence[float], *, top: float = 0.1) -> dict[str, float]:
@@ -107,8 +111,10 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
 
     Args:
         scorer: ``naswot`` (zero-cost, on a C=8, N=1 network unless ``net_kwargs`` is given: it ranks as the
-            full network does, 20x faster), ``synflow`` (zero-cost) or ``supernet`` (a trained weight-sharing
-            supernet, C=16, N=2 unless ``supernet_kwargs`` is given).
+            full network does, 20x faster), ``synflow`` (zero-cost), another zero-cost proxy of
+            :data:`PROXY_SCORERS` or ``zc-ensemble`` (their mean rank; both on C=8, N=1 networks unless
+            ``net_kwargs`` is given) or ``supernet`` (a trained weight-sharing supernet, C=16, N=2 unless
+            ``supernet_kwargs`` is given).
         score: the supernet's value to rank by, ``accuracy`` or ``loss`` (ignored by the zero-cost scorers).
         truth: the table column to rank against (e.g. ``cifar10_test``, accuracy in %).
         table: another NAS-Bench-201 table file (None: the one shipped).
@@ -145,6 +151,13 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
         evaluator, value, label = evaluators.create("naswot", **options), "naswot", "naswot"
     elif scorer == "synflow":
         evaluator, value, label = evaluators.create("synflow", **options), "synflow", "synflow"
+    elif scorer in PROXY_SCORERS:
+        options.setdefault("net_kwargs", {"C": 8, "N": 1})
+        options["proxies"] = [scorer]
+        evaluator, value, label = evaluators.create("zero-cost", **options), scorer, scorer
+    elif scorer == "zc-ensemble":
+        options.setdefault("net_kwargs", {"C": 8, "N": 1})
+        evaluator, value, label = evaluators.create("zc-ensemble", **options), "zc_ensemble", "zc-ensemble"
     else:
         options = {"progress": progress, **options}
         options.setdefault("supernet_kwargs", {"C": 16, "N": 2})

@@ -69,7 +69,7 @@ def test_the_ranking_experiment_is_a_library_function(tmp_path):
                               seed=1, out_dir=None)
     assert report["label"] == "synflow" and report["k"] == 12 and report["scorer"]["n"] == 12
     assert not list(tmp_path.iterdir())  # out_dir=None: nothing written
-    for bad, message in (({"scorer": "flops"}, "unknown scorer 'flops'; valid: naswot, synflow, supernet"),
+    for bad, message in (({"scorer": "flop"}, "unknown scorer 'flop'; valid: naswot, synflow, supernet, jacov"),
                          ({"score": "top5"}, "unknown score 'top5'"),
                          ({"truth": "cifar11_test"}, "unknown truth column 'cifar11_test'; valid: .*cifar10_test")):
         with pytest.raises(ConfigError, match=message):

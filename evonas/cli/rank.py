@@ -15,13 +15,15 @@ def add_parser(subparsers) -> None:
     rank = subparsers.add_parser(
         "rank", help="how well a scorer ranks NAS-Bench-201 cells (Kendall tau against the table)",
         description="Score random NAS-Bench-201 cells with the NASWOT zero-cost score (default: it ranks better "
-                    "than the parameter count), SynFlow (--scorer synflow) or a trained weight-sharing supernet "
-                    "(--scorer supernet; options with --evaluator-opt) and compare with their accuracies in the "
+                    "than the parameter count), SynFlow (--scorer synflow), another zero-cost proxy (jacov, "
+                    "grad_norm, snip, grasp, fisher, zen, params, flops), their ensemble (--scorer zc-ensemble) "
+                    "or a trained weight-sharing supernet (--scorer supernet; options with --evaluator-opt) and "
+                    "compare with their accuracies in the "
                     "12-epoch table, beside the 'more parameters is better' predictor.")
     rank.add_argument("--archs", type=POSITIVE_INT, default=50, help="random cells to score (default 50)")
     rank.add_argument("--scorer", choices=SCORERS, default="naswot",
-                      help="the NASWOT (default) or SynFlow zero-cost score of untrained networks, or a trained "
-                           "weight-sharing supernet")
+                      help="the NASWOT (default), SynFlow or another zero-cost score of untrained networks, their "
+                           "ensemble zc-ensemble, or a trained weight-sharing supernet")
     rank.add_argument("--score", choices=("accuracy", "loss"), default="accuracy",
                       help="the supernet's score (--scorer supernet)")
     rank.add_argument("--truth", default="cifar10_test", help="table column to rank against (default cifar10_test)")
