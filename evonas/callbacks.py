@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from evonas.core import hypervolume, to_minimization
+from evonas.core import hypervolume, non_dominated_mask, to_minimization
 from evonas.result import Archive, SearchResult
 from evonas.spaces.base import HasDrawing
 
@@ -81,13 +81,16 @@ class ProgressDisplay(Callback):
         self.bar = tqdm(total=max(budget, evaluations), initial=evaluations, desc="search", unit="eval",
                         disable=not bar)
         self.best = _Best(objectives)
+        self.live = LiveHypervolume(objectives)
         self.hypervolume = list(hypervolume or [])
 
     def on_evaluation(self, count: int) -> None:
         _advance(self.bar)
 
     def on_generation(self, generation: int, state: SearchState) -> None:
-        self.hypervolume[:] = _update_hypervolume(state.archive, generation, self.hypervolume)
+        value = self.live.update(state.archive)
+        if value is not None:
+            self.hypervolume.append((generation, value))
         postfix = _postfix(self.best.update(state.archive), self.hypervolume)
         self.bar.set_postfix_str(postfix)
         log.info("generation %d: %d evaluations, %s", generation, len(state.archive), postfix)
@@ -139,6 +142,47 @@ def _update_hypervolume(archive: Archive, generation: int, history: list) -> lis
             break
     value = hypervolume(values, archive.objectives, ideal=bounds.min(axis=0), nadir=bounds.max(axis=0))
     return history + [(generation, value)]
+
+
+class LiveHypervolume:
+    """The figure of :func:`_update_hypervolume`, kept up to date with the individuals added since the last call.
+
+    It keeps the feasible front so far and the bounds (fixed once the points
+    spread on every objective), so each generation costs O(front + new
+    individuals), not O(history): the hypervolume of a set is that of its
+    non-dominated points.
+    """
+
+    def __init__(self, objectives) -> None:
+        self.objectives, self.seen = tuple(objectives), 0
+        self.front = np.empty((0, len(self.objectives)))  # natural units
+        self.low = self.high = self.bounds = None  # minimisation form
+
+    def update(self, archive: Archive) -> float | None:
+        """The hypervolume after the individuals added since the last call (None: fewer than 2 objectives)."""
+        if len(self.objectives) < 2:
+            return None
+        new = [ind for ind in archive.individuals[self.seen:] if ind.feasible]
+        self.seen = len(archive.individuals)
+        names = [o.name for o in self.objectives]
+        start = 0
+        while start < len(new):  # generation by generation: the bounds are those of the earliest spread ones
+            stop = start
+            while stop < len(new) and new[stop].generation == new[start].generation:
+                stop += 1
+            values = np.asarray([[ind.values[name] for name in names] for ind in new[start:stop]], dtype=float)
+            F = to_minimization(values, self.objectives)
+            self.low = F.min(axis=0) if self.low is None else np.minimum(self.low, F.min(axis=0))
+            self.high = F.max(axis=0) if self.high is None else np.maximum(self.high, F.max(axis=0))
+            if self.bounds is None and np.all(self.high > self.low):
+                self.bounds = (self.low.copy(), self.high.copy())
+            pool = np.concatenate([self.front, values])
+            self.front = pool[non_dominated_mask(pool, self.objectives)]
+            start = stop
+        if self.low is None:
+            return 0.0
+        ideal, nadir = self.bounds if self.bounds is not None else (self.low, self.high)
+        return hypervolume(self.front, self.objectives, ideal=ideal, nadir=nadir)
 
 
 class _Best:
@@ -224,5 +268,5 @@ class StrategyOutputs(Callback):
             strategy.space.draw(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")
 
 
-__all__ = ["Callback", "FunctionCallback", "PlotWriter", "ProgressDisplay", "SearchState", "StrategyOutputs",
+__all__ = ["Callback", "FunctionCallback", "LiveHypervolume", "PlotWriter", "ProgressDisplay", "SearchState", "StrategyOutputs",
            "as_callback"]

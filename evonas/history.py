@@ -7,6 +7,17 @@ not grow with the run. The file is rewritten whole (atomically) the first
 time a writer syncs, e.g. when a killed run resumes (this drops a row cut
 short by the kill and rows of a generation whose checkpoint was never
 written), and when a row brings a column the header lacks.
+
+``archive.log``: the same evaluations as exact data, what a resumed search
+rebuilds its archive from (so that a checkpoint does not grow with the run).
+One line per evaluation, ``CRC32 JSON``: eight hex digits, the CRC-32 of the
+UTF-8 JSON text, a space, then ``[generation, key, architecture (the space's
+JSON form), values]`` (floats written by ``repr``, so they read back
+bit-identical). :class:`ArchiveLog` appends the new lines before each
+checkpoint (flushed and fsynced) and hands the checkpoint the number of
+records, the byte length they span and the evaluator versions as runs
+``[version, count]``; lines past that length (written before a kill cut the
+checkpoint short) are dropped on resume.
 """
 from __future__ import annotations
 
@@ -14,12 +25,15 @@ import csv
 import io
 import json
 import os
+import zlib
 from typing import Any
 
-from evonas.runtime.atomic import storage_error
+from evonas.errors import CheckpointError
+from evonas.runtime.atomic import atomic_write_bytes, storage_error
 from evonas.runtime.run_dir import RunDir
 
 NAME = "history.csv"
+LOG = "archive.log"
 
 
 class HistoryWriter:
@@ -64,4 +78,87 @@ class HistoryWriter:
         self.written = len(rows)
 
 
-__all__ = ["HistoryWriter", "NAME"]
+class ArchiveLog:
+    """Keeps ``RUN_DIR/archive.log`` equal to an archive's individuals; reads an archive back from it.
+
+    :meth:`sync` costs O(new evaluations); :meth:`state` is O(1) in the
+    length of the run (plus one entry per evaluator version).
+    """
+
+    def __init__(self, run: RunDir, space) -> None:
+        self.run, self.space = run, space
+        self.path = run.path / LOG
+        self.records: int | None = None  # records of the file that are ours (None: rewrite it on the next sync)
+        self.size = 0  # their length in bytes
+        self.runs: list[list] = []  # [version, count] of the records written, in order
+
+    def _line(self, ind) -> bytes:
+        text = json.dumps([ind.generation, ind.key, self.space.to_json(ind.arch), ind.values],
+                          separators=(",", ":")).encode("utf-8")
+        return b"%08x %s\n" % (zlib.crc32(text), text)
+
+    def _count(self, archive, start: int) -> None:
+        for version in archive.versions[start:]:
+            if self.runs and self.runs[-1][0] == version:
+                self.runs[-1][1] += 1
+            else:
+                self.runs.append([version, 1])
+
+    def sync(self, archive) -> None:
+        """Append the individuals not written yet (the whole file on the first call of a fresh writer)."""
+        if self.records is None:
+            data = b"".join(self._line(ind) for ind in archive.individuals)
+            atomic_write_bytes(self.path, data)
+            self.runs = []
+            self._count(archive, 0)
+            self.records, self.size = len(archive.individuals), len(data)
+            return
+        new = archive.individuals[self.records:]
+        if not new:
+            return
+        data = b"".join(self._line(ind) for ind in new)
+        try:
+            with open(self.path, "r+b") as handle:
+                handle.truncate(self.size)  # lines past the checkpoint a resumed run continues from
+                handle.seek(self.size)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise storage_error(exc, self.path) from exc
+        self._count(archive, self.records)
+        self.records, self.size = len(archive.individuals), self.size + len(data)
+
+    def state(self) -> dict:
+        """What a checkpoint records about the log (after :meth:`sync`)."""
+        return {"records": self.records, "bytes": self.size, "versions": [list(run) for run in self.runs]}
+
+    def load(self, state: dict, archive) -> None:
+        """Fill the empty ``archive`` with the first ``state["records"]`` records, checking every checksum.
+
+        Raises:
+            CheckpointError: the log is missing, shorter than the checkpoint says, or a record is damaged.
+        """
+        try:
+            with open(self.path, "rb") as handle:
+                data = handle.read(state["bytes"])
+        except FileNotFoundError:
+            raise CheckpointError(f"{self.path} is missing: the checkpoint rebuilds the search's evaluations "
+                                  "from it") from None
+        lines = data.split(b"\n")
+        if len(data) != state["bytes"] or lines[-1] != b"" or len(lines) - 1 != state["records"]:
+            raise CheckpointError(f"{self.path} is shorter than its checkpoint says ({len(data)} of "
+                                  f"{state['bytes']} bytes): it was altered after it was written")
+        versions = (version for version, count in state["versions"] for _ in range(count))
+        for number, line in enumerate(lines[:-1], start=1):
+            crc, _, text = line.partition(b" ")
+            if crc != b"%08x" % zlib.crc32(text):
+                raise CheckpointError(f"{self.path} is damaged: the checksum of line {number} does not match "
+                                      "(the file was altered after it was written)")
+            generation, key, arch, values = json.loads(text)
+            archive.record(self.space.from_json(arch), key, next(versions), values, generation)
+        self.records, self.size = state["records"], state["bytes"]
+        self.runs = [list(run) for run in state["versions"]]
+
+
+__all__ = ["LOG", "ArchiveLog", "HistoryWriter", "NAME"]
