@@ -115,8 +115,9 @@ def _advance(bar) -> None:
     bar.update(1)
 
 
-def _update_hypervolume(archive: Archive, generation: int, history: list) -> list:
-    """Hypervolume of the feasible front after ``generation`` (multi-objective runs only), for the live display.
+class LiveHypervolume:
+    """Hypervolume of the feasible points so far (multi-objective runs only), for the live display, kept up to
+    date with the individuals added since the last call.
 
     Normalised by the ideal / nadir of the feasible points of the earliest
     generations whose values already spread on every objective, so the
@@ -124,33 +125,10 @@ def _update_hypervolume(archive: Archive, generation: int, history: list) -> lis
     seen so far move with each new extreme point and can make it fall);
     until the points spread, everything seen so far sets the bounds. The
     curve kept in the result is recomputed with the final bounds
-    (:func:`final_hypervolume_curve`).
-    """
-    if len(archive.objectives) < 2:
-        return history
-    feasible = [ind for ind in archive.individuals if ind.feasible]
-    if not feasible:
-        return history + [(generation, 0.0)]
-    values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
-    generations = np.asarray([ind.generation for ind in feasible])
-    F = to_minimization(values, archive.objectives)
-    bounds = F
-    for g in np.unique(generations):
-        early = F[generations <= g]
-        if np.all(early.max(axis=0) > early.min(axis=0)):
-            bounds = early
-            break
-    value = hypervolume(values, archive.objectives, ideal=bounds.min(axis=0), nadir=bounds.max(axis=0))
-    return history + [(generation, value)]
-
-
-class LiveHypervolume:
-    """The figure of :func:`_update_hypervolume`, kept up to date with the individuals added since the last call.
-
-    It keeps the feasible front so far and the bounds (fixed once the points
-    spread on every objective), so each generation costs O(front + new
-    individuals), not O(history): the hypervolume of a set is that of its
-    non-dominated points.
+    (:func:`~evonas.loop.final_hypervolume_curve`). Only the feasible front
+    and the bounds are kept (the hypervolume of a set is that of its
+    non-dominated points), so a generation costs O(front + new individuals),
+    not O(history).
     """
 
     def __init__(self, objectives) -> None:
@@ -268,5 +246,5 @@ class StrategyOutputs(Callback):
             strategy.space.draw(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")
 
 
-__all__ = ["Callback", "FunctionCallback", "LiveHypervolume", "PlotWriter", "ProgressDisplay", "SearchState", "StrategyOutputs",
-           "as_callback"]
+__all__ = ["Callback", "FunctionCallback", "LiveHypervolume", "PlotWriter", "ProgressDisplay", "SearchState",
+           "StrategyOutputs", "as_callback"]

@@ -60,18 +60,34 @@ class MemoisedEvaluation:
 
     New architectures of a batch are sent to the evaluator together (one
     ``evaluate`` call, so an executor can spread them); repeats within the
-    batch and architectures seen before cost a key computation and a lookup.
+    batch and architectures seen before cost a lookup (their keys are kept by
+    architecture value, so a repeat is not validated and keyed again).
     Each new evaluation is recorded in the archive under ``generation``.
     """
+
+    _KEYS = 200_000  # architectures whose keys are kept (the table is emptied when it is full)
 
     def __init__(self, space, evaluator: Evaluator, archive: Archive, *, generation: int = 0,
                  on_new: Callable[[], None] | None = None, executor: Executor | None = None) -> None:
         self.space, self.evaluator, self.archive = space, evaluator, archive
         self.generation, self.on_new = generation, on_new
         self.executor = executor or LocalExecutor()
+        self._keys: dict[Any, str] = {}
+
+    def _key(self, arch) -> str:
+        try:
+            return self._keys[arch]
+        except KeyError:
+            key = self.space.key(arch)
+        except TypeError:  # not hashable (a space whose values break the contract): no caching
+            return self.space.key(arch)
+        if len(self._keys) >= self._KEYS:
+            self._keys.clear()
+        self._keys[arch] = key
+        return key
 
     def __call__(self, archs: list) -> list[dict[str, float]]:
-        keys = [self.space.key(a) for a in archs]
+        keys = [self._key(a) for a in archs]
         version = self.evaluator.version
         todo: dict[str, Any] = {}
         for arch, key in zip(archs, keys):
