@@ -1,7 +1,7 @@
 """``history.csv``: one row per evaluation, appended as the search goes.
 
 Columns: ``index, generation, <every value the evaluator reported>,
-feasible, key, arch`` (``arch`` as compact JSON). After each generation the
+feasible, key, arch`` (``arch`` as compact JSON). Before each checkpoint the
 new rows are appended (flushed and fsynced), so the cost per generation does
 not grow with the run. The file is rewritten whole (atomically) the first
 time a writer syncs, e.g. when a killed run resumes (this drops a row cut
@@ -26,7 +26,7 @@ import io
 import json
 import os
 import zlib
-from typing import Any
+from typing import Any, Mapping
 
 from evonas.errors import CheckpointError
 from evonas.runtime.atomic import atomic_write_bytes, storage_error
@@ -34,6 +34,11 @@ from evonas.runtime.run_dir import RunDir
 
 NAME = "history.csv"
 LOG = "archive.log"
+
+
+def arch_text(space, arch) -> str:
+    """``arch`` in the space's JSON form, as compact JSON text."""
+    return json.dumps(space.to_json(arch), separators=(",", ":"))
 
 
 class HistoryWriter:
@@ -44,20 +49,23 @@ class HistoryWriter:
         self.columns: list[str] | None = None
         self.written = 0
 
-    def _row(self, ind) -> dict[str, Any]:
+    def _row(self, ind, texts: Mapping[int, str] | None = None) -> dict[str, Any]:
+        text = texts.get(ind.index) if texts else None
         return {"index": ind.index, "generation": ind.generation, **ind.values, "feasible": int(ind.feasible),
-                "key": ind.key, "arch": json.dumps(self.space.to_json(ind.arch), separators=(",", ":"))}
+                "key": ind.key, "arch": text if text is not None else arch_text(self.space, ind.arch)}
 
-    def sync(self, archive) -> None:
-        """Write the individuals not written yet (the whole file on the first call)."""
-        rows = [self._row(ind) for ind in archive.individuals[self.written:]]
+    def sync(self, archive, texts: Mapping[int, str] | None = None) -> None:
+        """Write the individuals not written yet (the whole file on the first call). ``texts``: the
+        architectures' JSON texts by individual index where known (:meth:`ArchiveLog.sync` returns them)."""
+        rows = [self._row(ind, texts) for ind in archive.individuals[self.written:]]
         if self.columns is None or any(key not in self.columns for row in rows for key in row):
-            self._rewrite(archive)
+            self._rewrite(archive, texts)
             return
         if not rows:
             return
         buffer = io.StringIO()
-        csv.DictWriter(buffer, fieldnames=self.columns, lineterminator="\n").writerows(rows)
+        columns = self.columns
+        csv.writer(buffer, lineterminator="\n").writerows([row.get(c, "") for c in columns] for row in rows)
         path = self.run.path / NAME
         try:
             with open(path, "a", encoding="utf-8") as handle:
@@ -68,8 +76,8 @@ class HistoryWriter:
             raise storage_error(exc, path) from exc
         self.written = len(archive.individuals)
 
-    def _rewrite(self, archive) -> None:
-        rows = [self._row(ind) for ind in archive.individuals]
+    def _rewrite(self, archive, texts: Mapping[int, str] | None) -> None:
+        rows = [self._row(ind, texts) for ind in archive.individuals]
         self.run.write_csv(NAME, rows)
         columns: list[str] = []
         for row in rows:
@@ -92,10 +100,17 @@ class ArchiveLog:
         self.size = 0  # their length in bytes
         self.runs: list[list] = []  # [version, count] of the records written, in order
 
-    def _line(self, ind) -> bytes:
-        text = json.dumps([ind.generation, ind.key, self.space.to_json(ind.arch), ind.values],
-                          separators=(",", ":")).encode("utf-8")
+    def _line(self, ind, arch: str) -> bytes:
+        text = (f"[{ind.generation},{json.dumps(ind.key)},{arch},"
+                f"{json.dumps(ind.values, separators=(',', ':'))}]").encode("utf-8")
         return b"%08x %s\n" % (zlib.crc32(text), text)
+
+    def _lines(self, individuals: list, texts: dict[int, str]) -> bytes:
+        lines = []
+        for ind in individuals:
+            texts[ind.index] = arch = arch_text(self.space, ind.arch)
+            lines.append(self._line(ind, arch))
+        return b"".join(lines)
 
     def _count(self, archive, start: int) -> None:
         for version in archive.versions[start:]:
@@ -104,19 +119,25 @@ class ArchiveLog:
             else:
                 self.runs.append([version, 1])
 
-    def sync(self, archive) -> None:
-        """Append the individuals not written yet (the whole file on the first call of a fresh writer)."""
+    def sync(self, archive) -> dict[int, str]:
+        """Append the individuals not written yet (the whole file on the first call of a fresh writer).
+
+        Returns:
+            ``{individual index: architecture as JSON text}`` of the records written, for
+            :meth:`HistoryWriter.sync`.
+        """
+        texts: dict[int, str] = {}
         if self.records is None:
-            data = b"".join(self._line(ind) for ind in archive.individuals)
+            data = self._lines(archive.individuals, texts)
             atomic_write_bytes(self.path, data)
             self.runs = []
             self._count(archive, 0)
             self.records, self.size = len(archive.individuals), len(data)
-            return
+            return texts
         new = archive.individuals[self.records:]
         if not new:
-            return
-        data = b"".join(self._line(ind) for ind in new)
+            return texts
+        data = self._lines(new, texts)
         try:
             with open(self.path, "r+b") as handle:
                 handle.truncate(self.size)  # lines past the checkpoint a resumed run continues from
@@ -128,6 +149,7 @@ class ArchiveLog:
             raise storage_error(exc, self.path) from exc
         self._count(archive, self.records)
         self.records, self.size = len(archive.individuals), self.size + len(data)
+        return texts
 
     def state(self) -> dict:
         """What a checkpoint records about the log (after :meth:`sync`)."""
@@ -161,4 +183,4 @@ class ArchiveLog:
         self.runs = [list(run) for run in state["versions"]]
 
 
-__all__ = ["LOG", "ArchiveLog", "HistoryWriter", "NAME"]
+__all__ = ["LOG", "ArchiveLog", "HistoryWriter", "NAME", "arch_text"]

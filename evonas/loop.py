@@ -291,8 +291,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         nonlocal last_save, saved
         if not force and time.monotonic() - last_save < checkpoint_every:
             return
-        history.sync(archive)
-        evaluation_log.sync(archive)
+        history.sync(archive, evaluation_log.sync(archive))
         save_object_checkpoint(checkpoint, {
             "fingerprint": digest, "generation": completed, "strategy": strategy.state_dict(),
             "archive_log": evaluation_log.state(), "hits": archive.hits, "hypervolume": hv_history,
