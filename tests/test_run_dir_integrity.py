@@ -16,7 +16,7 @@ import pytest
 from tqdm import tqdm
 
 from evonas.cli import main
-from evonas.errors import CheckpointError
+from evonas.errors import CheckpointError, ConfigError
 from evonas.loop import search
 from evonas.registry import strategies
 from evonas.testing import ToySpace, ZDTEvaluator
@@ -285,3 +285,36 @@ def test_a_checkpoint_holding_the_archive_resumes(tmp_path):
     assert dill.loads(zipfile.ZipFile(tmp_path / CHECKPOINT).read("state.dill"))["archive"]["individuals"]
     assert resume_rows(tmp_path) == reference
     assert len((tmp_path / "archive.log").read_bytes().splitlines()) == len(reference)
+
+
+def test_checkpoints_are_throttled_by_wall_time_and_a_resume_from_an_early_one_is_exact(tmp_path, monkeypatch):
+    import evonas.loop as loop
+
+    written = []
+    real = loop.save_object_checkpoint
+    monkeypatch.setattr(loop, "save_object_checkpoint", lambda path, state, **kw: written.append(
+        state["generation"]) or real(path, state, **kw))
+    reference = run_toy(budget=60)
+    every = run_toy(tmp_path / "every", budget=60, checkpoint_every=0)
+    assert written == list(range(len(written))) and len(written) >= 5  # one per generation
+    written.clear()
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_4(generation, state):
+        if generation == 4:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        run_toy(tmp_path / "rare", budget=60, checkpoint_every=3600, callbacks=[stop_at_4])
+    assert written == [0]  # the first generation only: the interval had not passed
+    written.clear()
+    resumed = run_toy(tmp_path / "rare", budget=60, resume=True, checkpoint_every=3600)
+    assert written[0] == 1 and written[-1] == max(ind.generation for ind in resumed.individuals) and len(written) == 2
+    assert rows(resumed) == rows(every) == rows(reference)
+    assert (tmp_path / "rare" / "history.csv").read_bytes() == (tmp_path / "every" / "history.csv").read_bytes()
+    assert (tmp_path / "rare" / "archive.log").read_bytes() == (tmp_path / "every" / "archive.log").read_bytes()
+    for bad in (-1, "2", float("nan")):
+        with pytest.raises(ConfigError, match="checkpoint_every must be a number of seconds"):
+            run_toy(tmp_path / "bad", budget=20, checkpoint_every=bad)
