@@ -281,14 +281,14 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     supernets = shared_supernets(evaluator)
 
     last_save = -math.inf  # time.monotonic() of the last checkpoint
-    saved = None  # generations done at the last checkpoint
+    saved_generation = None  # generations done at the last checkpoint
 
     def save(completed: int, *, force: bool = True) -> None:
         """Checkpoint the search as it is, ``completed`` generations done (plus any progress the strategy's
         state records within the next one); unless ``force``, only when ``checkpoint_every`` seconds have
         passed since the last one. The evaluations are appended to the history and the log first, so a
         checkpoint never refers to records that are not on disk."""
-        nonlocal last_save, saved
+        nonlocal last_save, saved_generation
         if not force and time.monotonic() - last_save < checkpoint_every:
             return
         history.sync(archive, evaluation_log.sync(archive))
@@ -297,7 +297,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             "archive_log": evaluation_log.state(), "hits": archive.hits, "hypervolume": hv_history,
             "evaluator": evaluator.state_dict(), "rng": _rng_states(), "stalled": stalled},
             kind=CHECKPOINT_KIND, run_id=run_id)
-        last_save, saved = time.monotonic(), completed
+        last_save, saved_generation = time.monotonic(), completed
 
     def stopping() -> bool:
         if len(archive) >= budget or strategy.finished:
@@ -322,8 +322,8 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             for hook in hooks:
                 hook.on_generation(generation, state)
             if run is not None:
-                save(generation, force=saved is None)
-        if run is not None and saved != generation and generation >= 0:
+                save(generation, force=saved_generation is None)
+        if run is not None and saved_generation != generation and generation >= 0:
             save(generation)  # the last generation, whenever the interval would have put it
         if len(archive) > budget:
             log.info("budget of %d reached within generation %d: %d evaluations (whole generations are evaluated)",
