@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from evonas.core import hypervolume, to_minimization
+from evonas.core import hypervolume, non_dominated_mask, to_minimization
 from evonas.result import Archive, SearchResult
 from evonas.spaces.base import HasDrawing
 
@@ -81,13 +81,16 @@ class ProgressDisplay(Callback):
         self.bar = tqdm(total=max(budget, evaluations), initial=evaluations, desc="search", unit="eval",
                         disable=not bar)
         self.best = _Best(objectives)
+        self.live = LiveHypervolume(objectives)
         self.hypervolume = list(hypervolume or [])
 
     def on_evaluation(self, count: int) -> None:
         _advance(self.bar)
 
     def on_generation(self, generation: int, state: SearchState) -> None:
-        self.hypervolume[:] = _update_hypervolume(state.archive, generation, self.hypervolume)
+        value = self.live.update(state.archive)
+        if value is not None:
+            self.hypervolume.append((generation, value))
         postfix = _postfix(self.best.update(state.archive), self.hypervolume)
         self.bar.set_postfix_str(postfix)
         log.info("generation %d: %d evaluations, %s", generation, len(state.archive), postfix)
@@ -112,8 +115,9 @@ def _advance(bar) -> None:
     bar.update(1)
 
 
-def _update_hypervolume(archive: Archive, generation: int, history: list) -> list:
-    """Hypervolume of the feasible front after ``generation`` (multi-objective runs only), for the live display.
+class LiveHypervolume:
+    """Hypervolume of the feasible points so far (multi-objective runs only), for the live display, kept up to
+    date with the individuals added since the last call.
 
     Normalised by the ideal / nadir of the feasible points of the earliest
     generations whose values already spread on every objective, so the
@@ -121,24 +125,42 @@ def _update_hypervolume(archive: Archive, generation: int, history: list) -> lis
     seen so far move with each new extreme point and can make it fall);
     until the points spread, everything seen so far sets the bounds. The
     curve kept in the result is recomputed with the final bounds
-    (:func:`final_hypervolume_curve`).
+    (:func:`~evonas.loop.final_hypervolume_curve`). Only the feasible front
+    and the bounds are kept (the hypervolume of a set is that of its
+    non-dominated points), so a generation costs O(front + new individuals),
+    not O(history).
     """
-    if len(archive.objectives) < 2:
-        return history
-    feasible = [ind for ind in archive.individuals if ind.feasible]
-    if not feasible:
-        return history + [(generation, 0.0)]
-    values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
-    generations = np.asarray([ind.generation for ind in feasible])
-    F = to_minimization(values, archive.objectives)
-    bounds = F
-    for g in np.unique(generations):
-        early = F[generations <= g]
-        if np.all(early.max(axis=0) > early.min(axis=0)):
-            bounds = early
-            break
-    value = hypervolume(values, archive.objectives, ideal=bounds.min(axis=0), nadir=bounds.max(axis=0))
-    return history + [(generation, value)]
+
+    def __init__(self, objectives) -> None:
+        self.objectives, self.seen = tuple(objectives), 0
+        self.front = np.empty((0, len(self.objectives)))  # natural units
+        self.low = self.high = self.bounds = None  # minimisation form
+
+    def update(self, archive: Archive) -> float | None:
+        """The hypervolume after the individuals added since the last call (None: fewer than 2 objectives)."""
+        if len(self.objectives) < 2:
+            return None
+        new = [ind for ind in archive.individuals[self.seen:] if ind.feasible]
+        self.seen = len(archive.individuals)
+        names = [o.name for o in self.objectives]
+        start = 0
+        while start < len(new):  # generation by generation: the bounds are those of the earliest spread ones
+            stop = start
+            while stop < len(new) and new[stop].generation == new[start].generation:
+                stop += 1
+            values = np.asarray([[ind.values[name] for name in names] for ind in new[start:stop]], dtype=float)
+            F = to_minimization(values, self.objectives)
+            self.low = F.min(axis=0) if self.low is None else np.minimum(self.low, F.min(axis=0))
+            self.high = F.max(axis=0) if self.high is None else np.maximum(self.high, F.max(axis=0))
+            if self.bounds is None and np.all(self.high > self.low):
+                self.bounds = (self.low.copy(), self.high.copy())
+            pool = np.concatenate([self.front, values])
+            self.front = pool[non_dominated_mask(pool, self.objectives)]
+            start = stop
+        if self.low is None:
+            return 0.0
+        ideal, nadir = self.bounds if self.bounds is not None else (self.low, self.high)
+        return hypervolume(self.front, self.objectives, ideal=ideal, nadir=nadir)
 
 
 class _Best:
@@ -224,5 +246,5 @@ class StrategyOutputs(Callback):
             strategy.space.draw(chosen, self.run_dir / "chosen.png", title=f"{strategy.name}: chosen architecture")
 
 
-__all__ = ["Callback", "FunctionCallback", "PlotWriter", "ProgressDisplay", "SearchState", "StrategyOutputs",
-           "as_callback"]
+__all__ = ["Callback", "FunctionCallback", "LiveHypervolume", "PlotWriter", "ProgressDisplay", "SearchState",
+           "StrategyOutputs", "as_callback"]

@@ -3,13 +3,18 @@
 It owns what every strategy shares: the budget, the memo cache (each
 architecture is evaluated once per evaluator version), the history, the
 hypervolume per generation, progress display, the run directory and
-checkpoint / resume. A checkpoint is written atomically after every
-generation and holds the strategy's state (``state_dict``, its random
-generators included), the history as plain data, the global ``random`` /
-NumPy / torch RNG states and the evaluator's state,
-so ``resume=True`` continues a killed run to exactly the result of an
-uninterrupted one with the same seed. Checkpoints are checksummed and carry
-the run directory's run id; the directory is locked while a search runs.
+checkpoint / resume. A checkpoint is written atomically after the first
+generation, then after a generation whenever ``checkpoint_every`` seconds
+have passed since the last one, and after the last generation. It holds the
+strategy's state (``state_dict``, its random generators included), the
+global ``random`` / NumPy / torch RNG states, the evaluator's state and
+where the run's append-only ``archive.log`` ends (the evaluations are
+appended there, and to ``history.csv``, just before), so its size does not
+grow with the run; ``resume=True`` rebuilds the archive from the log and
+continues a killed run to exactly the result of an uninterrupted one with
+the same seed. Checkpoints are checksummed and carry the run directory's
+run id; the log has a checksum per record; the directory is locked while a
+search runs.
 
 The budget counts distinct evaluated architectures in whole generations: the
 search stops after the generation in which the count reaches ``budget``, so a
@@ -21,7 +26,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import random
+import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -30,10 +37,10 @@ import torch
 
 from evonas.callbacks import Callback, PlotWriter, ProgressDisplay, SearchState, as_callback
 from evonas.context import SearchContext, shared_supernets
-from evonas.core import Constraint, hypervolume, parse_constraint, to_minimization
+from evonas.core import Constraint, hypervolume, non_dominated_mask, parse_constraint, to_minimization
 from evonas.errors import ConfigError, EvonasError
 from evonas.evaluators.base import Evaluator
-from evonas.history import HistoryWriter
+from evonas.history import ArchiveLog, HistoryWriter
 from evonas.registry import component_config, differences
 from evonas.result import Archive, SearchResult
 from evonas.runtime.checkpoint import has_checkpoint, load_latest_checkpoint, save_object_checkpoint
@@ -53,18 +60,34 @@ class MemoisedEvaluation:
 
     New architectures of a batch are sent to the evaluator together (one
     ``evaluate`` call, so an executor can spread them); repeats within the
-    batch and architectures seen before cost a key computation and a lookup.
+    batch and architectures seen before cost a lookup (their keys are kept by
+    architecture value, so a repeat is not validated and keyed again).
     Each new evaluation is recorded in the archive under ``generation``.
     """
+
+    _KEYS = 200_000  # architectures whose keys are kept (the table is emptied when it is full)
 
     def __init__(self, space, evaluator: Evaluator, archive: Archive, *, generation: int = 0,
                  on_new: Callable[[], None] | None = None, executor: Executor | None = None) -> None:
         self.space, self.evaluator, self.archive = space, evaluator, archive
         self.generation, self.on_new = generation, on_new
         self.executor = executor or LocalExecutor()
+        self._keys: dict[Any, str] = {}
+
+    def _key(self, arch) -> str:
+        try:
+            return self._keys[arch]
+        except KeyError:
+            key = self.space.key(arch)
+        except TypeError:  # not hashable (a space whose values break the contract): no caching
+            return self.space.key(arch)
+        if len(self._keys) >= self._KEYS:
+            self._keys.clear()
+        self._keys[arch] = key
+        return key
 
     def __call__(self, archs: list) -> list[dict[str, float]]:
-        keys = [self.space.key(a) for a in archs]
+        keys = [self._key(a) for a in archs]
         version = self.evaluator.version
         todo: dict[str, Any] = {}
         for arch, key in zip(archs, keys):
@@ -109,7 +132,8 @@ def _set_rng_states(states: dict) -> None:
 def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed: int = 0,
            run_dir: str | Path | None = None, constraints: Sequence[str | Constraint] = (),
            resume: bool = False, progress: bool = True, callbacks: Sequence[Callback] = (),
-           plots: bool = True, executor: str | Executor | None = None) -> SearchResult:
+           plots: bool = True, executor: str | Executor | None = None,
+           checkpoint_every: float = 2.0) -> SearchResult:
     """Run ``strategy`` over ``space`` with fitness from ``evaluator``.
 
     Args:
@@ -130,12 +154,17 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
             each with its own copy of the evaluator; same results), ``"ray"``, or an
             :class:`~evonas.runtime.executors.Executor` with options
             (``evonas.create("executor", "processes", workers=4)``).
+        checkpoint_every: seconds between checkpoints of a run directory (the first and the last generation
+            are always checkpointed; 0: after every generation). A killed run resumes from its latest
+            checkpoint to the same result either way; a longer interval only loses more work to a kill.
 
     The evaluator is set up on ``space`` unless it already is (a caller that set it up, e.g. to train a
     supernet once for several searches, passes it as it is).
     """
     if not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ConfigError(f"budget must be a positive number of evaluations, got {budget!r}")
+    if not isinstance(checkpoint_every, (int, float)) or not checkpoint_every >= 0:
+        raise ConfigError(f"checkpoint_every must be a number of seconds >= 0, got {checkpoint_every!r}")
     constraints = tuple(parse_constraint(c) for c in constraints)
     ungated = [str(c) for c in evaluator.gate_constraints if str(c) not in {str(k) for k in constraints}]
     if ungated:
@@ -150,7 +179,7 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
         try:
             executor.start(space, evaluator)  # before set-up: workers receive the evaluator as constructed
             return _search(space, strategy, evaluator, budget, seed, run, constraints, resume, progress,
-                           callbacks, plots, config, executor)
+                           callbacks, plots, config, executor, float(checkpoint_every))
         finally:
             executor.close()
 
@@ -167,11 +196,12 @@ def _start(space, strategy: Strategy, objectives, constraints, seed: int) -> tup
 
 def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: int, run: RunDir | None,
             constraints: tuple, resume: bool, progress: bool, callbacks: Sequence[Callback], plots: bool,
-            config: dict, executor: Executor) -> SearchResult:
+            config: dict, executor: Executor, checkpoint_every: float = 0.0) -> SearchResult:
     objectives = evaluator.objectives
     hv_history: list[tuple[int, float]] = []
     stalled = 0  # generations in a row without a new architecture
     checkpoint = run.path / CHECKPOINT if run is not None else None
+    evaluation_log = ArchiveLog(run, space) if run is not None else None
     if resume and not run.exists() and not has_checkpoint(checkpoint):
         log.warning("%s holds no search yet (it stopped before its settings were saved): starting it", run.path)
         resume = False
@@ -199,8 +229,12 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             state = load_latest_checkpoint(checkpoint, kind=CHECKPOINT_KIND,
                                            expect={"run_id": run_id, "fingerprint": digest})
             strategy, archive, _ = _start(space, strategy, objectives, constraints, seed)
+            if "archive" in state:  # written before archive.log: the archive inside the checkpoint
+                archive.load_state_dict(state["archive"], space)
+            else:
+                evaluation_log.load(state["archive_log"], archive)
+                archive.hits = int(state["hits"])
             strategy.load_state_dict(state["strategy"])
-            archive.load_state_dict(state["archive"], space)
             generation, hv_history = state["generation"], state["hypervolume"]
             stalled = int(state.get("stalled", 0))
             evaluator.load_state_dict(state["evaluator"])
@@ -246,14 +280,24 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
                                   on_new=lambda: [hook.on_evaluation(len(archive)) for hook in hooks])
     supernets = shared_supernets(evaluator)
 
-    def save(completed: int) -> None:
+    last_save = -math.inf  # time.monotonic() of the last checkpoint
+    saved_generation = None  # generations done at the last checkpoint
+
+    def save(completed: int, *, force: bool = True) -> None:
         """Checkpoint the search as it is, ``completed`` generations done (plus any progress the strategy's
-        state records within the next one)."""
+        state records within the next one); unless ``force``, only when ``checkpoint_every`` seconds have
+        passed since the last one. The evaluations are appended to the history and the log first, so a
+        checkpoint never refers to records that are not on disk."""
+        nonlocal last_save, saved_generation
+        if not force and time.monotonic() - last_save < checkpoint_every:
+            return
+        history.sync(archive, evaluation_log.sync(archive))
         save_object_checkpoint(checkpoint, {
             "fingerprint": digest, "generation": completed, "strategy": strategy.state_dict(),
-            "archive": archive.state_dict(space), "hypervolume": hv_history, "evaluator": evaluator.state_dict(),
-            "rng": _rng_states(), "stalled": stalled}, kind=CHECKPOINT_KIND, run_id=run_id)
-        history.sync(archive)
+            "archive_log": evaluation_log.state(), "hits": archive.hits, "hypervolume": hv_history,
+            "evaluator": evaluator.state_dict(), "rng": _rng_states(), "stalled": stalled},
+            kind=CHECKPOINT_KIND, run_id=run_id)
+        last_save, saved_generation = time.monotonic(), completed
 
     def stopping() -> bool:
         if len(archive) >= budget or strategy.finished:
@@ -278,7 +322,9 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             for hook in hooks:
                 hook.on_generation(generation, state)
             if run is not None:
-                save(generation)
+                save(generation, force=saved_generation is None)
+        if run is not None and saved_generation != generation and generation >= 0:
+            save(generation)  # the last generation, whenever the interval would have put it
         if len(archive) > budget:
             log.info("budget of %d reached within generation %d: %d evaluations (whole generations are evaluated)",
                      budget, generation, len(archive))
@@ -307,8 +353,16 @@ def final_hypervolume_curve(result: SearchResult) -> list[tuple[int, float]]:
     F = to_minimization(values, result.objectives)
     ideal, nadir = F.min(axis=0), F.max(axis=0)
     generations = np.asarray([ind.generation for ind in feasible])
-    return [(int(g), hypervolume(values[generations <= g], result.objectives, ideal=ideal, nadir=nadir))
-            for g in range(int(generations.max()) + 1)]
+    order = np.argsort(generations, kind="stable")
+    values, generations = values[order], generations[order]
+    ends = np.searchsorted(generations, np.arange(int(generations.max()) + 1), side="right")
+    curve, front, start = [], values[:0], 0
+    for g, end in enumerate(ends):  # the front so far, one generation at a time: O(front + generation) each
+        if end > start:
+            pool = np.concatenate([front, values[start:end]])
+            front, start = pool[non_dominated_mask(pool, result.objectives)], end
+        curve.append((g, hypervolume(front, result.objectives, ideal=ideal, nadir=nadir)))
+    return curve
 
 
 __all__ = ["CHECKPOINT", "CHECKPOINT_KIND", "MemoisedEvaluation", "final_hypervolume_curve", "fingerprint", "search"]

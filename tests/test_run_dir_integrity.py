@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import io
+import json
+import pickle
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import zipfile
+import zlib
 
 import pytest
 from tqdm import tqdm
 
 from evonas.cli import main
-from evonas.errors import CheckpointError
+from evonas.errors import CheckpointError, ConfigError
 from evonas.loop import search
 from evonas.registry import strategies
 from evonas.testing import ToySpace, ZDTEvaluator
@@ -199,6 +203,118 @@ def test_the_checkpoint_holds_states_as_data_not_objects(tmp_path):
     state = load_checkpoint(tmp_path / "checkpoint.pkl", kind="search")
     assert isinstance(state["strategy"], dict) and "rng" in state["strategy"]
     assert not any(isinstance(v, Strategy) for v in state.values())
-    generation, key, arch, values = state["archive"]["individuals"][0]
+    assert "archive" not in state  # the evaluations are in archive.log; the checkpoint says where it ends
+    log = state["archive_log"]
+    assert log["records"] == 30 and log["bytes"] == (tmp_path / "archive.log").stat().st_size
+    assert sum(count for _, count in log["versions"]) == 30
+    crc, _, text = (tmp_path / "archive.log").read_text().splitlines()[0].partition(" ")
+    generation, key, arch, values = json.loads(text)
     assert isinstance(arch, list) and isinstance(values, dict) and generation == 0  # the toy space's JSON form
-    assert len(state["archive"]["versions"]) == len(state["archive"]["individuals"])
+    assert int(crc, 16) == zlib.crc32(text.encode())
+
+
+def test_the_checkpoint_does_not_grow_with_the_run(tmp_path):
+    for name, budget in (("short", 30), ("long", 300)):
+        result = search(ToySpace(length=16, choices=4), strategies.create("nsga2", pop_size=10), ZDTEvaluator(),
+                        budget=budget, seed=4, run_dir=tmp_path / name, progress=False, plots=False,
+                        checkpoint_every=0)
+        assert len(result.individuals) >= budget
+    short, long = ((tmp_path / name / "checkpoint.pkl").stat().st_size for name in ("short", "long"))
+    log_short, log_long = ((tmp_path / name / "archive.log").stat().st_size for name in ("short", "long"))
+    # a few bytes per generation (its hypervolume), not the evaluations (the archive was ~80 bytes each)
+    assert long - short < 0.1 * (log_long - log_short), (short, long, log_short, log_long)
+
+
+def resume_rows(run_dir, budget=60):
+    return rows(run_toy(run_dir, budget=budget, resume=True, plots=False))
+
+
+def test_an_altered_archive_log_is_refused_in_one_line_and_a_line_past_the_checkpoint_is_dropped(tmp_path):
+    reference = rows(run_toy(budget=60))
+    run_toy(tmp_path, budget=30, checkpoint_every=0)
+    log = tmp_path / "archive.log"
+    original = log.read_bytes()
+    with open(log, "ab") as handle:  # a record written before a kill cut the checkpoint short
+        handle.write(original.splitlines(keepends=True)[-1][:-5])
+    assert resume_rows(tmp_path) == reference
+    assert log.read_bytes().startswith(original) and len(log.read_bytes().splitlines()) == len(reference)
+
+    run_toy(tmp_path / "b", budget=30, checkpoint_every=0)
+    log = tmp_path / "b" / "archive.log"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[3] = lines[3].replace(b",0", b",1", 1)  # an edited value: the record's checksum no longer matches
+    log.write_bytes(b"".join(lines))
+    with pytest.raises(CheckpointError, match="archive.log is damaged: the checksum of line 4") as error:
+        resume_rows(tmp_path / "b")
+    assert "\n" not in str(error.value)
+    log.write_bytes(b"".join(lines[:10]))
+    with pytest.raises(CheckpointError, match="shorter than its checkpoint says"):
+        resume_rows(tmp_path / "b")
+    log.unlink()
+    with pytest.raises(CheckpointError, match="archive.log is missing"):
+        resume_rows(tmp_path / "b")
+
+
+def test_a_checkpoint_holding_the_archive_resumes(tmp_path):
+    """A run directory of an evonas before archive.log (the archive inside a dill-pickled checkpoint)."""
+    import dill
+
+    from evonas.loop import CHECKPOINT, CHECKPOINT_KIND
+    from evonas.runtime.checkpoint import load_latest_checkpoint, save_object_checkpoint
+
+    reference = rows(run_toy(budget=60))
+    search(ToySpace(length=6, choices=3), strategies.create("nsga2", pop_size=10), ZDTEvaluator(), budget=30,
+           seed=4, run_dir=tmp_path, progress=False)
+    state = load_latest_checkpoint(tmp_path / CHECKPOINT, kind=CHECKPOINT_KIND)
+    individuals = [(ind.generation, ind.key, list(ind.arch), ind.values) for ind in
+                   run_toy(budget=30).individuals]
+    old = {k: v for k, v in state.items() if k not in ("format", "version", "kind", "run_id", "archive_log", "hits")}
+    old["archive"] = {"individuals": individuals, "versions": [0] * len(individuals), "hits": state["hits"]}
+    real_dumps = pickle.dumps
+
+    def no_plain_pickle(*args, **kwargs):  # an older evonas pickled with dill only
+        raise pickle.PicklingError("forced")
+
+    pickle.dumps = no_plain_pickle
+    try:
+        save_object_checkpoint(tmp_path / CHECKPOINT, old, kind=CHECKPOINT_KIND, run_id=state["run_id"])
+    finally:
+        pickle.dumps = real_dumps
+    (tmp_path / "archive.log").unlink()
+    assert "pickler" not in json.loads(zipfile.ZipFile(tmp_path / CHECKPOINT).read("evonas.json"))
+    assert dill.loads(zipfile.ZipFile(tmp_path / CHECKPOINT).read("state.dill"))["archive"]["individuals"]
+    assert resume_rows(tmp_path) == reference
+    assert len((tmp_path / "archive.log").read_bytes().splitlines()) == len(reference)
+
+
+def test_checkpoints_are_throttled_by_wall_time_and_a_resume_from_an_early_one_is_exact(tmp_path, monkeypatch):
+    import evonas.loop as loop
+
+    written = []
+    real = loop.save_object_checkpoint
+    monkeypatch.setattr(loop, "save_object_checkpoint", lambda path, state, **kw: written.append(
+        state["generation"]) or real(path, state, **kw))
+    reference = run_toy(budget=60)
+    every = run_toy(tmp_path / "every", budget=60, checkpoint_every=0)
+    assert written == list(range(len(written))) and len(written) >= 5  # one per generation
+    written.clear()
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_4(generation, state):
+        if generation == 4:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        run_toy(tmp_path / "rare", budget=60, checkpoint_every=3600, callbacks=[stop_at_4])
+    assert written == [0]  # the first generation only: the interval had not passed
+    written.clear()
+    resumed = run_toy(tmp_path / "rare", budget=60, resume=True, checkpoint_every=3600)
+    assert written[0] == 1 and written[-1] == max(ind.generation for ind in resumed.individuals) and len(written) == 2
+    assert rows(resumed) == rows(every) == rows(reference)
+    assert (tmp_path / "rare" / "history.csv").read_bytes() == (tmp_path / "every" / "history.csv").read_bytes()
+    assert (tmp_path / "rare" / "archive.log").read_bytes() == (tmp_path / "every" / "archive.log").read_bytes()
+    for bad in (-1, "2", float("nan")):
+        with pytest.raises(ConfigError, match="checkpoint_every must be a number of seconds"):
+            run_toy(tmp_path / "bad", budget=20, checkpoint_every=bad)

@@ -87,6 +87,7 @@ class NB201TableEvaluator(Evaluator):
             raise ConfigError(f"unknown NAS-Bench-201 dataset {dataset!r}; valid: {', '.join(DATASETS)}")
         self.dataset, self.cost, self.table_path = dataset, cost, table
         self.table: dict[str, dict[str, float]] | None = None
+        self._cells: dict[str, dict[str, float]] = {}  # cell key -> its values, filled as cells are asked for
 
     @property
     def objectives(self) -> tuple[Objective, ...]:
@@ -103,21 +104,30 @@ class NB201TableEvaluator(Evaluator):
         if self.cost:
             require(space, HasAnalyticCost, "the NAS-Bench-201 table's cost=True")
         self.table = load_nb201_table(self.table_path)
+        self._cells = {}
 
     def _evaluate(self, archs: list) -> list[dict[str, float]]:
-        val, test, classes, resolution = DATASETS[self.dataset]
+        key, cells = self.space.key, self._cells
         out = []
         for arch in archs:
-            arch = self.space.validate(arch)
-            row = self.table.get(self.space.key(arch))
-            if row is None:
-                raise ConfigError(f"the cell {self.space.key(arch)} is not in the NAS-Bench-201 table "
-                                  f"{self.table_path or TABLE}")
-            values = {"accuracy": row[val], "test_accuracy": row[test]}
-            if self.cost:
-                values.update(self.space.analytic_cost(arch, num_classes=classes, resolution=resolution))
-            out.append(values)
+            values = cells.get(key(arch))
+            if values is None:
+                values = self._cell(self.space.validate(arch))
+            out.append(dict(values))
         return out
+
+    def _cell(self, arch) -> dict[str, float]:
+        """The values of one cell, computed once per evaluator (params / FLOPs need the space's counting)."""
+        val, test, classes, resolution = DATASETS[self.dataset]
+        key = self.space.key(arch)
+        row = self.table.get(key)
+        if row is None:
+            raise ConfigError(f"the cell {key} is not in the NAS-Bench-201 table {self.table_path or TABLE}")
+        values = {"accuracy": row[val], "test_accuracy": row[test]}
+        if self.cost:
+            values.update(self.space.analytic_cost(arch, num_classes=classes, resolution=resolution))
+        self._cells[key] = values
+        return values
 
     def optimum(self) -> dict[str, float]:
         """The table's best validation accuracy, the test accuracy of that cell, and the best test accuracy

@@ -11,9 +11,10 @@ container:
   reads it); loaded with ``weights_only=True``, so opening one never runs
   code from it.
 * :func:`save_object_checkpoint`: arbitrary Python objects (a search's
-  strategy, archive, random generators) pickled with ``dill`` into the
-  member ``state.dill``, next to ``evonas.json`` (format, kind, run id),
-  which is checked before the objects are unpickled.
+  strategy, random generators) pickled (with the C pickler, ``dill`` for
+  what it cannot handle) into the member ``state.dill``, next to
+  ``evonas.json`` (format, kind, run id, pickler), which is checked before
+  the objects are unpickled.
 
 Before a new checkpoint replaces ``NAME.ext``, the current file is kept as
 ``NAME.prev.ext``; :func:`load_latest_checkpoint` falls back to it (with a
@@ -69,13 +70,23 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any], *, kind: 
 
 def save_object_checkpoint(path: str | os.PathLike, state: Mapping[str, Any], *, kind: str,
                            run_id: str | None = None) -> Path:
-    """Atomically pickle ``state`` (any objects, with ``dill``) to ``path``, keeping the previous one."""
-    import dill  # pickles what plain pickle cannot (e.g. pymoo's decorated comparison functions)
+    """Atomically pickle ``state`` (any objects) to ``path``, keeping the previous one.
 
-    blob = dill.dumps(dict(state), protocol=pickle.HIGHEST_PROTOCOL)
+    The C pickler is tried first (ten times faster than ``dill``'s pure-Python one on a strategy's state);
+    what it cannot pickle (e.g. a lambda or a decorated function inside a back-end's object) is pickled with
+    ``dill``. The header names the pickler, so loading uses the same one.
+    """
+    header = _header(kind, run_id)
+    try:
+        blob = pickle.dumps(dict(state), protocol=pickle.HIGHEST_PROTOCOL)
+        header["pickler"] = "pickle"
+    except (pickle.PicklingError, AttributeError, TypeError):
+        import dill  # pickles what plain pickle cannot (e.g. pymoo's decorated comparison functions)
+
+        blob = dill.dumps(dict(state), protocol=pickle.HIGHEST_PROTOCOL)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr(_META_MEMBER, json.dumps(_header(kind, run_id)))
+        archive.writestr(_META_MEMBER, json.dumps(header))
         archive.writestr(_OBJECT_MEMBER, blob)
     return atomic_write_bytes(path, buffer.getvalue(), keep_previous=previous_path(path))
 
@@ -135,9 +146,12 @@ def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None,
             header = json.loads(archive.read(_META_MEMBER))
             _check(header, path, kind, {k: v for k, v in expect.items() if k in ("run_id",)})
             try:
-                import dill
+                if header.get("pickler") == "pickle":
+                    state = pickle.loads(archive.read(_OBJECT_MEMBER))
+                else:  # dill (every checkpoint before the C pickler was tried first)
+                    import dill
 
-                state = dill.loads(archive.read(_OBJECT_MEMBER))
+                    state = dill.loads(archive.read(_OBJECT_MEMBER))
             except Exception as exc:  # an unpicklable state raises almost any type
                 raise CheckpointError(f"{path} cannot be unpickled ({type(exc).__name__}: {exc})") from exc
             state = {**header, **state}

@@ -44,7 +44,8 @@ class _Codec:
 
     pymoo hands the same rows over many times (the population at every
     duplicate check, parents at every mating), so decoded rows and their
-    keys are cached by the row's bytes (bounded; not pickled: it is derived).
+    keys are cached by the row's bytes, encodings by architecture (bounded;
+    not pickled: they are derived).
     """
 
     _CACHE_SIZE = 50_000
@@ -53,12 +54,13 @@ class _Codec:
         self.space, self.integer = space, integer
         self._cache: dict[bytes, list] = {}  # row bytes -> [architecture, key or None]
         self._matrix_keys: dict[bytes, list] = {}  # matrix bytes -> identities of its rows
+        self._encoded: dict = {}  # architecture -> its encoding (read-only)
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_cache": {}, "_matrix_keys": {}}
+        return {**self.__dict__, "_cache": {}, "_matrix_keys": {}, "_encoded": {}}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({"_matrix_keys": {}, **state})
+        self.__dict__.update({"_matrix_keys": {}, "_encoded": {}, **state})
 
     def _rows(self, X: np.ndarray) -> np.ndarray:
         return np.rint(X).astype(np.int64) if self.integer else np.asarray(X, dtype=float)
@@ -79,7 +81,17 @@ class _Codec:
         return self._entry(x)[0]
 
     def encode(self, arch) -> np.ndarray:
-        return np.asarray(self.space.encode(arch), dtype=float)
+        try:
+            row = self._encoded.get(arch)
+        except TypeError:  # an unhashable architecture value: not cached
+            return np.asarray(self.space.encode(arch), dtype=float)
+        if row is None:
+            row = np.asarray(self.space.encode(arch), dtype=float)
+            row.flags.writeable = False  # shared by every caller that encodes this architecture
+            if len(self._encoded) >= self._CACHE_SIZE:
+                self._encoded.clear()
+            self._encoded[arch] = row
+        return row
 
     def key(self, x: np.ndarray) -> str:
         return self._key(self._entry(x))

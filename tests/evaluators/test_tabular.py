@@ -41,6 +41,26 @@ def test_other_datasets_and_bad_input():
         NB201TableEvaluator().setup(ToySpace())
 
 
+def test_cost_is_computed_once_per_cell_and_results_are_copies(monkeypatch):
+    space = NB201Space()
+    evaluator = NB201TableEvaluator(dataset="cifar100")
+    evaluator.setup(space)
+    counted = []
+    real = space.analytic_cost
+    monkeypatch.setattr(space, "analytic_cost", lambda arch, **kw: counted.append(arch) or real(arch, **kw))
+    cells = [space.sample(np.random.default_rng(i)) for i in range(20)]
+    first = evaluator.evaluate(cells + [space.key(cells[0])])  # a cell string is the same cell
+    assert len(counted) == 20 and first[0] == first[-1]
+    first[0]["params"] = -1.0  # a caller's change never reaches the cache
+    again = evaluator.evaluate(cells)
+    assert len(counted) == 20 and again[1:] == first[1:20] and again[0]["params"] == real(cells[0], num_classes=100)[
+        "params"]
+    from evonas.errors import GenotypeError
+
+    with pytest.raises(GenotypeError):
+        evaluator.evaluate(["|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+
+
 @pytest.mark.parametrize("name", ["evolution", "ga"])
 def test_searches_beat_random_search_on_the_table(name):
     from scipy.stats import mannwhitneyu

@@ -21,6 +21,7 @@ OPS: Tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", 
 EDGES: Tuple[Tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 
 Arch = Tuple[str, str, str, str, str, str]
+_KNOWN = frozenset(OPS)
 
 
 def arch_string(arch: Arch) -> str:
@@ -55,6 +56,8 @@ def parse_arch_string(text: str) -> Arch:
 
 def validate_arch(spec: Any) -> Arch:
     """An architecture from six op names or ids, a cell string, or JSON of either; GenotypeError otherwise."""
+    if type(spec) is tuple and len(spec) == len(EDGES) and all(isinstance(op, str) and op in _KNOWN for op in spec):
+        return spec  # already an architecture value (the common case, on every key and encoding)
     if isinstance(spec, str):
         text = spec.strip()
         if text.startswith("["):

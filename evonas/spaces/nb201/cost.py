@@ -36,18 +36,26 @@ def _stages(C: int, N: int, resolution: int) -> list[tuple[int, int]]:
     return out
 
 
+@lru_cache(maxsize=None)
+def _per_edge(C: int, N: int, resolution: int) -> dict[str, tuple[int, int]]:
+    """``{conv op: (parameters, multiply-adds)}`` one edge with it adds over all cells."""
+    stages = _stages(C, N, resolution)
+    return {op: (sum(k * k * ch * ch + 2 * ch for ch, _ in stages), sum(k * k * ch * ch * area for ch, area in stages))
+            for op, k in _KERNELS.items()}
+
+
 def nb201_params(arch: Arch, *, C: int = 16, N: int = 5, num_classes: int = 10) -> int:
     """Parameters of ``NB201Network(arch, C, N, num_classes)`` (input size does not matter)."""
     base, _ = _fixed(C, N, num_classes, 32)
-    return base + sum(_KERNELS[op] ** 2 * ch * ch + 2 * ch for op in arch if op in _KERNELS
-                      for ch, _ in _stages(C, N, 32))
+    per_edge = _per_edge(C, N, 32)
+    return base + sum(per_edge[op][0] for op in arch if op in per_edge)
 
 
 def nb201_macs(arch: Arch, *, C: int = 16, N: int = 5, num_classes: int = 10, resolution: int = 32) -> int:
     """Multiply-adds of one forward pass of one ``resolution`` x ``resolution`` image."""
     _, base = _fixed(C, N, num_classes, resolution)
-    return base + sum(_KERNELS[op] ** 2 * ch * ch * area for op in arch if op in _KERNELS
-                      for ch, area in _stages(C, N, resolution))
+    per_edge = _per_edge(C, N, resolution)
+    return base + sum(per_edge[op][1] for op in arch if op in per_edge)
 
 
 __all__ = ["nb201_macs", "nb201_params"]
