@@ -12,9 +12,10 @@ ops; every node its 2 most needed inputs (github.com/afzalxo/PertNAS).
 Toy scale by default: 1 member, C=8, 5 cells, 10 training steps of 32
 images per rebuild, fine-tunes of 2 / 3 / 4 steps, 256 held-out training
 images for the decisions: 32 units of work (14 expansions, the coarse
-selection, 14 fine selections, 3 topology selections), about 5 minutes on
-one free CPU core (the progress bar counts the units and estimates the
-rest; on a machine shared with other jobs it takes longer). ``--published``
+selection, 14 fine selections, 3 topology selections) of about 30 s of
+CPU time each on one thread: about 16 minutes on a free core (the progress
+bar counts the units and estimates the rest; on a machine shared with other
+jobs it takes longer). ``--published``
 uses the released code's settings (4 members, batch 256, 5 epochs per
 rebuild with the cosine stepped per epoch, fine-tunes of 70 / 130 / 180
 steps, its 9-op list, no weight restore, flip + translate 2 + Cutout 8, fp16
