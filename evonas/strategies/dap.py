@@ -67,6 +67,7 @@ import contextlib
 import copy
 import io
 import itertools
+import json
 import logging
 import math
 import time
@@ -266,7 +267,7 @@ class DAP(Strategy):
         missing = sorted(set(self.ops) - set(space_ops))
         if missing:
             problems.append(f"DAP's ops {missing} are not in the search space; give the space them, e.g. "
-                            f"--space-opt primitives='{list(dict.fromkeys(self.ops))}'")
+                            f"--space-opt primitives='{json.dumps(list(dict.fromkeys(self.ops)))}'")
         dataset = "cifar10-mini" if c["smoke_steps"] else c["dataset"]
         if c["validation"] == "test" and not c["smoke_steps"] and dataset not in ("cifar10", "cifar100"):
             problems.append(f"validation='test' needs a dataset with a test split (cifar10, cifar100), "
