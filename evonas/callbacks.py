@@ -73,21 +73,36 @@ class ProgressDisplay(Callback):
     hypervolume after each generation, and one INFO log line per generation.
 
     ``hypervolume``: the live curve so far (a resumed run continues its own); it is kept in
-    :attr:`hypervolume` and handed to the other callbacks through the state.
+    :attr:`hypervolume` and handed to the other callbacks through the state. ``strategy``: a strategy of
+    fixed length (its :meth:`~evonas.strategies.base.Strategy.progress_units` is not None: DAP's units,
+    a gradient search's epochs, RelativeNAS' generations) has the bar count its own units towards its own
+    end, and the estimate follow them, not an evaluation budget it never uses.
     """
 
     def __init__(self, budget: int, evaluations: int, objectives, *, bar: bool,
-                 hypervolume: list[tuple[int, float]] | None = None) -> None:
-        self.bar = tqdm(total=max(budget, evaluations), initial=evaluations, desc="search", unit="eval",
-                        disable=not bar)
+                 hypervolume: list[tuple[int, float]] | None = None, strategy=None) -> None:
+        units = strategy.progress_units() if strategy is not None and hasattr(strategy, "progress_units") else None
+        self.strategy = strategy if units is not None else None
+        if units is not None:
+            done, total, name = units
+            self.bar = tqdm(total=total, initial=done, desc=f"search ({name})", unit=name.rstrip("s"),
+                            disable=not bar)
+        else:
+            self.bar = tqdm(total=max(budget, evaluations), initial=evaluations, desc="search", unit="eval",
+                            disable=not bar)
         self.best = _Best(objectives)
         self.live = LiveHypervolume(objectives)
         self.hypervolume = list(hypervolume or [])
 
     def on_evaluation(self, count: int) -> None:
-        _advance(self.bar)
+        if self.strategy is None:
+            _advance(self.bar)
 
     def on_generation(self, generation: int, state: SearchState) -> None:
+        if self.strategy is not None:
+            done, total, _ = self.strategy.progress_units()
+            self.bar.total = total
+            self.bar.update(done - self.bar.n)
         value = self.live.update(state.archive)
         if value is not None:
             self.hypervolume.append((generation, value))

@@ -269,7 +269,8 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
     hooks = [as_callback(c) for c in callbacks]
     display = None
     if progress or hooks or run is not None or log.isEnabledFor(logging.INFO):  # else nobody sees the figures
-        display = ProgressDisplay(budget, len(archive), objectives, bar=progress, hypervolume=hv_history)
+        display = ProgressDisplay(budget, len(archive), objectives, bar=progress, hypervolume=hv_history,
+                                  strategy=strategy)
         hv_history = display.hypervolume
         hooks.insert(0, display)
     if plots:

@@ -9,14 +9,24 @@ measured: the larger the drop, the more the op matters. The population's
 valuations are averaged; every edge keeps its 2, then its 1 most needed
 ops; every node its 2 most needed inputs (github.com/afzalxo/PertNAS).
 
-Toy scale by default (about 3 minutes on 2 CPU cores): 2 members, C=8,
-5 cells, 20 training steps per rebuild, fine-tunes of 3 / 5 / 8 steps, 512
-held-out training images for the decisions. ``--published`` uses the
-released code's settings (4 members, batch 256, 5 epochs per rebuild,
-fine-tunes of 70 / 130 / 180 steps, its 9-op list, no weight restore, and
-decisions on the CIFAR-10 *test* set, as it does: give ``--dataset cifar10
---root``; on GPUs run it as ``torchrun --nproc_per_node=4 examples/dap.py
---published ...``, one member per GPU).
+Toy scale by default: 1 member, C=8, 5 cells, 10 training steps of 32
+images per rebuild, fine-tunes of 2 / 3 / 4 steps, 256 held-out training
+images for the decisions: 32 units of work (14 expansions, the coarse
+selection, 14 fine selections, 3 topology selections) of about 30 s of
+CPU time each on one thread: about 16 minutes on a free core (the progress
+bar counts the units and estimates the rest; on a machine shared with other
+jobs it takes longer). ``--published``
+uses the released code's settings (4 members, batch 256, 5 epochs per
+rebuild with the cosine stepped per epoch, fine-tunes of 70 / 130 / 180
+steps, its 9-op list, no weight restore, flip + translate 2 + Cutout 8, fp16
+autocast on CUDA, and decisions on the CIFAR-10 *test* set, as it does:
+give ``--root``; on GPUs run it as ``torchrun --nproc_per_node=4
+examples/dap.py --published ...``, one member per GPU).
+``--published --smoke`` runs every phase of that configuration at full size
+for a step or two on the embedded images and prints each phase's seconds
+per step, peak memory and the projected cost of the full run
+(``smoke.json`` in the run directory; ``--micro-batch 64`` runs the batch of
+256 as 4 chunks with gradient accumulation where it does not fit).
 
 Each unit's current cell is costed (parameters of the C=36, 20-cell
 network), or scored by NAS-Bench-301 with ``--nb301 MODEL_DIR`` (the
@@ -26,6 +36,7 @@ evolutionary cell, ``DAP_BEST_EVOLUTIONARY``). The run directory gets
 checkpoints (``--resume``).
 
     python examples/dap.py
+    python examples/dap.py --published --smoke --micro-batch 64
     torchrun --nproc_per_node=2 examples/dap.py --run-dir runs/dap-2proc
 """
 from __future__ import annotations
@@ -41,14 +52,21 @@ from evonas.runtime import distributed
 from evonas.spaces.darts import DartsSpace
 from evonas.strategies.dap import DAP, OP_LISTS
 
+#: the example's toy scale (``--published`` starts from the released code's settings instead)
+TOY = dict(population=1, C=8, layers=5, batch_size=32, train_steps=10, expand_steps=2, select_steps=3,
+           topology_steps=4, val_images=256)
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--published", action="store_true", help="the released code's settings (see above)")
+    parser.add_argument("--smoke", nargs="?", type=int, const=2, metavar="STEPS",
+                        help="a smoke run: every phase for STEPS (2) steps at full size, with the projected cost")
+    parser.add_argument("--micro-batch", type=int, help="run each batch as chunks of this many images")
     for name in ("population", "C", "layers", "batch_size", "train_steps", "expand_steps", "select_steps",
                  "topology_steps", "val_images"):
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int, help="override the default")
-    parser.add_argument("--dataset", default="cifar10-mini")
+    parser.add_argument("--dataset", help="cifar10-mini (the default) or, with --published, cifar10")
     parser.add_argument("--root", help="folder of the dataset (cifar10 needs one; nothing is downloaded)")
     parser.add_argument("--nb301", metavar="MODEL_DIR", help="score the cells with NAS-Bench-301 models")
     parser.add_argument("--device", default="auto")
@@ -66,10 +84,14 @@ def main(argv=None) -> DAP:
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[console])
     distributed.init_from_env()  # under torchrun: join the group (one member per process)
     rank = distributed.rank()
-    options = {k: getattr(args, k) for k in ("population", "C", "layers", "batch_size", "train_steps",
-                                              "expand_steps", "select_steps", "topology_steps", "val_images")
-               if getattr(args, k) is not None}
-    strategy = DAP(dataset=args.dataset, root=args.root, device=args.device, published=args.published, **options)
+    options = {} if args.published else dict(TOY)
+    options.update({k: getattr(args, k) for k in ("population", "C", "layers", "batch_size", "train_steps",
+                                                  "expand_steps", "select_steps", "topology_steps", "val_images")
+                    if getattr(args, k) is not None})
+    if args.dataset is not None:
+        options["dataset"] = args.dataset
+    strategy = DAP(root=args.root, device=args.device, published=args.published, smoke_steps=args.smoke,
+                   micro_batch=args.micro_batch, **options)
     op_list = OP_LISTS.get(strategy.config["ops"])  # DAP's own op lists need a space that holds them
     ops = getattr(DartsSpace().cell_tools, op_list) if op_list else None
     space = DartsSpace(primitives=tuple(dict.fromkeys(ops))) if ops else DartsSpace()
@@ -82,7 +104,7 @@ def main(argv=None) -> DAP:
     run_dir = Path(args.run_dir) if rank == 0 else Path(f"{args.run_dir}-rank{rank}")  # one run directory each
     if not args.resume and run_dir.exists():
         shutil.rmtree(run_dir)
-    evonas.search(space, strategy, evaluator, budget=10_000, seed=args.seed, run_dir=run_dir, resume=args.resume,
+    evonas.search(space, strategy, evaluator, budget=1_000, seed=args.seed, run_dir=run_dir, resume=args.resume,
                   progress=not args.quiet and rank == 0)
     if rank > 0:
         return strategy

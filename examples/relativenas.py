@@ -13,7 +13,10 @@ Scaled down by default (a few minutes on 2 CPU cores): 8 members, 4
 generations, a C=8, 5-cell search network on the embedded cifar10-mini,
 20 training steps per member. ``--published`` uses the paper's scale
 (20 members, 50 generations, C=16, 8 cells, one pass of batch 256 over half
-of CIFAR-10 per member: about 9 GPU-hours; give ``--dataset cifar10 --root``).
+of CIFAR-10 per member, Cutout 16, the released code's learning rates and
+its augmented validation images: about 9 GPU-hours; give ``--dataset
+cifar10 --root``; the settings are ``RELATIVENAS_PUBLISHED`` and
+``RELATIVENAS_PUBLISHED_SUPERNET`` of :mod:`evonas.strategies.relative`).
 
     python examples/relativenas.py
     python examples/relativenas.py --published --dataset cifar10 --root ~/data --device cuda
@@ -35,14 +38,22 @@ from pathlib import Path
 import evonas
 from evonas.evaluators.supernet import SupernetEvaluator
 from evonas.spaces.darts import DartsSpace
-from evonas.strategies.relative import LR_SCHEDULES, RelativeNAS
+from evonas.strategies.relative import (
+    LR_SCHEDULES,
+    RELATIVENAS_PUBLISHED,
+    RELATIVENAS_PUBLISHED_SUPERNET,
+    RelativeNAS,
+)
 
 SCALES = {
     # members, generations, C, cells, batch, member steps (None: one pass), validation images (None: all)
     "default": dict(pop_size=8, generations=4, C=8, layers=5, batch_size=64, member_steps=20, val_images=256),
-    "published": dict(pop_size=20, generations=50, C=16, layers=8, batch_size=256, member_steps=None, val_images=None),
+    "published": dict(pop_size=RELATIVENAS_PUBLISHED["pop_size"], generations=RELATIVENAS_PUBLISHED["generations"],
+                      C=RELATIVENAS_PUBLISHED_SUPERNET["supernet_kwargs"]["C"],
+                      layers=RELATIVENAS_PUBLISHED_SUPERNET["supernet_kwargs"]["layers"],
+                      batch_size=RELATIVENAS_PUBLISHED_SUPERNET["batch_size"], member_steps=None, val_images=None),
 }
-CUTOUT = {"default": None, "published": 16}  # the released code trains with Cutout 16
+CUTOUT = {"default": None, "published": RELATIVENAS_PUBLISHED_SUPERNET["cutout"]}  # the released code: Cutout 16
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,8 +63,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int, help="override the scale's value")
     parser.add_argument("--dataset", default="cifar10-mini")
     parser.add_argument("--root", help="folder of the dataset (cifar10 needs one; nothing is downloaded)")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine",
-                        help="'published': the learning rates the released code used")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES,
+                        help="'published': the learning rates the released code used (the default with --published; "
+                             "else 'cosine')")
     parser.add_argument("--augmented-validation", action="store_true",
                         help="measure members on augmented validation images (the released code)")
     parser.add_argument("--device", default="auto")
@@ -79,8 +91,9 @@ def main(argv=None) -> RelativeNAS:
         val_images=scale["val_images"], recalibration_images=min(512, scale["val_images"] or 512),
         seed=args.seed, device=args.device, progress=not args.quiet, cutout=CUTOUT[name])
     strategy = RelativeNAS(pop_size=scale["pop_size"], generations=scale["generations"],
-                           member_steps=scale["member_steps"], lr_schedule=args.lr_schedule,
-                           augmented_validation=args.augmented_validation)
+                           member_steps=scale["member_steps"],
+                           lr_schedule=args.lr_schedule or ("published" if args.published else "cosine"),
+                           augmented_validation=args.augmented_validation or args.published)
     run_dir = Path(args.run_dir)
     if not args.resume and run_dir.exists():
         shutil.rmtree(run_dir)

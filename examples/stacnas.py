@@ -18,6 +18,13 @@ network); the run directory gets ``search_curve.csv`` / ``.png``,
 
     python examples/stacnas.py
     python examples/stacnas.py --published --dataset cifar10 --root ~/data --device cuda
+    python examples/stacnas.py --published --smoke --micro-batch 16
+
+``--smoke [STEPS]`` runs every phase (both stages, the derivation, the
+stand-alone network) at the chosen scale for STEPS (2) steps on the
+embedded images and prints each phase's seconds per step, peak memory and
+the projected cost of the full run (``smoke.json``); the progress bar counts
+epochs.
 """
 from __future__ import annotations
 
@@ -40,9 +47,12 @@ SCALES = {
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--published", action="store_true", help="the paper's scale (see the module docstring)")
+    parser.add_argument("--smoke", nargs="?", type=int, const=2, metavar="STEPS",
+                        help="a smoke run: every phase for STEPS (2) steps, with the projected cost")
+    parser.add_argument("--micro-batch", type=int, help="run each batch as chunks of this many images")
     for name in ("C", "layers", "layers_stage2", "epochs", "steps_per_epoch", "batch_size"):
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int, help="override the scale's value")
-    parser.add_argument("--dataset", default="cifar10-mini")
+    parser.add_argument("--dataset", default=None, help="cifar10-mini (the default) or, with --published, cifar10")
     parser.add_argument("--root", help="folder of the dataset (cifar10 needs one; nothing is downloaded)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -59,12 +69,19 @@ def main(argv=None) -> StacNASSearch:
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[console])
     scale = dict(SCALES["published" if args.published else "default"])
     scale.update({k: getattr(args, k) for k in scale if getattr(args, k) is not None})
-    strategy = StacNASSearch(dataset=args.dataset, root=args.root, device=args.device, **scale)
+    if args.dataset is None and not args.published:
+        args.dataset = "cifar10-mini"
+    if args.published:
+        scale.pop("steps_per_epoch")
+    if args.dataset is not None:
+        scale["dataset"] = args.dataset
+    strategy = StacNASSearch(root=args.root, device=args.device, published=args.published,
+                             smoke_steps=args.smoke, micro_batch=args.micro_batch, **scale)
     cost = CostEvaluator(metrics=("params",), net_kwargs={"C": 36, "layers": 20})
     run_dir = Path(args.run_dir)
     if not args.resume and run_dir.exists():
         shutil.rmtree(run_dir)
-    evonas.search(DartsSpace(), strategy, cost, budget=2 * scale["epochs"], seed=args.seed, run_dir=run_dir,
+    evonas.search(DartsSpace(), strategy, cost, budget=1_000, seed=args.seed, run_dir=run_dir,
                   resume=args.resume, progress=not args.quiet)
     groups = strategy.stage_results[0]
     print(f"stage 1 groups (normal cell, 14 edges): {' '.join(groups['normal'])}")

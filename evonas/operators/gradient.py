@@ -48,12 +48,14 @@ class GradientSearch:
             StacNAS clips at 3). :meth:`set_learning_rate` moves the rate (a schedule is the caller's).
         arch_learning_rate, arch_betas, arch_weight_decay: the alphas' Adam (DARTS and StacNAS: 3e-4,
             (0.5, 0.999), 1e-3).
+        micro_batch: run each training batch's loss as chunks of this many images, gradients accumulated (for a
+            batch that does not fit in memory; the architecture gradients of bi-level modes are not chunked).
     """
 
     def __init__(self, module: nn.Module, *, mode: str = "first-order", learning_rate: float = 0.025,
                  momentum: float = 0.9, weight_decay: float = 3e-4, grad_clip: float | None = 5.0,
                  arch_learning_rate: float = 3e-4, arch_betas: Sequence[float] = (0.5, 0.999),
-                 arch_weight_decay: float = 1e-3) -> None:
+                 arch_weight_decay: float = 1e-3, micro_batch: int | None = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"unknown gradient search mode {mode!r}; valid: {', '.join(MODES)}")
         arch_parameters = getattr(module, "arch_parameters", None)
@@ -64,7 +66,7 @@ class GradientSearch:
         self.alphas = list(arch_parameters())
         ids = {id(a) for a in self.alphas}
         self.weights = [p for p in module.parameters() if id(p) not in ids and p.requires_grad]
-        self.momentum, self.weight_decay = momentum, weight_decay
+        self.momentum, self.weight_decay, self.micro_batch = momentum, weight_decay, micro_batch
         self.w_optimizer = torch.optim.SGD(self.weights, lr=learning_rate, momentum=momentum,
                                            weight_decay=weight_decay)
         self.a_optimizer = torch.optim.Adam(self.alphas, lr=arch_learning_rate, betas=tuple(arch_betas),
@@ -91,12 +93,11 @@ class GradientSearch:
         if self.mode == "one-level":
             self.w_optimizer.zero_grad(set_to_none=True)
             self.a_optimizer.zero_grad(set_to_none=True)
-            loss = self._loss(train)
-            loss.backward()
+            loss = self._backward_in_chunks(train)
             self._clip()
             self.w_optimizer.step()
             self.a_optimizer.step()
-            return {"train_loss": float(loss.detach())}
+            return {"train_loss": loss}
         if val is None:
             raise ConfigError(f"{self.mode} DARTS needs a validation batch for the architecture step")
         self.a_optimizer.zero_grad(set_to_none=True)
@@ -106,13 +107,26 @@ class GradientSearch:
             alpha.grad = grad
         self.a_optimizer.step()
         self.w_optimizer.zero_grad(set_to_none=True)
-        loss = self._loss(train)
-        loss.backward()
+        loss = self._backward_in_chunks(train)
         for alpha in self.alphas:  # the weight step must not leave gradients on the alphas
             alpha.grad = None
         self._clip()
         self.w_optimizer.step()
-        return {"train_loss": float(loss.detach()), "val_loss": val_loss}
+        return {"train_loss": loss, "val_loss": val_loss}
+
+    def _backward_in_chunks(self, batch: Batch) -> float:
+        """Backward the batch's mean loss, as chunks of ``micro_batch`` images when set (gradients accumulated;
+        BatchNorm then sees a chunk); returns the loss (nats)."""
+        images, targets = batch
+        n = len(targets)
+        size = self.micro_batch if self.micro_batch and self.micro_batch < n else n
+        total = 0.0
+        for start in range(0, n, size):
+            x, y = images[start:start + size], targets[start:start + size]
+            loss = self._loss((x, y)) * (len(y) / n)
+            loss.backward()
+            total += float(loss.detach())
+        return total
 
     def _clip(self) -> None:
         if self.grad_clip:

@@ -38,8 +38,9 @@ valuations; skipped, they stay untouched.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -49,6 +50,7 @@ from evonas.errors import ConfigError, EvonasError
 from evonas.operators.base import Mutation
 from evonas.registry import operators
 from evonas.spaces.base import HasRelaxation, require
+from evonas.training.precision import MixedPrecision
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 #: how a masked op is treated: not run (evonas) or run as 0 * op(x) (the released code)
@@ -72,13 +74,19 @@ class PerturbationValuer:
     endless iterator of training batches for the fine-tunes; ``val_batches``: the fixed validation batches.
     ``restore``: ``"copy"`` (evonas) or ``"published"`` (restores nothing, see the module docstring);
     ``extra_step``: the released code's ``steps + 1`` updates; ``masked_ops``: ``"skip"`` (a masked op does not
-    run) or ``"zero"`` (it runs as ``0 * op(x)``, the released code).
+    run) or ``"zero"`` (it runs as ``0 * op(x)``, the released code); ``precision``: a
+    :class:`~evonas.training.precision.MixedPrecision` (fp16 autocast and a gradient scaler per :meth:`value`
+    call on CUDA, as the released code) or None (fp32); ``micro_batch``: run each fine-tune batch as chunks of
+    this many images, gradients accumulated (see :meth:`~evonas.training.precision.MixedPrecision.train_step`);
+    ``timer(kind, count)``: a context manager timing ``count`` steps of ``kind`` (``"fine-tune"``,
+    ``"validate"``), e.g. :meth:`evonas.runtime.phases.PhaseMeter.steps` bound to a phase.
     """
 
     def __init__(self, network, weights: torch.Tensor, optimizer: torch.optim.Optimizer,
                  train_batches: Iterator[Batch], val_batches: Sequence[Batch], *, restore: str = "copy",
                  extra_step: bool = False, masked_ops: str = "skip",
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, precision=None, micro_batch: int | None = None,
+                 timer: Callable[[str, int], Any] | None = None) -> None:
         if restore not in ("copy", "published"):
             raise ConfigError(f"restore must be 'copy' or 'published', got {restore!r}")
         if masked_ops not in MASKED_OPS:
@@ -88,6 +96,10 @@ class PerturbationValuer:
         self.compute = (weights != 0) if masked_ops == "zero" else None
         self.train_batches, self.val_batches = train_batches, list(val_batches)
         self.restore, self.extra_step, self.progress = restore, extra_step, progress
+        self.precision = precision if precision is not None else MixedPrecision("float32", "cpu")
+        self.scaler = self.precision.scaler()
+        self.micro_batch = micro_batch
+        self.timer = timer if timer is not None else (lambda kind, count: contextlib.nullcontext())
 
     def accuracy(self, weights: torch.Tensor | None = None) -> float:
         """Top-1 (%) on the validation batches, eval mode (BN running statistics), with ``weights``."""
@@ -95,9 +107,10 @@ class PerturbationValuer:
         was_training = self.network.training
         self.network.eval()
         correct = total = 0
-        with torch.no_grad():
+        with torch.no_grad(), self.timer("validate", len(self.val_batches)):
             for images, targets in self.val_batches:
-                logits = masked_forward(self.network, weights, images, self.compute)
+                with self.precision.autocast():
+                    logits = masked_forward(self.network, weights, images, self.compute)
                 correct += int((logits.argmax(1) == targets).sum())
                 total += len(targets)
         self.network.train(was_training)
@@ -106,11 +119,16 @@ class PerturbationValuer:
     def fine_tune(self, steps: int, weights: torch.Tensor) -> None:
         """``steps`` SGD steps (``steps + 1`` with ``extra_step``) on training batches, with ``weights``."""
         self.network.train()
-        for _ in range(steps + (1 if self.extra_step else 0)):
+        count = steps + (1 if self.extra_step else 0)
+        with self.timer("fine-tune", count):
+            self._fine_tune(count, weights)
+
+    def _fine_tune(self, count: int, weights: torch.Tensor) -> None:
+        for _ in range(count):
             images, targets = next(self.train_batches)
-            self.optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(masked_forward(self.network, weights, images, self.compute), targets).backward()
-            self.optimizer.step()
+            self.precision.train_step(
+                lambda x, y: F.cross_entropy(masked_forward(self.network, weights, x, self.compute), y),
+                images, targets, self.optimizer, self.scaler, self.micro_batch)
 
     def value(self, targets: Sequence[Sequence[tuple[int, int]]], steps: int, *,
               before: float | None = None) -> list[float]:
@@ -118,6 +136,7 @@ class PerturbationValuer:
         after masking it and fine-tuning ``steps``; the network and optimizer end as they started (``"copy"``).
         ``before``: the unmasked accuracy, when already known."""
         before = self.accuracy() if before is None else before
+        self.scaler = self.precision.scaler()  # the released code starts a scaler per perturb-val call
         live = [t for t in self.network.state_dict(keep_vars=True).values()]  # parameters and buffers
         optimizer_state = copy.deepcopy(self.optimizer.state_dict())
         if self.restore == "copy":

@@ -121,6 +121,12 @@ class Strategy(Configurable, abc.ABC):
         spent; the loop then stops. Strategies bounded only by the budget keep the default, False."""
         return False
 
+    def progress_units(self) -> tuple[int, int, str] | None:
+        """``(done, total, unit name)`` for a strategy of fixed length whose progress the display counts in its
+        own units (DAP's units of work, a gradient search's epochs, RelativeNAS' generations); None (the
+        default): the display counts evaluations against the budget."""
+        return None
+
     def callbacks(self, run_dir) -> list:
         """Extra :class:`~evonas.callbacks.Callback` objects writing the strategy's own results into the run
         directory ``run_dir`` (e.g. RelativeNAS' trajectory); none by default."""

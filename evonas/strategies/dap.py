@@ -63,9 +63,11 @@ exactly.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import itertools
+import json
 import logging
 import math
 import time
@@ -89,6 +91,7 @@ from evonas.runtime import distributed
 from evonas.spaces.base import HasCellTools
 from evonas.strategies.base import Strategy
 from evonas.strategies.gradient import cosine_rate
+from evonas.training.precision import PRECISIONS, MixedPrecision
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +102,26 @@ CPU_DEFAULTS: dict[str, Any] = {
     "population": 2, "C": 8, "layers": 5, "batch_size": 64, "learning_rate": 0.2176, "learning_rate_min": 0.001,
     "train_epochs": None, "train_steps": 20, "expand_steps": 3, "select_steps": 5, "topology_steps": 8,
     "ops": None, "restore": "copy", "extra_step": False, "masked_ops": "skip", "validation": "split",
-    "val_images": 512,
+    "val_images": 512, "dataset": "cifar10-mini", "schedule_step": "batch", "augment": "crop-flip",
+    "precision": "float32",
 }
 #: the released code's settings (``search_evolutionary.py``); ``published=True`` applies them
 PUBLISHED: dict[str, Any] = {
     "population": 4, "C": 16, "layers": 5, "batch_size": 256, "learning_rate": 0.2176, "learning_rate_min": 0.001,
     "train_epochs": 5, "train_steps": None, "expand_steps": 70, "select_steps": 130, "topology_steps": 180,
     "ops": "published", "restore": "published", "extra_step": True, "masked_ops": "zero", "validation": "test",
-    "val_images": None,
+    "val_images": None, "dataset": "cifar10", "schedule_step": "epoch", "augment": "released", "precision": "amp",
 }
+#: ``schedule_step``: the cosine moves after every batch (evonas) or once per epoch (the released code)
+SCHEDULE_STEPS = ("batch", "epoch")
+#: ``augment``: pad-4 crop + flip (evonas' CIFAR default, no Cutout) or the released code's FFCV pipeline, flip +
+#: translate by up to 2 pixels (a pad-2 crop) + Cutout 8
+AUGMENTS = {"crop-flip": {"padding": 4, "cutout": None}, "released": {"padding": 2, "cutout": 8}}
+#: the released code's stand-alone CIFAR-10 recipe (``eval-evolutionary/log.txt``): a smoke run builds and trains it
+STANDALONE: dict[str, Any] = {"C": 36, "layers": 20, "auxiliary_weight": 0.4, "drop_path_prob": 0.3, "epochs": 600,
+                              "batch_size": 128, "learning_rate": 0.025, "weight_decay": 3e-4, "grad_clip": 5.0}
+#: the images of a full published run (CIFAR-10: 50,000 training, 10,000 test), for a smoke run's projection
+CIFAR10_SIZES = (50_000, 10_000)
 #: the op lists ``ops`` names: the DARTS cell tools' ``DAP_OPS`` (each op once) and ``DAP_OPS_PUBLISHED``
 OP_LISTS = {"dap": "DAP_OPS", "published": "DAP_OPS_PUBLISHED"}
 
@@ -127,20 +141,42 @@ class DAP(Strategy):
                  topology_steps: int = DEFAULT, ops: str | None = DEFAULT, restore: str = DEFAULT,
                  extra_step: bool = DEFAULT, masked_ops: str = DEFAULT, inherit_weights: bool = False,
                  validation: str = DEFAULT,
-                 val_images: int | None = DEFAULT, dataset: str = "cifar10-mini", root: str | None = None,
+                 val_images: int | None = DEFAULT, dataset: str = DEFAULT, root: str | None = None,
+                 schedule_step: str = DEFAULT, augment: str = DEFAULT, precision: str = DEFAULT,
                  device: str = "auto", workers: int = 0, published: bool = False,
+                 smoke_steps: int | None = None, micro_batch: int | None = None,
                  checkpoint_seconds: float = 30.0) -> None:
-        """Settings left out take :data:`CPU_DEFAULTS`, or :data:`PUBLISHED` with ``published=True``."""
+        """Settings left out take :data:`CPU_DEFAULTS`, or :data:`PUBLISHED` with ``published=True``.
+
+        ``smoke_steps``: a smoke run (see :mod:`evonas.runtime.phases`): every phase once, at full size, for this
+        many steps (training steps, fine-tune steps, validation batches and valued ops per phase), on the
+        embedded ``cifar10-mini`` images (32x32, CIFAR-10's resolution) standing in for CIFAR-10 and its test
+        set; it prints and writes (``smoke.json``) each phase's seconds per step, peak memory and the projected
+        cost of the full run. ``micro_batch``: run every training batch as chunks of this many images with
+        gradient accumulation (for a published batch that does not fit in memory; said in the smoke report).
+        """
         given = dict(population=population, C=C, layers=layers, batch_size=batch_size,
                      learning_rate=learning_rate, learning_rate_min=learning_rate_min, train_epochs=train_epochs,
                      train_steps=train_steps, expand_steps=expand_steps, select_steps=select_steps,
                      topology_steps=topology_steps, ops=ops, restore=restore, extra_step=extra_step,
-                     masked_ops=masked_ops, validation=validation, val_images=val_images)
+                     masked_ops=masked_ops, validation=validation, val_images=val_images, dataset=dataset,
+                     schedule_step=schedule_step, augment=augment, precision=precision)
         base = PUBLISHED if published else CPU_DEFAULTS
         settings = {k: base[k] if v is DEFAULT else v for k, v in given.items()}
         settings.update(momentum=momentum, weight_decay=weight_decay, inherit_weights=inherit_weights,
-                        dataset=dataset, root=root, device=device, workers=workers, published=published,
-                        checkpoint_seconds=checkpoint_seconds)
+                        root=root, device=device, workers=workers, published=published, smoke_steps=smoke_steps,
+                        micro_batch=micro_batch, checkpoint_seconds=checkpoint_seconds)
+        if settings["schedule_step"] not in SCHEDULE_STEPS:
+            raise ConfigError(f"schedule_step must be one of {', '.join(SCHEDULE_STEPS)}, "
+                              f"got {settings['schedule_step']!r}")
+        if settings["augment"] not in AUGMENTS:
+            raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, got {settings['augment']!r}")
+        if settings["precision"] not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {settings['precision']!r}")
+        if micro_batch is not None and micro_batch < 2:
+            raise ConfigError(f"micro_batch must be >= 2 (BatchNorm needs two images), got {micro_batch}")
+        if smoke_steps is not None and smoke_steps < 1:
+            raise ConfigError(f"smoke_steps must be >= 1 (or None: a real run), got {smoke_steps}")
         if settings["validation"] not in ("split", "test"):
             raise ConfigError(f"validation must be 'split' or 'test', got {settings['validation']!r}")
         if settings["restore"] not in ("copy", "published"):
@@ -168,33 +204,32 @@ class DAP(Strategy):
 
     # ----------------------------------------------------------------- set-up
     def _setup(self) -> None:
-        from evonas.data import Subset, dataset_family, default_transforms, get_dataset, split_indices
+        from evonas.data import Subset, dataset_family, get_dataset, split_indices
+        from evonas.data.transforms import STATS, cifar_train_transform, eval_transform
         from evonas.runtime.device import resolve_device
         c = self.config
         tools = self.space.cell_tools
         space_ops = tuple(self.space.candidate_ops)
         self.ops = tuple(getattr(tools, OP_LISTS[c["ops"]])) if c["ops"] else space_ops
-        missing = sorted(set(self.ops) - set(space_ops))
-        if missing:
-            raise ConfigError(f"DAP's ops {missing} are not in the search space; give the space them, e.g. "
-                              f"--space-opt primitives='{list(dict.fromkeys(self.ops))}'")
+        smoke = c["smoke_steps"]
+        base = self._check_requirements(space_ops)
         self.device = resolve_device(c["device"])
+        self.precision = MixedPrecision(c["precision"], self.device)
         self.rank, self.world = distributed.rank(), distributed.world_size()
-        base = get_dataset(c["dataset"], root=c["root"])
-        train_tf, eval_tf = default_transforms(dataset_family(base), cutout=None)
+        mean, std = STATS[dataset_family(base)]
+        train_tf = cifar_train_transform(mean=mean, std=std, **AUGMENTS[c["augment"]])
+        eval_tf = eval_transform(mean=mean, std=std)
         self.num_classes = len(base.classes)
         self.data_seed = int(self.rng.integers(2**31 - 1))
-        if c["validation"] == "test":
-            if c["dataset"] not in ("cifar10", "cifar100"):
-                raise ConfigError(f"validation='test' needs a dataset with a test split (cifar10, cifar100), "
-                                  f"not {c['dataset']!r}")
+        val_batch = max(c["batch_size"], 256)
+        if c["validation"] == "test" and not smoke:
             log.warning("DAP decides on the %s TEST set (validation='test', as the released code does): the "
                         "test accuracy of its result is then no longer an unbiased estimate", c["dataset"])
             train_idx = np.arange(len(base.targets))
             val_set = get_dataset(c["dataset"], root=c["root"], train=False)
             val_set = Subset(val_set, np.arange(len(val_set.targets)), eval_tf)
-        else:
-            n_val = c["val_images"] or len(base.targets) // 5
+        else:  # a held-out part of the training images (a smoke run: standing in for the test set)
+            n_val = smoke * val_batch if smoke else c["val_images"] or len(base.targets) // 5
             fraction = min(max(n_val / len(base.targets), 1e-6), 0.9)
             train_idx, val_idx = split_indices(base.targets, (1 - fraction, fraction), seed=self.data_seed)
             val_set = Subset(base, val_idx, eval_tf)
@@ -203,30 +238,78 @@ class DAP(Strategy):
             raise ConfigError(f"the training part holds {len(self.train_set)} images, fewer than one batch "
                               f"({c['batch_size']}): lower batch_size or val_images")
         self.val_batches = [(x.to(self.device), y.to(self.device))
-                            for x, y in DataLoader(val_set, batch_size=max(c["batch_size"], 256))]
+                            for x, y in DataLoader(val_set, batch_size=val_batch)][:smoke or None]
+        self.meter = None
+        if smoke:
+            from evonas.runtime.phases import PhaseMeter
+
+            self.meter = PhaseMeter(self.device, notes=[
+                f"smoke run: {smoke} step(s) per phase; the embedded cifar10-mini images (32x32, CIFAR-10's "
+                f"resolution) stand in for CIFAR-10"
+                + (" and a held-out part of them for its test set" if c["validation"] == "test" else "")])
+            if c["micro_batch"] and c["micro_batch"] < c["batch_size"]:
+                self.meter.note(f"batch {c['batch_size']} runs as micro-batches of {c['micro_batch']} with "
+                                f"gradient accumulation (BatchNorm sees {c['micro_batch']} images at a time)")
+            if c["precision"] == "amp" and not self.precision.enabled:
+                self.meter.note(f"precision 'amp' (fp16 autocast + GradScaler) runs fp32 on {self.device.type}")
         if not self.members:  # a fresh search (a resumed one loads them)
             self.members = [self._cells.DapCell.random(self.ops, self.rng) for _ in range(c["population"])]
             self.matrices = [np.zeros((14, len(self.ops))) for _ in range(c["population"])]
             self.node_order = [int(n) for n in self.rng.permutation([1, 2, 3])]
 
+    def _check_requirements(self, space_ops: tuple):
+        """The training dataset, once everything the settings need is there; otherwise ONE ConfigError listing
+        every missing piece (the space's ops, the dataset, its folder)."""
+        from evonas.data import get_dataset
+        from evonas.errors import EvonasError
+        c = self.config
+        problems = []
+        missing = sorted(set(self.ops) - set(space_ops))
+        if missing:
+            problems.append(f"DAP's ops {missing} are not in the search space; give the space them, e.g. "
+                            f"--space-opt primitives='{json.dumps(list(dict.fromkeys(self.ops)))}'")
+        dataset = "cifar10-mini" if c["smoke_steps"] else c["dataset"]
+        if c["validation"] == "test" and not c["smoke_steps"] and dataset not in ("cifar10", "cifar100"):
+            problems.append(f"validation='test' needs a dataset with a test split (cifar10, cifar100), "
+                            f"not {dataset!r}")
+        base = None
+        try:
+            base = get_dataset(dataset, root=c["root"])
+            if c["validation"] == "test" and not c["smoke_steps"] and not problems:
+                get_dataset(dataset, root=c["root"], train=False)
+        except EvonasError as exc:
+            problems.append(str(exc))
+        if problems:
+            what = "published=True" if c["published"] else "these settings"
+            raise ConfigError(f"DAP with {what} needs: " + "; ".join(
+                f"({i}) {p}" for i, p in enumerate(problems, 1)) + (
+                " (or smoke_steps=2: a smoke run on the embedded images)" if c["published"] else ""))
+        return base
+
     def _plan(self) -> list[tuple]:
         """The units of work of this process: its members' expansions (member m runs on rank m mod world size),
-        with several processes a gather of the valuation matrices, then (rank 0 only) the selections."""
-        units: list[tuple] = [("expand", m, e) for m in range(self.config["population"])
-                              if m % self.world == self.rank for e in range(14)]
+        with several processes a gather of the valuation matrices, then (rank 0 only) the selections. A smoke run
+        keeps the first unit of each phase: its first member's first edge, the first fine edge and topology node."""
+        first = 1 if self.config["smoke_steps"] else None
+        mine = [m for m in range(self.config["population"]) if m % self.world == self.rank][:first]
+        units: list[tuple] = [("expand", m, e) for m in mine for e in range(14)[:first]]
         if self.world > 1:
             units.append(("gather",))
             if self.rank > 0:
                 return units
         units.append(("coarse",))
-        units += [("fine", e) for e in self._cells.FINE_SELECTION_ORDER]
-        units += [("topology", n) for n in self.node_order]
+        units += [("fine", e) for e in self._cells.FINE_SELECTION_ORDER[:first]]
+        units += [("topology", n) for n in self.node_order[:first]]
         return units
 
     @property
     def _cells(self):
         """The space's DARTS cell tools (DapCell, edge_index, node_inputs, the op lists, ...)."""
         return self.space.cell_tools
+
+    def progress_units(self) -> tuple[int, int, str]:
+        """Units of work done of this process's plan (expansions, selections)."""
+        return self.unit, len(self._plan()) if self.members else 0, "units"
 
     @property
     def finished(self) -> bool:
@@ -249,6 +332,7 @@ class DAP(Strategy):
                    else f"edge {unit[1]}" if unit[0] == "fine" else f"node {unit[1]}"}
             if self.world > 1:
                 row["rank"] = self.rank
+            self._phase = unit[0]
             row.update(getattr(self, f"_{unit[0]}")(*unit[1:]))
             self.unit += 1
             self.work = None
@@ -256,6 +340,8 @@ class DAP(Strategy):
             row["arch"] = self.space.key(arch)
             self.curve.append(row)
             self.tell([arch], ctx.evaluate([arch]))
+            if self.meter is not None and self.finished:
+                self._smoke_end()
         finally:
             self.ctx = None
 
@@ -294,8 +380,7 @@ class DAP(Strategy):
             self.values[edge, p] = d
         keep = fine_select(dict(zip(held, deltas)))
         cell = self.cell.with_edge(edge, [keep])
-        last = self.unit == len(self._plan()) - len(self.node_order) - 1
-        if last:  # op selection ends: drop 'none'
+        if self._plan()[self.unit + 1][0] == "topology":  # op selection ends: drop 'none'
             cell = self._cells.DapCell(cell.ops, cell.edges, with_zero=False)
         self._rebuild_and_train(cell, c["learning_rate"] / 2.5)
         return {"accuracy_before": work["before"], "kept": self.ops[keep]}
@@ -319,6 +404,78 @@ class DAP(Strategy):
         else:
             self.cell = cell
         return {"accuracy_before": work["before"], "kept": f"{kept[0]},{kept[1]}"}
+
+    # -------------------------------------------------------------- smoke run
+    def _timer(self, kind: str, count: int):
+        """Times ``count`` steps of ``kind`` in the current phase (a smoke run; nothing otherwise)."""
+        if self.meter is None:
+            return contextlib.nullcontext()
+        return self.meter.steps(getattr(self, "_phase", "setup"), kind, count)
+
+    def _full_sizes(self) -> dict:
+        """Steps of one epoch and validation batches of one pass, on CIFAR-10 (a full published run)."""
+        c = self.config
+        train, test = CIFAR10_SIZES
+        val = c["val_images"] or train // 5 if c["validation"] != "test" else test
+        return {"per_epoch": train // c["batch_size"], "val_batches": math.ceil(val / max(c["batch_size"], 256)),
+                "train_images": train}
+
+    def full_run_steps(self) -> dict:
+        """``{(phase, kind): steps}`` of the full run these settings describe (one process, CIFAR-10 sizes):
+        training steps, fine-tune steps and validation batches per phase, and the stand-alone training."""
+        from evonas.training.smoke import epoch_steps
+        c = self.config
+        sizes = self._full_sizes()
+        train = int(round(c["train_epochs"] * sizes["per_epoch"])) if c["train_epochs"] else int(c["train_steps"])
+        extra, val, ops = int(bool(c["extra_step"])), sizes["val_batches"], len(self.ops)
+        members = c["population"] * 14
+        topology_edges = [14 if c["restore"] == "published" else node + 2 for node in (1, 2, 3)]
+        return {
+            ("expand", "train"): members * train, ("expand", "fine-tune"): members * ops * (c["expand_steps"] + extra),
+            ("expand", "validate"): members * (1 + ops) * val,
+            ("coarse", "train"): train, ("coarse", "validate"): val,
+            ("fine", "train"): 14 * train, ("fine", "fine-tune"): 14 * 2 * (c["select_steps"] + extra),
+            ("fine", "validate"): 14 * 3 * val,
+            ("topology", "train"): 2 * train,
+            ("topology", "fine-tune"): sum(topology_edges) * (c["topology_steps"] + extra),
+            ("topology", "validate"): sum(1 + e for e in topology_edges) * val,
+            ("stand-alone", "train"): STANDALONE["epochs"] * epoch_steps(sizes["train_images"],
+                                                                         STANDALONE["batch_size"]),
+        }
+
+    def _smoke_end(self) -> None:
+        """A smoke run's last phases (rank 0): the final cell's stand-alone network built and trained a few
+        steps; then the report, printed and kept for ``smoke.json``."""
+        from evonas.runtime.phases import format_report
+        from evonas.training.smoke import standalone_steps
+        c = self.config
+        if self._plan()[-1][0] == "topology":
+            with self._timer_phase("derive"):
+                genotype = self.chosen()
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.data_seed)
+                network = self.space.build(genotype, C=STANDALONE["C"], layers=STANDALONE["layers"],
+                                           auxiliary=True, num_classes=self.num_classes)
+                loader = DataLoader(self.train_set, batch_size=STANDALONE["batch_size"], shuffle=True,
+                                    drop_last=True)
+                standalone_steps(network, loader, steps=c["smoke_steps"], meter=self.meter,
+                                 learning_rate=STANDALONE["learning_rate"],
+                                 weight_decay=STANDALONE["weight_decay"],
+                                 auxiliary_weight=STANDALONE["auxiliary_weight"], grad_clip=STANDALONE["grad_clip"],
+                                 drop_path_prob=STANDALONE["drop_path_prob"], micro_batch=c["micro_batch"])
+            del network
+        self.smoke_report = self.meter.report(self.full_run_steps(), search_phases=(
+            "expand", "gather", "coarse", "fine", "topology", "derive"))
+        if self.rank == 0:
+            print(format_report(f"DAP (published={c['published']})", self.smoke_report), flush=True)
+
+    def _timer_phase(self, phase: str):
+        return self.meter.steps(phase, "run", 1)
+
+    def result_files(self) -> dict:
+        """``smoke.json`` after a smoke run (see :mod:`evonas.runtime.phases`)."""
+        report = getattr(self, "smoke_report", None)
+        return {"smoke.json": report} if report is not None else {}
 
     # -------------------------------------------------------------- machinery
     def _network(self, cell: Any):
@@ -363,16 +520,22 @@ class DAP(Strategy):
         c = self.config
         per_epoch = max(len(self.train_set) // c["batch_size"], 1)
         total = int(round(c["train_epochs"] * per_epoch)) if c["train_epochs"] else int(c["train_steps"])
+        if c["smoke_steps"]:
+            total, per_epoch = c["smoke_steps"], max(1, self._full_sizes()["per_epoch"])
         weights = cell.weights().to(self.device)
         batches = self._batches(salt=0)
+        scaler = self.precision.scaler()  # the released code starts one per training
         network.train()
-        for step in range(total):
-            for group in optimizer.param_groups:
-                group["lr"] = cosine_rate(step, total, learning_rate, c["learning_rate_min"])
-            images, targets = next(batches)
-            optimizer.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(masked_forward(network, weights, images), targets).backward()
-            optimizer.step()
+        with self._timer("train", total):
+            for step in range(total):
+                rate = (cosine_rate(step // per_epoch, total / per_epoch, learning_rate, c["learning_rate_min"])
+                        if c["schedule_step"] == "epoch" else
+                        cosine_rate(step, total, learning_rate, c["learning_rate_min"]))
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
+                images, targets = next(batches)
+                self.precision.train_step(lambda x, y: torch.nn.functional.cross_entropy(
+                    masked_forward(network, weights, x), y), images, targets, optimizer, scaler, c["micro_batch"])
         for group in optimizer.param_groups:  # what the fine-tunes then run at (the cosine's end)
             group["lr"] = c["learning_rate_min"]
 
@@ -409,7 +572,8 @@ class DAP(Strategy):
         self.work["valuer"] = PerturbationValuer(network, self.cell.weights().to(self.device), optimizer,
                                                  iter(()), self.val_batches, restore=self.config["restore"],
                                                  extra_step=self.config["extra_step"],
-                                                 masked_ops=self.config["masked_ops"])
+                                                 masked_ops=self.config["masked_ops"], precision=self.precision,
+                                                 micro_batch=self.config["micro_batch"], timer=self._timer)
         if "before" not in self.work:
             self.work["before"] = self.work["valuer"].accuracy()
         return self.work
@@ -417,15 +581,20 @@ class DAP(Strategy):
     def _value(self, work: dict, targets: list, steps: int) -> list[float]:
         """Value ``targets`` one by one, checkpointing after each (a resumed unit continues after the last)."""
         valuer, network = work["valuer"], work["network"]
+        smoke = self.config["smoke_steps"]
+        if smoke:  # a smoke run values its first targets for a few steps (the others keep the value 0)
+            valued, steps = min(smoke, len(targets)), smoke
+        else:
+            valued = len(targets)
         if work["live"] is not None:  # published restore: the weights the previous op's fine-tune left
             network.load_state_dict(work["live"])
-        for i in range(len(work["deltas"]), len(targets)):
+        for i in range(len(work["deltas"]), valued):
             valuer.train_batches = self._batches(salt=1 + i)
             work["deltas"].append(valuer.value([targets[i]], steps, before=work["before"])[0])
             if self.config["restore"] == "published":
                 work["live"] = copy.deepcopy(network.state_dict())
             self._checkpoint()
-        return list(work["deltas"])
+        return list(work["deltas"]) + [0.0] * (len(targets) - valued)
 
     def _checkpoint(self) -> None:
         """Save the search inside a unit, at most every ``checkpoint_seconds`` (a save costs about 0.4 s at toy
@@ -462,7 +631,8 @@ class DAP(Strategy):
         """The final cell once the search has ended (before: the current estimate)."""
         if not self.members:
             return None
-        if self.finished and self._plan()[-1][0] == "topology":  # this process made the selections
+        if self.finished and self._plan()[-1][0] == "topology" and not self.config["smoke_steps"]:
+            # this process made the selections (a smoke run's cell is not fully selected: its estimate)
             return self.space.validate(self.cell.genotype())
         return self.estimate()
 

@@ -36,6 +36,7 @@ skip connections is reported (DARTS' known failure mode).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import inspect
@@ -71,11 +72,14 @@ class _GradientStrategy(Strategy):
                  momentum: float = 0.9, weight_decay: float = 3e-4, grad_clip: float = 5.0,
                  arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, steps_per_epoch: int | None = None,
                  skip_collapse_share: float = 0.5, lr_schedule: str = "cosine", device: str = "auto",
-                 channels_last: bool | None = None, workers: int = 0, **stage_config: Any) -> None:
+                 channels_last: bool | None = None, workers: int = 0, smoke_steps: int | None = None,
+                 micro_batch: int | None = None, **stage_config: Any) -> None:
         if lr_schedule not in ("cosine", "published"):
             raise ConfigError(f"lr_schedule must be 'cosine' or 'published', got {lr_schedule!r}")
         if not 0 < train_portion <= 1:
             raise ConfigError(f"train_portion must be in (0, 1], got {train_portion}")
+        if smoke_steps is not None and smoke_steps < 1:
+            raise ConfigError(f"smoke_steps must be >= 1 (or None: a real run), got {smoke_steps}")
         if steps_per_epoch is not None and steps_per_epoch < 1:
             raise ConfigError(f"steps_per_epoch must be >= 1 (or None: whole epochs), got {steps_per_epoch}")
         own = {name for name, p in inspect.signature(type(self).__init__).parameters.items()
@@ -95,7 +99,8 @@ class _GradientStrategy(Strategy):
                          weight_decay=weight_decay, grad_clip=grad_clip, arch_learning_rate=arch_learning_rate,
                          arch_weight_decay=arch_weight_decay, steps_per_epoch=steps_per_epoch,
                          skip_collapse_share=skip_collapse_share, lr_schedule=lr_schedule, device=device,
-                         channels_last=channels_last, workers=workers, **stage_config)
+                         channels_last=channels_last, workers=workers, smoke_steps=smoke_steps,
+                         micro_batch=micro_batch, **stage_config)
         self.stage = 0  # index into the stages
         self.epoch = 0  # epochs done in the current stage
         self.rate_scale = 1.0  # halved after each non-finite loss
@@ -131,8 +136,18 @@ class _GradientStrategy(Strategy):
         self.device = resolve_device(c["device"])
         self.memory_format = (torch.channels_last if (self.device.type == "cpu" if c["channels_last"] is None
                                                        else c["channels_last"]) else torch.contiguous_format)
-        base = get_dataset(c["dataset"], root=c["root"])
+        base = get_dataset("cifar10-mini" if c["smoke_steps"] else c["dataset"], root=c["root"])
         train_tf, _ = default_transforms(dataset_family(base), cutout=None)
+        self.meter = None
+        if c["smoke_steps"]:
+            from evonas.runtime.phases import PhaseMeter
+
+            self.meter = PhaseMeter(self.device, notes=[
+                f"smoke run: {c['smoke_steps']} step(s) per stage; the embedded cifar10-mini images (32x32, "
+                f"CIFAR-10's resolution) stand in for {c['dataset']}"])
+            if c["micro_batch"] and c["micro_batch"] < c["batch_size"]:
+                self.meter.note(f"batch {c['batch_size']} runs as micro-batches of {c['micro_batch']} with "
+                                f"gradient accumulation (BatchNorm sees {c['micro_batch']} images at a time)")
         self.num_classes = len(base.classes)
         self.data_seed = int(self.rng.integers(2**31 - 1))
         if c["train_portion"] >= 1:
@@ -155,7 +170,7 @@ class _GradientStrategy(Strategy):
                                      learning_rate=c["learning_rate"], momentum=c["momentum"],
                                      weight_decay=c["weight_decay"], grad_clip=c["grad_clip"],
                                      arch_learning_rate=c["arch_learning_rate"],
-                                     arch_weight_decay=c["arch_weight_decay"])
+                                     arch_weight_decay=c["arch_weight_decay"], micro_batch=c["micro_batch"])
         if state is not None:
             self.module.load_state_dict(state["module"])
             self.search.w_optimizer.load_state_dict(state["w_optimizer"])
@@ -170,6 +185,11 @@ class _GradientStrategy(Strategy):
     @property
     def finished(self) -> bool:
         return self.stage >= len(self._stages())
+
+    def progress_units(self) -> tuple[int, int, str]:
+        """Epochs done of all stages (a smoke run: one short epoch per stage)."""
+        per_stage = [1 if self.config["smoke_steps"] else s["epochs"] for s in self._stages()]
+        return sum(per_stage[:self.stage]) + (self.epoch if not self.finished else 0), sum(per_stage), "epochs"
 
     def ask(self) -> list:
         return [self._derive(self.stage, self.module)] if not self.finished else []
@@ -191,13 +211,59 @@ class _GradientStrategy(Strategy):
             self.derived = arch
             self.tell([arch], ctx.evaluate([arch]))
             self.epoch += 1
-            if self.epoch >= stage["epochs"]:
+            if self.epoch >= (1 if self.config["smoke_steps"] else stage["epochs"]):  # smoke: one short epoch
                 self.stage_results.append(self._hand_on(self.stage, self.module))
                 self.stage, self.epoch, self.rate_scale = self.stage + 1, 0, 1.0
                 if not self.finished:
                     self._start_stage()
+                elif self.meter is not None:
+                    self._smoke_end()
         finally:
             self.ctx = None
+
+    # -------------------------------------------------------------- smoke run
+    #: the stand-alone CIFAR-10 recipe of the paper's evaluation (the DARTS recipe: C=36, 20 cells, batch 96, 600
+    #: epochs, auxiliary 0.4, drop-path 0.2, grad clip 5); a smoke run builds and trains it a few steps
+    STANDALONE: dict = {"C": 36, "layers": 20, "auxiliary_weight": 0.4, "drop_path_prob": 0.2, "epochs": 600,
+                        "batch_size": 96, "learning_rate": 0.025, "weight_decay": 3e-4, "grad_clip": 5.0}
+
+    def full_run_steps(self) -> dict:
+        """``{(phase, kind): steps}`` of the full run these settings describe on CIFAR-10 (50,000 training
+        images): each stage's optimizer steps, and the stand-alone training."""
+        from evonas.training.smoke import epoch_steps
+        c = self.config
+        per_epoch = epoch_steps(int(50_000 * min(c["train_portion"], 1.0)), c["batch_size"], drop_last=True)
+        if c["steps_per_epoch"]:
+            per_epoch = min(per_epoch, c["steps_per_epoch"])
+        steps = {(s["name"], "train"): s["epochs"] * per_epoch for s in self._stages()}
+        steps[("stand-alone", "train")] = self.STANDALONE["epochs"] * epoch_steps(50_000,
+                                                                                   self.STANDALONE["batch_size"])
+        return steps
+
+    def _smoke_end(self) -> None:
+        """The derived cell's stand-alone network built and trained a few steps; then the report."""
+        from evonas.runtime.phases import format_report
+        from evonas.training.smoke import standalone_steps
+        c, recipe = self.config, self.STANDALONE
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.data_seed)
+            with self.meter.steps("derive", "run", 1):
+                network = self.space.build(self.derived, C=recipe["C"], layers=recipe["layers"], auxiliary=True,
+                                           num_classes=self.num_classes)
+            loader = DataLoader(self.train_set, batch_size=recipe["batch_size"], shuffle=True, drop_last=True)
+            standalone_steps(network, loader, steps=c["smoke_steps"], meter=self.meter,
+                             learning_rate=recipe["learning_rate"], weight_decay=recipe["weight_decay"],
+                             auxiliary_weight=recipe["auxiliary_weight"], grad_clip=recipe["grad_clip"],
+                             drop_path_prob=recipe["drop_path_prob"], micro_batch=c["micro_batch"])
+        del network
+        self.smoke_report = self.meter.report(self.full_run_steps(), search_phases=(
+            *(s["name"] for s in self._stages()), "derive"))
+        print(format_report(f"{self.name} (published={c.get('published', False)})", self.smoke_report), flush=True)
+
+    def result_files(self) -> dict:
+        """``smoke.json`` after a smoke run (see :mod:`evonas.runtime.phases`)."""
+        report = getattr(self, "smoke_report", None)
+        return {"smoke.json": report} if report is not None else {}
 
     def _epoch(self, stage: dict) -> dict[str, float]:
         c = self.config
@@ -208,10 +274,17 @@ class _GradientStrategy(Strategy):
         snapshot = copy.deepcopy((self.module.state_dict(), self.search.w_optimizer.state_dict(),
                                   self.search.a_optimizer.state_dict()))
         bilevel = stage["mode"] != "one-level"
+        limit = c["smoke_steps"] or c["steps_per_epoch"]
+        timer = (self.meter.steps(stage["name"], "train", limit) if self.meter is not None
+                 else contextlib.nullcontext())
+        with timer:
+            return self._epoch_steps(stage, rate, snapshot, bilevel, limit)
+
+    def _epoch_steps(self, stage: dict, rate: float, snapshot, bilevel: bool, limit: int | None) -> dict:
         val_batches, val_round = None, 0
         totals, steps = {}, 0
         for step, (images, targets) in enumerate(self._loader(self.train_set, 0)):
-            if c["steps_per_epoch"] is not None and step >= c["steps_per_epoch"]:
+            if limit is not None and step >= limit:
                 break
             val = None
             if bilevel:  # the validation part is walked alongside, reshuffled whenever it runs out
@@ -307,6 +380,16 @@ class DartsSearch(_GradientStrategy):
         return self.space.derive(module)
 
 
+#: the released StacNAS code's search settings (``search.py`` and the README's commands; see
+#: docs/algorithms/stacnas.md); ``StacNASSearch(published=True)`` applies them
+STACNAS_PUBLISHED: dict[str, Any] = {
+    "epochs": 80, "C": 16, "layers": 14, "layers_stage2": 20, "train_portion": 1.0, "grad_clip": 3.0,
+    "alpha_share": True, "batch_size": 64, "learning_rate": 0.025, "learning_rate_min": 0.001, "momentum": 0.9,
+    "weight_decay": 3e-4, "arch_learning_rate": 3e-4, "arch_weight_decay": 1e-3, "lr_schedule": "published",
+    "steps_per_epoch": None, "dataset": "cifar10",
+}
+
+
 @strategies.register("stacnas")
 class StacNASSearch(_GradientStrategy):
     """StacNAS (see the module docstring): ``epochs`` per stage (80 in the paper), ``C`` (16) and the depth of
@@ -323,13 +406,23 @@ class StacNASSearch(_GradientStrategy):
 
     def __init__(self, *, epochs: int = 80, C: int = 16, layers: int = 14, layers_stage2: int = 20,
                  train_portion: float = 1.0, grad_clip: float = 3.0, keep_zero_attention: bool = False,
-                 alpha_share: bool = True, **config: Any) -> None:
+                 alpha_share: bool = True, published: bool = False, **config: Any) -> None:
+        """``published=True``: every setting the released code fixes (:data:`STACNAS_PUBLISHED`) where the
+        caller gives none, CIFAR-10 included (give ``root``, or ``smoke_steps`` for a smoke run)."""
+        if published:
+            given = dict(epochs=epochs, C=C, layers=layers, layers_stage2=layers_stage2, train_portion=train_portion,
+                         grad_clip=grad_clip, alpha_share=alpha_share)
+            mismatched = {k: v for k, v in given.items() if v != STACNAS_PUBLISHED[k]}
+            if mismatched:
+                log.info("published=True with settings of your own: %s", mismatched)
+            config = {**{k: v for k, v in STACNAS_PUBLISHED.items() if k not in given}, **config}
         if keep_zero_attention and not alpha_share:
             raise ConfigError("keep_zero_attention gives one scale per pair of each cell kind; it needs "
                               "alpha_share=True")
         super().__init__(epochs=epochs, C=C, layers=layers, layers_stage2=layers_stage2,
                          train_portion=train_portion, grad_clip=grad_clip,
-                         keep_zero_attention=keep_zero_attention, alpha_share=alpha_share, **config)
+                         keep_zero_attention=keep_zero_attention, alpha_share=alpha_share, published=published,
+                         **config)
 
     def _setup(self) -> None:
         super()._setup()
@@ -369,9 +462,10 @@ class StacNASSearch(_GradientStrategy):
         return self.stage_results[1] if len(self.stage_results) > 1 else None
 
     def result_files(self) -> dict:
-        """``edge_attention.json`` with ``keep_zero_attention`` (for ``evonas train --net-opt``)."""
+        """``edge_attention.json`` with ``keep_zero_attention`` (for ``evonas train --net-opt``); ``smoke.json``
+        after a smoke run."""
         attention = self.edge_attention()
-        return {} if attention is None else {"edge_attention.json": attention}
+        return super().result_files() | ({} if attention is None else {"edge_attention.json": attention})
 
     def _derive(self, stage: int, module: torch.nn.Module):
         """Either stage's cell by raw logits (stage 1's names each edge's winning group representative); without
@@ -383,4 +477,4 @@ class StacNASSearch(_GradientStrategy):
                                                     module.edge_primitives, module.steps))
 
 
-__all__ = ["DartsSearch", "StacNASSearch", "cosine_rate"]
+__all__ = ["STACNAS_PUBLISHED", "DartsSearch", "StacNASSearch", "cosine_rate"]

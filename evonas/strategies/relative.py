@@ -69,6 +69,17 @@ log = logging.getLogger(__name__)
 LR_SCHEDULES = ("cosine", "published")
 MODES = ("auto", "weight-set", "evaluator")
 FAST_BY = ("val_loss", "accuracy")
+#: the released RelativeNAS code's search settings (``train_search.py``, ``slow_fast_learning.py``; see
+#: docs/algorithms/relativenas.md): the strategy's part ...
+RELATIVENAS_PUBLISHED: dict = {"pop_size": 20, "generations": 50, "learning_rate": 0.1, "learning_rate_min": 0.001,
+                               "drop_path_prob": 0.3, "member_steps": None, "fast_by": "val_loss",
+                               "lr_schedule": "published", "augmented_validation": True}
+#: ... and its weight set's, as :class:`~evonas.evaluators.supernet.SupernetEvaluator` settings (an 8-cell, C=16
+#: network on CIFAR-10 split 25k / 25k, batch 256, SGD momentum 0.9, weight decay 3e-4, grad clip 5, Cutout 16)
+RELATIVENAS_PUBLISHED_SUPERNET: dict = {"dataset": "cifar10", "split": (0.5, 0.5), "batch_size": 256,
+                                        "supernet_kwargs": {"C": 16, "layers": 8}, "momentum": 0.9,
+                                        "weight_decay": 3e-4, "grad_clip": 5.0, "cutout": 16, "epochs": 0,
+                                        "val_images": None}
 
 
 def generation_learning_rate(generation: int, generations: int, learning_rate: float, learning_rate_min: float,
@@ -207,6 +218,10 @@ class RelativeNAS(Strategy):
     def finished(self) -> bool:
         return self.completed >= self.config["generations"]
 
+    def progress_units(self) -> tuple[int, int, str]:
+        """Generations done."""
+        return self.completed, self.config["generations"], "generations"
+
     def ask(self) -> list:
         """The current population's architectures (the search moves it in :meth:`step`)."""
         if self.X is None:
@@ -343,5 +358,6 @@ class RelativeNAS(Strategy):
         return [StrategyOutputs(run_dir, "trajectory", "trajectory", strategy=self)]
 
 
-__all__ = ["ContinuousBox", "FAST_BY", "LR_SCHEDULES", "MODES", "RelativeNAS", "diversity", "generation_learning_rate",
+__all__ = ["ContinuousBox", "FAST_BY", "LR_SCHEDULES", "MODES", "RELATIVENAS_PUBLISHED",
+           "RELATIVENAS_PUBLISHED_SUPERNET", "RelativeNAS", "diversity", "generation_learning_rate",
            "slow_learner_update"]

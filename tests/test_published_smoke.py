@@ -1,0 +1,112 @@
+"""The published configurations run end to end in smoke mode: every phase once, at the published widths and depths,
+a step per phase, with a report of seconds per step, memory and the projected cost of the full run.
+
+To fit the CI budget the tests lower the batch sizes (given explicitly, and the stand-alone recipe's batch is
+patched); ``benchmarks/bench_published.py`` runs the published batches.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import evonas
+from evonas.evaluators.cost import CostEvaluator
+from evonas.spaces.darts import DartsSpace
+from evonas.strategies import dap as dap_module
+from evonas.strategies.dap import DAP, OP_LISTS
+from evonas.strategies.gradient import StacNASSearch
+
+
+def _rows(report):
+    return {(r["phase"], r["kind"]): r for r in report["rows"]}
+
+
+def _no_leak(report, phases, limit_gib=1.0):
+    """Resident memory at the end of each phase grows by less than ``limit_gib`` from the first to the last."""
+    ends = [next(r["host_end_gib"] for r in report["rows"] if r["phase"] == p) for p in phases]
+    assert max(ends) - ends[0] < limit_gib, ends
+
+
+def test_dap_published_smoke_runs_every_phase_and_projects_the_full_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(dap_module.STANDALONE, "batch_size", 8)
+    strategy = DAP(published=True, smoke_steps=1, batch_size=8, micro_batch=4)
+    ops = getattr(DartsSpace().cell_tools, OP_LISTS["published"])
+    space = DartsSpace(primitives=tuple(dict.fromkeys(ops)))
+    evonas.search(space, strategy, CostEvaluator(metrics=("params",)), budget=100, seed=0, progress=False,
+                  run_dir=tmp_path / "run")
+    assert [row["phase"] for row in strategy.curve] == ["expand", "coarse", "fine", "topology"]
+    report = json.loads((tmp_path / "run" / "smoke.json").read_text())
+    rows = _rows(report)
+    for key in [("expand", "train"), ("expand", "fine-tune"), ("expand", "validate"), ("coarse", "train"),
+                ("fine", "train"), ("fine", "fine-tune"), ("topology", "fine-tune"), ("stand-alone", "train")]:
+        assert rows[key]["smoke_steps"] >= 1 and rows[key]["seconds_per_step"] > 0, key
+    # the full run of the published settings, at the batch given here: 4 members x 14 edges x 5 epochs
+    per_epoch = 50_000 // 8
+    assert rows[("expand", "train")]["full_steps"] == 4 * 14 * 5 * per_epoch
+    assert rows[("expand", "fine-tune")]["full_steps"] == 4 * 14 * 9 * 71
+    assert rows[("topology", "fine-tune")]["full_steps"] == 3 * 14 * 181
+    assert rows[("stand-alone", "train")]["full_steps"] == 600 * 50_000 // 8
+    assert report["search_hours"] > 0 and report["total_hours"] > report["search_hours"]
+    assert any("micro-batches of 4" in n for n in report["notes"])
+    assert any("cifar10-mini" in n for n in report["notes"])
+    assert all(r["host_peak_gib"] < 6 for r in report["rows"] if r["host_peak_gib"] is not None)
+    _no_leak(report, ["expand", "coarse", "fine", "topology"])
+    assert "projected full run on this machine" in capsys.readouterr().out
+
+
+def test_stacnas_published_smoke_runs_both_stages_and_the_standalone_network(tmp_path, monkeypatch):
+    monkeypatch.setitem(StacNASSearch.STANDALONE, "batch_size", 8)
+    strategy = StacNASSearch(published=True, smoke_steps=1, batch_size=8)
+    assert strategy.config["layers"] == 14 and strategy.config["layers_stage2"] == 20
+    evonas.search(DartsSpace(), strategy, CostEvaluator(metrics=("params",)), budget=100, seed=0, progress=False,
+                  run_dir=tmp_path / "run")
+    assert [row["stage"] for row in strategy.curve] == ["stacnas-groups", "stacnas-ops"]
+    report = json.loads((tmp_path / "run" / "smoke.json").read_text())
+    rows = _rows(report)
+    assert rows[("stacnas-groups", "train")]["full_steps"] == 80 * (50_000 // 8)
+    assert rows[("stacnas-ops", "train")]["seconds_per_step"] > 0
+    assert rows[("stand-alone", "train")]["seconds_per_step"] > 0
+    _no_leak(report, ["stacnas-groups", "stacnas-ops"])
+
+
+def test_smoke_steps_are_checked():
+    with pytest.raises(evonas.errors.ConfigError, match="smoke_steps must be >= 1"):
+        DAP(smoke_steps=0)
+    with pytest.raises(evonas.errors.ConfigError, match="micro_batch must be >= 2"):
+        DAP(micro_batch=1)
+    with pytest.raises(evonas.errors.ConfigError, match="smoke_steps must be >= 1"):
+        StacNASSearch(smoke_steps=0)
+
+
+def test_a_fixed_length_search_shows_progress_in_its_own_units():
+    """The bar of a strategy with progress units counts them (not evaluations against the budget)."""
+    from evonas.callbacks import ProgressDisplay
+    from evonas.core import Objective
+
+    class Fixed:
+        done = 0
+
+        def progress_units(self):
+            return self.done, 32, "units"
+
+    class Archive(list):
+        objectives = ()
+        individuals = []
+
+    class State:
+        archive = Archive()
+
+    strategy = Fixed()
+    display = ProgressDisplay(10_000, 0, [Objective("params", "min")], bar=True, strategy=strategy)
+    assert display.bar.total == 32
+    display.on_evaluation(1)
+    assert display.bar.n == 0
+    strategy.done = 5
+    display.best.update = lambda archive: {}
+    display.on_generation(1, State())
+    assert display.bar.n == 5
+    display.close()
+    plain = ProgressDisplay(10_000, 0, [Objective("params", "min")], bar=False)
+    assert plain.bar.total == 10_000
+    plain.close()
