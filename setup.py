@@ -16,7 +16,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["evonas", "evonas.*"]),
-    package_data={"evonas.data": ["_embedded/*.npz", "_embedded/*.csv.gz", "_embedded/*.txt"]},
+    package_data={"evonas.data": ["_embedded/*.npz", "_embedded/*.csv.gz", "_embedded/*.txt"],
+                  "evonas.report": ["page.js", "page.css"]},
     include_package_data=True,
     install_requires=[
         "torch>=2.1",

@@ -1,0 +1,70 @@
+"""Architectures as a report shows them: the text to train one and, where the space can draw, its diagram.
+
+The space is rebuilt from ``search.json`` (registry name and options). A
+space that declares :class:`~evonas.spaces.base.HasDrawing` draws each
+architecture asked for into a PNG, embedded as a ``data:`` URI so the
+report stays one file; drawing costs a matplotlib figure each, so a report
+draws the front's architectures and the best per objective (at most
+:data:`MAX_DRAWINGS`), and the other points show their text only.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from evonas.errors import EvonasError
+from evonas.report.panels import png_uri
+from evonas.spaces.base import HasDrawing
+
+log = logging.getLogger(__name__)
+
+#: the most architectures one run's report draws
+MAX_DRAWINGS = 40
+
+
+def make_space(settings: dict[str, Any]):
+    """The run's space from its ``search.json`` record (None when it cannot be rebuilt here)."""
+    from evonas.registry import spaces
+
+    name = settings.get("space")
+    if not isinstance(name, str):
+        return None
+    try:
+        return spaces.create(name, **(settings.get("space_options") or {}))
+    except (EvonasError, TypeError, ImportError) as exc:
+        log.warning("no drawings: the space %r cannot be built here (%s)", name, exc)
+        return None
+
+
+def train_command(settings: dict[str, Any], arch_json: str) -> str:
+    """The ``evonas train`` line that trains the architecture ``arch_json`` (its JSON text in ``history.csv``)
+    from scratch."""
+    parts = ["evonas", "train"]
+    if isinstance(settings.get("space"), str):
+        parts += ["--space", settings["space"]]
+    for key, value in (settings.get("space_options") or {}).items():
+        parts += ["--space-opt", f"{key}={json.dumps(value)}"]
+    return shlex.join(parts + ["--genotype", arch_json])
+
+
+def draw_archs(space, archs: dict[int, str]) -> dict[int, str]:
+    """``{row: data URI}`` of ``archs`` (``{row: JSON text}``) when ``space`` can draw; {} otherwise."""
+    if space is None or not isinstance(space, HasDrawing):
+        return {}
+    drawn = {}
+    with tempfile.TemporaryDirectory(prefix="evonas-report-") as folder:
+        for row, text in list(archs.items())[:MAX_DRAWINGS]:
+            path = Path(folder) / f"{row}.png"
+            try:
+                space.draw(space.from_json(json.loads(text)), path)
+                drawn[row] = png_uri(path.read_bytes())
+            except (EvonasError, ValueError, TypeError, KeyError, OSError) as exc:
+                log.warning("architecture %d not drawn (%s)", row, exc)
+    return drawn
+
+
+__all__ = ["MAX_DRAWINGS", "draw_archs", "make_space", "train_command"]
