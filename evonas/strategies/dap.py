@@ -469,6 +469,14 @@ class DAP(Strategy):
     def population(self) -> list:
         return self.ask()
 
+    def result_files(self) -> dict:
+        """``valuations.json``: the population's valuation of every (edge, op) so far (``{"valuation": (14, ops)
+        rows, "ops": names}``; perturb-val's accuracy drop, higher: more needed), for the report's heat map."""
+        if self.values is None:
+            return {}
+        return {"valuations.json": {"valuation": np.asarray(self.values, dtype=float).tolist(),
+                                    "ops": list(self.ops), "unit": self.unit}}
+
     def callbacks(self, run_dir) -> list:
         """``search_curve.csv`` / ``.png`` (a row per unit) and ``chosen.*``."""
         from evonas.callbacks import StrategyOutputs

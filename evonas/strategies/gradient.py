@@ -186,8 +186,9 @@ class _GradientStrategy(Strategy):
             arch = self._derive(self.stage, self.module)
             if self.epoch + 1 >= stage["epochs"]:  # the stage's result (early epochs' cells are noise)
                 self._check_collapse(arch)
+            entropy = {f"{name}_entropy": alpha_entropy(w) for name, w in alpha_weights(self.module).items()}
             self.curve.append({"generation": ctx.generation, "stage": stage["name"], "epoch": self.epoch + 1,
-                               **losses, "arch": self.space.key(arch)})
+                               **losses, **entropy, "arch": self.space.key(arch)})
             self.derived = arch
             self.tell([arch], ctx.evaluate([arch]))
             self.epoch += 1
@@ -274,11 +275,40 @@ class _GradientStrategy(Strategy):
         """The architecture derived after the latest epoch (after the last one: the search's result)."""
         return self.derived
 
+    def result_files(self) -> dict:
+        """``alphas.json``: the softmax of the search network's architecture parameters after the latest epoch
+        (``{name: (E, P) rows, "ops": the op names}``), for the report's heat maps."""
+        module = getattr(self, "module", None)
+        weights = alpha_weights(module) if module is not None and self.curve else {}
+        if not weights:
+            return {}
+        ops = list(getattr(module, "primitives", ()) or ())
+        return {"alphas.json": {"stage": self.curve[-1]["stage"], "epoch": self.curve[-1]["epoch"], **weights,
+                                **({"ops": ops} if ops else {})}}
+
     def callbacks(self, run_dir) -> list:
-        """``search_curve.csv`` / ``.png`` (losses, learning rate, derived cell per epoch) and ``chosen.*``."""
+        """``search_curve.csv`` / ``.png`` (losses, learning rate, alpha entropies, derived cell per epoch) and ``chosen.*``."""
         from evonas.callbacks import StrategyOutputs
 
         return [StrategyOutputs(run_dir, "search_curve", "curve", strategy=self)]
+
+
+def alpha_weights(module: torch.nn.Module) -> dict[str, list]:
+    """``{name: (E, P) rows}``: the softmax over ops of each 2-D architecture parameter of a search network
+    (``arch_parameters()`` named ``alpha*``: DARTS' ``alphas_normal`` / ``alphas_reduce``, NAS-Bench-201's
+    ``alphas``)."""
+    arch = getattr(module, "arch_parameters", None)
+    if arch is None:
+        return {}
+    ids = {id(p) for p in arch()}
+    return {name: torch.softmax(p.detach().float().cpu(), dim=-1).tolist() for name, p in module.named_parameters()
+            if id(p) in ids and p.dim() == 2 and name.startswith("alpha")}
+
+
+def alpha_entropy(weights: list) -> float:
+    """Mean entropy (nats) of the rows of a softmax matrix: log(P) while undecided, 0 once every edge chose."""
+    w = torch.tensor(weights).clamp_min(1e-12)
+    return float(-(w * w.log()).sum(-1).mean())
 
 
 @strategies.register("darts")
@@ -369,9 +399,10 @@ class StacNASSearch(_GradientStrategy):
         return self.stage_results[1] if len(self.stage_results) > 1 else None
 
     def result_files(self) -> dict:
-        """``edge_attention.json`` with ``keep_zero_attention`` (for ``evonas train --net-opt``)."""
+        """``alphas.json`` (see :meth:`_GradientStrategy.result_files`) and, with ``keep_zero_attention``,
+        ``edge_attention.json`` (for ``evonas train --net-opt``)."""
         attention = self.edge_attention()
-        return {} if attention is None else {"edge_attention.json": attention}
+        return super().result_files() | ({} if attention is None else {"edge_attention.json": attention})
 
     def _derive(self, stage: int, module: torch.nn.Module):
         """Either stage's cell by raw logits (stage 1's names each edge's winning group representative); without
@@ -383,4 +414,4 @@ class StacNASSearch(_GradientStrategy):
                                                     module.edge_primitives, module.steps))
 
 
-__all__ = ["DartsSearch", "StacNASSearch", "cosine_rate"]
+__all__ = ["DartsSearch", "StacNASSearch", "alpha_entropy", "alpha_weights", "cosine_rate"]
