@@ -62,7 +62,7 @@ class TensorBoardCallback(Callback):
         if state.hypervolume:
             w.add_scalar("search/hypervolume", state.hypervolume[-1][1], generation)
         if len(archive.objectives) >= 2:
-            w.add_scalar("front/size", int(self._front_mask(archive).sum()), generation)
+            w.add_scalar("front/size", self._front_size(archive), generation)
             if self.figure_every and generation % self.figure_every == 0:
                 self._figure(archive, generation)
         self._supernets(state.evaluator)
@@ -76,6 +76,14 @@ class TensorBoardCallback(Callback):
             return np.zeros(0, dtype=bool)
         values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
         return non_dominated_mask(values, archive.objectives)
+
+    def _front_size(self, archive) -> int:
+        """Distinct objective vectors on the feasible front (as :attr:`SearchResult.front` counts them)."""
+        feasible = [ind for ind in archive.individuals if ind.feasible]
+        if not feasible:
+            return 0
+        values = np.asarray([[ind.values[o.name] for o in archive.objectives] for ind in feasible])
+        return len(np.unique(values[self._front_mask(archive)], axis=0))
 
     def _figure(self, archive, generation: int) -> None:
         from matplotlib.figure import Figure
