@@ -78,8 +78,6 @@ def run_data(run: RunData, index: int, *, drawings: bool = True) -> dict[str, An
             out["points"].append([ind.index, ind.generation, ind.key, shown, train_command(run.settings, ind.arch)])
         if drawings and run.rows:
             chosen = front_rows(run)
-            best = {id(ind) for ind in run.result.best.values()}
-            chosen += [i for i, ind in enumerate(run.result.individuals) if id(ind) in best and i not in chosen]
             out["drawings"] = {str(row): uri for row, uri in draw_archs(
                 make_space(run.settings), {row: run.result.individuals[row].arch for row in chosen}).items()}
     for k, panel in enumerate(strategy_panels(run.path)):

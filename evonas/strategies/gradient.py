@@ -287,7 +287,8 @@ class _GradientStrategy(Strategy):
                                 **({"ops": ops} if ops else {})}}
 
     def callbacks(self, run_dir) -> list:
-        """``search_curve.csv`` / ``.png`` (losses, learning rate, alpha entropies, derived cell per epoch) and ``chosen.*``."""
+        """``search_curve.csv`` / ``.png`` (losses, learning rate, alpha entropies, derived cell per epoch) and
+        ``chosen.*``."""
         from evonas.callbacks import StrategyOutputs
 
         return [StrategyOutputs(run_dir, "search_curve", "curve", strategy=self)]

@@ -57,8 +57,8 @@ def test_clicking_a_front_point_shows_its_cell_and_train_line(browser, darts_run
     assert page.points("front-0") == rows(darts_run)
     page.page.locator("#front-0 .scatterlayer .trace:last-child .point").first.click(force=True)
     details = page.page.locator("#details-0")
-    assert details.locator("img").get_attribute("src").startswith("data:image/png;base64,")
-    assert page.page.evaluate("document.querySelector('#details-0 img').naturalWidth") > 100  # the PNG decodes
+    assert details.locator("img").get_attribute("src").startswith("data:image/svg+xml;base64,")
+    assert page.page.evaluate("document.querySelector('#details-0 img').naturalWidth") > 100  # the image decodes
     line = details.locator("textarea").input_value()
     assert line.startswith("evonas train --space darts --genotype ")
     from evonas.cli import build_parser
