@@ -41,6 +41,10 @@ def _describe(value: Any) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
+def _with_options(name: Any, options: Any) -> str:
+    return f"{name} ({_describe(options)})" if options else str(name)
+
+
 def facts(run: RunData) -> list[list[str]]:
     """The run's settings and status as ``[label, text]`` rows."""
     s = run.settings
@@ -53,9 +57,9 @@ def facts(run: RunData) -> list[list[str]]:
     return [["status", status], ["evaluations", f"{run.evaluations} (budget {s.get('budget', '?')})"],
             ["wall time", _duration(run.wall_time)],
             ["evaluations / s", "-" if rate is None else f"{rate:.3g} (mean over generations)"],
-            ["space", f"{s.get('space', '?')} {_describe(s.get('space_options'))}"],
-            ["strategy", f"{s.get('strategy', '?')} {_describe(s.get('strategy_options'))}"],
-            ["evaluator", f"{_describe(s.get('evaluator'))} {_describe(s.get('evaluator_options'))}"],
+            ["space", _with_options(s.get("space", "?"), s.get("space_options"))],
+            ["strategy", _with_options(s.get("strategy", "?"), s.get("strategy_options"))],
+            ["evaluator", _with_options(_describe(s.get("evaluator")), s.get("evaluator_options"))],
             ["evaluator settings", _describe(evaluator)],
             ["evaluator version", run.evaluator_version or "-"],
             ["objectives", ", ".join(f"{o.name} ({o.direction})" for o in run.objectives)],

@@ -24,10 +24,16 @@ def _missing(reason: str):
     pytest.skip(reason)
 
 
-def launch(playwright):
-    """Chromium from the system's packages, headless."""
+def require_chromium() -> str:
+    """The Chromium executable (skip, or fail under CI, when it is missing)."""
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+def launch(playwright):
+    """Chromium from the system's packages, headless."""
+    require_chromium()
     return playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
 
 

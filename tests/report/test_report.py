@@ -139,3 +139,15 @@ def test_gradient_search_writes_its_alphas_for_the_report(tmp_path):
 def test_a_report_needs_a_run():
     with pytest.raises(ConfigError):
         write_report([])
+
+
+def test_browser_tests_fail_under_ci_without_chromium(monkeypatch, tmp_path):
+    from tests.report import browser
+
+    monkeypatch.setattr(browser, "CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        browser.require_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        browser.require_chromium()

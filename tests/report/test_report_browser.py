@@ -7,12 +7,15 @@ import csv
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from evonas.report import write_report
 from evonas.report.serve import ReportSource, make_server
 from tests.report.browser import Page, launch, sync_playwright
 from tests.report.conftest import nb201_search
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples"
 
 
 def rows(run_dir) -> int:
@@ -98,3 +101,22 @@ def test_served_page_follows_a_running_search(browser, tmp_path):
         server.shutdown()
         server.server_close()
         search.join(60)
+
+
+def test_the_readme_screenshot_command(nb201_runs, tmp_path):
+    """``examples/report_screenshot.py`` (it made docs/img/report.png) runs and saves a full view."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from tests.report.browser import require_chromium
+
+    sync_playwright()  # playwright installed (else: skip, or fail under CI)
+    out = tmp_path / "shot.png"
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "report_screenshot.py"), *map(str, nb201_runs), "--out",
+                           str(out), "--chromium", require_chromium()], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pixels = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    assert pixels.shape[:2] == (1100, 1280) and pixels.std() > 20
+    assert not (tmp_path / "shot.html").exists()
