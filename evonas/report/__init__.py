@@ -24,9 +24,9 @@ DEFAULT_NAME = "report.html"
 
 
 def write_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, *, title: str | None = None,
-                 drawings: bool = True, status: str | None = None) -> Path:
+                 drawings: bool = True, status: str | None = None, cache: dict | None = None) -> Path:
     """Write the report of ``run_dirs`` to ``out`` (default ``RUN_DIR/report.html`` of the first run) atomically;
-    return its path."""
+    return its path (``cache``: drawings kept between calls, see :func:`~evonas.report.diagrams.draw_archs`)."""
     from evonas.runtime.atomic import atomic_write_text
 
     if not run_dirs:
@@ -34,7 +34,7 @@ def write_report(run_dirs: Sequence[str | Path], out: str | Path | None = None, 
 
         raise ConfigError("a report needs at least one run directory")
     path = Path(out) if out is not None else Path(run_dirs[0]) / DEFAULT_NAME
-    page = render_html(report_data(run_dirs, title=title, drawings=drawings, status=status))
+    page = render_html(report_data(run_dirs, title=title, drawings=drawings, status=status, cache=cache))
     atomic_write_text(path, page)
     return path
 

@@ -67,8 +67,9 @@ def facts(run: RunData) -> list[list[str]]:
             ["path", str(run.path)]]
 
 
-def run_data(run: RunData, index: int, *, drawings: bool = True) -> dict[str, Any]:
-    """One run's part of the report (see the module docstring)."""
+def run_data(run: RunData, index: int, *, drawings: bool = True, cache: dict | None = None) -> dict[str, Any]:
+    """One run's part of the report (see the module docstring; ``cache``: see
+    :func:`~evonas.report.diagrams.draw_archs`)."""
     figures, texts = [], []
     out: dict[str, Any] = {"name": run.name, "path": str(run.path), "kind": run.kind, "status": run.status,
                            "facts": facts(run), "points": [], "drawings": {}}
@@ -83,7 +84,7 @@ def run_data(run: RunData, index: int, *, drawings: bool = True) -> dict[str, An
         if drawings and run.rows:
             chosen = front_rows(run)
             out["drawings"] = {str(row): uri for row, uri in draw_archs(
-                make_space(run.settings), {row: run.result.individuals[row].arch for row in chosen}).items()}
+                make_space(run.settings), {row: run.result.individuals[row].arch for row in chosen}, cache).items()}
     for k, panel in enumerate(strategy_panels(run.path)):
         figure = panel_figures(panel)
         if figure is None:
@@ -106,9 +107,10 @@ def signature(paths: Sequence[Path]) -> str:
 
 
 def report_data(paths: Sequence[str | Path], *, title: str | None = None, drawings: bool = True,
-                status: str | None = None) -> dict[str, Any]:
+                status: str | None = None, cache: dict | None = None) -> dict[str, Any]:
     """The report of the run directories ``paths`` (see the module docstring; ``status``: see
-    :func:`~evonas.report.run.read_run`)."""
+    :func:`~evonas.report.run.read_run`; ``cache``: drawings kept between calls, see
+    :func:`~evonas.report.diagrams.draw_archs`)."""
     runs = [read_run(path, name=_name(path, paths), status=status) for path in paths]
     searches = [run for run in runs if run.kind == "search"]
     comparison = None
@@ -118,7 +120,8 @@ def report_data(paths: Sequence[str | Path], *, title: str | None = None, drawin
                       "runs": [runs.index(run) for run in searches]}
     return {"title": title or "evonas report: " + ", ".join(run.name for run in runs),
             "generated": time.strftime("%Y-%m-%d %H:%M:%S"), "signature": signature([Path(p) for p in paths]),
-            "runs": [run_data(run, k, drawings=drawings) for k, run in enumerate(runs)], "comparison": comparison}
+            "runs": [run_data(run, k, drawings=drawings, cache=cache) for k, run in enumerate(runs)],
+            "comparison": comparison}
 
 
 def _name(path, paths) -> str:

@@ -52,19 +52,29 @@ def train_command(settings: dict[str, Any], arch_json: str) -> str:
     return shlex.join(parts + ["--genotype", arch_json])
 
 
-def draw_archs(space, archs: dict[int, str]) -> dict[int, str]:
-    """``{row: data URI}`` of ``archs`` (``{row: JSON text}``) when ``space`` can draw; {} otherwise."""
+def draw_archs(space, archs: dict[int, str], cache: dict | None = None) -> dict[int, str]:
+    """``{row: data URI}`` of ``archs`` (``{row: JSON text}``) when ``space`` can draw; {} otherwise.
+
+    ``cache`` (a dict the caller keeps, e.g. a live page's server) holds the drawings already made, keyed by
+    the space's description and the architecture's JSON, so a redraw draws only the new ones.
+    """
     if space is None or not isinstance(space, HasDrawing):
         return {}
+    cache = {} if cache is None else cache
+    identity = json.dumps([type(space).__qualname__, getattr(space, "get_params", dict)()], sort_keys=True, default=str)
     drawn = {}
     with tempfile.TemporaryDirectory(prefix="evonas-report-") as folder:
         for row, text in list(archs.items())[:MAX_DRAWINGS]:
-            path = Path(folder) / f"{row}.svg"
-            try:
-                space.draw(space.from_json(json.loads(text)), path)
-                drawn[row] = "data:image/svg+xml;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-            except (EvonasError, ValueError, TypeError, KeyError, OSError) as exc:
-                log.warning("architecture %d not drawn (%s)", row, exc)
+            key = (identity, text)
+            if key not in cache:
+                path = Path(folder) / f"{row}.svg"
+                try:
+                    space.draw(space.from_json(json.loads(text)), path)
+                except (EvonasError, ValueError, TypeError, KeyError, OSError) as exc:
+                    log.warning("architecture %d not drawn (%s)", row, exc)
+                    continue
+                cache[key] = "data:image/svg+xml;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+            drawn[row] = cache[key]
     return drawn
 
 

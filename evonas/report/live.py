@@ -25,12 +25,13 @@ class ReportCallback(Callback):
         self.run_dir, self.every = Path(run_dir), every
         self.out = Path(out) if out is not None else None
         self.written: Path | None = None
+        self.drawings: dict = {}  # cell diagrams already drawn, reused by the next report
 
     def _write(self, status: str | None = None) -> None:
         from evonas.report import write_report
 
         try:
-            self.written = write_report([self.run_dir], self.out, status=status)
+            self.written = write_report([self.run_dir], self.out, status=status, cache=self.drawings)
         except (EvonasError, OSError, ValueError) as exc:
             log.warning("report not written: %s", exc)
 

@@ -27,11 +27,12 @@ class ReportSource:
         self.run_dirs, self.title, self.refresh = [Path(p) for p in run_dirs], title, refresh
         self._lock = threading.Lock()
         self._data: dict | None = None
+        self._drawings: dict = {}  # made once, reused by every rebuild
 
     def data(self) -> dict:
         with self._lock:
             if self._data is None or self._data["signature"] != signature(self.run_dirs):
-                self._data = report_data(self.run_dirs, title=self.title)
+                self._data = report_data(self.run_dirs, title=self.title, cache=self._drawings)
             return self._data
 
     def page(self) -> str:

@@ -151,3 +151,15 @@ def test_browser_tests_fail_under_ci_without_chromium(monkeypatch, tmp_path):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         browser.require_chromium()
+
+
+def test_drawings_are_made_once_per_cache(nb201_runs, monkeypatch):
+    from evonas.report.diagrams import draw_archs, make_space
+
+    space = make_space({"space": "nb201"})
+    archs = {k: json.dumps(space.to_json(space.sample(__import__("numpy").random.default_rng(k)))) for k in range(3)}
+    cache: dict = {}
+    first = draw_archs(space, archs, cache)
+    assert set(first) == {0, 1, 2} and all(uri.startswith("data:image/svg+xml;base64,") for uri in first.values())
+    monkeypatch.setattr(type(space), "draw", lambda *a, **k: pytest.fail("drawn again"))
+    assert draw_archs(make_space({"space": "nb201"}), archs, cache) == first
