@@ -163,3 +163,28 @@ def test_drawings_are_made_once_per_cache(nb201_runs, monkeypatch):
     assert set(first) == {0, 1, 2} and all(uri.startswith("data:image/svg+xml;base64,") for uri in first.values())
     monkeypatch.setattr(type(space), "draw", lambda *a, **k: pytest.fail("drawn again"))
     assert draw_archs(make_space({"space": "nb201"}), archs, cache) == first
+
+
+def test_report_serve_command_serves_the_page_and_its_data(nb201_runs):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "evonas.cli", "report", "--serve", "--port", "0",
+                             str(nb201_runs[0])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        page = urllib.request.urlopen(url, timeout=60).read().decode()
+        assert '"live":true' in page and "Plotly.newPlot" in page
+        data = json.loads(urllib.request.urlopen(url + "data.json", timeout=60).read())
+        assert len(data["runs"][0]["points"]) == rows(nb201_runs[0]) and data["runs"][0]["status"] == "finished"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(url + "elsewhere", timeout=60)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    assert proc.returncode == 130  # Ctrl-C: "evonas: interrupted"

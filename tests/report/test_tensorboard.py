@@ -51,3 +51,18 @@ def test_a_training_supernet_logs_its_loss_and_learning_rate(tmp_path):
     assert all(0 < e.value < 10 for e in loss)
     assert [e.value for e in lr] == pytest.approx([row["lr"] for row in evaluator.shared.training_log])
     assert lr[0].value > 0
+
+
+def test_a_strategy_logs_its_own_rows(tmp_path):
+    from evonas.evaluators.tabular import NB201TableEvaluator
+    from evonas.strategies.gradient import DartsSearch
+
+    strategy = DartsSearch(epochs=2, C=4, N=1, steps_per_epoch=2, batch_size=16)
+    evonas.search(evonas.create("space", "nb201"), strategy, NB201TableEvaluator(), budget=10, seed=0,
+                  progress=False, plots=False, run_dir=tmp_path / "run",
+                  callbacks=[TensorBoardCallback(tmp_path / "tb")])
+    found = events(tmp_path / "tb")
+    assert [e.value for e in found.Scalars("strategy/train_loss")] == pytest.approx(
+        [row["train_loss"] for row in strategy.curve])
+    assert [e.step for e in found.Scalars("strategy/alphas_entropy")] == [0, 1]
+    assert not (tmp_path / "tb" / "search_curve.csv").exists()  # the strategy's files stay in its run directory
