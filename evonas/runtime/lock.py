@@ -86,6 +86,10 @@ class RunLock:
             _held[key] = (fd, depth - 1)
             return
         del _held[key]
+        try:
+            os.ftruncate(fd, 0)  # no holder named any more (lock_holder); still ours until the close
+        except OSError:  # a read-only or full file system: the holder's pid still tells (lock_holder)
+            pass
         os.close(fd)  # closing the descriptor drops the flock
 
     def __enter__(self) -> "RunLock":
@@ -99,8 +103,9 @@ def lock_holder(run_dir: str | os.PathLike) -> dict | None:
     """Who holds ``run_dir``'s lock now (``{"pid", "host", "command", "since"}``), or None.
 
     Read without touching the lock (taking it, even shared and for a moment, could refuse a search starting
-    at that instant): the holder written into ``.lock`` counts while its process is alive on this host
-    (a run locked on another host of a shared file system counts too, as it cannot be checked from here).
+    at that instant): the holder written into ``.lock`` (emptied on release) counts while its process is alive
+    on this host (a run locked on another host of a shared file system counts too, as it cannot be checked
+    from here).
     """
     run_dir = Path(run_dir)
     try:

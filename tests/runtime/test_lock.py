@@ -60,3 +60,20 @@ def test_locking_clears_temporaries_of_killed_writers(tmp_path):
     with RunDir(tmp_path).locked():
         pass
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_lock_holder_names_a_live_holder_only(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from evonas.runtime.lock import RunLock, lock_holder
+
+    assert lock_holder(tmp_path) is None
+    with RunLock(tmp_path):
+        assert lock_holder(tmp_path)["pid"] == os.getpid()
+    assert lock_holder(tmp_path) is None  # released: the file names nobody, though this process lives on
+    code = f"from evonas.runtime.lock import RunLock; RunLock({str(tmp_path)!r}).acquire(); import os; os._exit(0)"
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert lock_holder(tmp_path) is None  # killed holding it (no release): its pid is gone
