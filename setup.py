@@ -16,7 +16,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["evonas", "evonas.*"]),
-    package_data={"evonas.data": ["_embedded/*.npz", "_embedded/*.csv.gz", "_embedded/*.txt"]},
+    package_data={"evonas.data": ["_embedded/*.npz", "_embedded/*.csv.gz", "_embedded/*.txt"],
+                  "evonas.report": ["page.js", "page.css"]},
     include_package_data=True,
     install_requires=[
         "torch>=2.1",
@@ -32,17 +33,21 @@ setup(
         "pillow>=9.0",
         "tqdm>=4.60",
         "matplotlib>=3.7",
+        "plotly>=5.0",  # evonas report: its JavaScript is written into the self-contained HTML page
         "tomli>=2.0; python_version < '3.11'",
     ],
     extras_require={
         "dev": ["pytest>=7.4", "pytest-timeout>=2.2", "xgboost>=2.0", "lightgbm>=4.0", "ray>=2.9",
                 "onnx>=1.15", "onnxruntime>=1.17", "onnxscript>=0.1",
                 "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=1.0",
+                "tensorboard>=2.10",  # --tensorboard; its event reader checks the files in the tests
+                "playwright>=1.40",  # drives the system's Chromium (/usr/bin/chromium) in the report's browser tests
                 "ruff==0.17.6"],  # the linter CI runs (tests/test_lint.py): pinned, so a new rule never turns main red
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=1.0"],  # mkdocs build --strict
         "nb301": ["xgboost>=2.0", "lightgbm>=4.0"],
         "surrogate": ["xgboost>=2.0", "lightgbm>=4.0"],
         "yaml": ["pyyaml>=6.0"],
+        "tensorboard": ["tensorboard>=2.10"],  # evonas search --tensorboard DIR
         "ray": ["ray>=2.9"],  # --executor ray
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17", "onnxscript>=0.1"],  # evonas export, onnxruntime latency
     },

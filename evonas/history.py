@@ -183,4 +183,21 @@ class ArchiveLog:
         self.runs = [list(run) for run in state["versions"]]
 
 
-__all__ = ["LOG", "ArchiveLog", "HistoryWriter", "NAME", "arch_text"]
+
+def read_history(run_dir) -> list[dict[str, str]]:
+    """The rows of ``RUN_DIR/history.csv`` as ``csv.DictReader`` gives them (text cells; [] when there is no file).
+
+    Safe while a search appends: only whole lines (ending in a newline) are read, so a row being written is
+    left for the next read.
+    """
+    path = RunDir(run_dir).path / NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise storage_error(exc, path) from exc
+    return list(csv.DictReader(io.StringIO(text[:text.rfind("\n") + 1])))
+
+
+__all__ = ["LOG", "ArchiveLog", "HistoryWriter", "NAME", "arch_text", "read_history"]

@@ -8,7 +8,8 @@ maximising validation accuracy and minimising parameters; the script
 prints how far each front's hypervolume falls short of the true front's
 (normalised by the whole table), the most accurate cell each found with its
 *test* accuracy, and writes ``fronts.png`` (both fronts over all 15,625 cells and
-the true front) beside each run's history, front and plots:
+the true front) and ``report.html`` (``evonas report`` of both runs: interactive fronts, progress, the two
+runs side by side) beside each run's history, front and plots:
 
     python examples/nb201_search.py                    # ~10 s on 2 CPU cores
     python examples/nb201_search.py --budget 500 --seed 3
@@ -25,6 +26,7 @@ from evonas.core import Objective, hypervolume, non_dominated_mask, to_minimizat
 from evonas.evaluators.base import SelectObjectives
 from evonas.evaluators.tabular import NB201TableEvaluator
 from evonas.registry import strategies
+from evonas.report import write_report
 from evonas.spaces.nb201 import NB201Space
 from evonas.spaces.nb201.cost import nb201_params
 from evonas.viz.pareto import plot_fronts
@@ -75,6 +77,9 @@ def main() -> None:
                        run_dir / "fronts.png", background=every,
                        title=f"NAS-Bench-201, {args.budget} evaluations each")
     print(f"plots: {path}; histories, fronts and progress plots in {run_dir}/nsga2 and {run_dir}/random")
+    report = write_report([run_dir / "nsga2", run_dir / "random"], run_dir / "report.html",
+                          title=f"NAS-Bench-201: NSGA-II and random search, {args.budget} evaluations each")
+    print(f"report: {report} (interactive, offline: open it in a browser)")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def test_every_command_module_parses_and_runs_its_subcommand():
              "train_supernet": ["train-supernet", "--checkpoint", "c"], "search": ["search"],
              "export": ["export", "r"], "score": ["score", "g", "--nb301", "d"],
              "surrogate": ["surrogate", "fit", "h", "-o", "m", "--objective", "acc"], "rank": ["rank"],
-             "op_clusters": ["op-clusters"]}
+             "op_clusters": ["op-clusters"], "report": ["report", "r"]}
     assert sorted(names) == sorted(module.__name__.rsplit(".", 1)[1] for module in COMMANDS)
     for module in COMMANDS:
         args = parser.parse_args(names[module.__name__.rsplit(".", 1)[1]])
@@ -96,6 +96,6 @@ def test_top_level_help_names_every_subcommand(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("data", "train", "evaluate", "train-supernet", "search", "export", "score", "surrogate", "rank",
-                    "op-clusters"):
+    for command in ("data", "train", "evaluate", "train-supernet", "search", "report", "export", "score", "surrogate",
+                    "rank", "op-clusters"):
         assert re.search(rf"^    {command}\b", out, re.MULTILINE), command

@@ -38,6 +38,8 @@ def test_nb201_search_example_the_main_job(tmp_path):
     assert (tmp_path / "run" / "fronts.png").read_bytes()[:4] == b"\x89PNG"
     for run in ("nsga2", "random"):
         assert (tmp_path / "run" / run / "history.csv").is_file()
+    assert f"report: {tmp_path / 'run' / 'report.html'}" in proc.stdout  # the main job names its report
+    assert "Plotly.newPlot" in (tmp_path / "run" / "report.html").read_text()
 
 
 def test_relativenas_example_chooses_and_exports_a_cell(tmp_path):

@@ -10,13 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evonas.cli import data, evaluate, export, op_clusters, rank, score, search, surrogate, train, train_supernet
+from evonas.cli import (
+    data,
+    evaluate,
+    export,
+    op_clusters,
+    rank,
+    report,
+    score,
+    search,
+    surrogate,
+    train,
+    train_supernet,
+)
 from evonas.cli.common import CommandParser, configure_console_logging, one_line, run_handler
 
 __all__ = ["COMMANDS", "build_parser", "main", "one_line"]
 
 #: the subcommand modules, in the order ``evonas --help`` lists them
-COMMANDS = (data, train, evaluate, train_supernet, search, export, score, surrogate, rank, op_clusters)
+COMMANDS = (data, train, evaluate, train_supernet, search, report, export, score, surrogate, rank, op_clusters)
 
 
 def build_parser() -> CommandParser:

@@ -53,6 +53,10 @@ def add_parser(subparsers) -> None:
                              "cluster has GPUs)")
     search.add_argument("--address", help="--executor ray: the cluster to join ('auto': the one `ray start` began "
                         "on this node, ray://HOST:10001 a remote one; default: a private local cluster)")
+    search.add_argument("--report-every", type=int, metavar="N", help="write RUN_DIR/report.html (evonas report) "
+                        "every N generations and at the end")
+    search.add_argument("--tensorboard", metavar="DIR", help="log values, hypervolume, the front and supernet "
+                        "training to TensorBoard event files in DIR")
     search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     search.set_defaults(handler=run)
 
@@ -113,12 +117,13 @@ def run(args: argparse.Namespace) -> int:
     space, strategy, evaluator = build_components(config)
     executor = resolve_executor(args.executor, **(executor_options(args) or {}))  # bad options: nothing written
     run_dir = RunDir(config.run_dir)
+    callbacks = _view_callbacks(args, run_dir.path)
     with run_dir.locked():  # held from here to the end; search() writes search.json as a Python run does
         if not args.resume and has_checkpoint(run_dir.path / CHECKPOINT):
             raise ConfigError(f"{run_dir.path} already holds a search; continue it with --resume {run_dir.path}")
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
-                        executor=executor)
+                        executor=executor, callbacks=callbacks)
     print(front_table(result))
     if config.constraints and result.individuals and not result.feasible:
         print(f"evonas: warning: none of the {len(result.individuals)} architectures met the constraint(s) "
@@ -130,7 +135,26 @@ def run(args: argparse.Namespace) -> int:
     for name in strategy.result_files():
         print(f"also written: {Path(config.run_dir) / name}")
     print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json, plots)")
+    for callback in callbacks:
+        if getattr(callback, "written", None) is not None:
+            print(f"report: {callback.written}")
     return 0
+
+
+def _view_callbacks(args: argparse.Namespace, run_dir: Path) -> list:
+    """The --report-every / --tensorboard callbacks (:mod:`evonas.report`)."""
+    callbacks = []
+    if args.report_every is not None:
+        from evonas.report.live import ReportCallback
+
+        if args.report_every < 1:
+            raise ConfigError(f"--report-every takes a positive number of generations, got {args.report_every}")
+        callbacks.append(ReportCallback(run_dir, every=args.report_every))
+    if args.tensorboard:
+        from evonas.report.tensorboard import TensorBoardCallback
+
+        callbacks.append(TensorBoardCallback(args.tensorboard))
+    return callbacks
 
 
 def front_table(result) -> str:

@@ -92,6 +92,10 @@ class RunLock:
             _held[key] = (fd, depth - 1)
             return
         del _held[key]
+        try:
+            os.ftruncate(fd, 0)  # no holder named any more (lock_holder); still ours until the close
+        except OSError:  # a read-only or full file system: the holder's pid still tells (lock_holder)
+            pass
         os.close(fd)  # closing the descriptor drops the flock
 
     def __enter__(self) -> "RunLock":
@@ -115,4 +119,32 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
-__all__ = ["LOCK_NAME", "RunLock"]
+
+def lock_holder(run_dir: str | os.PathLike) -> dict | None:
+    """Who holds ``run_dir``'s lock now (``{"pid", "host", "command", "since"}``), or None.
+
+    Read without touching the lock (taking it, even shared and for a moment, could refuse a search starting
+    at that instant): the holder written into ``.lock`` (emptied on release) counts while its process is alive
+    on this host (a run locked on another host of a shared file system counts too, as it cannot be checked
+    from here).
+    """
+    run_dir = Path(run_dir)
+    try:
+        holder = json.loads((run_dir / LOCK_NAME).read_text(encoding="utf-8"))
+        pid, host = int(holder["pid"]), str(holder["host"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if host != socket.gethostname():
+        return holder
+    if pid == os.getpid():
+        return holder if str(run_dir.resolve()) in _held else None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        return holder
+    return holder
+
+
+__all__ = ["LOCK_NAME", "RunLock", "lock_holder"]

@@ -472,7 +472,7 @@ class DAP(Strategy):
     def _timer_phase(self, phase: str):
         return self.meter.steps(phase, "run", 1)
 
-    def result_files(self) -> dict:
+    def _smoke_files(self) -> dict:
         """``smoke.json`` after a smoke run (see :mod:`evonas.runtime.phases`)."""
         report = getattr(self, "smoke_report", None)
         return {"smoke.json": report} if report is not None else {}
@@ -638,6 +638,16 @@ class DAP(Strategy):
 
     def population(self) -> list:
         return self.ask()
+
+    def result_files(self) -> dict:
+        """``valuations.json``: the population's valuation of every (edge, op) so far (``{"valuation": (14, ops)
+        rows, "ops": names}``; perturb-val's accuracy drop, higher: more needed), for the report's heat map; and
+        ``smoke.json`` after a smoke run."""
+        if self.values is None:
+            return self._smoke_files()
+        return {**self._smoke_files(),
+                "valuations.json": {"valuation": np.asarray(self.values, dtype=float).tolist(),
+                                    "ops": list(self.ops), "unit": self.unit}}
 
     def callbacks(self, run_dir) -> list:
         """``search_curve.csv`` / ``.png`` (a row per unit) and ``chosen.*``."""

@@ -206,8 +206,9 @@ class _GradientStrategy(Strategy):
             arch = self._derive(self.stage, self.module)
             if self.epoch + 1 >= stage["epochs"]:  # the stage's result (early epochs' cells are noise)
                 self._check_collapse(arch)
+            entropy = {f"{name}_entropy": alpha_entropy(w) for name, w in alpha_weights(self.module).items()}
             self.curve.append({"generation": ctx.generation, "stage": stage["name"], "epoch": self.epoch + 1,
-                               **losses, "arch": self.space.key(arch)})
+                               **losses, **entropy, "arch": self.space.key(arch)})
             self.derived = arch
             self.tell([arch], ctx.evaluate([arch]))
             self.epoch += 1
@@ -260,7 +261,7 @@ class _GradientStrategy(Strategy):
             *(s["name"] for s in self._stages()), "derive"))
         print(format_report(f"{self.name} (published={c.get('published', False)})", self.smoke_report), flush=True)
 
-    def result_files(self) -> dict:
+    def _smoke_files(self) -> dict:
         """``smoke.json`` after a smoke run (see :mod:`evonas.runtime.phases`)."""
         report = getattr(self, "smoke_report", None)
         return {"smoke.json": report} if report is not None else {}
@@ -347,11 +348,43 @@ class _GradientStrategy(Strategy):
         """The architecture derived after the latest epoch (after the last one: the search's result)."""
         return self.derived
 
+    def result_files(self) -> dict:
+        """``alphas.json``: the softmax of the search network's architecture parameters after the latest epoch
+        (``{name: (E, P) rows, "ops": the op names}``), for the report's heat maps; ``smoke.json`` after a
+        smoke run."""
+        module = getattr(self, "module", None)
+        weights = alpha_weights(module) if module is not None and self.curve else {}
+        if not weights:
+            return self._smoke_files()
+        ops = list(getattr(module, "primitives", ()) or ())
+        alphas = {"stage": self.curve[-1]["stage"], "epoch": self.curve[-1]["epoch"], **weights,
+                  **({"ops": ops} if ops else {})}
+        return {**self._smoke_files(), "alphas.json": alphas}
+
     def callbacks(self, run_dir) -> list:
-        """``search_curve.csv`` / ``.png`` (losses, learning rate, derived cell per epoch) and ``chosen.*``."""
+        """``search_curve.csv`` / ``.png`` (losses, learning rate, alpha entropies, derived cell per epoch) and
+        ``chosen.*``."""
         from evonas.callbacks import StrategyOutputs
 
         return [StrategyOutputs(run_dir, "search_curve", "curve", strategy=self)]
+
+
+def alpha_weights(module: torch.nn.Module) -> dict[str, list]:
+    """``{name: (E, P) rows}``: the softmax over ops of each 2-D architecture parameter of a search network
+    (``arch_parameters()`` named ``alpha*``: DARTS' ``alphas_normal`` / ``alphas_reduce``, NAS-Bench-201's
+    ``alphas``)."""
+    arch = getattr(module, "arch_parameters", None)
+    if arch is None:
+        return {}
+    ids = {id(p) for p in arch()}
+    return {name: torch.softmax(p.detach().float().cpu(), dim=-1).tolist() for name, p in module.named_parameters()
+            if id(p) in ids and p.dim() == 2 and name.startswith("alpha")}
+
+
+def alpha_entropy(weights: list) -> float:
+    """Mean entropy (nats) of the rows of a softmax matrix: log(P) while undecided, 0 once every edge chose."""
+    w = torch.tensor(weights).clamp_min(1e-12)
+    return float(-(w * w.log()).sum(-1).mean())
 
 
 @strategies.register("darts")
@@ -462,8 +495,8 @@ class StacNASSearch(_GradientStrategy):
         return self.stage_results[1] if len(self.stage_results) > 1 else None
 
     def result_files(self) -> dict:
-        """``edge_attention.json`` with ``keep_zero_attention`` (for ``evonas train --net-opt``); ``smoke.json``
-        after a smoke run."""
+        """``alphas.json`` (see :meth:`_GradientStrategy.result_files`), with ``keep_zero_attention``
+        ``edge_attention.json`` (for ``evonas train --net-opt``), and ``smoke.json`` after a smoke run."""
         attention = self.edge_attention()
         return super().result_files() | ({} if attention is None else {"edge_attention.json": attention})
 
@@ -477,4 +510,4 @@ class StacNASSearch(_GradientStrategy):
                                                     module.edge_primitives, module.steps))
 
 
-__all__ = ["STACNAS_PUBLISHED", "DartsSearch", "StacNASSearch", "cosine_rate"]
+__all__ = ["STACNAS_PUBLISHED", "DartsSearch", "StacNASSearch", "alpha_entropy", "alpha_weights", "cosine_rate"]

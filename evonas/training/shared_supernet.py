@@ -157,6 +157,7 @@ class SharedSupernet:
         self.rng = np.random.default_rng(seed + 1)  # path sampling
         self.step = 0  # optimiser steps taken; the epoch and the position in it follow from it
         self.updates = 0  # weight changes since construction (training calls, outside edits, loads)
+        self.training_log: list[dict] = []  # one row per train() call (step, loss, top1, lr); not in state_dict
         rng = np.random.default_rng(seed)
         recal_idx = rng.permutation(train_idx)[:recalibration_images]
         self._recal = self._stack(Subset(base, recal_idx, eval_tf))
@@ -284,7 +285,11 @@ class SharedSupernet:
             totals = distributed.all_reduce_sum(torch.tensor([total_loss, correct, samples], dtype=torch.float64,
                                                               device=self.device))
             total_loss, correct, samples = float(totals[0]), int(totals[1]), int(totals[2])
-        return OneShotStats(self.epoch, total_loss / max(samples, 1), 100.0 * correct / max(samples, 1), steps)
+        stats = OneShotStats(self.epoch, total_loss / max(samples, 1), 100.0 * correct / max(samples, 1), steps)
+        if steps:  # for TensorBoard (evonas.report.tensorboard): what this call trained, at which step
+            self.training_log.append({"step": self.step, "loss": stats.loss, "top1": stats.top1,
+                                      "lr": float((optimizer or self.optimizer).param_groups[0]["lr"])})
+        return stats
 
     # ------------------------------------------------------------------- scoring
     def _stack(self, subset) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -95,3 +95,34 @@ def test_a_forked_worker_outliving_a_killed_holder_does_not_keep_the_lock(tmp_pa
             os.kill(worker, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_lock_holder_names_a_live_holder_only(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from evonas.runtime.lock import RunLock, lock_holder
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    assert lock_holder(tmp_path) is None
+    with RunLock(tmp_path):
+        assert lock_holder(tmp_path)["pid"] == os.getpid()
+    assert lock_holder(tmp_path) is None
+    code = ("import sys, time; from evonas.runtime.lock import RunLock; lock = RunLock(sys.argv[1]).acquire(); "
+            "print('held', flush=True); sys.stdin.readline(); lock.release(); print('released', flush=True); "
+            "sys.stdin.readline()")
+    other = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert other.stdout.readline().strip() == "held"
+        assert lock_holder(tmp_path)["pid"] == other.pid  # another process holds it
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.stdout.readline().strip() == "released"
+        assert lock_holder(tmp_path) is None  # released: nobody named, though that process lives on
+    finally:
+        other.communicate("\n", timeout=60)
+    code = f"from evonas.runtime.lock import RunLock; RunLock({str(tmp_path)!r}).acquire(); import os; os._exit(0)"
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    assert lock_holder(tmp_path) is None  # it died holding the lock (no release): its pid is gone

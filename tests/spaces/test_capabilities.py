@@ -37,6 +37,7 @@ def test_builtin_spaces_declare_what_components_need():
     darts, nb201, scarlet = DartsSpace(), NB201Space(), ScarletSpace()
     assert all(isinstance(darts, p) for p in (HasRelaxation, HasDrawing, HasAnalyticCost, HasCellTools))
     assert isinstance(nb201, HasRelaxation) and isinstance(nb201, HasTables) and isinstance(nb201, HasAnalyticCost)
+    assert isinstance(nb201, HasDrawing) and not isinstance(scarlet, HasDrawing)
     assert not isinstance(nb201, HasCellTools) and not isinstance(scarlet, HasRelaxation)
     assert darts.cell_tools.edge_index(1, 0) == 2
 
@@ -90,3 +91,17 @@ def test_darts_standalone_options_map_and_check_the_run_settings():
     with pytest.raises(ConfigError, match="layers must be >= 3"):
         space.standalone_options({"layers": 2}, num_classes=10, family="cifar")
     assert dict(DartsSpace.standalone_space_options) == {"allow_duplicate_inputs": True}
+
+
+def test_nb201_draws_its_cell(tmp_path):
+    from PIL import Image
+
+    from evonas.spaces.nb201 import NB201Space
+
+    space = NB201Space()
+    path = space.draw("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|",
+                      tmp_path / "cell.png", title="a cell")
+    image = np.asarray(Image.open(path).convert("L"))
+    assert image.shape[1] > 300 and image.std() > 10  # a drawing, not a blank page
+    with pytest.raises(Exception, match="op"):
+        space.draw(("conv_9x9",) * 6, tmp_path / "bad.png")

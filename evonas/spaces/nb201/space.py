@@ -56,6 +56,12 @@ class NB201Space(SearchSpace):
         """(lower, upper) inclusive op ids per edge."""
         return np.zeros(len(EDGES), dtype=np.int64), np.full(len(EDGES), len(OPS) - 1, dtype=np.int64)
 
+    def draw(self, arch: Any, path: Any, *, title: str | None = None):
+        """The cell ``arch`` as a picture (:mod:`.drawing`); format from the suffix of ``path``."""
+        from evonas.spaces.nb201.drawing import plot_nb201_cell
+
+        return plot_nb201_cell(self.validate(arch), path, title=title)
+
     def _key(self, arch: Arch) -> str:
         return arch_string(arch)
 

@@ -69,6 +69,7 @@ class NB201Supernet(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
         self.alphas = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(OPS)))
+        self.primitives = tuple(OPS)  # the op of each column of ``alphas``
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """The architecture parameters (``alphas``), kept out of the weight optimiser."""
