@@ -280,7 +280,8 @@ def test_taylor_estimates_are_the_train_mode_directional_derivatives_of_the_loss
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # weights and BN untouched
 
     def loss_at(t, child):  # the summed validation loss at W_parent + t (W_child - W_parent), batch statistics
-        w = [(p + t * (c - p)).double() for p, c in zip(space.path_weights(net, parent), space.path_weights(net, child))]
+        pairs = zip(space.path_weights(net, parent), space.path_weights(net, child))
+        w = [(p + t * (c - p)).double() for p, c in pairs]
         with torch.no_grad(), preserved_bn_statistics(net):
             net.train()
             return float(sum(F.cross_entropy(space.mixture_logits(net, x, w), y, reduction="sum") for x, y in batches))

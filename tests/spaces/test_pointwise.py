@@ -89,7 +89,8 @@ def _runs_crashing_kernel() -> bool:
     return CRASHING_KERNEL in proc.stdout
 
 
-@pytest.mark.xfail(strict=True, raises=TorchConvCrash, reason="torch bug still present: keep PointwiseConv's workaround")
+@pytest.mark.xfail(strict=True, raises=TorchConvCrash,
+                   reason="torch bug still present: keep PointwiseConv's workaround")
 def test_torch_bug_is_fixed():
     """Passes (and so fails strictly as XPASS) once torch no longer crashes here: then drop PointwiseConv. Only the
     crash is expected: any other failure of the script fails the test."""
