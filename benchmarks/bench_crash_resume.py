@@ -14,7 +14,13 @@
    many kills hit a run after its first checkpoint and how often a resume
    fell back to the previous checkpoint.
 
+The supernet strategies (``--strategy darts``, ``stacnas``, ``dap``,
+``relative`` in weight-set mode) run at toy scale on the DARTS space and
+their own result files (search curve or trajectory, chosen cell) must be
+identical too; a small ``--kills`` keeps them quick.
+
     python benchmarks/bench_crash_resume.py [--kills 20] [--budget 1500] [--strategy nsga2] [--seed 0]
+    python benchmarks/bench_crash_resume.py --strategy darts --kills 3
 """
 from __future__ import annotations
 
@@ -38,10 +44,37 @@ from evonas.registry import strategies
 os.environ[ENV_VAR] = ",".join(filter(None, [os.environ.get(ENV_VAR), "evonas.testing:register_fixtures"]))
 
 
+#: the strategies that train a supernet while they search, at toy scale on the DARTS space (``--budget`` then
+#: only needs to exceed what their epochs / units / generations evaluate), and the result files they write
+COST = ["--evaluator", "cost", "--evaluator-opt", 'metrics=["params"]', "--evaluator-opt",
+        'net_kwargs={"C": 4, "layers": 3}']
+TINY = ["--strategy-opt", "C=4", "--strategy-opt", "layers=3", "--strategy-opt", "batch_size=8"]
+SUPERNET = {
+    "darts": (["--space", "darts", *COST, "--strategy", "darts", *TINY, "--strategy-opt", "epochs=4",
+               "--strategy-opt", "steps_per_epoch=2"], ("search_curve.csv", "chosen.json")),
+    "stacnas": (["--space", "darts", *COST, "--strategy", "stacnas", *TINY, "--strategy-opt", "epochs=2",
+                 "--strategy-opt", "layers_stage2=4", "--strategy-opt", "steps_per_epoch=2"],
+                ("search_curve.csv", "chosen.json")),
+    "dap": (["--space", "darts", "--space-opt", 'primitives=["skip_connect", "sep_conv_3x3", "max_pool_3x3"]',
+             *COST, "--strategy", "dap", *TINY, "--strategy-opt", "population=1", "--strategy-opt", "train_steps=1",
+             "--strategy-opt", "expand_steps=1", "--strategy-opt", "select_steps=1", "--strategy-opt",
+             "topology_steps=1", "--strategy-opt", "val_images=8"], ("search_curve.csv", "chosen.json")),
+    "relative": (["--space", "darts", "--space-opt", "encoding=relativenas", "--evaluator", "supernet",
+                  "--evaluator-opt", "epochs=0", "--evaluator-opt", 'supernet_kwargs={"C": 4, "layers": 3}',
+                  "--evaluator-opt", "batch_size=8", "--evaluator-opt", "recalibration_images=8",
+                  "--evaluator-opt", "val_images=16", "--strategy", "relative", "--pop-size", "4",
+                  "--strategy-opt", "generations=3", "--strategy-opt", "member_steps=1"],
+                 ("trajectory.csv", "chosen.json")),
+}
+
+
 def command(run_dir: Path, args, resume: bool) -> list[str]:
     base = [sys.executable, "-m", "evonas.cli", "search"]
     if resume:
         return base + ["--resume", str(run_dir), "--budget", str(args.budget), "--quiet"]
+    if args.strategy in SUPERNET:
+        return base + SUPERNET[args.strategy][0] + ["--budget", str(args.budget), "--seed", str(args.search_seed),
+                                                    "--run-dir", str(run_dir), "--quiet"]
     single = strategies.create(args.strategy, pop_size=20).max_objectives == 1
     evaluator = "hamming" if single else "zdt"  # the toy space's Hamming objective, or its ZDT pair
     return base + ["--space", "toy", "--space-opt", "length=16", "--space-opt", "choices=4", "--evaluator", evaluator,
@@ -92,12 +125,16 @@ def main() -> int:
         fallbacks += "falling back" in final.stderr
         same_history = (killed / "history.csv").read_bytes() == (reference / "history.csv").read_bytes()
         same_front = front_of(killed) == front_of(reference)
+        own = SUPERNET.get(args.strategy, ((), ()))[1]
+        differ = [name for name in own if (killed / name).read_bytes() != (reference / name).read_bytes()]
         leftovers = [p.name for p in killed.glob(".*.tmp")]
         print(f"kills: {args.kills} ({after_checkpoint} after the first checkpoint); resumes that fell back to the "
               f"previous checkpoint: {fallbacks}; resumes from the start: {restarts}")
         print(f"history.csv identical: {same_history}; front identical: {same_front}; "
-              f"temporary files left: {len(leftovers)}")
-        return 0 if same_history and same_front and not leftovers else 1
+              f"temporary files left: {len(leftovers)}"
+              + (f"; {', '.join(own)} identical: {not differ}" + (f" (differ: {', '.join(differ)})" if differ else "")
+                 if own else ""))
+        return 0 if same_history and same_front and not leftovers and not differ else 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

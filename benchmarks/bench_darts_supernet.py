@@ -1,5 +1,5 @@
 """Discrete (single-path) vs continuous (mixed-op) steps on the DARTS search network, and how fast evonas'
-continuous DARTS step is against the op-by-op baseline and the original DARTS code.
+continuous DARTS step is against the op-by-op baseline and, when given, the released DARTS code.
 
 Claims measured:
 
@@ -10,13 +10,16 @@ Claims measured:
   fused mixture of :mod:`evonas.spaces.darts.mixture`, strided dilated
   convs computed on the subsampled input) against the op-by-op mixture in
   contiguous memory with oneDNN's dilated strided kernels
-  (``continuous-plain``, what evonas did before, at parity with the
-  original DARTS code). The original code's figure on this kind of machine
-  (2 cores, C=16, 8 cells, batch 64, measured side by side with
-  ``continuous-plain`` in one run, two rounds) is printed beside them:
-  7.2 / 7.4 s per step, 9.6 GiB peak RSS, against 5.9 / 7.3 s and 9.9 GiB
-  for ``continuous-plain``. Goal: half the reference's time or less, at
-  equal or lower memory.
+  (``continuous-plain``, what evonas did before). Goal: half the
+  reference's time or less, at equal or lower memory.
+* With ``--reference PATH`` (a clone of the released DARTS code,
+  https://github.com/quark0/darts: the folder holding ``cnn/model_search.py``
+  or ``cnn`` itself), the released search network (``reference``) is timed
+  in this run too, under the same settings, and the continuous step is
+  compared with it. Without it the released code is not compared (nothing
+  is typed in). Its alphas are created with ``.cuda()``; the reference
+  worker makes ``.cuda()`` a no-op in its own process so that it runs on
+  the CPU, and changes nothing else.
 
 Each mode runs in a fresh subprocess so that its peak RSS (``ru_maxrss``) is
 its own. A step is forward + cross-entropy + backward in training mode on
@@ -26,6 +29,7 @@ use the network's own softmax(alpha) weights (one warm-up step, then
 ``--steps`` timed steps).
 
     python benchmarks/bench_darts_supernet.py                 # C=16, 8 cells, batch 64
+    python benchmarks/bench_darts_supernet.py --reference ~/src/darts   # also the released DARTS code
     python benchmarks/bench_darts_supernet.py --batch 8 --C 8 --layers 5   # quick check
 """
 from __future__ import annotations
@@ -38,11 +42,9 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-#: the original DARTS search network's step and peak RSS, and continuous-plain's beside it in the same runs
-#: (two rounds, C=16, 8 cells, batch 64, 2 threads, 2-core CPU)
-REFERENCE_SECONDS, REFERENCE_GIB = (7.2, 7.4), 9.6
-PLAIN_SECONDS = (5.9, 7.3)
+MODES = ("discrete", "continuous", "continuous-plain", "reference")
 
 
 def _step(net, x, y, **kwargs) -> float:
@@ -53,6 +55,28 @@ def _step(net, x, y, **kwargs) -> float:
     loss.backward()
     net.zero_grad(set_to_none=True)
     return time.perf_counter() - t0
+
+
+def reference_folder(path: str) -> Path:
+    """The folder of the released DARTS code that holds ``model_search.py`` (``PATH`` or ``PATH/cnn``)."""
+    root = Path(path).expanduser()
+    for folder in (root / "cnn", root):
+        if (folder / "model_search.py").is_file() and (folder / "operations.py").is_file():
+            return folder.resolve()
+    raise SystemExit(f"--reference {path}: no model_search.py and operations.py of the released DARTS code there "
+                     "or in its cnn/ folder (a clone of https://github.com/quark0/darts)")
+
+
+def _reference_network(path: str, C: int, layers: int):
+    """The released code's search network (``model_search.Network``), on the CPU."""
+    import torch
+    from torch import nn
+
+    sys.path.insert(0, str(reference_folder(path)))
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self  # its alphas are made with .cuda(): stay on the CPU
+    import model_search
+
+    return model_search.Network(C, 10, layers, nn.CrossEntropyLoss())
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -66,7 +90,10 @@ def worker(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    net = SearchNetwork(C=args.C, num_classes=10, layers=args.layers).train()
+    if args.worker == "reference":
+        net = _reference_network(args.reference, args.C, args.layers).train()
+    else:
+        net = SearchNetwork(C=args.C, num_classes=10, layers=args.layers).train()
     x = torch.randn(args.batch, 3, args.size, args.size)
     y = torch.randint(0, 10, (args.batch,))
     if args.worker == "continuous-plain":  # op by op, oneDNN's dilated strided kernels, contiguous memory
@@ -75,7 +102,7 @@ def worker(args: argparse.Namespace) -> dict:
                 module.fused = False
             if isinstance(module, DilatedDepthwiseConv):
                 module.subsample = False
-    elif not args.contiguous:  # what evonas' strategies and supernets do on the CPU
+    elif args.worker != "reference" and not args.contiguous:  # what evonas' strategies and supernets do on the CPU
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     rss_built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -116,8 +143,11 @@ def main(argv=None) -> None:
                         help="comma-separated modes to run (default: all three)")
     parser.add_argument("--contiguous", action="store_true",
                         help="run discrete / continuous in contiguous (NCHW) memory instead of channels-last")
+    parser.add_argument("--reference", metavar="PATH",
+                        help="a clone of the released DARTS code (https://github.com/quark0/darts): time its search "
+                             "network in this run too and compare (default: not compared)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--worker", choices=("discrete", "continuous", "continuous-plain"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
@@ -127,13 +157,19 @@ def main(argv=None) -> None:
     forwarded = [f"--C={args.C}", f"--layers={args.layers}", f"--batch={args.batch}", f"--size={args.size}",
                  f"--steps={args.steps}", f"--genotypes={args.genotypes}", f"--threads={args.threads}",
                  f"--seed={args.seed}"] + (["--contiguous"] if args.contiguous else [])
+    modes = [m for m in args.modes.split(",") if m != "reference"]
+    if "reference" in args.modes.split(",") and not args.reference:
+        parser.error("mode 'reference' needs --reference PATH (a clone of the released DARTS code)")
+    if args.reference:
+        forwarded.append(f"--reference={reference_folder(args.reference)}")
+        modes.append("reference")
     import torch
 
     print(f"DARTS search network: C={args.C}, {args.layers} cells, batch {args.batch}, "
           f"{args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, "
           f"load average {os.getloadavg()[0]:.2f}")
     results = {}
-    for mode in args.modes.split(","):
+    for mode in modes:
         t0 = time.perf_counter()
         results[mode] = run_mode(mode, forwarded)
         results[mode]["wall"] = time.perf_counter() - t0
@@ -156,15 +192,14 @@ def main(argv=None) -> None:
         ratio = statistics.median(c['times']) / statistics.median(p['times'])
         print(f"continuous / continuous-plain: time {ratio:.2f}x, "
               f"peak RSS {c['peak_rss_mib'] / p['peak_rss_mib']:.2f}x")
-    if (args.C, args.layers, args.batch, args.size, args.threads) == (16, 8, 64, 32, 2) and "continuous" in results:
-        c = results["continuous"]
-        print(f"original DARTS code (recorded on this kind of machine, not measured here): {REFERENCE_SECONDS[0]} / "
-              f"{REFERENCE_SECONDS[1]} s per step, {REFERENCE_GIB} GiB; continuous-plain was "
-              f"{PLAIN_SECONDS[0]} / {PLAIN_SECONDS[1]} s beside it")
-        median = statistics.median(c["times"])
-        print(f"continuous against the recorded reference: time {median / REFERENCE_SECONDS[0]:.2f}x / "
-              f"{median / REFERENCE_SECONDS[1]:.2f}x, peak RSS {c['peak_rss_mib'] / 1024 / REFERENCE_GIB:.2f}x; "
-              "compare with continuous / continuous-plain above, which is measured in this run")
+    if {"continuous", "reference"} <= set(results):
+        c, r = results["continuous"], results["reference"]
+        print(f"continuous / reference (the released DARTS code, measured in this run): time "
+              f"{statistics.median(c['times']) / statistics.median(r['times']):.2f}x, "
+              f"peak RSS {c['peak_rss_mib'] / r['peak_rss_mib']:.2f}x")
+    elif "reference" not in results:
+        print("the released DARTS code was not compared in this run: pass --reference PATH (a clone of "
+              "https://github.com/quark0/darts) to time it beside these modes")
 
 
 if __name__ == "__main__":

@@ -130,15 +130,19 @@ class CrashOnceEvaluator(ZDTEvaluator):
     """:class:`ZDTEvaluator` whose process dies (``os._exit``) the first time it scores ``crash_on``.
 
     For fault tests of executors: the first process that meets ``crash_on``
-    creates ``marker`` (a file path) and exits at once, as a lost worker
-    would; any later process finds the marker and scores normally.
+    creates ``marker`` (a file path) and exits at once (before scoring any of
+    its batch), as a lost worker would; any later process finds the marker and
+    scores normally. With ``log`` (a file path) every process appends the key
+    of each architecture it scores to that file, one line each, so that a test
+    counts the work where it is done rather than where results arrive.
     """
 
     name = "crash-once"
 
-    def __init__(self, *, crash_on: Sequence[int], marker: str) -> None:
+    def __init__(self, *, crash_on: Sequence[int], marker: str, log: str | None = None) -> None:
         super().__init__()
         self.crash_on, self.marker = tuple(int(v) for v in crash_on), str(marker)
+        self.log = None if log is None else str(log)
 
     def _evaluate(self, archs: list) -> list[dict[str, float]]:
         import os
@@ -151,7 +155,11 @@ class CrashOnceEvaluator(ZDTEvaluator):
                 pass
             else:
                 os._exit(1)
-        return super()._evaluate(archs)
+        results = super()._evaluate(archs)
+        if self.log is not None:
+            with open(self.log, "a") as file:  # one append per batch: whole lines from concurrent processes
+                file.write("".join(f"{self.space.key(a)}\n" for a in archs))
+        return results
 
 
 #: the fixtures :func:`register_fixtures` registers: registry name -> {component name: class}

@@ -21,7 +21,8 @@ and the NAS-Bench-201 supernet both work. Shapes: batches are
 """
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -218,6 +219,22 @@ class GradientMutation(Mutation):
         self.refined, self.fallbacks = 0, 0
 
     def _do(self, archs: list, rng, ctx) -> list:
+        module, batches = self._shared(ctx)
+        children = []
+        with _fixed_weights(module):
+            for arch in archs:
+                child = (self._taylor(module, arch, batches, rng) if self.config["method"] == "taylor"
+                         else self._refine(module, module.arch_parameters(), arch, batches))
+                if child is None or self.space.key(child) == self.space.key(arch):
+                    child = self.space.mutate(arch, rng)
+                    self.fallbacks += 1
+                else:
+                    self.refined += 1
+                children.append(child)
+        return children
+
+    def _shared(self, ctx) -> tuple[nn.Module, list]:
+        """The search's shared supernet module in continuous mode and its validation batches."""
         require(self.space, HasRelaxation, "the 'gradient' mutation")
         shared = None
         if ctx is not None and len(getattr(ctx, "supernets", ())) == 1:
@@ -227,37 +244,19 @@ class GradientMutation(Mutation):
                 or not callable(getattr(module, "genotype", None)):
             raise ConfigError("the 'gradient' mutation needs an evaluator with one shared supernet in continuous "
                               "mode (e.g. 'supernet' on the darts or nb201 space)")
-        alphas = module.arch_parameters()
-        saved = [a.detach().clone() for a in alphas]
-        batches = shared.validation_batches
-        weights = [p for p in module.parameters() if all(p is not a for a in alphas)]
-        flags = [w.requires_grad for w in weights]
-        children = []
-        try:
-            for w in weights:
-                w.requires_grad_(False)
-            with preserved_bn_statistics(module):
-                module.train()
-                for arch in archs:
-                    child = (self._taylor(module, arch, batches, rng) if self.config["method"] == "taylor"
-                             else self._refine(module, alphas, arch, batches))
-                    if child is None or self.space.key(child) == self.space.key(arch):
-                        child = self.space.mutate(arch, rng)
-                        self.fallbacks += 1
-                    else:
-                        self.refined += 1
-                    children.append(child)
-        finally:
-            for w, flag in zip(weights, flags):
-                w.requires_grad_(flag)
-            with torch.no_grad():
-                for alpha, value in zip(alphas, saved):
-                    alpha.copy_(value)
-                    alpha.grad = None
-        return children
+        return module, shared.validation_batches
 
-    def _taylor(self, module: nn.Module, arch, batches, rng):
-        """The candidate child with the lowest first-order estimate of the validation loss change."""
+    def taylor_estimates(self, arch, children: Sequence, ctx) -> list[float]:
+        """The first-order estimate of the change of the summed validation loss (nats) from ``arch`` to each of
+        ``children``, ``sum((W_child - W_parent) * g)``, as ``"taylor"`` ranks them (same images, chunks and
+        train-mode BN); the supernet is left as it was."""
+        module, batches = self._shared(ctx)
+        with _fixed_weights(module):
+            parent, grads = self._path_gradient(module, arch, batches)
+            return self._estimates(module, parent, grads, children)
+
+    def _path_gradient(self, module: nn.Module, arch, batches) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The parent's 0/1 path weights and ``d loss / d W`` there (loss summed over ``images`` images)."""
         reference = next(module.parameters())
         device = reference.device
         parent = [w.to(device=device, dtype=reference.dtype).requires_grad_(True)
@@ -274,7 +273,16 @@ class GradientMutation(Mutation):
                     break
             if total >= wanted:
                 break
-        grads = [w.grad for w in parent]
+        return parent, [w.grad for w in parent]
+
+    def _estimates(self, module: nn.Module, parent: list, grads: list, children: Sequence) -> list[float]:
+        return [float(sum(((c.to(p) - p.detach()) * g).sum()
+                          for c, p, g in zip(self.space.path_weights(module, child), parent, grads)))
+                for child in children]
+
+    def _taylor(self, module: nn.Module, arch, batches, rng):
+        """The candidate child with the lowest first-order estimate of the validation loss change."""
+        parent, grads = self._path_gradient(module, arch, batches)
         seen, candidates = {self.space.key(arch)}, []
         for _ in range(4 * self.config["candidates"]):
             if len(candidates) == self.config["candidates"]:
@@ -285,10 +293,7 @@ class GradientMutation(Mutation):
                 candidates.append(child)
         if not candidates:
             return None
-        estimates = [float(sum(((c.to(p) - p.detach()) * g).sum()
-                               for c, p, g in zip(self.space.path_weights(module, child), parent, grads)))
-                     for child in candidates]
-        return candidates[int(np.argmin(estimates))]
+        return candidates[int(np.argmin(self._estimates(module, parent, grads, candidates)))]
 
     def _refine(self, module: nn.Module, alphas: list, arch, batches):
         """The architecture after ``steps`` Adam steps from ``arch``; None when it is not valid here."""
@@ -306,6 +311,29 @@ class GradientMutation(Mutation):
             return self.space.derive(module)
         except EvonasError:
             return None
+
+
+@contextmanager
+def _fixed_weights(module: nn.Module) -> Iterator[None]:
+    """Within the block the supernet's weights take no gradient and BN runs in batch mode (train); on leaving
+    it the weights' ``requires_grad``, the architecture weights and the BN statistics are put back."""
+    alphas = module.arch_parameters()
+    saved = [a.detach().clone() for a in alphas]
+    weights = [p for p in module.parameters() if all(p is not a for a in alphas)]
+    flags = [w.requires_grad for w in weights]
+    try:
+        for w in weights:
+            w.requires_grad_(False)
+        with preserved_bn_statistics(module):
+            module.train()
+            yield
+    finally:
+        for w, flag in zip(weights, flags):
+            w.requires_grad_(flag)
+        with torch.no_grad():
+            for alpha, value in zip(alphas, saved):
+                alpha.copy_(value)
+                alpha.grad = None
 
 
 def _grads(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:

@@ -243,3 +243,54 @@ def test_evolution_uses_the_gradient_mutation_and_it_needs_a_supernet():
     rng = np.random.default_rng(0)
     with pytest.raises(ConfigError, match="shared supernet"):
         operators.create("gradient").setup(DartsSpace())([DartsSpace().sample(rng)], rng, None)
+
+
+def _darts_context(seed=0):
+    from evonas.context import SearchContext
+
+    torch.manual_seed(seed)
+    net = DartsSpace().build_supernet(C=4, layers=3).double()
+    batches = [(torch.randn(8, 3, 8, 8, dtype=torch.float64), torch.randint(0, 10, (8,))) for _ in range(2)]
+    return net, SearchContext(evaluate=None, supernets=(_Shared(net, batches),))
+
+
+@pytest.mark.parametrize("space_name", ["nb201", "darts"])
+def test_taylor_estimates_are_the_train_mode_directional_derivatives_of_the_loss(space_name):
+    """Each estimate equals the central difference (float64) of the summed validation loss along the straight
+    line from the parent's 0/1 mixture weights to the child's, with BN on batch statistics (train mode, the
+    same chunks): every op off the parent's path, at weight 0, must still carry its gradient."""
+    from evonas.registry import operators
+    from evonas.training.bn import preserved_bn_statistics
+
+    space = NB201Space() if space_name == "nb201" else DartsSpace()
+    net, ctx = _nb201_context() if space_name == "nb201" else _darts_context()
+    batches = ctx.supernets[0].validation_batches
+    rng = np.random.default_rng(1)
+    parent = space.sample(rng)
+    children = []
+    while len(children) < 6:
+        child = space.mutate(parent, rng)
+        if space.key(child) not in {space.key(c) for c in children}:
+            children.append(child)
+    size = len(batches[0][1])
+    operator = operators.create("gradient", images=size * len(batches), batch_size=size).setup(space)
+    net.eval()  # the operator must switch to batch statistics itself
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    estimates = operator.taylor_estimates(parent, children, ctx)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # weights and BN untouched
+
+    def loss_at(t, child):  # the summed validation loss at W_parent + t (W_child - W_parent), batch statistics
+        pairs = zip(space.path_weights(net, parent), space.path_weights(net, child))
+        w = [(p + t * (c - p)).double() for p, c in pairs]
+        with torch.no_grad(), preserved_bn_statistics(net):
+            net.train()
+            return float(sum(F.cross_entropy(space.mixture_logits(net, x, w), y, reduction="sum") for x, y in batches))
+
+    h = 1e-5
+    slopes = [(loss_at(h, c) - loss_at(-h, c)) / (2 * h) for c in children]
+    # 1 %: ReLU kinks within +-h of the parent bend a difference quotient by a few tenths of a percent; a
+    # gradient taken with running statistics (eval mode) or without the ops at weight 0 is off far more
+    scale = max(abs(s) for s in slopes)
+    assert scale > 1e-3  # the check is not vacuous
+    for estimate, slope in zip(estimates, slopes):
+        assert estimate == pytest.approx(slope, rel=1e-2, abs=1e-3 * scale), (estimates, slopes)

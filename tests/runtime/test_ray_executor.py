@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -56,7 +57,9 @@ def test_ray_actors_give_the_local_front(cluster):
 def test_a_killed_actor_mid_batch_still_gives_every_result_once(cluster, tmp_path):
     space = ToySpace(length=8, choices=4)
     archs = [space.sample(np.random.default_rng(seed)) for seed in range(12)]
-    evaluator = evaluators.create("crash-once", crash_on=archs[7], marker=str(tmp_path / "crashed"))
+    scored = tmp_path / "scored"  # each actor appends the key of every candidate it scores
+    evaluator = evaluators.create("crash-once", crash_on=archs[7], marker=str(tmp_path / "crashed"),
+                                  log=str(scored))
     executor = RayExecutor(workers=2, chunk_size=3)
     executor.start(space, evaluator)
     evaluator.setup(space)
@@ -65,14 +68,20 @@ def test_a_killed_actor_mid_batch_still_gives_every_result_once(cluster, tmp_pat
     assert executor.replaced == 1
     plain = ZDTEvaluator()
     plain.setup(space)
-    assert results == plain.evaluate(archs)  # in order, none missing, none twice
-    assert evaluator.evaluations == len(archs)  # every candidate counted once
+    assert results == plain.evaluate(archs)  # in order, none missing
+    # counted on the actors: the dead actor scored none of its chunk, so every candidate was scored exactly
+    # once (chunks that came back before the death are not scored again)
+    counts = Counter(scored.read_text().split())
+    assert counts == Counter(space.key(a) for a in archs), counts
+    assert evaluator.evaluations == len(archs)
 
     # an actor killed from outside between batches: replaced, same results again
     pids = executor.actor_pids()
     os.kill(pids[0], signal.SIGKILL)
+    scored.unlink()
     again = executor.evaluate(evaluator, archs)
     assert again == results and executor.replaced == 2
+    assert Counter(scored.read_text().split()) == counts  # the killed actor was idle: nothing scored twice
     executor.close()
 
 
