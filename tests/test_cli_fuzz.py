@@ -21,7 +21,8 @@ VALID = {
     ("search", "--seed", "0"),
     ("export", "--seed", "0"),
     ("rank", "--seed", "0"),
-    ("op-clusters", "--seed", "0"), ("score", "--seed", "0"), ("surrogate fit", "--seed", "0"),
+    ("op-clusters", "--seed", "0"), ("score", "--seed", "0"), ("report", "--port", "0"),
+    ("surrogate fit", "--seed", "0"),
 }
 #: options whose value a command must have to do anything; their cases are covered by the base command line
 SKIPPED = {("score", "--seed")}  # score needs the NAS-Bench-301 models, which are not shipped
@@ -81,6 +82,7 @@ def _base(command, runs, out):
         "score": ["score", "DARTS_V2", "--nb301", str(out)],
         "rank": ["rank", "--archs", "3", "--scorer", "synflow", "--evaluator-opt", 'net_kwargs={"C": 4, "N": 1}',
                  "--out", str(out), "--quiet"],
+        "report": ["report", str(runs / "search"), "--out", str(out / "report.html"), "--no-drawings"],
         "surrogate fit": ["surrogate", "fit", str(runs / "search"), "-o", str(out / "model.json"), "--objective",
                           "accuracy:max", "--space", "nb201", "--model", "ridge"],
         "op-clusters": ["op-clusters", "--epochs", "1", "--steps-per-epoch", "1", "--C", "4", "--layers", "3",
@@ -124,7 +126,7 @@ def test_unknown_keys_are_refused(capsys, tmp_path, runs, command, option):
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "train-supernet", "search", "export", "rank",
-                                     "op-clusters"])
+                                     "op-clusters", "report"])
 def test_unknown_flags_are_refused(capsys, tmp_path, runs, command):
     out = tmp_path / "out"
     _check(capsys, [*_base(command, runs, out), "--no-such-flag", json.dumps(1)], out, runs, False)

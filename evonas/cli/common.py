@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 
 from evonas.errors import EvonasError
 
-__all__ = ["COUNT", "CommandParser", "FRACTION", "Handler", "NON_NEGATIVE", "POSITIVE", "POSITIVE_INT", "PROBABILITY",
-           "configure_console_logging", "format_table", "number", "one_line", "registry_help", "run_handler"]
+__all__ = ["COUNT", "CommandParser", "FRACTION", "Handler", "NON_NEGATIVE", "PORT", "POSITIVE", "POSITIVE_INT",
+           "PROBABILITY", "configure_console_logging", "format_table", "number", "one_line", "registry_help",
+           "run_handler"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -83,6 +84,7 @@ POSITIVE = number(float, above=0)
 NON_NEGATIVE = number(float, minimum=0)
 FRACTION = number(float, above=0, below=1)  # a share strictly between 0 and 1
 PROBABILITY = number(float, minimum=0, below=1)
+PORT = number(int, minimum=0, below=65536)  # 0: any free port
 
 def registry_help(*sections: tuple[str, object]) -> Callable[[], str]:
     """An epilog listing registered components: ``sections`` are ``(heading, registry)`` pairs.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from evonas.cli.common import PORT, POSITIVE
+
 __all__ = ["add_parser", "run"]
 
 
@@ -22,8 +24,8 @@ def add_parser(subparsers) -> None:
     report.add_argument("--no-drawings", action="store_true", help="no cell diagrams (faster for large fronts)")
     report.add_argument("--serve", action="store_true", help="serve the live page on http://127.0.0.1:PORT/ "
                         "instead of writing a file (Ctrl-C stops it)")
-    report.add_argument("--port", type=int, default=8000, help="--serve: the port (default 8000; 0: any free one)")
-    report.add_argument("--refresh", type=float, default=2.0, help="--serve: seconds between the page's checks "
+    report.add_argument("--port", type=PORT, default=8000, help="--serve: the port (default 8000; 0: any free one)")
+    report.add_argument("--refresh", type=POSITIVE, default=2.0, help="--serve: seconds between the page's checks "
                         "for new results (default 2)")
     report.set_defaults(handler=run)
 

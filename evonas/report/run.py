@@ -170,7 +170,10 @@ def _evaluator_version(run: RunDir) -> str | None:
         return None
     try:
         state = load_latest_checkpoint(path, kind="search")
-        versions = state["archive"]["versions"]
+        if "archive_log" in state:  # [version, count] runs of archive.log's records
+            versions = [version for version, _ in state["archive_log"]["versions"]]
+        else:  # a run directory of an evonas whose checkpoint held the archive
+            versions = state["archive"]["versions"]
     except (EvonasError, KeyError, TypeError, OSError, EOFError, ValueError) as exc:
         log.debug("no evaluator version from %s (%s)", path, exc)
         return None
