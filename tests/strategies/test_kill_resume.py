@@ -65,8 +65,9 @@ def _search(name: str, run_dir: str, resume: bool):
         evaluator = SupernetEvaluator(epochs=0, supernet_kwargs={"C": 4, "layers": 3}, batch_size=8,
                                       recalibration_images=8, val_images=16, progress=False)
         strategy = strategies.create("relative", pop_size=2, generations=2, member_steps=1)
+    # a checkpoint after every generation (by default at most one every 2 s), so the kill comes after one
     evonas.search(space, strategy, evaluator, budget=1000, seed=seed, run_dir=run_dir, resume=resume,
-                  progress=False, plots=False)
+                  progress=False, plots=False, checkpoint_every=0)
 
 
 def child(name: str, run_dir: str, resume: bool, kill_at: int, calls_file: str) -> None:
