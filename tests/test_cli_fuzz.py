@@ -18,7 +18,7 @@ VALID = {
     ("train", "--auxiliary-weight", "0"), ("train", "--drop-path", "0"), ("train", "--cutout", "0"),
     ("train", "--workers", "0"), ("train", "--grad-clip", "0"),
     ("evaluate", "--workers", "0"),
-    ("search", "--seed", "0"),
+    ("search", "--seed", "0"), ("search", "--checkpoint-every", "0"),
     ("export", "--seed", "0"),
     ("rank", "--seed", "0"),
     ("op-clusters", "--seed", "0"), ("score", "--seed", "0"), ("report", "--port", "0"),

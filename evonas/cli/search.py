@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from evonas.cli.common import COUNT, POSITIVE_INT, format_table, registry_help
+from evonas.cli.common import COUNT, NON_NEGATIVE, POSITIVE_INT, format_table, registry_help
 from evonas.errors import ConfigError
 
 __all__ = ["add_parser", "executor_options", "front_table", "run"]
@@ -57,6 +57,9 @@ def add_parser(subparsers) -> None:
                         "every N generations and at the end")
     search.add_argument("--tensorboard", metavar="DIR", help="log values, hypervolume, the front and supernet "
                         "training to TensorBoard event files in DIR")
+    search.add_argument("--checkpoint-every", type=NON_NEGATIVE, metavar="SECONDS",
+                        help="seconds between checkpoints of the run directory (default 2; 0: after every "
+                             "generation; the first and last generation always write one)")
     search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     search.set_defaults(handler=run)
 
@@ -86,8 +89,8 @@ def _config(args: argparse.Namespace):
             ("--run-dir", args.run_dir if args.run_dir != args.resume else None)) if value is not None]
         if fixed:
             raise ConfigError(f"--resume continues {args.resume} with the settings it was started with; "
-                              f"{', '.join(fixed)} cannot change (only --budget, and where it runs: --executor, "
-                              "--workers, --address)")
+                              f"{', '.join(fixed)} cannot change (only --budget, where it runs: --executor, "
+                              "--workers, --address, and --checkpoint-every)")
 
         saved = RunDir(args.resume).read_json("search.json")
         return make_config(saved, {"run_dir": args.resume, "budget": args.budget})
@@ -123,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{run_dir.path} already holds a search; continue it with --resume {run_dir.path}")
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
-                        executor=executor, callbacks=callbacks)
+                        executor=executor, callbacks=callbacks,
+                        **({} if args.checkpoint_every is None else {"checkpoint_every": args.checkpoint_every}))
     print(front_table(result))
     if config.constraints and result.individuals and not result.feasible:
         print(f"evonas: warning: none of the {len(result.individuals)} architectures met the constraint(s) "
