@@ -68,10 +68,10 @@ HOLD_WITH_WORKER = textwrap.dedent(
     from evonas.runtime.run_dir import RunDir
     with RunDir(sys.argv[1]).locked():
         worker = os.fork()  # as a DataLoader or process-pool worker is forked
-        if worker == 0:
+        if worker == 0:  # the fork handlers have run once the child runs Python: report from here, not the parent
+            print(os.getpid(), flush=True)
             time.sleep(60)
             os._exit(0)
-        print(worker, flush=True)
         time.sleep(60)
     """
 )
