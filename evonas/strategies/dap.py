@@ -200,6 +200,7 @@ class DAP(Strategy):
         self.selecting = False  # the coarse selection is done: the estimate follows the selected cell
         self.work: dict | None = None  # the unit in progress (for a mid-unit resume)
         self.net_state: dict | None = None  # the current network and optimizer
+        self._trained: tuple | None = None  # (network, optimizer) as net_state was taken from them, if unchanged
         self.curve: list = []
 
     # ----------------------------------------------------------------- set-up
@@ -546,6 +547,7 @@ class DAP(Strategy):
         self.cell = cell
         self.net_state = {"module": copy.deepcopy(network.state_dict()),
                           "optimizer": copy.deepcopy(optimizer.state_dict())}
+        self._trained = (network, optimizer)  # what net_state copies, live: the next unit starts from it
         return network, optimizer
 
     def _begin(self, cell: Any, learning_rate: float) -> dict:
@@ -561,11 +563,15 @@ class DAP(Strategy):
         """The unit's working state on the current network: its accuracy before any mask, the values so far."""
         if self.work is None:
             self.work = {"deltas": [], "live": None}
-        network = self._network(self.cell)
-        network.load_state_dict(self.net_state["module"])
+        trained, self._trained = self._trained, None
+        if trained is not None:  # the network and optimizer just trained, equal to what net_state holds
+            network, optimizer = trained
+        else:  # a resumed run, or a unit whose network a valuation changed: rebuilt from net_state
+            network, optimizer = self._network(self.cell), None
+            network.load_state_dict(self.net_state["module"])
         if fresh_optimizer is not None:  # topology selection: a new SGD (no momentum history)
             optimizer = self._optimizer(network, fresh_optimizer)
-        else:
+        elif optimizer is None:
             optimizer = self._optimizer(network, self.config["learning_rate_min"])
             optimizer.load_state_dict(copy.deepcopy(self.net_state["optimizer"]))
         self.work["network"], self.work["optimizer"] = network, optimizer
@@ -676,6 +682,7 @@ class DAP(Strategy):
                               f"{rank} of {world} (now {self.rank} of {self.world})")
         for key in self._STATE:
             setattr(self, key, copy.deepcopy(state[key]) if key != "net_state" else _unpack(state[key]))
+        self._trained = None  # the loaded net_state is the truth: rebuild from it
         work = state.get("work")
         self.work = None if work is None else {"deltas": list(work["deltas"]), "live": _unpack(work["live"]),
                                                **({"before": work["before"]} if work["before"] is not None else {})}
