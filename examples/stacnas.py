@@ -16,7 +16,7 @@ whole CIFAR-10 training set; about 0.8 GPU-days: give ``--dataset cifar10
 network); the run directory gets ``search_curve.csv`` / ``.png``,
 ``chosen.json`` / ``.txt`` / ``.png`` and checkpoints (``--resume``).
 
-    python examples/stacnas.py
+    python examples/stacnas.py                      # about 2 minutes on 2 CPU cores
     python examples/stacnas.py --published --dataset cifar10 --root ~/data --device cuda
     python examples/stacnas.py --published --smoke --micro-batch 16
 

@@ -75,3 +75,34 @@ def test_dap_example_selects_a_cell(tmp_path):
     chosen = json.loads((run_dir / "chosen.json").read_text())
     assert chosen["normal"] == chosen["reduce"] and len(chosen["normal"]) == 8
     assert len((run_dir / "search_curve.csv").read_text().splitlines()) == 1 + 14 + 1 + 14 + 3
+
+
+def _bench_examples():
+    import importlib.util
+
+    path = EXAMPLES.parent / "benchmarks" / "bench_examples.py"
+    spec = importlib.util.spec_from_file_location("bench_examples", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_example_states_the_time_of_its_plain_run():
+    """``benchmarks/bench_examples.py`` times each example against the claim in its plain usage line: every
+    example has one it can read."""
+    bench = _bench_examples()
+    for path in sorted(EXAMPLES.glob("*.py")):
+        if path.stem in bench.NOT_TIMED:
+            continue
+        command, claim = bench.plain_usage(path)
+        assert command and claim is not None, f"{path.name}: no 'python examples/{path.name}  # about N minutes'"
+        assert 1 <= claim.limit_s <= 3600, (path.name, claim)
+
+
+def test_time_claims_are_read_as_written():
+    parse = _bench_examples().parse_claim
+    assert (parse("~3-5 minutes on 2 cores").limit_s, parse("~3-5 minutes").hard) == (300, False)
+    assert (parse("about a minute on 2 CPU cores").limit_s, parse("< 1 min").limit_s) == (60, 60)
+    assert parse("< 1 min on 2 cores").hard and parse("~10 s on 2 CPU cores").limit_s == 10
+    assert parse("about 16 minutes").limit_s == 960 and parse("continue a killed run") is None
