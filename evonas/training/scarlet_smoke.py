@@ -102,9 +102,8 @@ def scarlet_smoke(*, steps: int = 2, micro_batch: int | None = None, device: str
     statistics, gradients accumulated (the batch size stays what it is). ``settings``: any key of
     :data:`SCARLET_ASSUMED` (e.g. ``batch_size=2`` for a quick check; named in the report).
     """
+    from evonas.registry import spaces
     from evonas.runtime.device import resolve_device
-    from evonas.spaces.scarlet.models import ScarletNet
-    from evonas.spaces.scarlet.space import ScarletSpace
 
     unknown = sorted(set(settings) - set(SCARLET_ASSUMED))
     if unknown:
@@ -133,7 +132,7 @@ def scarlet_smoke(*, steps: int = 2, micro_batch: int | None = None, device: str
     if slices > 1:
         meter.note(f"batch {batch} runs as micro-batches of {micro_batch} with gradient accumulation "
                    f"(BatchNorm sees {micro_batch} images at a time)")
-    space = ScarletSpace(variant=p["variant"], width_mult=p["width_mult"], num_classes=p["num_classes"])
+    space = spaces.create("scarlet", variant=p["variant"], width_mult=p["width_mult"], num_classes=p["num_classes"])
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     supernet = space.build_supernet(stabilizer=p["stabilizer"], weight_sharing=p["weight_sharing"]).to(device_)
@@ -166,7 +165,7 @@ def scarlet_smoke(*, steps: int = 2, micro_batch: int | None = None, device: str
     del exported, supernet, weights, recal, val
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        network = ScarletNet(chosen, num_classes=p["num_classes"], variant=p["variant"], width_mult=p["width_mult"])
+        network = space.build(chosen)  # the published network: the space's variant, width and classes
         sa_batch = int(s["standalone_batch_size"])
         batches = [_images(sa_batch, True, seed + 300 + i) for i in range(steps)]
         standalone_steps(network, batches, steps=steps, meter=meter, learning_rate=s["standalone_learning_rate"],
