@@ -116,13 +116,10 @@ def test_a_fixed_length_search_shows_progress_in_its_own_units():
 def _relativenas_weight_set(batch):
     """The published weight set (RELATIVENAS_PUBLISHED_SUPERNET) on the embedded images, at a CI-sized batch."""
     from evonas.evaluators.supernet import SupernetEvaluator
-    from evonas.strategies.relative import RELATIVENAS_PUBLISHED_SUPERNET as P
+    from evonas.strategies.relative import published_weight_set
 
-    return SupernetEvaluator(dataset="cifar10-mini", split=P["split"], batch_size=batch,
-                             supernet_kwargs=P["supernet_kwargs"], momentum=P["momentum"],
-                             weight_decay=P["weight_decay"], grad_clip=P["grad_clip"], cutout=P["cutout"],
-                             epochs=P["epochs"], val_images=batch, recalibration_images=batch, eval_batch_size=batch,
-                             progress=False, device="cpu")
+    return SupernetEvaluator(**published_weight_set(smoke_steps=1, batch_size=batch, eval_batch_size=batch,
+                                                    progress=False, device="cpu"))
 
 
 def test_relativenas_published_smoke_runs_every_phase_and_projects_the_full_run(tmp_path, monkeypatch, capsys):

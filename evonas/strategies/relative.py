@@ -89,6 +89,22 @@ STANDALONE: dict = {"C": 36, "layers": 20, "auxiliary_weight": 0.4, "drop_path_p
 CIFAR10_TRAIN = 50_000
 
 
+def published_weight_set(*, root: str | None = None, smoke_steps: int | None = None, **overrides: Any) -> dict:
+    """The :class:`~evonas.evaluators.supernet.SupernetEvaluator` options of the published weight set
+    (:data:`RELATIVENAS_PUBLISHED_SUPERNET`, CIFAR-10 from ``root``): ``SupernetEvaluator(**published_weight_set(
+    root=...))``. ``smoke_steps``: the embedded cifar10-mini images instead, validation and BN recalibration on
+    ``smoke_steps`` batches (the smoke run's projection still counts CIFAR-10's). ``overrides``: options of your
+    own (a published run says which differ)."""
+    options = {k: v for k, v in RELATIVENAS_PUBLISHED_SUPERNET.items()}
+    options.update(root=root, supernet_kwargs=dict(options["supernet_kwargs"]), split=tuple(options["split"]))
+    if smoke_steps:
+        batch = overrides.get("eval_batch_size", 256)
+        options.update(dataset="cifar10-mini", root=None, val_images=smoke_steps * batch,
+                       recalibration_images=batch)
+    options.update(overrides)
+    return options
+
+
 def generation_learning_rate(generation: int, generations: int, learning_rate: float, learning_rate_min: float,
                              schedule: str = "cosine") -> float:
     """The weight learning rate of ``generation`` (0-based) of ``generations``.
@@ -509,4 +525,4 @@ class RelativeNAS(Strategy):
 
 __all__ = ["ContinuousBox", "FAST_BY", "LR_SCHEDULES", "MODES", "RELATIVENAS_PUBLISHED",
            "RELATIVENAS_PUBLISHED_SUPERNET", "RelativeNAS", "STANDALONE", "diversity", "generation_learning_rate",
-           "slow_learner_update"]
+           "published_weight_set", "slow_learner_update"]
