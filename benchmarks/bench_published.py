@@ -5,9 +5,9 @@ Each algorithm runs its published setting in smoke mode (every phase once, at th
 batch sizes, a few steps each, on the embedded cifar10-mini images in place of CIFAR-10; for SCARLET, the same
 images through the released pipeline at 224x224 with labels drawn from ImageNet's 1000 classes), in its own
 process (so peak memory is the algorithm's own), then the tables and a summary are printed and written as JSON
-(``--out``). ``--micro-batch`` runs the published batches of DAP (StacNAS: a quarter of it; RelativeNAS: its stand-alone
-batch; SCARLET: as given)
-as chunks with gradient accumulation where they do not fit (the reports say so).
+(``--out``). ``--micro-batch`` runs the published batches of DAP (StacNAS: a quarter of it; RelativeNAS: its
+stand-alone batch; SCARLET: as given) as chunks with gradient accumulation where they do not fit (the reports say
+so).
 
     python benchmarks/bench_published.py                       # all four, 1 step per phase
     python benchmarks/bench_published.py --only dap --steps 2 --micro-batch 64 --device auto
