@@ -198,6 +198,15 @@ class RelativeNAS(Strategy):
             supernet).
         checkpoint_pairs: with a run directory, save the search after every pair (a killed run resumes in the
             middle of a generation; a generation at the paper's scale takes about 11 GPU-minutes).
+        published: the released code's strategy settings (:data:`RELATIVENAS_PUBLISHED`) where none is given;
+            the first generation refuses, in one message, a search missing a piece of the published setting (a
+            weight set, real-valued vectors, CIFAR-10) and names every weight-set setting that differs from
+            :data:`RELATIVENAS_PUBLISHED_SUPERNET` (see :func:`published_weight_set`).
+        smoke_steps: a smoke run (:mod:`evonas.runtime.phases`): one generation whose first pair trains this many
+            steps per member, two members scored, the chosen cell's stand-alone network (:data:`STANDALONE`)
+            trained this many steps; per phase seconds per step, peak memory and the projected cost of the full
+            run are printed and written (``smoke.json``).
+        micro_batch: a smoke run's stand-alone batch as chunks of this many images (gradients accumulated).
     """
 
     name = "relative"
@@ -304,8 +313,8 @@ class RelativeNAS(Strategy):
                 self._initialise()
             g, G = self.completed, self.config["generations"]
             row: dict[str, Any] = {"generation": ctx.generation}
-            if self.config["published"] or self.config["smoke_steps"]:
-                self._check_published(ctx)
+            if (self.config["published"] or self.config["smoke_steps"]) and g == 0 and self.pending is None:
+                self._check_published(ctx)  # once, before any work
             if self._mode(ctx) == "weight-set":
                 lr = generation_learning_rate(g, G, self.config["learning_rate"], self.config["learning_rate_min"],
                                               self.config["lr_schedule"])
