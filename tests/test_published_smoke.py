@@ -167,15 +167,16 @@ def test_scarlet_published_network_smoke_runs_every_phase(tmp_path):
     from evonas.training.scarlet_smoke import SCARLET_ASSUMED, scarlet_smoke
 
     report = scarlet_smoke(steps=1, run_dir=tmp_path, verbose=False, batch_size=2, standalone_batch_size=2,
-                           sampler="uniform")
+                           sampler="uniform", eval_batch_size=2)
     assert json.loads((tmp_path / "smoke.json").read_text()) == report
     rows = _rows(report)
     for key in [("supernet", "train"), ("evolution", "score-batch"), ("derive", "export"), ("stand-alone", "train")]:
         assert rows[key]["smoke_steps"] >= 1 and rows[key]["seconds_per_step"] > 0, key
     assert rows[("supernet", "train")]["full_steps"] == SCARLET_ASSUMED["supernet_epochs"] * (1_281_167 // 2)
-    assert rows[("evolution", "score-batch")]["full_steps"] == 40 * 40 * (50_000 // 128 + 1 + 20)
+    assert rows[("evolution", "score-batch")]["full_steps"] == 40 * 40 * (50_000 // 2 + 2_560 // 2)
     assert len(report["architecture"]) == 19
     assert any("not published" in n for n in report["notes"])
     assert any("batch_size=2 (assumed 256)" in n and "sampler='uniform'" in n for n in report["notes"])
+    assert any("scoring batch 2 (published 128)" in n for n in report["notes"])
     with pytest.raises(evonas.errors.ConfigError, match="unknown SCARLET smoke setting"):
         scarlet_smoke(steps=1, epochs=3)

@@ -78,12 +78,12 @@ def _images(count: int, train: bool, seed: int) -> tuple[torch.Tensor, torch.Ten
     return images, torch.as_tensor(rng.integers(p["num_classes"], size=count), dtype=torch.int64)
 
 
-def full_run_steps(settings: dict) -> dict:
+def full_run_steps(settings: dict, eval_batch: int | None = None) -> dict:
     """``{(phase, kind): steps}`` of a full run of ``settings`` (a :data:`SCARLET_ASSUMED`-shaped dict) on
-    ImageNet: supernet steps, scoring batches (recalibration and validation per candidate), exports, stand-alone
-    steps."""
+    ImageNet: supernet steps, scoring batches of ``eval_batch`` images (default: the published 128;
+    recalibration and validation per candidate), exports, stand-alone steps."""
     s = settings
-    eval_batch = SCARLET_PUBLISHED["eval_batch_size"]
+    eval_batch = eval_batch or SCARLET_PUBLISHED["eval_batch_size"]
     per_candidate = epoch_steps(s["val_images"], eval_batch) + epoch_steps(s["recalibration_images"], eval_batch)
     return {("supernet", "train"): s["supernet_epochs"] * epoch_steps(IMAGENET_TRAIN, s["batch_size"],
                                                                      drop_last=True),
@@ -93,13 +93,15 @@ def full_run_steps(settings: dict) -> dict:
                                                                           s["standalone_batch_size"])}
 
 
-def scarlet_smoke(*, steps: int = 2, micro_batch: int | None = None, device: str = "cpu", seed: int = 0,
-                  run_dir: str | Path | None = None, verbose: bool = True, **settings: Any) -> dict:
+def scarlet_smoke(*, steps: int = 2, micro_batch: int | None = None, eval_batch_size: int | None = None,
+                  device: str = "cpu", seed: int = 0, run_dir: str | Path | None = None, verbose: bool = True,
+                  **settings: Any) -> dict:
     """Run SCARLET's phases at full size, ``steps`` steps each, and return the report (see
     :mod:`evonas.runtime.phases`); with ``run_dir`` it is also written there as ``smoke.json``.
 
     ``micro_batch``: run each training batch as chunks of this many images, each with its own BatchNorm
-    statistics, gradients accumulated (the batch size stays what it is). ``settings``: any key of
+    statistics, gradients accumulated (the batch size stays what it is). ``eval_batch_size``: the scoring batch
+    (default: the released evaluation's 128; named in the report when it differs). ``settings``: any key of
     :data:`SCARLET_ASSUMED` (e.g. ``batch_size=2`` for a quick check; named in the report).
     """
     from evonas.registry import spaces
@@ -146,7 +148,7 @@ def scarlet_smoke(*, steps: int = 2, micro_batch: int | None = None, device: str
             train_step(supernet, images.to(device_), targets.to(device_), sample_paths(space, rng, s["sampler"]),
                        optimizer, 5.0, slices=slices)
     del optimizer, data
-    eval_batch = p["eval_batch_size"] if not settings.get("batch_size") else min(p["eval_batch_size"], batch)
+    eval_batch = int(eval_batch_size or p["eval_batch_size"])
     if eval_batch != p["eval_batch_size"]:
         meter.note(f"scoring batch {eval_batch} (published {p['eval_batch_size']})")
     candidates = [space.sample(rng) for _ in range(steps)]
@@ -172,7 +174,7 @@ def scarlet_smoke(*, steps: int = 2, micro_batch: int | None = None, device: str
                          weight_decay=s["weight_decay"], auxiliary_weight=0.0, grad_clip=0.0,
                          micro_batch=micro_batch)
     del network
-    report = meter.report(full_run_steps(s), search_phases=("supernet", "evolution", "derive"))
+    report = meter.report(full_run_steps(s, eval_batch), search_phases=("supernet", "evolution", "derive"))
     report["architecture"] = list(space.to_json(chosen))
     if run_dir is not None:
         meter.write(Path(run_dir) / "smoke.json", report)
