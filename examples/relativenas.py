@@ -20,7 +20,15 @@ cifar10 --root``; the settings are ``RELATIVENAS_PUBLISHED`` and
 
     python examples/relativenas.py                  # about 4 minutes on 2 CPU cores
     python examples/relativenas.py --published --dataset cifar10 --root ~/data --device cuda
+    python examples/relativenas.py --published --smoke    # every published phase at full size, a step or two each
     python examples/relativenas.py --resume          # continue a killed run (also mid-generation)
+
+``--smoke [STEPS]`` runs one short generation (the first pair's members
+trained STEPS steps at the batch of 256 and measured, two members scored,
+the chosen cell's C=36, 20-cell stand-alone network trained STEPS steps of
+batch 128) on the embedded images and prints, per phase, seconds per step,
+peak memory and the projected cost of the full run (``smoke.json`` in the
+run directory).
 
 The run directory gets ``history.csv``, ``trajectory.csv`` / ``.png`` (the
 population's diversity and fitness per generation), ``chosen.json`` /
@@ -43,6 +51,7 @@ from evonas.strategies.relative import (
     RELATIVENAS_PUBLISHED,
     RELATIVENAS_PUBLISHED_SUPERNET,
     RelativeNAS,
+    published_weight_set,
 )
 
 SCALES = {
@@ -68,6 +77,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "else 'cosine')")
     parser.add_argument("--augmented-validation", action="store_true",
                         help="measure members on augmented validation images (the released code)")
+    parser.add_argument("--smoke", nargs="?", type=int, const=2, metavar="STEPS",
+                        help="a smoke run: every phase for STEPS (2) steps at full size, with the projected cost")
+    parser.add_argument("--micro-batch", type=int,
+                        help="smoke run: the stand-alone batch as chunks of this many images")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", default="runs/relativenas")
@@ -85,15 +98,24 @@ def main(argv=None) -> RelativeNAS:
     scale = dict(SCALES[name])
     scale.update({k: getattr(args, k) for k in scale if getattr(args, k) is not None})
     space = DartsSpace(encoding="relativenas")
-    evaluator = SupernetEvaluator(
-        dataset=args.dataset, root=args.root, epochs=0,  # the weight set starts from a random network
-        supernet_kwargs={"C": scale["C"], "layers": scale["layers"]}, batch_size=scale["batch_size"],
-        val_images=scale["val_images"], recalibration_images=min(512, scale["val_images"] or 512),
-        seed=args.seed, device=args.device, progress=not args.quiet, cutout=CUTOUT[name])
+    own = {"seed": args.seed, "device": args.device, "progress": not args.quiet}
+    if args.published:  # the published weight set (CIFAR-10, or the embedded images in a smoke run)
+        given = {k: scale[k] for k in ("batch_size", "val_images") if getattr(args, k) is not None}
+        if args.C is not None or args.layers is not None:
+            given["supernet_kwargs"] = {"C": scale["C"], "layers": scale["layers"]}
+        evaluator = SupernetEvaluator(**published_weight_set(root=args.root, smoke_steps=args.smoke, **own, **given,
+                                                             **({"dataset": args.dataset}
+                                                                if args.dataset != "cifar10-mini" else {})))
+    else:
+        evaluator = SupernetEvaluator(
+            dataset=args.dataset, root=args.root, epochs=0,  # the weight set starts from a random network
+            supernet_kwargs={"C": scale["C"], "layers": scale["layers"]}, batch_size=scale["batch_size"],
+            val_images=scale["val_images"], recalibration_images=min(512, scale["val_images"] or 512),
+            cutout=CUTOUT[name], **own)
     strategy = RelativeNAS(pop_size=scale["pop_size"], generations=scale["generations"],
-                           member_steps=scale["member_steps"],
-                           lr_schedule=args.lr_schedule or ("published" if args.published else "cosine"),
-                           augmented_validation=args.augmented_validation or args.published)
+                           member_steps=scale["member_steps"], published=args.published, lr_schedule=args.lr_schedule,
+                           augmented_validation=args.augmented_validation or None, smoke_steps=args.smoke,
+                           micro_batch=args.micro_batch)
     run_dir = Path(args.run_dir)
     if not args.resume and run_dir.exists():
         shutil.rmtree(run_dir)

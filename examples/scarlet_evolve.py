@@ -25,6 +25,15 @@
     python examples/scarlet_evolve.py --weight-sharing independent --sampler fair --supernet-epochs 100 \\
         --width-mult 1.0 --dataset cifar10 --root ~/data --budget 1000 --pop-size 50 --device cuda
 
+``--smoke [STEPS]`` runs instead the published network in smoke mode
+(:mod:`evonas.training.scarlet_smoke`: the ImageNet supernet at width 1.0,
+224x224 images, 1000 classes; supernet training, scoring, export and the
+stand-alone network, STEPS steps each) and prints per phase seconds per
+step, peak memory and the projected cost of a full run, whose unpublished
+budgets are evonas' stand-ins (``SCARLET_ASSUMED``, listed in the report):
+
+    python examples/scarlet_evolve.py --smoke 1 --micro-batch 32
+
 Load an exported model with ``load_exported(path)`` from this file, or
 ``ScarletNet(arch, num_classes=..., variant=..., width_mult=...)`` and its
 state dict.
@@ -134,12 +143,23 @@ def main() -> None:
     parser.add_argument("--verify-epochs", type=int, default=0,
                         help="train the front's best and a random initial architecture from scratch for this "
                              "many epochs and compare them (0: skip)")
+    parser.add_argument("--smoke", nargs="?", type=int, const=2, metavar="STEPS",
+                        help="the published ImageNet network in smoke mode (see above) instead of the CPU search")
+    parser.add_argument("--micro-batch", type=int, help="--smoke: run each batch of 256 as chunks of this many images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--run-dir", default="runs/scarlet_evolve")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    if args.smoke:
+        from evonas.training.scarlet_smoke import scarlet_smoke
+
+        Path(args.run_dir).mkdir(parents=True, exist_ok=True)
+        scarlet_smoke(steps=args.smoke, micro_batch=args.micro_batch, device=args.device, seed=args.seed,
+                      run_dir=args.run_dir)
+        print(f"written: {Path(args.run_dir) / 'smoke.json'}")
+        return
 
     space = ScarletSpace(variant="cifar", width_mult=args.width_mult)
     supernet = SupernetEvaluator(

@@ -65,6 +65,8 @@ def test_search_from_toml_with_objective_selection_and_constraint(capsys, tmp_pa
         (["--objectives", "f1:maximum"], "direction must be 'min' or 'max'"),
         (["--objectives", "accuracy:max"], "not reported"),
         (["--strategy-opt", "popsize=3"], "popsize"),
+        (["--smoke"], "--smoke: strategy 'nsga2' has no smoke mode; strategies with one: dap, darts, stacnas"),
+        (["--smoke", "0"], "argument --smoke: must be >= 1"),
     ],
 )
 def test_bad_search_input_is_one_line(capsys, tmp_path, extra, message):
@@ -194,3 +196,23 @@ def test_an_impossible_constraint_warns_that_the_front_is_empty(capsys, tmp_path
     assert "none of the 8 architectures met the constraint(s) params <= 1" in err and err.count("\n") == 1
     assert main([*argv, "--constraint", "params <= 1e9", "--run-dir", str(tmp_path / "all")]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_smoke_flag_runs_every_phase_and_writes_the_projection(capsys, tmp_path, monkeypatch):
+    """``--smoke 1``: one short generation of RelativeNAS (a pair, the scoring, the chosen cell's stand-alone network,
+    its batch lowered here for CI) and ``smoke.json`` with the projected cost of the full run."""
+    from evonas.strategies import relative
+
+    monkeypatch.setitem(relative.STANDALONE, "batch_size", 4)
+    run = tmp_path / "run"
+    assert main(["search", "--space", "darts", "--space-opt", "encoding=relativenas", "--strategy", "relative",
+                 "--pop-size", "4", "--smoke", "1", "--evaluator", "supernet", "--evaluator-opt", "epochs=0",
+                 "--evaluator-opt", 'supernet_kwargs={"C": 4, "layers": 3}', "--evaluator-opt", "batch_size=16",
+                 "--evaluator-opt", "val_images=16", "--evaluator-opt", "recalibration_images=16",
+                 "--evaluator-opt", "progress=false", "--budget", "100", "--run-dir", str(run), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((run / "smoke.json").read_text())
+    assert "projected full run on this machine" in out and f"also written: {run / 'smoke.json'}" in out
+    phases = {row["phase"] for row in report["rows"] if row["seconds_per_step"]}
+    assert {"pairs", "evaluate", "stand-alone"} <= phases
+    assert "2 evaluations" in out  # one short generation: the first pair's members scored

@@ -2,11 +2,12 @@
 a step per phase, with a report of seconds per step, memory and the projected cost of the full run.
 
 To fit the CI budget the tests lower the batch sizes (given explicitly, and the stand-alone recipe's batch is
-patched); ``benchmarks/bench_published.py`` runs the published batches.
+patched; SCARLET: batches of 2 images at 224 px); ``benchmarks/bench_published.py`` runs the published batches.
 """
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -110,3 +111,72 @@ def test_a_fixed_length_search_shows_progress_in_its_own_units():
     plain = ProgressDisplay(10_000, 0, [Objective("params", "min")], bar=False)
     assert plain.bar.total == 10_000
     plain.close()
+
+
+def _relativenas_weight_set(batch):
+    """The published weight set (RELATIVENAS_PUBLISHED_SUPERNET) on the embedded images, at a CI-sized batch."""
+    from evonas.evaluators.supernet import SupernetEvaluator
+    from evonas.strategies.relative import published_weight_set
+
+    return SupernetEvaluator(**published_weight_set(smoke_steps=1, batch_size=batch, eval_batch_size=batch,
+                                                    progress=False, device="cpu"))
+
+
+def test_relativenas_published_smoke_runs_every_phase_and_projects_the_full_run(tmp_path, monkeypatch, capsys):
+    from evonas.strategies import relative
+    from evonas.strategies.relative import RelativeNAS
+
+    monkeypatch.setitem(relative.STANDALONE, "batch_size", 2)
+    strategy = RelativeNAS(published=True, smoke_steps=1)
+    assert strategy.config["lr_schedule"] == "published" and strategy.config["augmented_validation"]
+    assert strategy.config["pop_size"] == 20 and strategy.config["generations"] == 50
+    evonas.search(DartsSpace(encoding="relativenas"), strategy, _relativenas_weight_set(8), budget=100, seed=0,
+                  progress=False, run_dir=tmp_path / "run")
+    assert strategy.completed == 1 and strategy.chosen() is not None
+    report = json.loads((tmp_path / "run" / "smoke.json").read_text())
+    rows = _rows(report)
+    for key in [("pairs", "train"), ("pairs", "validate"), ("pairs", "merge"), ("evaluate", "score-batch"),
+                ("derive", "run"), ("stand-alone", "train")]:
+        assert rows[key]["smoke_steps"] >= 1 and rows[key]["seconds_per_step"] > 0, key
+    # 50 generations x 20 members x one pass over 25k images at the batch given here (8)
+    assert rows[("pairs", "train")]["full_steps"] == 50 * 20 * (25_000 // 8)
+    assert rows[("pairs", "validate")]["full_steps"] == 50 * 20 * math.ceil(25_000 / 8)
+    assert rows[("pairs", "merge")]["full_steps"] == 50 * 10
+    assert rows[("stand-alone", "train")]["full_steps"] == 600 * math.ceil(50_000 / 2)
+    assert report["search_hours"] > 0 and report["total_hours"] > report["search_hours"]
+    assert any("batch_size=8 (published 256)" in n for n in report["notes"])  # said, not silent
+    assert all(r["host_peak_gib"] < 6 for r in report["rows"])
+    _no_leak(report, ["pairs", "evaluate", "stand-alone"])
+    assert "projected full run on this machine" in capsys.readouterr().out
+
+
+def test_relativenas_published_refuses_with_one_message_listing_every_missing_piece(tmp_path):
+    from evonas.strategies.relative import RelativeNAS
+
+    with pytest.raises(evonas.errors.ConfigError) as error:
+        evonas.search(DartsSpace(), RelativeNAS(published=True, pop_size=2, generations=1),
+                      CostEvaluator(metrics=("params",)), budget=10, seed=0, progress=False)
+    message = str(error.value)
+    assert message.count("\n") == 0 and "(1) a weight set" in message and "(2) real-valued" in message
+    assert "smoke_steps" in message
+
+
+def test_scarlet_published_network_smoke_runs_every_phase(tmp_path):
+    """The ImageNet supernet at width 1.0, 224 px, 1000 classes: supernet step, scoring, export, stand-alone step
+    (CI-sized batches of 2 images; the report names them)."""
+    from evonas.training.scarlet_smoke import SCARLET_ASSUMED, scarlet_smoke
+
+    report = scarlet_smoke(steps=1, run_dir=tmp_path, verbose=False, batch_size=2, standalone_batch_size=2,
+                           sampler="uniform", eval_batch_size=2)
+    assert json.loads((tmp_path / "smoke.json").read_text()) == report
+    rows = _rows(report)
+    for key in [("supernet", "train"), ("evolution", "score-batch"), ("derive", "export"), ("stand-alone", "train")]:
+        assert rows[key]["smoke_steps"] >= 1 and rows[key]["seconds_per_step"] > 0, key
+    assert rows[("supernet", "train")]["full_steps"] == SCARLET_ASSUMED["supernet_epochs"] * (1_281_167 // 2)
+    assert rows[("evolution", "score-batch")]["full_steps"] == 40 * 40 * (50_000 // 2 + 2_560 // 2)
+    assert len(report["architecture"]) == 19
+    assert any("not published" in n for n in report["notes"])
+    assert any("batch_size=2 (assumed 256)" in n and "sampler='uniform'" in n for n in report["notes"])
+    assert any("scoring batch 2 (published 128)" in n for n in report["notes"])
+    with pytest.raises(evonas.errors.ConfigError, match="unknown SCARLET smoke setting"):
+        scarlet_smoke(steps=1, epochs=3)

@@ -13,7 +13,9 @@ from pathlib import Path
 from evonas.cli.common import COUNT, NON_NEGATIVE, POSITIVE_INT, format_table, registry_help
 from evonas.errors import ConfigError
 
-__all__ = ["add_parser", "executor_options", "front_table", "run"]
+__all__ = ["SMOKE_STRATEGIES", "add_parser", "executor_options", "front_table", "run"]
+#: the built-in strategies with a smoke mode (a ``smoke_steps`` option); a plugin's is found by that option too
+SMOKE_STRATEGIES = ("dap", "darts", "stacnas", "relative")
 
 
 def add_parser(subparsers) -> None:
@@ -60,6 +62,11 @@ def add_parser(subparsers) -> None:
     search.add_argument("--checkpoint-every", type=NON_NEGATIVE, metavar="SECONDS",
                         help="seconds between checkpoints of the run directory (default 2; 0: after every "
                              "generation; the first and last generation always write one)")
+    search.add_argument("--smoke", nargs="?", type=POSITIVE_INT, const=2, metavar="STEPS",
+                        help="a smoke run: every phase of the strategy's setting (e.g. --strategy-opt published=true) "
+                             "at full size for STEPS (2) steps, printing and writing RUN_DIR/smoke.json (seconds per "
+                             "step, peak memory, projected cost of the full run); strategies with a smoke mode: "
+                             + ", ".join(SMOKE_STRATEGIES))
     search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     search.set_defaults(handler=run)
 
@@ -85,7 +92,7 @@ def _config(args: argparse.Namespace):
             ("--config", args.config), ("--space", args.space), ("--strategy", args.strategy),
             ("--evaluator", args.evaluator), ("--objectives", args.objectives), ("--constraint", args.constraint),
             ("--pop-size", args.pop_size), ("--seed", args.seed), ("--space-opt", args.space_opt),
-            ("--strategy-opt", args.strategy_opt), ("--evaluator-opt", args.evaluator_opt),
+            ("--strategy-opt", args.strategy_opt), ("--evaluator-opt", args.evaluator_opt), ("--smoke", args.smoke),
             ("--run-dir", args.run_dir if args.run_dir != args.resume else None)) if value is not None]
         if fixed:
             raise ConfigError(f"--resume continues {args.resume} with the settings it was started with; "
@@ -104,9 +111,26 @@ def _config(args: argparse.Namespace):
         getattr(config, name).update(parse_options(getattr(args, flag)))
     if args.pop_size is not None:
         config.strategy_options["pop_size"] = args.pop_size
+    if args.smoke is not None:
+        _check_smoke(config.strategy)
+        config.strategy_options["smoke_steps"] = args.smoke
     if config.run_dir is None:
         config.run_dir = f"runs/search-{config.space}-{config.strategy}-seed{config.seed}"
     return config
+
+
+def _check_smoke(name: str) -> None:
+    """``--smoke`` needs a strategy with a smoke mode (a ``smoke_steps`` option): a one-line error otherwise."""
+    import inspect
+
+    from evonas.registry import strategies
+
+    factory = strategies.get(name)
+    classes = getattr(factory, "__mro__", (factory,))  # a subclass may pass it on to its base (**config)
+    if not any("smoke_steps" in inspect.signature(getattr(c, "__init__", c)).parameters for c in classes
+               if c is not object):
+        raise ConfigError(f"--smoke: strategy {name!r} has no smoke mode; strategies with one: "
+                          f"{', '.join(SMOKE_STRATEGIES)}")
 
 
 def run(args: argparse.Namespace) -> int:

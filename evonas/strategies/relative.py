@@ -52,6 +52,7 @@ has rules such as distinct inputs).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from pathlib import Path
@@ -62,7 +63,7 @@ import numpy as np
 from evonas.callbacks import Callback, StrategyOutputs
 from evonas.errors import ConfigError
 from evonas.registry import strategies
-from evonas.spaces.base import HasBounds, HasRepair, require
+from evonas.spaces.base import HasBounds, HasCellTools, HasRepair, require
 from evonas.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,28 @@ RELATIVENAS_PUBLISHED_SUPERNET: dict = {"dataset": "cifar10", "split": (0.5, 0.5
                                         "supernet_kwargs": {"C": 16, "layers": 8}, "momentum": 0.9,
                                         "weight_decay": 3e-4, "grad_clip": 5.0, "cutout": 16, "epochs": 0,
                                         "val_images": None}
+#: the released code's stand-alone CIFAR-10 recipe (``train.py``; ALGORITHMS.md 3.4): a smoke run builds and trains
+#: it a few steps
+STANDALONE: dict = {"C": 36, "layers": 20, "auxiliary_weight": 0.4, "drop_path_prob": 0.3, "epochs": 600,
+                    "batch_size": 128, "learning_rate": 0.025, "weight_decay": 3e-4, "grad_clip": 5.0}
+#: CIFAR-10's training images (a full published run's projection)
+CIFAR10_TRAIN = 50_000
+
+
+def published_weight_set(*, root: str | None = None, smoke_steps: int | None = None, **overrides: Any) -> dict:
+    """The :class:`~evonas.evaluators.supernet.SupernetEvaluator` options of the published weight set
+    (:data:`RELATIVENAS_PUBLISHED_SUPERNET`, CIFAR-10 from ``root``): ``SupernetEvaluator(**published_weight_set(
+    root=...))``. ``smoke_steps``: the embedded cifar10-mini images instead, validation and BN recalibration on
+    ``smoke_steps`` batches (the smoke run's projection still counts CIFAR-10's). ``overrides``: options of your
+    own (a published run says which differ)."""
+    options = {k: v for k, v in RELATIVENAS_PUBLISHED_SUPERNET.items()}
+    options.update(root=root, supernet_kwargs=dict(options["supernet_kwargs"]), split=tuple(options["split"]))
+    if smoke_steps:
+        batch = overrides.get("eval_batch_size", 256)
+        options.update(dataset="cifar10-mini", root=None, val_images=smoke_steps * batch,
+                       recalibration_images=batch)
+    options.update(overrides)
+    return options
 
 
 def generation_learning_rate(generation: int, generations: int, learning_rate: float, learning_rate_min: float,
@@ -175,16 +198,34 @@ class RelativeNAS(Strategy):
             supernet).
         checkpoint_pairs: with a run directory, save the search after every pair (a killed run resumes in the
             middle of a generation; a generation at the paper's scale takes about 11 GPU-minutes).
+        published: the released code's strategy settings (:data:`RELATIVENAS_PUBLISHED`) where none is given;
+            the first generation refuses, in one message, a search missing a piece of the published setting (a
+            weight set, real-valued vectors, CIFAR-10) and names every weight-set setting that differs from
+            :data:`RELATIVENAS_PUBLISHED_SUPERNET` (see :func:`published_weight_set`).
+        smoke_steps: a smoke run (:mod:`evonas.runtime.phases`): one generation whose first pair trains this many
+            steps per member, two members scored, the chosen cell's stand-alone network (:data:`STANDALONE`)
+            trained this many steps; per phase seconds per step, peak memory and the projected cost of the full
+            run are printed and written (``smoke.json``).
+        micro_batch: a smoke run's stand-alone batch as chunks of this many images (gradients accumulated).
     """
 
     name = "relative"
-    bound_attributes = ("codec",)  # built by setup() from the space
+    bound_attributes = ("codec", "meter")  # built by setup() from the space
     max_objectives = 1
 
     def __init__(self, *, pop_size: int = 20, generations: int = 50, learning_rate: float = 0.1,
-                 learning_rate_min: float = 0.001, lr_schedule: str = "cosine", drop_path_prob: float = 0.3,
-                 member_steps: int | None = None, fast_by: str = "val_loss", augmented_validation: bool = False,
-                 mode: str = "auto", checkpoint_pairs: bool = True) -> None:
+                 learning_rate_min: float = 0.001, lr_schedule: str | None = None, drop_path_prob: float = 0.3,
+                 member_steps: int | None = None, fast_by: str = "val_loss", augmented_validation: bool | None = None,
+                 mode: str = "auto", checkpoint_pairs: bool = True, published: bool = False,
+                 smoke_steps: int | None = None, micro_batch: int | None = None) -> None:
+        if lr_schedule is None:  # the paper's cosine; the released code's values with published=True
+            lr_schedule = RELATIVENAS_PUBLISHED["lr_schedule"] if published else "cosine"
+        if augmented_validation is None:
+            augmented_validation = RELATIVENAS_PUBLISHED["augmented_validation"] if published else False
+        if smoke_steps is not None and smoke_steps < 1:
+            raise ConfigError(f"smoke_steps must be >= 1 (or None: a real run), got {smoke_steps}")
+        if micro_batch is not None and micro_batch < 2:
+            raise ConfigError(f"micro_batch must be >= 2 (BatchNorm needs two images), got {micro_batch}")
         if pop_size < 2 or pop_size % 2:
             raise ConfigError(f"pop_size must be an even number >= 2 (members are paired), got {pop_size}")
         if generations < 1:
@@ -202,7 +243,13 @@ class RelativeNAS(Strategy):
         super().__init__(pop_size=pop_size, generations=generations, learning_rate=learning_rate,
                          learning_rate_min=learning_rate_min, lr_schedule=lr_schedule, drop_path_prob=drop_path_prob,
                          member_steps=member_steps, fast_by=fast_by, augmented_validation=augmented_validation,
-                         mode=mode, checkpoint_pairs=checkpoint_pairs)
+                         mode=mode, checkpoint_pairs=checkpoint_pairs, published=published,
+                         smoke_steps=smoke_steps, micro_batch=micro_batch)
+        if published:
+            mismatched = {k: (self.config[k], v) for k, v in RELATIVENAS_PUBLISHED.items() if self.config[k] != v}
+            if mismatched:
+                log.info("published=True with settings of your own: %s", ", ".join(
+                    f"{k}={ours!r} (published {theirs!r})" for k, (ours, theirs) in mismatched.items()))
         self.X: np.ndarray | None = None  # positions (pop_size, dimensions)
         self.V: np.ndarray | None = None  # velocities
         self.completed = 0  # generations done
@@ -212,15 +259,25 @@ class RelativeNAS(Strategy):
 
     def _setup(self) -> None:
         self.codec = ContinuousBox(self.space)
+        self.meter = None
+        if self.config["smoke_steps"]:
+            from evonas.runtime.phases import PhaseMeter
+
+            self.meter = PhaseMeter("cpu")  # the device and data are the weight set's: noted at the first step
 
     # ------------------------------------------------------------------ loop
     @property
+    def _generations(self) -> int:
+        """Generations this run takes (a smoke run: one)."""
+        return 1 if self.config["smoke_steps"] else self.config["generations"]
+
+    @property
     def finished(self) -> bool:
-        return self.completed >= self.config["generations"]
+        return self.completed >= self._generations
 
     def progress_units(self) -> tuple[int, int, str]:
-        """Generations done."""
-        return self.completed, self.config["generations"], "generations"
+        """Generations done (a smoke run: one short generation)."""
+        return self.completed, self._generations, "generations"
 
     def ask(self) -> list:
         """The current population's architectures (the search moves it in :meth:`step`)."""
@@ -256,6 +313,8 @@ class RelativeNAS(Strategy):
                 self._initialise()
             g, G = self.completed, self.config["generations"]
             row: dict[str, Any] = {"generation": ctx.generation}
+            if (self.config["published"] or self.config["smoke_steps"]) and g == 0 and self.pending is None:
+                self._check_published(ctx)  # once, before any work
             if self._mode(ctx) == "weight-set":
                 lr = generation_learning_rate(g, G, self.config["learning_rate"], self.config["learning_rate_min"],
                                               self.config["lr_schedule"])
@@ -272,9 +331,18 @@ class RelativeNAS(Strategy):
                 fast = np.where(first_fast, pairs[:, 0], pairs[:, 1])
                 slow = np.where(first_fast, pairs[:, 1], pairs[:, 0])
             before = [self.space.key(a) for a in self.ask()]
-            self._move(fast, slow)
+            with self._timer("pairs", "move", len(slow)):
+                self._move(fast, slow)
             archs = self.ask()
-            self.tell(archs, ctx.evaluate(archs))
+            if self.meter is not None:  # a smoke run scores the first pair's members (the full run: all)
+                archs = archs[:2]
+                shared = ctx.supernet
+                batches = len(archs) * (len(shared.validation_batches) + len(shared.recalibration_batches))
+                with self.meter.steps("evaluate", "score-batch", batches):
+                    results = ctx.evaluate(archs)
+            else:
+                results = ctx.evaluate(archs)
+            self.tell(archs, results)
             self.completed += 1
             self.pending = None
             F = self._fitness(self.last_results)
@@ -285,6 +353,8 @@ class RelativeNAS(Strategy):
                         "distinct": len({self.space.key(a) for a in archs}),
                         "moved": sum(k != self.space.key(a) for k, a in zip(before, archs))})
             self.trajectory.append(row)
+            if self.meter is not None and self.finished:
+                self._smoke_end(ctx)
         finally:
             self.ctx = None
 
@@ -302,22 +372,24 @@ class RelativeNAS(Strategy):
         shared = ctx.supernet
         module = shared.module
         owners = op_owners(module)
-        steps = self.config["member_steps"] or shared.steps_per_epoch
+        steps = self.config["smoke_steps"] or self.config["member_steps"] or shared.steps_per_epoch
         if self.pending is None:
             self.pending = {"pairs": self.rng.permutation(self.config["pop_size"]).reshape(-1, 2),
                             "next": 0, "fast": [], "slow": [], "losses": []}
         pending = self.pending
         archs = self.ask()
-        total = len(pending["pairs"])
+        total = 1 if self.config["smoke_steps"] else len(pending["pairs"])  # a smoke run: the first pair
         while pending["next"] < total:
             k = pending["next"]
             a, b = (int(i) for i in pending["pairs"][k])
             base = snapshot(module)
             where = f"generation {ctx.generation} pair {k + 1}/{total}"
             ra = train_member(shared, archs[a], base, steps=steps, learning_rate=lr, drop_path_prob=drop,
-                              augmented_validation=self.config["augmented_validation"], description=f"{where} a")
+                              augmented_validation=self.config["augmented_validation"], description=f"{where} a",
+                              timer=self._pair_timer)
             rb = train_member(shared, archs[b], base, steps=steps, learning_rate=lr, drop_path_prob=drop,
-                              augmented_validation=self.config["augmented_validation"], description=f"{where} b")
+                              augmented_validation=self.config["augmented_validation"], description=f"{where} b",
+                              timer=self._pair_timer)
             if not (math.isfinite(ra.val_loss) and math.isfinite(rb.val_loss)):
                 log.warning("%s: a member's validation loss is not finite (%g, %g); the comparison is arbitrary "
                             "(lower the learning rate)", where, ra.val_loss, rb.val_loss)
@@ -328,9 +400,10 @@ class RelativeNAS(Strategy):
             else:
                 a_fast, a_leads = ra.accuracy > rb.accuracy, ra.accuracy >= rb.accuracy
             (f, rf), (s, rs) = ((a, ra), (b, rb)) if a_fast else ((b, rb), (a, ra))
-            module.load_state_dict(merge_weight_set(base, rf.state, rs.state,
-                                                    fast_modules=module.path_modules(archs[f]),
-                                                    slow_modules=module.path_modules(archs[s]), owners=owners))
+            with self._timer("pairs", "merge", 1):
+                module.load_state_dict(merge_weight_set(base, rf.state, rs.state,
+                                                        fast_modules=module.path_modules(archs[f]),
+                                                        slow_modules=module.path_modules(archs[s]), owners=owners))
             shared.mark_changed()
             pending["fast"].append(a if a_leads else b)
             pending["slow"].append(b if a_leads else a)
@@ -341,6 +414,107 @@ class RelativeNAS(Strategy):
             if self.config["checkpoint_pairs"] and ctx.checkpoint is not None and pending["next"] < total:
                 ctx.checkpoint()
         return np.asarray(pending["fast"]), np.asarray(pending["slow"]), np.asarray(pending["losses"])
+
+    # -------------------------------------------------------------- smoke run
+    def _timer(self, phase: str, kind: str, count: int):
+        """Times ``count`` steps of ``kind`` in ``phase`` (a smoke run; nothing otherwise)."""
+        if self.meter is None:
+            return contextlib.nullcontext()
+        return self.meter.steps(phase, kind, count)
+
+    def _pair_timer(self, kind: str, count: int):
+        """:func:`~evonas.training.weight_set.train_member`'s timer: its training steps and validation batches."""
+        return self._timer("pairs", kind, count)
+
+    def _check_published(self, ctx) -> None:
+        """With ``published=True`` (or a smoke run): refuse with ONE message listing every missing piece (the
+        weight-set mode, a real-valued encoding, CIFAR-10); the weight set's settings that differ from the
+        published ones are logged (and noted in a smoke report), not refused: they are the caller's."""
+        c, problems = self.config, []
+        if self._mode(ctx) != "weight-set":
+            problems.append("a weight set: an evaluator with one shared supernet (SupernetEvaluator, epochs=0, "
+                            "the settings RELATIVENAS_PUBLISHED_SUPERNET)")
+        if self.codec.integer:
+            problems.append("real-valued architecture vectors (the DARTS space with encoding='relativenas')")
+        shared = ctx.supernet if len(ctx.supernets) == 1 else None
+        settings = {} if shared is None else shared.settings
+        if shared is not None and settings["dataset"] != "cifar10" and not c["smoke_steps"]:
+            problems.append(f"CIFAR-10 as the weight set's dataset, not {settings['dataset']!r} (dataset='cifar10', "
+                            "root=its folder)")
+        if problems:
+            what = "published=True" if c["published"] else "smoke_steps"
+            raise ConfigError(f"RelativeNAS with {what} needs: " + "; ".join(
+                f"({i}) {p}" for i, p in enumerate(problems, 1)) + (
+                " (or smoke_steps=2: a smoke run on the embedded images)" if c["published"] and not c["smoke_steps"]
+                else ""))
+        ours = {**settings, "split": tuple(settings.get("split", ())), "cutout": settings.get("cutout")}
+        own = {k: (ours.get(k), v) for k, v in RELATIVENAS_PUBLISHED_SUPERNET.items()
+               if k not in ("dataset", "val_images") and shared is not None and ours.get(k) != v}
+        if own and c["published"]:
+            line = "weight set with settings of your own: " + ", ".join(
+                f"{k}={ours!r} (published {theirs!r})" for k, (ours, theirs) in own.items())
+            log.warning("RelativeNAS published=True: %s", line)
+            if self.meter is not None:
+                self.meter.note(line)
+        if self.meter is not None and not self.meter.rows:
+            self.meter.device = shared.device
+            self.meter.note(f"smoke run: {c['smoke_steps']} training step(s) per member, one pair, 2 of "
+                            f"{c['pop_size']} members scored; the weight set's {settings['dataset']} images "
+                            f"({len(shared.train_set)} for training, {len(shared.validation_batches)} validation "
+                            f"batch(es)) stand in for CIFAR-10's 25k / 25k")
+
+    def full_run_steps(self, shared) -> dict:
+        """``{(phase, kind): steps}`` of the full run these settings describe on CIFAR-10 (25k / 25k images at the
+        weight set's batch sizes, every validation image: ``val_images=None``): member training steps, validation
+        batches, merges and moves, the population's scoring batches (evonas' own: the released code only logs the
+        population), and the stand-alone training."""
+        from evonas.training.smoke import epoch_steps
+        c, s = self.config, shared.settings
+        G, members = c["generations"], c["pop_size"]
+        train_images = int(CIFAR10_TRAIN * s["split"][0])
+        val_images = int(CIFAR10_TRAIN * s["split"][1])  # the published run measures on the whole validation half
+        per_member = c["member_steps"] or epoch_steps(train_images, s["batch_size"], drop_last=True)
+        val = epoch_steps(val_images, shared.eval_batch_size)
+        recal = epoch_steps(shared.recalibration_images, shared.eval_batch_size) if shared.recalibration_images else 0
+        return {("pairs", "train"): G * members * per_member, ("pairs", "validate"): G * members * val,
+                ("pairs", "merge"): G * members // 2, ("pairs", "move"): G * members // 2,
+                ("evaluate", "score-batch"): G * members * (val + recal),
+                ("stand-alone", "train"): STANDALONE["epochs"] * epoch_steps(CIFAR10_TRAIN, STANDALONE["batch_size"])}
+
+    def _smoke_end(self, ctx) -> None:
+        """The chosen cell's stand-alone network (the released recipe) built and trained a few steps; then the
+        report, printed and kept for ``smoke.json``."""
+        import torch
+        from torch.utils.data import DataLoader
+
+        from evonas.runtime.phases import format_report
+        from evonas.training.smoke import standalone_steps
+        c, shared = self.config, ctx.supernet
+        with self.meter.steps("derive", "run", 1):
+            genotype = self.chosen()
+        if isinstance(self.space, HasCellTools):  # a DARTS cell: the released stand-alone network
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(self.rng.integers(2**31 - 1)))
+                network = self.space.build(genotype, C=STANDALONE["C"], layers=STANDALONE["layers"],
+                                           auxiliary=True, num_classes=shared.num_classes)
+                loader = DataLoader(shared.train_set, batch_size=STANDALONE["batch_size"], shuffle=True,
+                                    drop_last=True)
+                standalone_steps(network, loader, steps=c["smoke_steps"], meter=self.meter,
+                                 learning_rate=STANDALONE["learning_rate"], weight_decay=STANDALONE["weight_decay"],
+                                 auxiliary_weight=STANDALONE["auxiliary_weight"], grad_clip=STANDALONE["grad_clip"],
+                                 drop_path_prob=STANDALONE["drop_path_prob"], micro_batch=c["micro_batch"])
+            del network
+            if c["micro_batch"] and c["micro_batch"] < STANDALONE["batch_size"]:
+                self.meter.note(f"stand-alone batch {STANDALONE['batch_size']} runs as micro-batches of "
+                                f"{c['micro_batch']} with gradient accumulation")
+        self.smoke_report = self.meter.report(self.full_run_steps(shared),
+                                              search_phases=("pairs", "evaluate", "derive"))
+        print(format_report(f"RelativeNAS (published={c['published']})", self.smoke_report), flush=True)
+
+    def result_files(self) -> dict:
+        """``smoke.json`` after a smoke run (see :mod:`evonas.runtime.phases`)."""
+        report = getattr(self, "smoke_report", None)
+        return {"smoke.json": report} if report is not None else {}
 
     # ------------------------------------------------------------- reporting
     def population(self) -> list:
@@ -359,5 +533,5 @@ class RelativeNAS(Strategy):
 
 
 __all__ = ["ContinuousBox", "FAST_BY", "LR_SCHEDULES", "MODES", "RELATIVENAS_PUBLISHED",
-           "RELATIVENAS_PUBLISHED_SUPERNET", "RelativeNAS", "diversity", "generation_learning_rate",
-           "slow_learner_update"]
+           "RELATIVENAS_PUBLISHED_SUPERNET", "RelativeNAS", "STANDALONE", "diversity", "generation_learning_rate",
+           "published_weight_set", "slow_learner_update"]

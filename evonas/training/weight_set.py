@@ -20,6 +20,7 @@ runs (``path_modules(arch)``); the DARTS and NAS-Bench-201 supernets do.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -98,23 +99,28 @@ class MemberResult:
 
 
 def train_member(shared: Any, arch, base: State, *, steps: int, learning_rate: float, drop_path_prob: float = 0.0,
-                 augmented_validation: bool = False, description: str = "member") -> MemberResult:
+                 augmented_validation: bool = False, description: str = "member", timer=None) -> MemberResult:
     """Load ``base`` into ``shared``'s module, train ``arch``'s path ``steps`` steps with a fresh SGD at
     ``learning_rate`` (drop path ``drop_path_prob`` on non-identity ops, where the supernet has it), measure it
     (:meth:`~evonas.training.shared_supernet.SharedSupernet.validate`) and return its state. The module is left
-    holding the trained member; the caller loads what the set should become."""
+    holding the trained member; the caller loads what the set should become. ``timer``: ``timer(kind, count)`` ->
+    a context manager around the ``"train"`` steps and the ``"validate"`` batches (a smoke run's
+    :class:`~evonas.runtime.phases.PhaseMeter`)."""
+    timer = timer or (lambda kind, count: contextlib.nullcontext())
     module = shared.module
     module.load_state_dict(base)
     has_drop_path = hasattr(module, "drop_path_prob")
     if has_drop_path:
         previous, module.drop_path_prob = module.drop_path_prob, drop_path_prob
     try:
-        stats = shared.train(steps=steps, paths=[arch], optimizer=shared.new_optimizer(learning_rate),
-                             description=description)
+        with timer("train", steps):
+            stats = shared.train(steps=steps, paths=[arch], optimizer=shared.new_optimizer(learning_rate),
+                                 description=description)
     finally:
         if has_drop_path:
             module.drop_path_prob = previous
-    measured = shared.validate(arch, augmented=augmented_validation)
+    with timer("validate", len(shared.validation_batches)):
+        measured = shared.validate(arch, augmented=augmented_validation)
     return MemberResult(snapshot(module), stats.loss, stats.top1, measured["val_loss"], measured["accuracy"])
 
 
