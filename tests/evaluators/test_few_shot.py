@@ -172,3 +172,12 @@ def test_bfloat16_training_runs_under_autocast_and_has_its_own_digest():
     assert max(float((a[k] - b[k]).abs().max()) for k in changed) < 0.05
     with pytest.raises(ConfigError, match="train_dtype"):
         SupernetEvaluator(train_dtype="float16")
+
+
+def test_evonas_rank_scores_with_few_shot_supernets(tmp_path):
+    from evonas.ranking import rank_nb201_cells
+
+    options = {k: v for k, v in TINY.items() if k != "progress"}
+    report = rank_nb201_cells(archs=5, scorer="few-shot-supernet", score="loss", out_dir=None, progress=False,
+                              evaluator_options={**options, "sub_epochs": 0, "split_edges": [EDGE]})
+    assert report["label"] == "few-shot-supernet loss" and report["scorer"]["n"] == 5
