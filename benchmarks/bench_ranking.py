@@ -14,9 +14,18 @@ Fisher, SynFlow, Zen, params, FLOPs; C=8, N=1 networks) and the
 ``zc-ensemble`` evaluator, on ``--archs`` random cells for each of
 ``--seeds``, all in one run; writes ``zero-cost-seed<S>.csv`` (every cell's
 proxies and truth) and ``zero-cost.json`` under ``--out``.
+``--few-shot`` compares, in one run and on the same cells, the one-shot
+supernet (``--epochs``), few-shot supernets split on ``--split-edges``
+(the ``few-shot-supernet`` evaluator: one sub-supernet per op, each from the
+one-shot weights, ``--sub-epochs`` more epochs on its own cells), the
+one-shot supernet trained as many more epochs as all sub-supernets
+together (equal cost), and the parameter count; by accuracy and by loss,
+with the CPU minutes each took; writes ``few-shot.json`` / ``few-shot.csv``.
 
     python benchmarks/bench_ranking.py [--archs 50] [--epochs 20] [--C 16] [--N 2] [--device auto]
     python benchmarks/bench_ranking.py --zero-cost --archs 1000 --seeds 0 1 2
+    python benchmarks/bench_ranking.py --few-shot --archs 100 --epochs 30 --sub-epochs 6 --split-edges 0 \
+        --train-dtype bfloat16
 """
 from __future__ import annotations
 
@@ -58,6 +67,13 @@ def main() -> int:
                         help="--zero-cost: channels and cells per stage of the scored networks (default 8 1)")
     parser.add_argument("--reference", type=int, default=100,
                         help="--zero-cost: cells in zc-ensemble's reference sample (default 100)")
+    parser.add_argument("--few-shot", action="store_true",
+                        help="one-shot vs few-shot supernets vs the one-shot trained as long vs #params, one run")
+    parser.add_argument("--sub-epochs", type=int, default=6, help="--few-shot: epochs of each sub-supernet")
+    parser.add_argument("--split-edges", type=int, nargs="*", default=[0],
+                        help="--few-shot: the edges (0-5, benchmark order) whose op splits the supernet")
+    parser.add_argument("--sampler", default="uniform", help="--few-shot: uniform or fair")
+    parser.add_argument("--train-dtype", default="float32", help="--few-shot: float32 or bfloat16")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
@@ -65,6 +81,8 @@ def main() -> int:
     truth = lambda arch: table[space.key(arch)]["cifar10_test"]  # noqa: E731
     if args.zero_cost:
         return zero_cost(args, space, truth, out)
+    if args.few_shot:
+        return few_shot(args, space, truth, out)
 
     summary, began = {}, time.perf_counter()
     for sampler in ("uniform", "fair"):
@@ -152,6 +170,76 @@ def zero_cost(args, space, truth, out: Path) -> int:
         print(f"zc-ensemble beats naswot on {sum(beats)} of {len(seeds)} samples")
     (out / "zero-cost.json").write_text(json.dumps(summary, indent=1))
     print(f"every cell's proxies in {out}/zero-cost-seed<S>.csv")
+    return 0
+
+
+def few_shot(args, space, truth, out: Path) -> int:
+    """One-shot vs few-shot supernets vs the one-shot trained as long vs #params, on the same cells, one run."""
+    import csv
+
+    import numpy as np
+
+    from evonas.evaluators.few_shot import FewShotSupernetEvaluator
+    from evonas.operators.base import unique_offspring
+    from evonas.ranking import ranking_statistics
+
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(args.seed)  # the cells rank_architectures / evonas rank draw for this seed
+    sample = lambda *_: space.sample(rng)  # noqa: E731
+    archs = unique_offspring(sample, args.archs, key=space.key, retry=sample, max_tries=100)
+    true = np.asarray([truth(a) for a in archs], dtype=float)
+    common = dict(dataset=args.dataset, supernet_kwargs=dict(C=args.C, N=args.N), epochs=args.epochs,
+                  sampler=args.sampler, recalibration_images=args.recalibration_images, val_images=args.val_images,
+                  seed=args.seed, device=args.device, progress=False, train_dtype=args.train_dtype)
+    one_shot_file = str(out / "one-shot.pt")  # trained once, shared by every variant
+    subs = int(np.prod([5] * len(args.split_edges)))
+    variants = {
+        "one-shot": SupernetEvaluator(checkpoint=one_shot_file, **common),
+        f"few-shot (edges {','.join(map(str, args.split_edges))}: {subs} x {args.sub_epochs} epochs)":
+            FewShotSupernetEvaluator(split_edges=tuple(args.split_edges), sub_epochs=args.sub_epochs,
+                                     one_shot_checkpoint=one_shot_file, checkpoint=str(out / "few-shot.pt"),
+                                     **common),
+        f"one-shot + {subs * args.sub_epochs} epochs (equal cost)":
+            FewShotSupernetEvaluator(split_edges=(), sub_epochs=subs * args.sub_epochs,
+                                     one_shot_checkpoint=one_shot_file, checkpoint=str(out / "continued.pt"),
+                                     **common),
+    }
+    print(f"{args.archs} random NAS-Bench-201 cells (seed {args.seed}) against CIFAR-10 test accuracy after 12 "
+          f"epochs; supernets C={args.C}, N={args.N} on {args.dataset}, {args.sampler} sampling, one-shot "
+          f"{args.epochs} epochs, train_dtype {args.train_dtype}, {torch.get_num_threads()} thread(s)", flush=True)
+    summary: dict = {"settings": vars(args), "variants": {}}
+    columns: dict[str, np.ndarray] = {}
+    began = time.perf_counter()
+    for name, evaluator in variants.items():
+        start, cpu = time.perf_counter(), time.process_time()
+        evaluator.setup(space)
+        trained, trained_cpu = time.perf_counter() - start, time.process_time() - cpu
+        rows = evaluator.evaluate(archs)
+        scored = time.perf_counter() - start - trained
+        stats = {"accuracy": ranking_statistics(np.asarray([r["accuracy"] for r in rows]), true),
+                 "loss": ranking_statistics(-np.asarray([r["val_loss"] for r in rows]), true)}
+        columns[f"{name} accuracy"] = np.asarray([r["accuracy"] for r in rows])
+        columns[f"{name} val_loss"] = np.asarray([r["val_loss"] for r in rows])
+        summary["variants"][name] = {"stats": stats, "setup_minutes": round(trained / 60, 2),
+                                     "setup_cpu_minutes": round(trained_cpu / 60, 2),
+                                     "scoring_minutes": round(scored / 60, 2)}
+        print(f"{name:44s} tau accuracy {stats['accuracy']['kendall_tau']:+.3f} / loss "
+              f"{stats['loss']['kendall_tau']:+.3f}  (spearman {stats['accuracy']['spearman']:+.3f} / "
+              f"{stats['loss']['spearman']:+.3f}; training {trained / 60:.1f} min wall, {trained_cpu / 60:.1f} CPU; "
+              f"scoring {scored / 60:.1f} min)", flush=True)
+    params = np.asarray([space.analytic_cost(a)["params"] for a in archs])
+    summary["params"] = ranking_statistics(params, true)
+    print(f"{'parameter count':44s} tau {summary['params']['kendall_tau']:+.3f}  "
+          f"(spearman {summary['params']['spearman']:+.3f})")
+    summary["minutes"] = round((time.perf_counter() - began) / 60, 2)
+    summary["cpu_minutes"] = round(time.process_time() / 60, 2)
+    (out / "few-shot.json").write_text(json.dumps(summary, indent=1))
+    with open(out / "few-shot.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["arch", "truth", "params", *columns])
+        for i, arch in enumerate(archs):
+            writer.writerow([space.key(arch), true[i], params[i], *(repr(float(v[i])) for v in columns.values())])
+    print(f"{summary['minutes']} min wall, {summary['cpu_minutes']} CPU min in all; results in {out}")
     return 0
 
 

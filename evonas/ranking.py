@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 #: the command's help does not import torch)
 PROXY_SCORERS = ("jacov", "grad_norm", "snip", "grasp", "fisher", "zen", "params", "flops")
 #: the scorers :func:`rank_nb201_cells` compares with the table
-SCORERS = ("naswot", "synflow", "supernet", *PROXY_SCORERS, "zc-ensemble")
+SCORERS = ("naswot", "synflow", "supernet", *PROXY_SCORERS, "zc-ensemble", "few-shot-supernet")
 
 
 def ranking_statistics(scores: Sequence[float], truth: Sequence[float], *, top: float = 0.1) -> dict[str, float]:
@@ -113,8 +113,8 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
         scorer: ``naswot`` (zero-cost, on a C=8, N=1 network unless ``net_kwargs`` is given: it ranks as the
             full network does, 20x faster), ``synflow`` (zero-cost), another zero-cost proxy of
             :data:`PROXY_SCORERS` or ``zc-ensemble`` (their mean rank; both on C=8, N=1 networks unless
-            ``net_kwargs`` is given) or ``supernet`` (a trained weight-sharing supernet, C=16, N=2 unless
-            ``supernet_kwargs`` is given).
+            ``net_kwargs`` is given), ``supernet`` (a trained weight-sharing supernet, C=16, N=2 unless
+            ``supernet_kwargs`` is given) or ``few-shot-supernet`` (few-shot supernets, the same defaults).
         score: the supernet's value to rank by, ``accuracy`` or ``loss`` (ignored by the zero-cost scorers).
         truth: the table column to rank against (e.g. ``cifar10_test``, accuracy in %).
         table: another NAS-Bench-201 table file (None: the one shipped).
@@ -162,9 +162,9 @@ def rank_nb201_cells(*, archs: int = 50, scorer: str = "naswot", score: str = "a
         options = {"progress": progress, **options}
         options.setdefault("supernet_kwargs", {"C": 16, "N": 2})
         options["metric"] = score
-        evaluator = evaluators.create("supernet", **options)
+        evaluator = evaluators.create(scorer, **options)  # supernet or few-shot-supernet
         value = "accuracy" if score == "accuracy" else "val_loss"
-        label = f"supernet {score}"
+        label = f"{scorer} {score}"
     report = rank_architectures(space, evaluator, lambda arch: rows[space.key(arch)][truth], k=archs, seed=seed,
                                 score=value, params_of=lambda arch: space.analytic_cost(arch)["params"],
                                 out_dir=out_dir, candidates=cells)

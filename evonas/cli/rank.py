@@ -17,7 +17,8 @@ def add_parser(subparsers) -> None:
         description="Score random NAS-Bench-201 cells with the NASWOT zero-cost score (default: it ranks better "
                     "than the parameter count), SynFlow (--scorer synflow), another zero-cost proxy (jacov, "
                     "grad_norm, snip, grasp, fisher, zen, params, flops), their ensemble (--scorer zc-ensemble) "
-                    "or a trained weight-sharing supernet (--scorer supernet; options with --evaluator-opt) and "
+                    "or a trained weight-sharing supernet (--scorer supernet, or few-shot-supernet: one sub-supernet "
+                    "per op of split edges; options with --evaluator-opt) and "
                     "compare with their accuracies in the "
                     "12-epoch table, beside the 'more parameters is better' predictor.")
     rank.add_argument("--archs", type=POSITIVE_INT, default=50, help="random cells to score (default 50)")

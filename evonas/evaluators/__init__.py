@@ -13,6 +13,7 @@ _EXPORTS = {
     "CostEvaluator": "cost",
     "measure_latency": "cost",
     "SupernetEvaluator": "supernet",
+    "FewShotSupernetEvaluator": "few_shot",
     "NaswotEvaluator": "zero_cost",
     "SynflowEvaluator": "zero_cost",
     "naswot_score": "zero_cost",

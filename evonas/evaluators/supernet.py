@@ -39,7 +39,7 @@ from evonas.runtime.checkpoint import (
     save_checkpoint,
 )
 from evonas.training.one_shot import SAMPLERS
-from evonas.training.shared_supernet import EVAL_DTYPES, METRICS, RECIPE, SharedSupernet
+from evonas.training.shared_supernet import EVAL_DTYPES, METRICS, RECIPE, TRAIN_DTYPES, SharedSupernet
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,9 @@ class SupernetEvaluator(Evaluator):
             on CPUs with AMX / AVX-512 BF16; check that rankings survive it
             (``benchmarks/bench_supernet_eval.py``).
         cutout: Cutout length (pixels) in the training augmentation (None: none).
+        train_dtype: ``"float32"`` (default) or ``"bfloat16"``: supernet training under bf16 autocast (weights
+            and optimiser stay fp32), faster on CPUs with AMX / AVX-512 BF16
+            (``benchmarks/bench_supernet_speed.py``); part of the trained weights' settings.
         micro_batches: slices each training batch is cut into, each with its own batch-norm statistics
             (None: the number of torchrun ranks, 1 for one process). Under ``torchrun --nproc_per_node=N``
             the supernet trains data-parallel (``DistributedDataParallel``, 1/N of each batch per rank),
@@ -101,7 +104,7 @@ class SupernetEvaluator(Evaluator):
                  metric: str = "accuracy", checkpoint: str | None = None, seed: int = 0, device: str = "auto",
                  channels_last: bool | None = None, workers: int = 0, progress: bool = True,
                  eval_dtype: str = "float32", cutout: int | None = None, micro_batches: int | None = None,
-                 data_parallel: bool | None = None) -> None:
+                 data_parallel: bool | None = None, train_dtype: str = "float32") -> None:
         super().__init__()
         if eval_dtype not in EVAL_DTYPES:
             raise ConfigError(f"eval_dtype must be one of {', '.join(EVAL_DTYPES)}, got {eval_dtype!r}")
@@ -119,6 +122,10 @@ class SupernetEvaluator(Evaluator):
                              learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
                              grad_clip=grad_clip, sampler=sampler, seed=seed, warmup_epochs=warmup_epochs,
                              recipe=RECIPE)
+        if train_dtype not in TRAIN_DTYPES:
+            raise ConfigError(f"train_dtype must be one of {', '.join(TRAIN_DTYPES)}, got {train_dtype!r}")
+        if train_dtype != "float32":  # only when used, so that existing supernet checkpoints keep their digest
+            self.settings["train_dtype"] = train_dtype
         if cutout:  # only when used, so that existing supernet checkpoints keep their digest
             self.settings["cutout"] = int(cutout)
         if schedule_epochs is not None:  # only when given, so that existing supernet checkpoints keep their digest
@@ -181,7 +188,8 @@ class SupernetEvaluator(Evaluator):
             recalibration_images=self.recalibration_images, val_images=self.val_images,
             eval_batch_size=self.eval_batch_size, eval_dtype=self.eval_dtype, device=self.device_spec,
             channels_last=self.channels_last_spec, workers=self.workers, progress=self.progress,
-            cutout=s.get("cutout"), micro_batches=self.micro_batches, data_parallel=self.data_parallel)
+            cutout=s.get("cutout"), micro_batches=self.micro_batches, data_parallel=self.data_parallel,
+            train_dtype=s.get("train_dtype", "float32"))
         if shared.micro_batches != 1:  # part of what the weights depend on (not written when 1: older digests hold)
             self.settings["micro_batches"] = shared.micro_batches
         return shared

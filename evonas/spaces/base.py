@@ -158,6 +158,27 @@ class HasFairPaths(Protocol):
 
 
 @runtime_checkable
+class HasEdgeSplit(Protocol):
+    """Edges whose op a few-shot supernet splits on (Zhao et al., ICML 2021): one sub-supernet per op choice.
+
+    * ``edge_choices() -> tuple[tuple[str, ...], ...]``: for each splittable edge (indexed 0, 1, ...), the
+      ops it can carry.
+    * ``edge_ops(arch, edges) -> tuple[str, ...]``: the ops ``arch`` carries on ``edges`` (which
+      sub-supernet scores it).
+    * ``fix_edges(arch, fixed) -> arch``: ``arch`` with each edge ``e`` of the mapping ``fixed`` set to
+      ``fixed[e]``; a space declares this only where ``fix_edges(sample(rng), fixed)`` is uniform over the
+      architectures carrying those ops (edges chosen independently), so a sub-supernet trains its own
+      architectures exactly as the one-shot supernet trains all of them.
+    """
+
+    def edge_choices(self) -> tuple: ...
+
+    def edge_ops(self, arch: Any, edges: Any) -> tuple: ...
+
+    def fix_edges(self, arch: Any, fixed: Any) -> Any: ...
+
+
+@runtime_checkable
 class HasRepair(Protocol):
     """``repair(rows) -> rows``: any point of the encoding's box mapped to one that decodes."""
 
@@ -284,5 +305,5 @@ def require(space: Any, capability: type, purpose: str) -> Any:
 
 
 __all__ = ["EdgeExpansion", "HasAnalyticCost", "HasBounds", "HasCanonicalRows", "HasCellTools", "HasDrawing",
-           "HasFairPaths", "HasRelaxation", "HasRepair", "HasSupernet", "HasTables", "SearchSpace", "check_rng",
-           "require"]
+           "HasEdgeSplit", "HasFairPaths", "HasRelaxation", "HasRepair", "HasSupernet", "HasTables", "SearchSpace",
+           "check_rng", "require"]

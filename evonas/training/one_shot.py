@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from evonas.errors import ConfigError
-from evonas.spaces.base import HasFairPaths, require
+from evonas.spaces.base import HasEdgeSplit, HasFairPaths, require
 
 log = logging.getLogger(__name__)
 SAMPLERS = ("uniform", "fair")
@@ -39,13 +39,20 @@ class OneShotStats:
     steps: int
 
 
-def sample_paths(space, rng: np.random.Generator, sampler: str) -> list:
-    """The paths trained in one optimiser step."""
+def sample_paths(space, rng: np.random.Generator, sampler: str, fixed: Mapping | None = None) -> list:
+    """The paths trained in one optimiser step. ``fixed`` (``{edge: op}``, a few-shot sub-supernet's split
+    edges) restricts them to the architectures carrying those ops (``space.fix_edges``): uniform among them,
+    or, with ``sampler="fair"``, every other candidate of every other edge once."""
     if sampler == "uniform":
-        return [space.sample(rng)]
-    if sampler == "fair":
-        return list(require(space, HasFairPaths, "sampler='fair' (else use 'uniform')").fair_paths(rng))
-    raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+        paths = [space.sample(rng)]
+    elif sampler == "fair":
+        paths = list(require(space, HasFairPaths, "sampler='fair' (else use 'uniform')").fair_paths(rng))
+    else:
+        raise ConfigError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+    if fixed:
+        split = require(space, HasEdgeSplit, "a sub-supernet (fixed edges)")
+        paths = [split.fix_edges(path, fixed) for path in paths]
+    return paths
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int,
@@ -64,21 +71,29 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int,
 
 def train_step(supernet: nn.Module, images: torch.Tensor, targets: torch.Tensor, paths: Sequence,
                optimizer: torch.optim.Optimizer, grad_clip: float | None = 5.0, *,
-               slices: int = 1) -> tuple[float, int, int]:
+               slices: int = 1, dtype: torch.dtype | None = None) -> tuple[float, int, int]:
     """One optimiser step on ``paths`` (gradients of all of them accumulated, then clipped).
 
     Calls ``supernet(images, arch)`` for each path. With ``slices > 1`` the
     batch is cut into that many equal slices, each passed on its own (its
     own batch-norm statistics) with its loss weighted ``1 / slices``: the
     gradient of the batch's mean loss, computed as ``slices`` processes of
-    a ``DistributedDataParallel`` group compute it. Returns ``(summed loss
-    (nats), correct top-1, samples)`` over the forward passes.
+    a ``DistributedDataParallel`` group compute it. ``dtype=torch.bfloat16``
+    runs the forward passes under bf16 autocast on the images' device (the
+    weights, gradients and optimiser stay fp32; no loss scaling is needed
+    for bf16). Returns ``(summed loss (nats), correct top-1, samples)`` over
+    the forward passes.
     """
     optimizer.zero_grad(set_to_none=True)
     loss_sum, correct, samples = 0.0, 0, 0
     for arch in paths:
         for x, y in zip(images.chunk(slices), targets.chunk(slices)):
-            logits = supernet(x, arch)
+            if dtype is None:
+                logits = supernet(x, arch)
+            else:
+                with torch.autocast(x.device.type, dtype=dtype):
+                    logits = supernet(x, arch)
+                logits = logits.float()
             loss = F.cross_entropy(logits, y)
             (loss / slices if slices > 1 else loss).backward()
             with torch.no_grad():

@@ -49,7 +49,7 @@ from evonas.data.splits import seed_worker
 from evonas.errors import CheckpointError, ConfigError
 from evonas.runtime import distributed
 from evonas.runtime.device import resolve_device
-from evonas.spaces.base import HasSupernet, require
+from evonas.spaces.base import HasEdgeSplit, HasSupernet, require
 from evonas.training.bn import preserved_bn_statistics, recalibrate_bn
 from evonas.training.one_shot import SAMPLERS, OneShotStats, sample_paths, train_step, warmup_cosine
 
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 RECIPE = 2
 #: precisions candidates can be scored in
 EVAL_DTYPES = ("float32", "bfloat16")
+#: precisions the supernet can be trained in (forward passes under autocast; weights and optimiser fp32)
+TRAIN_DTYPES = ("float32", "bfloat16")
 METRICS = ("accuracy", "loss")
 
 
@@ -92,6 +94,13 @@ class SharedSupernet:
             multiple of the ranks that divides ``batch_size``.
         data_parallel: train with ``DistributedDataParallel`` over the torchrun process group (None: when
             there is a group of more than one process; True: refuse to run without one).
+        train_dtype: ``"float32"`` or ``"bfloat16"``: training forward passes under bf16 autocast (faster on
+            CPUs with AMX / AVX-512 BF16 and on GPUs; ``benchmarks/bench_supernet_speed.py``).
+        fixed_edges: ``{edge: op}``: a few-shot sub-supernet (:mod:`evonas.evaluators.few_shot`) that samples
+            only the architectures carrying these ops (needs a space with ``HasEdgeSplit``); None: all.
+        data_of: another shared supernet of the same data settings whose data (training part,
+            recalibration and validation batches) this one uses instead of loading its own (sub-supernets
+            share one copy).
     """
 
     def __init__(self, space, *, dataset: str = "cifar10-mini", root: str | None = None,
@@ -102,7 +111,8 @@ class SharedSupernet:
                  val_images: int | None = None, eval_batch_size: int = 256, eval_dtype: str = "float32",
                  device: str = "auto", channels_last: bool | None = None, workers: int = 0,
                  progress: bool = True, cutout: int | None = None, micro_batches: int | None = None,
-                 data_parallel: bool | None = None) -> None:
+                 data_parallel: bool | None = None, train_dtype: str = "float32",
+                 fixed_edges: Mapping[int, str] | None = None, data_of: "SharedSupernet | None" = None) -> None:
         require(space, HasSupernet, "a weight-sharing supernet")
         if data_parallel and not distributed.is_distributed():
             raise ConfigError("data_parallel=True needs a process group of several processes: run under "
@@ -129,6 +139,19 @@ class SharedSupernet:
             self.settings["cutout"] = int(cutout)
         if micro_batches != 1:  # likewise
             self.settings["micro_batches"] = micro_batches
+        if train_dtype not in TRAIN_DTYPES:
+            raise ConfigError(f"train_dtype must be one of {', '.join(TRAIN_DTYPES)}, got {train_dtype!r}")
+        if train_dtype != "float32":  # likewise
+            self.settings["train_dtype"] = train_dtype
+        self.fixed_edges = {int(edge): op for edge, op in (fixed_edges or {}).items()}
+        if self.fixed_edges:  # likewise; JSON keys are strings, so the pairs are listed
+            split = require(space, HasEdgeSplit, "a sub-supernet (fixed_edges)")
+            choices = split.edge_choices()
+            for edge, op in self.fixed_edges.items():
+                if not 0 <= edge < len(choices) or op not in choices[edge]:
+                    raise ConfigError(f"fixed_edges: edge {edge} cannot carry {op!r} (edges 0..{len(choices) - 1})")
+            self.settings["fixed_edges"] = sorted([edge, op] for edge, op in self.fixed_edges.items())
+        self._train_dtype = None if train_dtype == "float32" else getattr(torch, train_dtype)
         self.digest = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:16]
         self.recalibration_images, self.val_images = recalibration_images, val_images
         self.eval_batch_size, self.eval_dtype, self.workers = eval_batch_size, eval_dtype, workers
@@ -136,11 +159,21 @@ class SharedSupernet:
         self.device = resolve_device(device)
         self.channels_last = self.device.type == "cpu" if channels_last is None else channels_last
         s = self.settings
-        base = get_dataset(dataset, root=root)
-        train_tf, eval_tf = default_transforms(dataset_family(base), cutout=cutout or None)
-        train_idx, val_idx = split_indices(base.targets, s["split"], seed=seed)
-        self.num_classes = len(base.classes)
-        self.train_set = Subset(base, train_idx, train_tf)
+        if data_of is None:
+            base = get_dataset(dataset, root=root)
+            train_tf, eval_tf = default_transforms(dataset_family(base), cutout=cutout or None)
+            train_idx, val_idx = split_indices(base.targets, s["split"], seed=seed)
+            self.num_classes = len(base.classes)
+            self.train_set = Subset(base, train_idx, train_tf)
+        else:
+            data_settings = ("dataset", "root", "split", "seed", "cutout")
+            if ([data_of.settings.get(k) for k in data_settings] != [s.get(k) for k in data_settings]
+                    or (data_of.recalibration_images, data_of.val_images, data_of.eval_batch_size, data_of.device,
+                        data_of.channels_last) != (recalibration_images, val_images, eval_batch_size, self.device,
+                                                   self.channels_last)):
+                raise ConfigError("data_of: that supernet reads other data (dataset, split, seed, cutout, "
+                                  "scoring images or device differ)")
+            self.num_classes, self.train_set = data_of.num_classes, data_of.train_set
         torch.manual_seed(seed)
         self.module = space.build_supernet(num_classes=self.num_classes, **s["supernet_kwargs"]).to(self.device)
         if self.channels_last:
@@ -158,12 +191,15 @@ class SharedSupernet:
         self.step = 0  # optimiser steps taken; the epoch and the position in it follow from it
         self.updates = 0  # weight changes since construction (training calls, outside edits, loads)
         self.training_log: list[dict] = []  # one row per train() call (step, loss, top1, lr); not in state_dict
-        rng = np.random.default_rng(seed)
-        recal_idx = rng.permutation(train_idx)[:recalibration_images]
-        self._recal = self._stack(Subset(base, recal_idx, eval_tf))
-        val_idx = val_idx if val_images is None else rng.permutation(val_idx)[:val_images]
-        self._val = self._stack(Subset(base, np.sort(val_idx), eval_tf))
-        self._augmented_val = Subset(base, np.sort(val_idx), train_tf)  # RelativeNAS' published validation
+        if data_of is None:
+            rng = np.random.default_rng(seed)
+            recal_idx = rng.permutation(train_idx)[:recalibration_images]
+            self._recal = self._stack(Subset(base, recal_idx, eval_tf))
+            val_idx = val_idx if val_images is None else rng.permutation(val_idx)[:val_images]
+            self._val = self._stack(Subset(base, np.sort(val_idx), eval_tf))
+            self._augmented_val = Subset(base, np.sort(val_idx), train_tf)  # RelativeNAS' published validation
+        else:
+            self._recal, self._val, self._augmented_val = data_of._recal, data_of._val, data_of._augmented_val
         self._batches: Iterator | None = None
         self._parallel: torch.nn.Module | None = None  # the DistributedDataParallel wrapper, made on first use
 
@@ -237,6 +273,11 @@ class SharedSupernet:
         part = slice(self.rank * share, (self.rank + 1) * share)
         return images[part], targets[part]
 
+    def sample_paths(self) -> list:
+        """The paths of the next training step, drawn by the sampler (among the architectures carrying
+        :attr:`fixed_edges`, when set)."""
+        return sample_paths(self.space, self.rng, self.settings["sampler"], self.fixed_edges)
+
     def new_optimizer(self, learning_rate: float) -> torch.optim.SGD:
         """A fresh SGD over the weights with this supernet's momentum and weight decay (no momentum history),
         for :meth:`train` ``optimizer=`` (RelativeNAS trains every member with a fresh one)."""
@@ -271,10 +312,10 @@ class SharedSupernet:
             images, targets = images.to(self.device), targets.to(self.device)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
-            chosen = list(paths) if paths is not None else sample_paths(self.space, self.rng,
-                                                                         self.settings["sampler"])
+            chosen = list(paths) if paths is not None else self.sample_paths()
             loss_sum, hits, n = train_step(module, images, targets, chosen, optimizer or self.optimizer,
-                                           self.settings["grad_clip"], slices=self.micro_batches // self.world)
+                                           self.settings["grad_clip"], slices=self.micro_batches // self.world,
+                                           dtype=self._train_dtype)
             if optimizer is None:
                 self.scheduler.step()
             self.step += 1
@@ -387,4 +428,4 @@ class SharedSupernet:
         self._batches = None
 
 
-__all__ = ["EVAL_DTYPES", "METRICS", "RECIPE", "SharedSupernet"]
+__all__ = ["EVAL_DTYPES", "METRICS", "RECIPE", "SharedSupernet", "TRAIN_DTYPES"]

@@ -136,6 +136,26 @@ class NB201Space(SearchSpace):
         columns = [rng.permutation(len(OPS)) for _ in EDGES]
         return [tuple(OPS[int(col[j])] for col in columns) for j in range(len(OPS))]
 
+    def edge_choices(self) -> tuple:
+        """Every edge can be split: the five ops of each of the six edges (few-shot supernets)."""
+        return tuple(OPS for _ in EDGES)
+
+    def edge_ops(self, arch: Any, edges) -> tuple:
+        """The ops ``arch`` carries on ``edges`` (edge indices in the benchmark's order)."""
+        arch = self.validate(arch)
+        return tuple(arch[e] for e in edges)
+
+    def fix_edges(self, arch: Any, fixed) -> Arch:
+        """``arch`` with edge ``e`` set to ``fixed[e]`` for each key of ``fixed``; the edges are independent, so
+        fixing a uniform sample draws uniformly among the cells carrying those ops."""
+        ops = list(self.validate(arch))
+        for edge, op in fixed.items():
+            if not 0 <= edge < len(EDGES) or op not in OPS:
+                raise GenotypeError(f"cannot fix edge {edge!r} to {op!r}: edges are 0..{len(EDGES) - 1}, "
+                                    f"ops {', '.join(OPS)}")
+            ops[edge] = op
+        return tuple(ops)
+
     def all_archs(self) -> list[Arch]:
         """Every cell of the space (15,625), in the order of their op ids read as base-5 numbers."""
         from itertools import product
