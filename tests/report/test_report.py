@@ -55,6 +55,29 @@ def test_status_running_while_locked_and_stopped_without_front(nb201_runs, tmp_p
     assert read_run(copy).evaluations == rows(nb201_runs[0])
 
 
+def test_the_data_changes_signature_with_what_a_search_writes_while_it_is_read(nb201_runs, tmp_path, monkeypatch):
+    """``--serve`` rebuilds its data only when the signature changes: a line written while the run is read, and
+    the lock a search drops at its end, must change it, or the page keeps the old data (status "running")."""
+    from evonas.report import data as data_module
+    from evonas.report.data import signature
+
+    copy = tmp_path / "copy"
+    shutil.copytree(nb201_runs[0], copy)
+    real = data_module.read_run
+
+    def read_while_the_search_writes(*args, **kwargs):
+        found = real(*args, **kwargs)
+        with open(copy / "log.txt", "a") as handle:
+            handle.write("one more line\n")
+        return found
+
+    monkeypatch.setattr(data_module, "read_run", read_while_the_search_writes)
+    assert report_data([copy], drawings=False)["signature"] != signature([copy])
+    with RunLock(copy):
+        held = signature([copy])
+    assert held != signature([copy])  # the end of the search shows (status "finished") with no other file written
+
+
 def test_page_is_self_contained_and_holds_every_row(nb201_runs, tmp_path, capsys):
     out = tmp_path / "r.html"
     assert main(["report", *map(str, nb201_runs), "--out", str(out), "--title", "two runs"]) == 0
