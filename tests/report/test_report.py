@@ -198,15 +198,16 @@ def test_report_serve_command_serves_the_page_and_its_data(nb201_runs):
     proc = subprocess.Popen([sys.executable, "-m", "evonas.cli", "report", "--serve", "--port", "0",
                              str(nb201_runs[0])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an http_proxy of the machine
     try:
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
-        page = urllib.request.urlopen(url, timeout=60).read().decode()
+        page = direct.open(url, timeout=60).read().decode()
         assert '"live":true' in page and "Plotly.newPlot" in page
-        data = json.loads(urllib.request.urlopen(url + "data.json", timeout=60).read())
+        data = json.loads(direct.open(url + "data.json", timeout=60).read())
         assert len(data["runs"][0]["points"]) == rows(nb201_runs[0]) and data["runs"][0]["status"] == "finished"
         with pytest.raises(urllib.error.HTTPError):
-            urllib.request.urlopen(url + "elsewhere", timeout=60)
+            direct.open(url + "elsewhere", timeout=60)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
