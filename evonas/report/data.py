@@ -7,6 +7,7 @@ command]], "drawings": {row: data URI}}], "comparison": {"figure", "header", "ro
 """
 from __future__ import annotations
 
+import stat
 import time
 import zlib
 from pathlib import Path
@@ -23,6 +24,7 @@ from evonas.report.figures import (
 )
 from evonas.report.panels import strategy_panels
 from evonas.report.run import RunData, read_run
+from evonas.runtime.lock import LOCK_NAME
 
 
 def _duration(seconds: float | None) -> str:
@@ -96,13 +98,20 @@ def run_data(run: RunData, index: int, *, drawings: bool = True, cache: dict | N
 
 
 def signature(paths: Sequence[Path]) -> str:
-    """Changes whenever a run's files change (size and modification time of every file)."""
+    """Changes whenever a run's files change (size and modification time of every file, and of the lock file,
+    which a search empties when it ends); a file removed while it is listed (a checkpoint being replaced) is
+    left out."""
     parts = []
     for path in paths:
         for file in sorted(Path(path).glob("*")):
-            if file.is_file() and not file.name.startswith("."):
-                stat = file.stat()
-                parts.append(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}")
+            if file.name.startswith(".") and file.name != LOCK_NAME:  # temporaries of atomic writes
+                continue
+            try:
+                info = file.stat()
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                parts.append(f"{file.name}:{info.st_size}:{info.st_mtime_ns}")
     return f"{zlib.crc32('|'.join(parts).encode()):08x}"
 
 
@@ -110,7 +119,12 @@ def report_data(paths: Sequence[str | Path], *, title: str | None = None, drawin
                 status: str | None = None, cache: dict | None = None) -> dict[str, Any]:
     """The report of the run directories ``paths`` (see the module docstring; ``status``: see
     :func:`~evonas.report.run.read_run`; ``cache``: drawings kept between calls, see
-    :func:`~evonas.report.diagrams.draw_archs`)."""
+    :func:`~evonas.report.diagrams.draw_archs`).
+
+    The signature is taken before the files are read: a file that changes while they are read (a running
+    search) changes the next signature, so the change is never hidden behind a signature that already
+    matches the files."""
+    before = signature([Path(p) for p in paths])
     runs = [read_run(path, name=_name(path, paths), status=status) for path in paths]
     searches = [run for run in runs if run.kind == "search"]
     comparison = None
@@ -119,7 +133,7 @@ def report_data(paths: Sequence[str | Path], *, title: str | None = None, drawin
         comparison = {"figure": overlay_figure(searches), "header": header, "rows": rows,
                       "runs": [runs.index(run) for run in searches]}
     return {"title": title or "evonas report: " + ", ".join(run.name for run in runs),
-            "generated": time.strftime("%Y-%m-%d %H:%M:%S"), "signature": signature([Path(p) for p in paths]),
+            "generated": time.strftime("%Y-%m-%d %H:%M:%S"), "signature": before,
             "runs": [run_data(run, k, drawings=drawings, cache=cache) for k, run in enumerate(runs)],
             "comparison": comparison}
 

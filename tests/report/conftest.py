@@ -9,14 +9,17 @@ from evonas.core import Objective
 OBJECTIVES = [Objective("accuracy", "max"), Objective("params", "min")]
 
 
-def nb201_search(run_dir, strategy: str, *, budget: int = 60, callbacks=(), seed: int = 0, **options):
-    """A two-objective NAS-Bench-201 search (table accuracy vs parameters), milliseconds per evaluation."""
+def nb201_search(run_dir, strategy: str, *, budget: int = 60, callbacks=(), seed: int = 0,
+                 checkpoint_every: float = 2.0, **options):
+    """A two-objective NAS-Bench-201 search (table accuracy vs parameters), milliseconds per evaluation
+    (``checkpoint_every``: seconds between writes of the run directory, as :func:`evonas.search` takes it)."""
     from evonas.evaluators.base import SelectObjectives
     from evonas.evaluators.tabular import NB201TableEvaluator
 
     return evonas.search(evonas.create("space", "nb201"), evonas.create("strategy", strategy, **options),
                          SelectObjectives(NB201TableEvaluator(dataset="cifar10"), OBJECTIVES), budget=budget,
-                         seed=seed, run_dir=run_dir, progress=False, plots=False, callbacks=callbacks)
+                         seed=seed, run_dir=run_dir, progress=False, plots=False, callbacks=callbacks,
+                         checkpoint_every=checkpoint_every)
 
 
 @pytest.fixture(scope="session")

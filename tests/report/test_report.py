@@ -55,6 +55,29 @@ def test_status_running_while_locked_and_stopped_without_front(nb201_runs, tmp_p
     assert read_run(copy).evaluations == rows(nb201_runs[0])
 
 
+def test_the_data_changes_signature_with_what_a_search_writes_while_it_is_read(nb201_runs, tmp_path, monkeypatch):
+    """``--serve`` rebuilds its data only when the signature changes: a line written while the run is read, and
+    the lock a search drops at its end, must change it, or the page keeps the old data (status "running")."""
+    from evonas.report import data as data_module
+    from evonas.report.data import signature
+
+    copy = tmp_path / "copy"
+    shutil.copytree(nb201_runs[0], copy)
+    real = data_module.read_run
+
+    def read_while_the_search_writes(*args, **kwargs):
+        found = real(*args, **kwargs)
+        with open(copy / "log.txt", "a") as handle:
+            handle.write("one more line\n")
+        return found
+
+    monkeypatch.setattr(data_module, "read_run", read_while_the_search_writes)
+    assert report_data([copy], drawings=False)["signature"] != signature([copy])
+    with RunLock(copy):
+        held = signature([copy])
+    assert held != signature([copy])  # the end of the search shows (status "finished") with no other file written
+
+
 def test_page_is_self_contained_and_holds_every_row(nb201_runs, tmp_path, capsys):
     out = tmp_path / "r.html"
     assert main(["report", *map(str, nb201_runs), "--out", str(out), "--title", "two runs"]) == 0
@@ -175,15 +198,16 @@ def test_report_serve_command_serves_the_page_and_its_data(nb201_runs):
     proc = subprocess.Popen([sys.executable, "-m", "evonas.cli", "report", "--serve", "--port", "0",
                              str(nb201_runs[0])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an http_proxy of the machine
     try:
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
-        page = urllib.request.urlopen(url, timeout=60).read().decode()
+        page = direct.open(url, timeout=60).read().decode()
         assert '"live":true' in page and "Plotly.newPlot" in page
-        data = json.loads(urllib.request.urlopen(url + "data.json", timeout=60).read())
+        data = json.loads(direct.open(url + "data.json", timeout=60).read())
         assert len(data["runs"][0]["points"]) == rows(nb201_runs[0]) and data["runs"][0]["status"] == "finished"
         with pytest.raises(urllib.error.HTTPError):
-            urllib.request.urlopen(url + "elsewhere", timeout=60)
+            direct.open(url + "elsewhere", timeout=60)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

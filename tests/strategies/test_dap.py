@@ -110,7 +110,7 @@ def test_a_run_resumes_only_as_the_process_that_saved_it():
         strategy.load_state_dict(state)
 
 
-def _distributed_member(rank: int, world: int, port: int, out: str) -> None:
+def _distributed_member(rank: int, world: int, store: dict, out: str) -> None:
     """One torchrun-like process: join a gloo group, run the toy DAP search, save what it selected."""
     import os
 
@@ -118,8 +118,7 @@ def _distributed_member(rank: int, world: int, port: int, out: str) -> None:
 
     from evonas.runtime import distributed
 
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), **store)
     torch.set_num_threads(1)
     assert distributed.init_from_env("gloo") and distributed.world_size() == world
     _, strategy = dap_search(f"{out}/run{rank}", population=2)  # a run directory each: outputs on every rank
@@ -129,15 +128,13 @@ def _distributed_member(rank: int, world: int, port: int, out: str) -> None:
 
 
 def test_two_gloo_processes_select_what_one_process_selects(tmp_path):
-    import socket
-
     import torch
     import torch.multiprocessing as mp
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    mp.spawn(_distributed_member, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    from tests.rendezvous import agent_store
+
+    with agent_store(2) as store:
+        mp.spawn(_distributed_member, args=(2, store, str(tmp_path)), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
     assert ranks[1]["phases"] == ["expand"] * 14 + ["gather"]  # rank 1: member 1, then the gather
     assert ranks[0]["phases"][:15] == ["expand"] * 14 + ["gather"] and ranks[0]["phases"][-1] == "topology"

@@ -4,12 +4,12 @@ the SCARLET supernet (FairNAS: 12 paths accumulated per step)."""
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 import torch
 
 from evonas.errors import CheckpointError, ConfigError
+from tests.rendezvous import agent_store
 
 # SCARLET with 8-image slices amplifies float rounding quickly (in one process, 1 vs 2 threads already
 # differ by 3e-3 after 3 steps), so it is compared after one step
@@ -34,11 +34,10 @@ def _train(case: str, **options) -> dict:
             "score": shared.score([space.sample(__import__("numpy").random.default_rng(1))])[0]}
 
 
-def _rank(rank: int, world: int, port: int, case: str, out: str) -> None:
+def _rank(rank: int, world: int, store: dict, case: str, out: str) -> None:
     from evonas.runtime import distributed
 
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), **store)
     torch.set_num_threads(1)
     assert distributed.init_from_env("gloo")
     torch.save(_train(case), f"{out}/{case}-rank{rank}.pt")
@@ -49,10 +48,8 @@ def _rank(rank: int, world: int, port: int, case: str, out: str) -> None:
 def test_two_gloo_processes_train_as_one_process_with_two_micro_batches(case, tmp_path):
     import torch.multiprocessing as mp
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    mp.spawn(_rank, args=(2, port, case, str(tmp_path)), nprocs=2, join=True)
+    with agent_store(2) as store:
+        mp.spawn(_rank, args=(2, store, case, str(tmp_path)), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"{case}-rank{r}.pt", weights_only=False) for r in range(2)]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -83,11 +80,10 @@ OPTIONS = ["--space", "darts", "--opt", 'supernet_kwargs={"C": 4, "layers": 3}',
            "--opt", "split=[0.05, 0.05]", "--opt", "batch_size=16", "--opt", "device=cpu", "--quiet"]
 
 
-def _train_supernet_rank(rank: int, world: int, port: int, checkpoint: str) -> None:
+def _train_supernet_rank(rank: int, world: int, store: dict, checkpoint: str) -> None:
     from evonas.cli import main
 
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), **store)
     torch.set_num_threads(1)
     assert main(["train-supernet", *OPTIONS, "--checkpoint", checkpoint]) == 0
     assert not torch.distributed.is_initialized()  # the command leaves no process group behind
@@ -100,10 +96,8 @@ def test_train_supernet_under_torchrun_saves_weights_one_process_loads(tmp_path,
     from evonas.spaces.darts import DartsSpace
 
     checkpoint = tmp_path / "supernet.pt"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    mp.spawn(_train_supernet_rank, args=(2, port, str(checkpoint)), nprocs=2, join=True)
+    with agent_store(2) as store:
+        mp.spawn(_train_supernet_rank, args=(2, store, str(checkpoint)), nprocs=2, join=True)
     assert checkpoint.is_file() and not list(tmp_path.glob("*.training.pt"))  # rank 0 saved, progress removed
 
     def loads(**options) -> SupernetEvaluator:
