@@ -156,7 +156,7 @@ class _OperatorCrossover(Crossover):
         if hasattr(self.operator, "vectors"):  # an operator on the encoding: no decoding needed
             return self.operator.vectors(X, random_state)
         _, n_matings, n_var = X.shape
-        pairs = [(self.codec.decode(X[0, k]), self.codec.decode(X[1, k])) for k in range(n_matings)]
+        pairs = list(zip(self.codec.decode_many(X[0]), self.codec.decode_many(X[1])))
         children = np.empty((2, n_matings, n_var))
         for k, (c, d) in enumerate(self.operator(pairs, random_state, self.ctx)):
             children[0, k], children[1, k] = self.codec.encode(c), self.codec.encode(d)
@@ -174,7 +174,7 @@ class _OperatorMutation(Mutation):
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         if hasattr(self.operator, "vectors"):
             return self.operator.vectors(X, random_state)
-        children = self.operator([self.codec.decode(x) for x in X], random_state, self.ctx)
+        children = self.operator(self.codec.decode_many(X), random_state, self.ctx)
         return np.asarray([self.codec.encode(c) for c in children]).reshape(X.shape)
 
 
@@ -324,9 +324,10 @@ def _set_evaluated(pop, F: np.ndarray, G: np.ndarray) -> None:
     mark them evaluated: what pymoo's evaluator sets with a problem that returns them, without its
     per-generation problem wrapper and copies."""
     F, G = np.asarray(F, dtype=np.float64), np.asarray(G, dtype=np.float64)
-    empty = np.empty(0)
+    empty = np.empty(0)  # H, and G without constraints: one size-0 array for all (nothing can be written in it)
+    constrained = G.shape[1] > 0
     for individual, f, g in zip(pop, F, G):
-        individual.F, individual.G, individual.H = f.copy(), g.copy(), empty.copy()
+        individual.F, individual.G, individual.H = f.copy(), g.copy() if constrained else empty, empty
         individual.evaluated.update(("F", "G", "H"))
 
 
