@@ -262,6 +262,14 @@ def test_decode_many_equals_decode_row_by_row(dup):
             rebuilt = Genotype(normal=genotype.normal, normal_concat=genotype.normal_concat, reduce=genotype.reduce,
                                reduce_concat=genotype.reduce_concat)
             assert genotype.key() == rebuilt.key() == space.key(genotype)
+        encoded = [space.encode(genotype) for genotype in decoded]  # from the indices kept at decoding
+        assert np.array_equal(encoded, rows) and np.array_equal(encoded, [space.encode(rebuilt) for rebuilt in
+                                                                          map(Genotype.from_dict, (g.to_dict() for g
+                                                                                                   in decoded))])
+        encoded[0][:] = 0  # each encoding is the caller's own array
+        assert np.array_equal(space.encode(decoded[0]), rows[0])
+    other = DartsSpace(allow_duplicate_inputs=dup, primitives=GENOTYPE_PRIMITIVES[::-1])  # another op order
+    assert [other.decode(other.encode(g)) for g in decoded] == decoded
     bad = rows[:5].copy()
     bad[3, 9] = 7
     with pytest.raises(GenotypeError, match=r"op 1 \(vector index 9\): value 7 is outside 0\.\.6"):

@@ -62,6 +62,9 @@ class _CellEncoding:
         """Integer (inputs, op ids) layout of ``genotype``."""
         if not isinstance(genotype, Genotype):
             raise GenotypeError(f"expected a Genotype, got {type(genotype).__name__}")
+        decoded = genotype.__dict__.get("_indices")  # (layout, indices) of a genotype an encoding decoded
+        if decoded is not None and decoded[0] == (self.primitives, self.steps):
+            return np.array(decoded[1], dtype=np.int64)
         if genotype.steps != self.steps:
             raise GenotypeError(f"genotype has {genotype.steps} nodes per cell; this encoding has {self.steps}")
         out = np.empty(self.length, dtype=np.int64)
@@ -96,8 +99,9 @@ class _CellEncoding:
             keys.append(";".join(nodes))
         genotype = Genotype._checked(cells[0], cells[1], bool(self.allow_duplicate_inputs))
         concat = ",".join(str(i) for i in range(2, 2 + self.steps))
-        object.__setattr__(genotype, "_key", "|".join(f"{kind}={key}|{kind}_concat={concat}"
-                                                      for kind, key in zip(CELL_KINDS, keys)))  # as Genotype.key()
+        genotype.__dict__.update(  # its key (as Genotype.key() computes it) and its indices, for a later encode
+            _key="|".join(f"{kind}={key}|{kind}_concat={concat}" for kind, key in zip(CELL_KINDS, keys)),
+            _indices=((self.primitives, self.steps), values))
         return genotype
 
     def _tables(self) -> tuple:
