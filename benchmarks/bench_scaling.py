@@ -7,7 +7,8 @@ archive log, checkpoints, ``front.json``, plots). Printed per run, next to
 the goals of issue 28:
 
 * evaluations (distinct architectures) and generations, wall time,
-  evaluations/s end to end;
+  evaluations/s end to end, and per second of the process's CPU time (steadier than wall time on a shared,
+  busy machine);
 * time per generation at the start (median of generations 1-10) and at the
   end (median of the last 10), and their ratio;
 * the share of wall time spent writing checkpoints (``checkpoint``) and
@@ -99,11 +100,11 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float) -> d
         spent.update(checkpoint=0.0, records=0.0)
         stamps: list[float] = []
         hook = lambda generation, state: stamps.append(time.perf_counter())  # noqa: E731
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = loop.search(*_components(kind, pop_size, model_dir), budget=budget, seed=seed,
                              run_dir=os.path.join(workdir, "run"), progress=False, callbacks=[hook],
                              checkpoint_every=every)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
 
     def median(values):
@@ -111,7 +112,8 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float) -> d
         return values[len(values) // 2] if values else float("nan")
 
     return {"kind": kind, "budget": budget, "evaluations": len(result.individuals), "generations": len(stamps),
-            "wall": wall, "rate": len(result.individuals) / wall, "start": median(gaps[:10]),
+            "wall": wall, "rate": len(result.individuals) / wall, "cpu_rate": len(result.individuals) / cpu,
+            "start": median(gaps[:10]),
             "end": median(gaps[-10:]), "checkpoint": spent["checkpoint"] / wall,
             "records": spent["records"] / wall,
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -131,11 +133,12 @@ def verdict(ok: bool) -> str:
 
 
 def report(rows: list[dict]) -> None:
-    print(f"{'run':>6} {'budget':>7} {'evals':>7} {'gens':>5} {'wall s':>7} {'evals/s':>8} {'ms/gen start':>12} "
-          f"{'ms/gen end':>10} {'end/start':>9} {'checkpoint':>10} {'records':>7} {'peak RSS':>9}")
+    print(f"{'run':>6} {'budget':>7} {'evals':>7} {'gens':>5} {'wall s':>7} {'evals/s':>8} {'per CPU s':>9} "
+          f"{'ms/gen start':>12} {'ms/gen end':>10} {'end/start':>9} {'checkpoint':>10} {'records':>7} {'peak RSS':>9}")
     for r in rows:
         print(f"{r['kind']:>6} {r['budget']:>7} {r['evaluations']:>7} {r['generations']:>5} {r['wall']:>7.1f} "
-              f"{r['rate']:>8.0f} {1e3 * r['start']:>12.2f} {1e3 * r['end']:>10.2f} {r['end'] / r['start']:>9.2f} "
+              f"{r['rate']:>8.0f} {r['cpu_rate']:>9.0f} {1e3 * r['start']:>12.2f} {1e3 * r['end']:>10.2f} "
+              f"{r['end'] / r['start']:>9.2f} "
               f"{100 * r['checkpoint']:>9.1f}% {100 * r['records']:>6.1f}% {r['rss_mib']:>6.0f} MiB")
     print("\ngoals (issue 28), measured above:")
     for kind in ("table", "toy"):

@@ -87,23 +87,34 @@ class MemoisedEvaluation:
         return key
 
     def __call__(self, archs: list) -> list[dict[str, float]]:
-        keys = [self._key(a) for a in archs]
+        known, key_of = self._keys, self._key
+        try:
+            keys = [known.get(arch) or key_of(arch) for arch in archs]  # one dict lookup per repeat
+        except TypeError:  # an unhashable architecture
+            keys = [key_of(arch) for arch in archs]
         version = self.evaluator.version
+        archive = self.archive
+        cache = archive.cache
         todo: dict[str, Any] = {}
+        hits = 0
         for arch, key in zip(archs, keys):
-            if self.archive.lookup(key, version) is None and key not in todo:
+            if (key, version) in cache:
+                hits += 1
+            elif key not in todo:
                 todo[key] = arch
+        archive.hits += hits
         if todo:
             results = self.executor.evaluate(self.evaluator, list(todo.values()))
+            constraints = archive.constraints
             for (key, arch), values in zip(todo.items(), results):
-                for constraint in self.archive.constraints:
+                for constraint in constraints:
                     if constraint.name not in values:
                         raise EvonasError(f"constraint {constraint} refers to {constraint.name!r}, which the "
                                           f"evaluator does not report (it reports {', '.join(values)})")
-                self.archive.record(arch, key, version, values, self.generation)
+                archive.record(arch, key, version, values, self.generation)
                 if self.on_new is not None:
                     self.on_new()
-        return [dict(self.archive.cache[(key, version)]) for key in keys]
+        return [dict(cache[(key, version)]) for key in keys]
 
 
 def fingerprint(space, strategy: Strategy, evaluator: Evaluator, constraints: Sequence[Constraint],
@@ -277,8 +288,15 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
         hooks.append(PlotWriter())
     if run is not None:
         hooks.extend(strategy.callbacks(run.path))
+    counters = [hook for hook in hooks if type(hook).on_evaluation is not Callback.on_evaluation]
+
+    def counted() -> None:
+        count = len(archive)
+        for hook in counters:
+            hook.on_evaluation(count)
+
     evaluate = MemoisedEvaluation(space, evaluator, archive, executor=executor,
-                                  on_new=lambda: [hook.on_evaluation(len(archive)) for hook in hooks])
+                                  on_new=counted if counters else None)
     supernets = shared_supernets(evaluator)
 
     last_save = -math.inf  # time.monotonic() of the last checkpoint

@@ -99,6 +99,7 @@ def _edited(lines, row, column, value):
     (lambda lines: _edited(lines, 2, "cifar10_test", ""), "line 3: column 'cifar10_test' holds '', not a number"),
     (lambda lines: _edited(lines, 1, "cifar10_valid_val", "n/a"), "line 2: column 'cifar10_valid_val' holds 'n/a'"),
     (lambda lines: lines[:1], "without rows (only its header)"),
+    (lambda lines: [*lines[:3], lines[3] + ",1.0", *lines[4:]], "line 4: 9 fields, the header names 8"),
     (lambda lines: _edited(lines, 4, "arch_str", "|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
      "'|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|' is not a NAS-Bench-201 cell"),
     (lambda lines: lines[:6], "archs must be a number of cells from 3 to the table's 5, got 8"),

@@ -332,3 +332,26 @@ def test_an_evaluator_already_set_up_on_the_space_is_not_set_up_again():
     assert CountingSetup.setups == 1  # same type and settings: the caller's set-up is kept
     search(ToySpace(length=6), strategies.create("nsga2", pop_size=6), evaluator, budget=12, seed=0, progress=False)
     assert CountingSetup.setups == 2  # another space: set up again
+
+
+def test_memoised_evaluation_scores_each_architecture_once_and_counts_hits():
+    """New architectures of a batch go to the evaluator once each (repeats within the batch too); an architecture
+    seen before is a hit, counted once per occurrence; every result is a copy of the archive's values."""
+    from evonas.loop import MemoisedEvaluation
+    from evonas.result import Archive
+
+    space, evaluator = ToySpace(length=4, choices=3), ZDTEvaluator()
+    evaluator.setup(space)
+    sent = []
+    evaluate = evaluator.evaluate
+    evaluator.evaluate = lambda archs: sent.append(list(archs)) or evaluate(archs)
+    archive, counts = Archive(evaluator.objectives), []
+    memo = MemoisedEvaluation(space, evaluator, archive, on_new=lambda: counts.append(len(archive)))
+    a, b, c = (0, 0, 0, 0), (1, 1, 1, 1), (2, 2, 2, 2)
+    first = memo([a, b, a])
+    assert sent == [[a, b]] and archive.hits == 0 and counts == [1, 2] and first[0] == first[2]
+    first[0]["f1"] = -1.0  # a caller's change never reaches the archive
+    second = memo([b, c, b, a])
+    assert sent == [[a, b], [c]] and archive.hits == 3 and counts == [1, 2, 3]
+    assert second[3] == archive.cache[(space.key(a), evaluator.version)] and second[3]["f1"] != -1.0
+    assert [ind.key for ind in archive.individuals] == [space.key(x) for x in (a, b, c)]

@@ -63,6 +63,15 @@ class SearchSpace(Configurable, abc.ABC):
         """Inverse of :meth:`encode` (raises the space's error for invalid vectors)."""
         return self.validate(self._decode(np.asarray(vector)))
 
+    def decode_many(self, vectors: Any) -> list:
+        """:meth:`decode` of each row of ``vectors`` (shape ``(N, length)``), in order, with the same results
+        and errors; a space may check the rows together (:meth:`_decode_many`), which a search engine decoding
+        a whole generation at once profits from."""
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2:
+            return [self.decode(v) for v in vectors]
+        return [self.validate(arch) for arch in self._decode_many(vectors)]
+
     def build(self, arch: Any, **net_kwargs: Any) -> "nn.Module":
         """A fresh, stand-alone ``nn.Module`` for ``arch``."""
         return self._build(self.validate(arch), **net_kwargs)
@@ -123,6 +132,10 @@ class SearchSpace(Configurable, abc.ABC):
 
     @abc.abstractmethod
     def _decode(self, vector: np.ndarray) -> Any: ...
+
+    def _decode_many(self, vectors: np.ndarray) -> list:
+        """:meth:`_decode` of each row of the 2-D ``vectors`` (override to decode them together)."""
+        return [self._decode(v) for v in vectors]
 
     @abc.abstractmethod
     def _build(self, arch: Any, **net_kwargs: Any) -> "nn.Module": ...

@@ -176,7 +176,10 @@ class Strategy(Configurable, abc.ABC):
         :class:`~evonas.evaluators.base.CompositeEvaluator` stopped at a violated
         constraint) counts as :data:`NOT_EVALUATED`, worse than any real one.
         """
-        F = np.asarray([[o.to_min(r[o.name]) for o in self.objectives] for r in results], dtype=float)
+        names = [o.name for o in self.objectives]
+        F = np.asarray([[r[name] for name in names] for r in results], dtype=float)
+        if F.size:  # Objective.to_min of each value: value * sign
+            F *= np.asarray([o.sign for o in self.objectives])
         return np.where(np.isnan(F), NOT_EVALUATED, F)
 
     def G(self, results: Sequence[dict[str, float]]) -> np.ndarray:

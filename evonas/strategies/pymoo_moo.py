@@ -13,12 +13,10 @@ from __future__ import annotations
 import numpy as np
 from pymoo.core.crossover import Crossover
 from pymoo.core.duplicate import DuplicateElimination
-from pymoo.core.evaluator import Evaluator as _PymooEvaluator
 from pymoo.core.mutation import Mutation
 from pymoo.core.problem import Problem
 from pymoo.core.sampling import Sampling
 from pymoo.core.termination import NoTermination
-from pymoo.problems.static import StaticProblem
 
 from evonas.errors import ConfigError
 from evonas.operators.base import Crossover as EvonasCrossover
@@ -79,6 +77,20 @@ class _Codec:
 
     def decode(self, x: np.ndarray):
         return self._entry(x)[0]
+
+    def decode_many(self, X: np.ndarray) -> list:
+        """The architectures of the rows of ``X``: rows not in the cache are decoded together
+        (:meth:`~evonas.spaces.base.SearchSpace.decode_many`)."""
+        rows = self._rows(X)
+        tokens = [row.tobytes() for row in rows]
+        cache = self._cache
+        new = [i for i, token in enumerate(tokens) if token not in cache]
+        if new:
+            if len(cache) + len(new) > self._CACHE_SIZE:
+                cache.clear()
+            for i, arch in zip(new, self.space.decode_many(rows[new])):
+                cache[tokens[i]] = [arch, None]
+        return [cache[token][0] for token in tokens]
 
     def encode(self, arch) -> np.ndarray:
         try:
@@ -144,7 +156,7 @@ class _OperatorCrossover(Crossover):
         if hasattr(self.operator, "vectors"):  # an operator on the encoding: no decoding needed
             return self.operator.vectors(X, random_state)
         _, n_matings, n_var = X.shape
-        pairs = [(self.codec.decode(X[0, k]), self.codec.decode(X[1, k])) for k in range(n_matings)]
+        pairs = list(zip(self.codec.decode_many(X[0]), self.codec.decode_many(X[1])))
         children = np.empty((2, n_matings, n_var))
         for k, (c, d) in enumerate(self.operator(pairs, random_state, self.ctx)):
             children[0, k], children[1, k] = self.codec.encode(c), self.codec.encode(d)
@@ -162,7 +174,7 @@ class _OperatorMutation(Mutation):
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         if hasattr(self.operator, "vectors"):
             return self.operator.vectors(X, random_state)
-        children = self.operator([self.codec.decode(x) for x in X], random_state, self.ctx)
+        children = self.operator(self.codec.decode_many(X), random_state, self.ctx)
         return np.asarray([self.codec.encode(c) for c in children]).reshape(X.shape)
 
 
@@ -286,7 +298,7 @@ class PymooStrategy(Strategy):
         if self._pending is None or len(self._pending) == 0:  # no new offspring: the space is exhausted
             self._pending = None
             return []
-        archs = [self.codec.decode(x) for x in self._pending.get("X")]
+        archs = self.codec.decode_many(self._pending.get("X"))
         if screening and n and len(archs) > n:
             keep = self.screen.select_indices(archs, n, self.rng)
             self._pending = self._pending[keep]
@@ -298,15 +310,25 @@ class PymooStrategy(Strategy):
             self.screen.observe(archs, results)
         if self._pending is None:
             return
-        G = self.G(results) if self.constraints else None
-        static = StaticProblem(self.problem, F=self.F(results), **({"G": G} if G is not None else {}))
-        _PymooEvaluator().eval(static, self._pending)
+        _set_evaluated(self._pending, self.F(results), self.G(results))
         self.algorithm.tell(infills=self._pending)
         self._pending = None
 
     def population(self) -> list:
         pop = getattr(self.algorithm, "pop", None)
         return [] if pop is None else [self.codec.decode(x) for x in pop.get("X")]
+
+
+def _set_evaluated(pop, F: np.ndarray, G: np.ndarray) -> None:
+    """Give each individual of the pymoo population ``pop`` its row of ``F`` and ``G`` (and an empty ``H``) and
+    mark them evaluated: what pymoo's evaluator sets with a problem that returns them, without its
+    per-generation problem wrapper and copies."""
+    F, G = np.asarray(F, dtype=np.float64), np.asarray(G, dtype=np.float64)
+    empty = np.empty(0)  # H, and G without constraints: one size-0 array for all (nothing can be written in it)
+    constrained = G.shape[1] > 0
+    for individual, f, g in zip(pop, F, G):
+        individual.F, individual.G, individual.H = f.copy(), g.copy() if constrained else empty, empty
+        individual.evaluated.update(("F", "G", "H"))
 
 
 def _factory(algorithm: str):

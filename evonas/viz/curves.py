@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from evonas.core import Objective
 from evonas.errors import ConfigError
-from evonas.viz.pareto import save_figure
+from evonas.viz.pareto import legend_location, save_figure
 
 
 def _number(value: Any) -> Optional[float]:
@@ -95,7 +95,7 @@ def plot_progress(rows: Iterable[Mapping[str, Any]], objectives: Sequence[Object
         if len(best):
             ax.step(best_gens, best, where="post", color="#d62728", linewidth=1.6, marker="o",
                     markersize=3, label="best so far")
-            ax.legend(loc="best", fontsize=8)
+            ax.legend(loc=legend_location(len(gens)), fontsize=8)
         ax.set_xlabel("generation")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(str(objective))

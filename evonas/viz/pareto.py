@@ -34,6 +34,16 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 120) -> Path
     return atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=dpi, bbox_inches="tight"))
 
 
+#: above this many points a legend goes in a fixed corner: matplotlib's ``loc="best"`` tests every point
+#: against each candidate position, a second or more per figure for a search of 10,000 evaluations
+BEST_LEGEND_POINTS = 2000
+
+
+def legend_location(points: int) -> str:
+    """``"best"`` for up to :data:`BEST_LEGEND_POINTS` points, else ``"upper right"``."""
+    return "best" if points <= BEST_LEGEND_POINTS else "upper right"
+
+
 def attainment_steps(front: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
     """(K, 2) vertices of the staircase through a 2-objective front.
 
@@ -116,7 +126,7 @@ def _panel(ax, xy: np.ndarray, objectives: Sequence[Objective], mask: np.ndarray
     ax.set_ylabel(str(objectives[1]))
     ax.grid(True, alpha=0.3)
     if len(xy):
-        ax.legend(loc="best", fontsize=8)
+        ax.legend(loc=legend_location(len(xy)), fontsize=8)
     return scatter
 
 
@@ -155,4 +165,5 @@ def plot_fronts(runs: dict, objectives: Sequence[Objective], path: str | os.Path
     return save_figure(fig, path)
 
 
-__all__ = ["FRONT_COLOR", "POINT_COLOR", "attainment_steps", "plot_fronts", "plot_pareto", "save_figure"]
+__all__ = ["BEST_LEGEND_POINTS", "FRONT_COLOR", "POINT_COLOR", "attainment_steps", "legend_location", "plot_fronts",
+           "plot_pareto", "save_figure"]

@@ -53,6 +53,7 @@ from evonas.evaluators.nb301 import (
     nb301_features,
 )
 from evonas.spaces.darts import DartsSpace, Genotype, get_genotype, nb301_encoding
+from evonas.spaces.darts.genotype import resolve_genotype
 
 xgb = pytest.importorskip("xgboost")
 lgb = pytest.importorskip("lightgbm")
@@ -112,6 +113,19 @@ def test_unrepresentable_genotypes_raise_naming_the_problem(spec, match):
         check_nb301_genotype(spec)
     with pytest.raises(GenotypeError):
         nb301_features([spec])
+    try:
+        genotype = resolve_genotype(spec, allow_duplicate_inputs=True)
+    except GenotypeError:  # not even a DARTS genotype
+        return
+    for _ in range(2):  # a rejected genotype is rejected every time it is checked
+        with pytest.raises(GenotypeError, match=match):
+            check_nb301_genotype(genotype)
+
+
+def test_a_checked_genotype_passes_again_as_itself():
+    g = DartsSpace().sample(np.random.default_rng(3))
+    assert check_nb301_genotype(g) is g and check_nb301_genotype(g) is g
+    assert check_nb301_genotype(g.to_dict()) == g
 
 
 def test_duplicate_inputs_name_cell_and_node():

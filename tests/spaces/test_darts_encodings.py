@@ -246,3 +246,38 @@ def test_darts_space_build():
     assert isinstance(space.build(DARTS_V2, network="imagenet", C=4, layers=3), NetworkImageNet)
     with pytest.raises(Exception, match="unknown network 'mnist'"):
         space.build(DARTS_V2, network="mnist")
+
+
+@pytest.mark.parametrize("dup", [False, True])
+def test_decode_many_equals_decode_row_by_row(dup):
+    """A batch decodes to the genotypes (and keys) that decoding its rows one at a time gives; a bad row fails the
+    batch with that row's own error."""
+    space = DartsSpace(allow_duplicate_inputs=dup)
+    rng = np.random.default_rng(7)
+    rows = np.asarray([space.encode(space.sample(rng)) for _ in range(300)])
+    for batch in (rows, rows.astype(float)):
+        decoded = space.decode_many(batch)
+        assert decoded == [space.decode(row) for row in batch]
+        for genotype in decoded:  # the key a decoded genotype carries is the one Genotype.key() computes
+            rebuilt = Genotype(normal=genotype.normal, normal_concat=genotype.normal_concat, reduce=genotype.reduce,
+                               reduce_concat=genotype.reduce_concat)
+            assert genotype.key() == rebuilt.key() == space.key(genotype)
+        encoded = [space.encode(genotype) for genotype in decoded]  # from the indices kept at decoding
+        assert np.array_equal(encoded, rows) and np.array_equal(encoded, [space.encode(rebuilt) for rebuilt in
+                                                                          map(Genotype.from_dict, (g.to_dict() for g
+                                                                                                   in decoded))])
+        encoded[0][:] = 0  # each encoding is the caller's own array
+        assert np.array_equal(space.encode(decoded[0]), rows[0])
+    other = DartsSpace(allow_duplicate_inputs=dup, primitives=GENOTYPE_PRIMITIVES[::-1])  # another op order
+    assert [other.decode(other.encode(g)) for g in decoded] == decoded
+    bad = rows[:5].copy()
+    bad[3, 9] = 7
+    with pytest.raises(GenotypeError, match=r"op 1 \(vector index 9\): value 7 is outside 0\.\.6"):
+        space.decode_many(bad)
+    with pytest.raises(GenotypeError, match="is not an integer"):
+        space.decode_many(rows[:5] + 0.5)
+    if not dup:
+        same = rows[:5].copy()
+        same[4, 2] = same[4, 0]
+        with pytest.raises(GenotypeError, match="both inputs are state"):
+            space.decode_many(same)

@@ -74,3 +74,21 @@ def test_supernet_paths_and_mixture():
     net(x).sum().backward()  # the DARTS mixture: every op, and the architecture weights get gradients
     assert net.alphas.grad is not None and all(op in OPS for op in net.genotype())
     assert "none" not in net.genotype()
+
+
+def test_decoding_keys_and_canonical_rows():
+    """Every cell decodes from its op ids (as integers or as whole floats) and back; a row's canonical form is
+    itself (one row per cell), and bad ids are named."""
+    space = NB201Space()
+    archs = space.all_archs()[::97]
+    rows = np.asarray([space.encode(arch) for arch in archs])
+    assert space.decode_many(rows) == space.decode_many(rows.astype(float)) == archs
+    assert [space.key(arch) for arch in archs] == [arch_string(arch) for arch in archs]
+    assert all(parse_arch_string(space.key(arch)) == arch for arch in archs)
+    assert np.array_equal(space.canonical_rows(rows), rows)
+    for bad in ([0, 1, 2, 3, 5, 0], [0.5, 1, 2, 3, 4, 4], [-1, 0, 0, 0, 0, 0], [np.nan] * 6):
+        with pytest.raises(GenotypeError, match="op ids are integers 0..4"):
+            space.decode(np.asarray(bad))
+    assert validate_arch(["none"] * 6) == ("none",) * 6 and validate_arch((0,) * 6) == ("none",) * 6
+    with pytest.raises(GenotypeError, match="unknown op"):
+        validate_arch(("none",) * 5 + (["none"],))

@@ -62,6 +62,9 @@ class _CellEncoding:
         """Integer (inputs, op ids) layout of ``genotype``."""
         if not isinstance(genotype, Genotype):
             raise GenotypeError(f"expected a Genotype, got {type(genotype).__name__}")
+        decoded = genotype.__dict__.get("_indices")  # (layout, indices) of a genotype an encoding decoded
+        if decoded is not None and decoded[0] == (self.primitives, self.steps):
+            return np.array(decoded[1], dtype=np.int64)
         if genotype.steps != self.steps:
             raise GenotypeError(f"genotype has {genotype.steps} nodes per cell; this encoding has {self.steps}")
         out = np.empty(self.length, dtype=np.int64)
@@ -77,13 +80,41 @@ class _CellEncoding:
                 out[pos], out[pos + 1] = inp, self._op_index[op]
         return out
 
-    def _genotype(self, indices: np.ndarray) -> Genotype:
+    def _genotype(self, indices: np.ndarray | list) -> Genotype:
         """The genotype of in-bounds indices (inputs of node j in 0..j+1, ops indexing ``primitives``, which
         are known ops): valid by construction, so it is built without re-validation."""
-        values, half, prims = indices.tolist(), 4 * self.steps, self.primitives  # Python ints, one conversion
-        cells = [tuple((prims[values[k + 1]], values[k]) for k in range(c * half, (c + 1) * half, 2))
-                 for c in range(2)]
-        return Genotype._checked(cells[0], cells[1], bool(self.allow_duplicate_inputs))
+        values = indices if isinstance(indices, list) else indices.tolist()  # Python ints, one conversion
+        pairs, texts, rank = self._tables()
+        half, cells, keys = 4 * self.steps, [], []
+        for start in (0, half):  # the normal cell, then the reduction cell
+            cell, nodes = [], []
+            for k in range(start, start + half, 4):
+                in_a, op_a, in_b, op_b = values[k:k + 4]
+                cell += (pairs[op_a][in_a], pairs[op_b][in_b])
+                # the node's text for the key (genotype.cell_key): its two pairs sorted by (input, op name)
+                first, second = ((texts[op_b][in_b], texts[op_a][in_a]) if (in_b, rank[op_b]) < (in_a, rank[op_a])
+                                 else (texts[op_a][in_a], texts[op_b][in_b]))
+                nodes.append(f"{first}+{second}")
+            cells.append(tuple(cell))
+            keys.append(";".join(nodes))
+        genotype = Genotype._checked(cells[0], cells[1], bool(self.allow_duplicate_inputs))
+        concat = ",".join(str(i) for i in range(2, 2 + self.steps))
+        genotype.__dict__.update(  # its key (as Genotype.key() computes it) and its indices, for a later encode
+            _key="|".join(f"{kind}={key}|{kind}_concat={concat}" for kind, key in zip(CELL_KINDS, keys)),
+            _indices=((self.primitives, self.steps), values))
+        return genotype
+
+    def _tables(self) -> tuple:
+        """``(pairs, texts, rank)``: the ``(op, input)`` pair and its key text ``op@input`` by ``[op id][input]``
+        (shared by every decoded genotype), and each op's rank in name order."""
+        tables = self.__dict__.get("_pair_tables")
+        if tables is None:
+            inputs = range(self.steps + 1)
+            order = sorted(self.primitives)
+            tables = self._pair_tables = ([[(op, i) for i in inputs] for op in self.primitives],
+                                          [[f"{op}@{i}" for i in inputs] for op in self.primitives],
+                                          [order.index(op) for op in self.primitives])
+        return tables
 
     def _as_vector(self, vector: object) -> np.ndarray:
         v = np.asarray(vector)
@@ -209,6 +240,23 @@ class DiscreteEdgeEncoding(_CellEncoding):
                                     f"{v[pos]} (vector indices {pos}, {pos + 2}); this encoding does not allow "
                                     "duplicate inputs")
         return self._genotype(v)
+
+    def decode_many(self, vectors: np.ndarray) -> list[Genotype]:
+        """:meth:`decode` of each row of the 2-D ``vectors``: the rows are checked together (integers, bounds,
+        duplicate inputs), and a batch with a bad row is decoded row by row for the error that names it."""
+        v = np.asarray(vectors)
+        if v.ndim != 2 or v.shape[1] != self.length or not np.issubdtype(v.dtype, np.number):
+            return [self.decode(row) for row in v]
+        if v.dtype.kind not in "iu":
+            if not (np.all(np.isfinite(v)) and np.all(v == np.round(v))):
+                return [self.decode(row) for row in v]
+        lower, upper = self.bounds() if getattr(self, "_bounds", None) is None else self._bounds
+        bad = ((v < lower) | (v > upper)).any()
+        if not bad and not self.allow_duplicate_inputs:
+            bad = (v[:, 0::4] == v[:, 2::4]).any()
+        if bad:
+            return [self.decode(row) for row in v]
+        return [self._genotype(row) for row in v.astype(np.int64, copy=False).tolist()]
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """Encoding of a uniformly sampled valid genotype."""

@@ -157,13 +157,11 @@ class Genotype:
         read earlier states only, both cells of one node count, all nodes concatenated (an encoding's
         decoder). Skips the validation ``Genotype(...)`` does; anything else must use the constructor."""
         genotype = object.__new__(cls)
-        steps = len(normal) // 2
-        concat = tuple(range(2, 2 + steps))
-        for name, value in (("normal", normal), ("normal_concat", concat), ("reduce", reduce),
-                            ("reduce_concat", concat),
-                            ("allow_duplicate_inputs", bool(allow_duplicate_inputs) or _has_duplicate_inputs(normal)
-                             or _has_duplicate_inputs(reduce))):
-            object.__setattr__(genotype, name, value)
+        concat = tuple(range(2, 2 + len(normal) // 2))
+        genotype.__dict__.update(  # the fields, as a frozen dataclass's own __init__ sets them
+            normal=normal, normal_concat=concat, reduce=reduce, reduce_concat=concat,
+            allow_duplicate_inputs=bool(allow_duplicate_inputs) or _has_duplicate_inputs(normal)
+            or _has_duplicate_inputs(reduce))
         return genotype
 
     def __post_init__(self) -> None:

@@ -115,8 +115,10 @@ _BASE = np.array([hyperparameter_value(n, FIXED_HYPERPARAMETERS.get(n)) for n in
 def check_nb301_genotype(arch: Any) -> "Genotype":
     """``arch`` (any genotype spec) as a Genotype NAS-Bench-301 can score, or GenotypeError naming why not."""
     from evonas.spaces.darts.cellwise import CellwiseGenotype
-    from evonas.spaces.darts.genotype import resolve_genotype
+    from evonas.spaces.darts.genotype import Genotype, resolve_genotype
 
+    if type(arch) is Genotype and arch.__dict__.get("_nb301_checked"):
+        return arch  # passed before (genotypes are immutable): an evaluation checks each one up to three times
     if isinstance(arch, CellwiseGenotype):
         raise GenotypeError("NAS-Bench-301 scores one normal and one reduction cell, not per-cell genotypes")
 
@@ -139,6 +141,7 @@ def check_nb301_genotype(arch: Any) -> "Genotype":
             if cell[2 * node][1] == cell[2 * node + 1][1]:
                 raise GenotypeError(f"{kind} cell, node {node} (state {node + 2}): both inputs are state "
                                     f"{cell[2 * node][1]}; NAS-Bench-301 needs two distinct inputs per node")
+    object.__setattr__(g, "_nb301_checked", True)
     return g
 
 

@@ -160,7 +160,15 @@ class DartsSpace(SearchSpace):
         return self._encoding.encode(arch)
 
     def _decode(self, vector: np.ndarray) -> Genotype:
-        genotype = self._encoding.decode(vector)
+        return self._mark(self._encoding.decode(vector))
+
+    def _decode_many(self, vectors: np.ndarray) -> list:
+        decode_many = getattr(self._encoding, "decode_many", None)
+        if decode_many is None:
+            return [self._decode(v) for v in vectors]
+        return [self._mark(genotype) for genotype in decode_many(vectors)]
+
+    def _mark(self, genotype: Genotype) -> Genotype:
         if not (self.encoding is not None and not isinstance(self.encoding, str) or self.shared_cell):
             # this space's own encoding decodes only genotypes its rules accept (ops, steps, duplicate inputs)
             object.__setattr__(genotype, "_valid_under", self._rules())

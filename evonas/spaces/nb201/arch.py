@@ -24,13 +24,13 @@ Arch = Tuple[str, str, str, str, str, str]
 _KNOWN = frozenset(OPS)
 
 
+#: the cell string with one ``%s`` per edge, in edge order (node j lists its edges from nodes 0..j-1)
+_STRING = "+".join("|" + "|".join(f"%s~{i}" for i in range(node)) + "|" for node in (1, 2, 3))
+
+
 def arch_string(arch: Arch) -> str:
     """``("nor_conv_3x3", ...)`` -> ``"|nor_conv_3x3~0|+|...|"``."""
-    nodes, k = [], 0
-    for node in (1, 2, 3):
-        nodes.append("|" + "|".join(f"{arch[k + i]}~{i}" for i in range(node)) + "|")
-        k += node
-    return "+".join(nodes)
+    return _STRING % tuple(arch)
 
 
 def parse_arch_string(text: str) -> Arch:
@@ -56,8 +56,12 @@ def parse_arch_string(text: str) -> Arch:
 
 def validate_arch(spec: Any) -> Arch:
     """An architecture from six op names or ids, a cell string, or JSON of either; GenotypeError otherwise."""
-    if type(spec) is tuple and len(spec) == len(EDGES) and all(isinstance(op, str) and op in _KNOWN for op in spec):
-        return spec  # already an architecture value (the common case, on every key and encoding)
+    if type(spec) is tuple and len(spec) == len(EDGES):
+        try:
+            if _KNOWN.issuperset(spec):
+                return spec  # already an architecture value (the common case, on every key and encoding)
+        except TypeError:  # an unhashable entry: not an op name
+            pass
     if isinstance(spec, str):
         text = spec.strip()
         if text.startswith("["):

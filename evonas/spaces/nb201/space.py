@@ -18,6 +18,10 @@ from evonas.registry import spaces
 from evonas.spaces.base import SearchSpace
 from evonas.spaces.nb201.arch import EDGES, OPS, Arch, arch_string, validate_arch
 
+#: op name -> op id, and back
+_OP_IDS = {op: i for i, op in enumerate(OPS)}
+_OPS_BY_ID = dict(enumerate(OPS))
+
 
 @spaces.register("nb201")
 class NB201Space(SearchSpace):
@@ -43,14 +47,20 @@ class NB201Space(SearchSpace):
                 tuple(y if m else x for x, y, m in zip(a, b, mask)))
 
     def _encode(self, arch: Arch) -> np.ndarray:
-        return np.asarray([OPS.index(op) for op in arch], dtype=np.int64)
+        return np.asarray([_OP_IDS[op] for op in arch], dtype=np.int64)
 
     def _decode(self, vector: np.ndarray) -> Arch:
         if vector.shape != (len(EDGES),):
             raise GenotypeError(f"a NAS-Bench-201 encoding has {len(EDGES)} entries, got shape {vector.shape}")
-        if np.any(vector != np.round(vector)) or np.any(vector < 0) or np.any(vector >= len(OPS)):
-            raise GenotypeError(f"NAS-Bench-201 op ids are integers 0..{len(OPS) - 1}, got {vector.tolist()}")
-        return tuple(OPS[int(i)] for i in vector)
+        try:  # ids as Python numbers: 2 and 2.0 find the same op, 2.5 or NaN none
+            return tuple([_OPS_BY_ID[i] for i in vector.tolist()])
+        except (KeyError, TypeError):
+            raise GenotypeError(f"NAS-Bench-201 op ids are integers 0..{len(OPS) - 1}, "
+                                f"got {vector.tolist()}") from None
+
+    def canonical_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The integer rows themselves: each row of op ids is one cell, and each cell has one row."""
+        return np.asarray(rows, dtype=np.int64)
 
     def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
         """(lower, upper) inclusive op ids per edge."""
