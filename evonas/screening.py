@@ -29,8 +29,11 @@ one-hot too) plus, optionally, the numeric values of cheap evaluators
 so any space with an encoding and any evaluator (table, supernet,
 stand-alone training) work. An objective that a feature evaluator measures
 itself (``params`` with ``"analytic-cost"``) is taken from it, not
-predicted (``exact_features``), as NSGANetV2 computes FLOPs. Regressors are those of :mod:`evonas.evaluators.surrogate`
-(``xgboost``, ``lightgbm``, ``ridge``).
+predicted (``exact_features``), as NSGANetV2 computes FLOPs. Regressors
+are those of :mod:`evonas.evaluators.surrogate` (``xgboost``,
+``lightgbm``, ``ridge``). With several objectives, ``order`` chooses how
+candidates are ranked: by predicted non-dominated rank and crowding, or
+greedily by predicted hypervolume gain.
 
 The screen's state (the observed feature rows and values) travels in the
 strategy's checkpoint; the fitted regressors do not: after a resume they
@@ -201,8 +204,8 @@ class PredictorScreen(Configurable):
         return [self._reported[k] for k in keys]
 
     def _exact_columns(self) -> list[int]:
-        """The objectives that are objectives of the ``features`` evaluator too (e.g. ``params`` with
-        ``features="cost"``): with ``exact_features``, their values are taken from it, not predicted."""
+        """Indices of the objectives that the ``features`` evaluator declares too (e.g. ``params`` with
+        ``features="analytic-cost"``): with ``exact_features``, their values are taken from it, not predicted."""
         if self.config["features"] is None or not self.config["exact_features"]:
             return []
         if self._features is None:
