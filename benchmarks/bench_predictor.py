@@ -17,6 +17,12 @@ hypervolume normalised by the whole table's ideal and nadir points (as in
 one (and the one-sided test of "screened is smaller" is reported, with plain
 NSGA-II's hypervolume at ``--mo-budget``, from the same runs, for scale).
 
+NSGA-II's screen takes the parameter count from the ``analytic-cost``
+evaluator (``--mo-features``: an objective that a feature evaluator
+measures is not predicted) and orders its candidates by predicted
+hypervolume gain (``--mo-order``); its other settings are the evolution
+screen's (``--mo-candidates``, ``--mo-pop-size`` override them).
+
 Both are measured in the same run and printed with their goals; the
 screen's settings are flags. ``summary.json`` goes to ``--out``.
 
@@ -82,7 +88,8 @@ def multi_objective(args, screen: dict) -> dict:
     for label, option, budget in (("plain", None, args.mo_baseline_budget), ("screened", screen, args.mo_budget)):
         began, volumes = time.perf_counter(), []
         for seed in range(args.seeds):
-            strategy = strategies.create("nsga2", pop_size=args.pop_size, screen=option)
+            pop_size = args.pop_size if option is None else (args.mo_pop_size or args.pop_size)
+            strategy = strategies.create("nsga2", pop_size=pop_size, screen=option)
             evaluator = SelectObjectives(NB201TableEvaluator(cost=True), MO_OBJECTIVES)
             result = search(NB201Space(), strategy, evaluator, budget=budget, seed=seed, progress=False, plots=False)
             found = np.asarray([[i.values["accuracy"], i.values["params"]] for i in result.individuals[:budget]])
@@ -137,13 +144,35 @@ def main() -> int:
     parser.add_argument("--model", default="xgboost")
     parser.add_argument("--model-params", type=json.loads, default=None,
                         help="JSON of the regressor's parameters (default: the screen's, FAST_PARAMS)")
+    parser.add_argument("--features", nargs="+", default=None,
+                        help="registry names of evaluators whose values join the encoding (e.g. analytic-cost)")
+    parser.add_argument("--feature-options", type=json.loads, default=None,
+                        help="JSON of their options ({name: options} with several)")
+    parser.add_argument("--no-exact-features", dest="exact_features", action="store_false",
+                        help="predict an objective the --features evaluator reports instead of taking its value")
+    parser.add_argument("--order", default="rank", help="several objectives: rank (non-dominated rank, crowding) "
+                        "or hypervolume (greedy predicted hypervolume gain); NSGA-II's screen: --mo-order")
+    parser.add_argument("--mo-candidates", type=int, default=None,
+                        help="--candidates of the NSGA-II screen (default: --candidates)")
+    parser.add_argument("--mo-features", nargs="+", default=["analytic-cost"],
+                        help="--features of the NSGA-II screen (default analytic-cost: the parameter count, exact; "
+                        "none: the encoding only)")
+    parser.add_argument("--mo-feature-options", type=json.loads, default={"metrics": ["params"]},
+                        help="JSON of their options")
+    parser.add_argument("--mo-order", default="hypervolume", help="--order of the NSGA-II screen")
+    parser.add_argument("--mo-pop-size", type=int, default=None,
+                        help="population of screened NSGA-II (default: --pop-size; plain NSGA-II keeps --pop-size)")
     parser.add_argument("--skip", choices=("single", "multi"), help="leave one part out")
+    parser.add_argument("--no-quality", action="store_true", help="skip the predictor's Kendall tau on held-out cells")
     parser.add_argument("--out", default="runs/bench_predictor")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     screen = {"candidates": args.candidates, "warmup": args.warmup, "refit_every": args.refit_every,
-              "explore": args.explore, "model": args.model, "model_params": args.model_params}
+              "explore": args.explore, "model": args.model, "model_params": args.model_params,
+              "features": (args.features[0] if args.features and len(args.features) == 1 else args.features),
+              "feature_options": args.feature_options,
+              "exact_features": args.exact_features, "order": args.order}
     table = NB201TableEvaluator(cost=False)
     table.setup(NB201Space())
     optimum = table.optimum()["accuracy"]
@@ -161,7 +190,13 @@ def main() -> int:
         print(f"  goal: screened median <= 0.5 x plain median and one-sided Mann-Whitney p < 0.05; "
               f"measured {single['ratio']:.2f} x, p = {single['p']:.2g}: {'MET' if single['goal_met'] else 'NOT MET'}")
     if args.skip != "multi":
-        multi = summary["multi"] = multi_objective(args, screen)
+        features = None if args.mo_features == ["none"] else args.mo_features
+        mo_screen = {**screen, "candidates": args.mo_candidates or args.candidates, "order": args.mo_order,
+                     "features": features[0] if features and len(features) == 1 else features,
+                     "feature_options": args.mo_feature_options if features else None}
+        summary["mo_screen"] = mo_screen
+        print(f"NSGA-II screen {json.dumps(mo_screen)}, population {args.mo_pop_size or args.pop_size}")
+        multi = summary["multi"] = multi_objective(args, mo_screen)
         print("\nNSGA-II, accuracy vs parameters: hypervolume (normalised by the whole table)")
         for label in ("plain", "plain_at_screened_budget", "screened"):
             row = multi[label]
@@ -172,7 +207,7 @@ def main() -> int:
         print(f"  goal: screened at {args.mo_budget} >= plain at {args.mo_baseline_budget} (medians); "
               f"one-sided p(screened smaller) = {multi['p_screened_smaller']:.2g}: "
               f"{'MET' if multi['goal_met'] else 'NOT MET'}")
-    quality = summary["predictor_kendall_tau"] = predictor_quality(args, screen)
+    quality = summary["predictor_kendall_tau"] = predictor_quality(args, screen) if not args.no_quality else {}
     print("\npredictor on 500 held-out random cells, Kendall tau after n random training cells: " + "; ".join(
         f"n={n}: accuracy {q['accuracy']:.2f}, params {q['params']:.2f}" for n, q in quality.items()))
     (out / "summary.json").write_text(json.dumps(summary, indent=1))

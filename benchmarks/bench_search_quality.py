@@ -19,6 +19,41 @@ Writes ``single.csv``, ``multi.csv`` (one row per strategy, seed, budget),
 evaluation, quartile bands) to ``--out``, and prints the tables.
 
     python benchmarks/bench_search_quality.py [--seeds 20] [--budgets 50 150 500] [--out runs/bench_search_quality]
+
+``--cheap-fitness``: searches judged end to end. The strategies above
+search on the table itself; here they search on a *cheap fitness* (the
+rows of :data:`CHEAP_FITNESSES`: NASWOT, the ``zc-ensemble``, a
+weight-sharing supernet trained briefly on the CPU), and the table only
+judges what they find. Per seed and fitness, one fitness evaluator is set
+up (its CPU time counted once: a supernet's training, the ensemble's
+reference sample) and searched with, ``--cheap-budget`` evaluations each:
+
+* **evolution** (regularized evolution on the fitness alone): the found
+  cell is the evaluated cell of best fitness; judged by its CIFAR-10 *test*
+  accuracy in the table (12 epochs);
+* **random search**: as many random cells, scored by the same fitness (so
+  the same CPU time, within the strategies' own overhead), the one of best
+  fitness found; judged the same way. This is what the fitness is worth
+  without a search strategy;
+* **most params**: at the same CPU time as evolution's (setup + search),
+  random cells whose parameter count is computed (closed form, a few
+  microseconds a cell: the whole space fits in any fitness's time), the
+  one with the most parameters found. This is the free proxy a fitness has
+  to beat;
+* **random cell**: the mean test accuracy of all cells of the table (no
+  CPU time at all), for scale;
+* two objectives, fitness (max) and parameters (min): **nsga2** on them,
+  and the random search's cells; the *found front* is the evaluated cells
+  that no other evaluated cell dominates by (fitness, parameters), and it
+  is judged by the hypervolume of those cells' true (test accuracy,
+  parameters), normalised by the whole table's ideal and nadir points (the
+  whole table's own front, for scale, is reported too).
+
+CPU time is this process' (``time.process_time``; run with
+``OMP_NUM_THREADS=1``). Writes ``cheap.csv`` (one row per seed, fitness
+and method) and ``cheap.json`` to ``--out``; prints the tables.
+
+    python benchmarks/bench_search_quality.py --cheap-fitness [--seeds 3] [--cheap-budget 100] [--fitness naswot ...]
 """
 from __future__ import annotations
 
@@ -31,17 +66,27 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from evonas.core import Objective, hypervolume, to_minimization
-from evonas.evaluators.base import SelectObjectives
+from evonas.core import Objective, hypervolume, non_dominated_mask, to_minimization
+from evonas.evaluators.base import CompositeEvaluator, SelectObjectives
+from evonas.evaluators.cost import CostEvaluator
 from evonas.evaluators.tabular import NB201TableEvaluator
 from evonas.loop import search
-from evonas.registry import strategies
+from evonas.registry import evaluators, strategies
 from evonas.spaces.nb201 import NB201Space
 from evonas.spaces.nb201.cost import nb201_params
 
 SINGLE = ["random", "evolution", "ga", "deap-ga", "nsga2", "relative"]
 MULTI = ["random", "nsga2", "deap-nsga2", "agemoea", "nsga3", "smsemoa"]
 MO_OBJECTIVES = [Objective("accuracy", "max"), Objective("params", "min")]
+#: --cheap-fitness: the fitnesses searched with, by label: (an evaluator's registry name, its options); each is
+#: created with ``seed=`` the run's seed too. Its first objective is the fitness. Add a row to judge another one.
+CHEAP_FITNESSES = {
+    "naswot": ("zero-cost", {"proxies": ["naswot"], "net_kwargs": {"C": 8, "N": 1}}),
+    "zc-ensemble": ("zc-ensemble", {"net_kwargs": {"C": 8, "N": 1}}),
+    "supernet": ("supernet", {"supernet_kwargs": {"C": 8, "N": 1}, "epochs": 10, "recalibration_images": 128,
+                              "val_images": 256, "progress": False}),
+}
+PARAMS = Objective("params", "min")
 
 
 def make_strategy(name: str, pop_size: int):
@@ -135,15 +180,159 @@ def plot(out: Path, single_curves: dict, multi_curves: dict, optimum: float) -> 
     plt.close(fig)
 
 
+class _SetUpOnce(SelectObjectives):
+    """Chosen objectives of an evaluator set up beforehand: a search does not set it up again (a supernet is
+    trained once per seed and fitness, for every search that uses it)."""
+
+    def _setup(self, space) -> None:
+        if not self.inner.is_set_up_for(space):
+            self.inner.setup(space)
+
+
+def most_params_cell(space, seconds: float, rng: np.random.Generator):
+    """The cell with the most parameters among random distinct cells counted within ``seconds`` of CPU time
+    (closed-form count; stops early once every cell of the space was counted). Returns (cell, cells counted)."""
+    cells = space.all_archs()
+    best, most, counted, began = None, -1, 0, time.process_time()
+    for i in rng.permutation(len(cells)):
+        count, counted = nb201_params(cells[i]), counted + 1
+        if count > most:
+            best, most = cells[i], count
+        if time.process_time() - began > seconds:
+            break
+    return best, counted
+
+
+def cheap_fitness(args, out: Path) -> int:
+    """The ``--cheap-fitness`` mode (see the module's docstring)."""
+    space = NB201Space()
+    table = NB201TableEvaluator(cost=False)
+    table.setup(space)
+    every = space.all_archs()
+    truth = {space.key(a): (table.table[space.key(a)]["cifar10_test"], nb201_params(a)) for a in every}
+    judged = [Objective("test_accuracy", "max"), PARAMS]
+    F = to_minimization(np.asarray(list(truth.values())), judged)
+    ideal, nadir = F.min(axis=0), F.max(axis=0)
+    table_hv = hypervolume(np.asarray(list(truth.values())), judged, ideal=ideal, nadir=nadir)
+    random_cell = float(np.mean([t for t, _ in truth.values()]))
+    best_test = max(t for t, _ in truth.values())
+    unknown = sorted(set(args.fitness) - set(CHEAP_FITNESSES))
+    if unknown:
+        raise SystemExit(f"unknown fitness {', '.join(unknown)}; valid: {', '.join(CHEAP_FITNESSES)}")
+
+    def test_of(ind) -> float:
+        return truth[ind.key][0]
+
+    def front_hv(individuals, fitness: Objective) -> tuple[float, int]:
+        values = np.asarray([[ind.values[fitness.name], ind.values["params"]] for ind in individuals])
+        front = [ind for ind, keep in zip(individuals, non_dominated_mask(values, [fitness, PARAMS])) if keep]
+        return hypervolume(np.asarray([truth[ind.key] for ind in front]), judged, ideal=ideal, nadir=nadir), len(front)
+
+    rows, began = [], time.perf_counter()
+    for seed in range(args.seeds):
+        for label in args.fitness:
+            name, options = CHEAP_FITNESSES[label]
+            fitness_evaluator = evaluators.create(name, **options, seed=seed)
+            fitness = fitness_evaluator.objectives[0]
+            both = CompositeEvaluator([fitness_evaluator, CostEvaluator(metrics=("params",))])
+            clock = time.process_time()
+            both.setup(space)
+            setup_cpu = time.process_time() - clock
+            base = {"fitness": label, "seed": seed, "setup_cpu_s": round(setup_cpu, 2)}
+            runs = {}
+            for method, strategy, objectives in (
+                    ("evolution", strategies.create("evolution", pop_size=args.pop_size), [fitness]),
+                    ("random search", strategies.create("random", batch_size=args.pop_size), [fitness, PARAMS]),
+                    ("nsga2", strategies.create("nsga2", pop_size=args.pop_size), [fitness, PARAMS])):
+                clock = time.process_time()
+                individuals = search(space, strategy, _SetUpOnce(both, objectives), budget=args.cheap_budget,
+                                     seed=seed, progress=False, plots=False).individuals
+                runs[method] = (individuals, setup_cpu + time.process_time() - clock)
+            for method in ("evolution", "random search"):
+                individuals, cpu = runs[method]
+                found = min(individuals, key=lambda ind: fitness.to_min(ind.values[fitness.name]))
+                rows.append({**base, "objectives": 1, "method": method, "evaluations": len(individuals),
+                             "cpu_s": round(cpu, 2), "test_accuracy": test_of(found), "hypervolume": "",
+                             "front": ""})
+            for method in ("nsga2", "random search"):
+                individuals, cpu = runs[method]
+                volume, size = front_hv(individuals, fitness)
+                rows.append({**base, "objectives": 2, "method": method, "evaluations": len(individuals),
+                             "cpu_s": round(cpu, 2), "test_accuracy": "", "hypervolume": volume, "front": size})
+            cell, counted = most_params_cell(space, runs["evolution"][1], np.random.default_rng(seed))
+            rows.append({**base, "objectives": 1, "method": "most params", "evaluations": counted,
+                         "cpu_s": round(runs["evolution"][1], 2), "test_accuracy": truth[space.key(cell)][0],
+                         "hypervolume": "", "front": ""})
+            print(f"  seed {seed} {label}: " + ", ".join(
+                f"{r['method']} {r['test_accuracy'] if r['objectives'] == 1 else r['hypervolume']:.4g}"
+                for r in rows if r["seed"] == seed and r["fitness"] == label), flush=True)
+    write_csv(out / "cheap.csv", rows)
+
+    def stats(values) -> dict:
+        values = np.asarray(values, dtype=float)
+        return {"median": float(np.median(values)), "min": float(values.min()), "max": float(values.max()),
+                "values": values.tolist()}
+
+    summary = {"seeds": args.seeds, "budget": args.cheap_budget, "pop_size": args.pop_size,
+               "fitnesses": {label: list(CHEAP_FITNESSES[label]) for label in args.fitness},
+               "random_cell_test_accuracy": random_cell, "best_test_accuracy": best_test,
+               "table_hypervolume": table_hv, "results": {}, "seconds": round(time.perf_counter() - began, 1)}
+    for label in args.fitness:
+        mine = [r for r in rows if r["fitness"] == label]
+        summary["results"][label] = {
+            "setup_cpu_s": stats([r["setup_cpu_s"] for r in mine if r["method"] == "evolution"]),
+            **{f"{m} test_accuracy": stats([r["test_accuracy"] for r in mine
+                                            if r["method"] == m and r["objectives"] == 1])
+               for m in ("evolution", "random search", "most params")},
+            **{f"{m} cpu_s": stats([r["cpu_s"] for r in mine if r["method"] == m and r["objectives"] == 1])
+               for m in ("evolution", "random search")},
+            **{f"{m} hypervolume": stats([r["hypervolume"] for r in mine if r["method"] == m and r["objectives"] == 2])
+               for m in ("nsga2", "random search")},
+            "nsga2 cpu_s": stats([r["cpu_s"] for r in mine if r["method"] == "nsga2"])}
+    (out / "cheap.json").write_text(json.dumps(summary, indent=1))
+
+    print(f"\nNAS-Bench-201, searches on a cheap fitness judged by the table (CIFAR-10 test accuracy, 12 epochs); "
+          f"{args.seeds} seeds, {args.cheap_budget} evaluations a search, population {args.pop_size}")
+    print(f"a random cell: {random_cell:.2f} % on average; the table's best: {best_test:.2f} %; "
+          f"the table's own front: hypervolume {table_hv:.4f}")
+    print("found cell's test accuracy (%), median [min-max] over seeds; CPU minutes of each search incl. the "
+          "fitness' setup (median)")
+    print(f"{'fitness':<12} {'evolution':<20} {'random search':<20} {'most params':<20} {'CPU min (evo / random)':<24}"
+          f" {'setup CPU s':>11}")
+    for label, r in summary["results"].items():
+        cells = [r[f"{m} test_accuracy"] for m in ("evolution", "random search", "most params")]
+        print(f"{label:<12} " + " ".join(f"{c['median']:6.2f} [{c['min']:.2f}-{c['max']:.2f}]".ljust(20)
+                                         for c in cells)
+              + f" {r['evolution cpu_s']['median'] / 60:5.2f} / {r['random search cpu_s']['median'] / 60:5.2f}"
+              + f"{'':11} {r['setup_cpu_s']['median']:8.1f}")
+    print("two objectives (fitness, params): true hypervolume of the found front, median [min-max]")
+    print(f"{'fitness':<12} {'nsga2':<24} {'random search':<24} {'CPU min (nsga2)':>15}")
+    for label, r in summary["results"].items():
+        cells = [r[f"{m} hypervolume"] for m in ("nsga2", "random search")]
+        print(f"{label:<12} " + " ".join(f"{c['median']:.4f} [{c['min']:.4f}-{c['max']:.4f}]".ljust(24)
+                                         for c in cells) + f" {r['nsga2 cpu_s']['median'] / 60:10.2f}")
+    print(f"\n{summary['seconds']} s; results in {out} (cheap.csv, cheap.json)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--seeds", type=int, help="default 20; with --cheap-fitness 3")
     parser.add_argument("--budgets", type=int, nargs="+", default=[50, 150, 500])
     parser.add_argument("--pop-size", type=int, default=20)
     parser.add_argument("--out", default="runs/bench_search_quality")
+    parser.add_argument("--cheap-fitness", action="store_true",
+                        help="search on cheap fitnesses, judge what they find by the table (see above)")
+    parser.add_argument("--fitness", nargs="+", default=list(CHEAP_FITNESSES), metavar="LABEL",
+                        help=f"--cheap-fitness: which of {', '.join(CHEAP_FITNESSES)} (default: all)")
+    parser.add_argument("--cheap-budget", type=int, default=100, help="--cheap-fitness: evaluations a search")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.seeds is None:
+        args.seeds = 3 if args.cheap_fitness else 20
+    if args.cheap_fitness:
+        return cheap_fitness(args, out)
     budgets, top = sorted(args.budgets), max(args.budgets)
 
     table = NB201TableEvaluator()

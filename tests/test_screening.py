@@ -147,6 +147,7 @@ def test_a_screen_object_is_copied_not_shared():
 @pytest.mark.parametrize("option, message", [
     ({"candidats": 3}, "unknown screen option"), ({"candidates": 0}, "candidates must be >= 1"),
     ({"model": "forest"}, "unknown screen model"), ({"explore": 2.0}, "explore must be within"),
+    ({"order": "best"}, "unknown screen order"),
     ("yes", "screen must be a dict"),
 ])
 def test_bad_screen_options_are_one_line_errors(option, message):
@@ -194,3 +195,60 @@ def test_objectives_are_learned_in_minimisation_form():
     screen.observe([(0,) * 8, (1,) * 8, (2,) * 8], [{"a": 1.0, "b": 2.0}, {"a": float("nan"), "b": 1.0},
                                                       {"a": 3.0, "b": 4.0}])
     assert screen.values == [[-1.0, 2.0], [-3.0, 4.0]]  # the gated (NaN) row teaches nothing
+
+
+def test_hypervolume_order_takes_the_largest_predicted_gains_one_after_another():
+    from evonas.screening import hypervolume_order
+
+    known = np.asarray([[0.0, 1.0], [1.0, 0.0]])  # two corners of the unit square (minimisation)
+    F = np.asarray([[0.9, 0.9],  # adds a little alone, nothing once row 1 is chosen
+                    [0.5, 0.5],  # the middle: the largest gain
+                    [0.52, 0.52],  # nearly as large alone, nothing once row 1 is chosen
+                    [0.2, 0.8],  # between the corner (0, 1) and the middle: still adds after row 1
+                    [1.2, 1.2]])  # dominated by the corners: adds nothing
+    # greedy: the middle, then the only row still adding volume; then the rest by rank (row 2 is dominated by
+    # row 1 only, row 0 by rows 1 and 2, row 4 by everything)
+    assert hypervolume_order(F, known, 3) == [1, 3, 2, 0, 4]
+    assert hypervolume_order(F, known, 1) == [1, 3, 2, 0, 4][:1] + [3, 2, 0, 4]
+    assert hypervolume_order(F[[0, 2, 3]], known, 2)[:2] == [1, 2]  # without the middle: (0.52, 0.52), (0.2, 0.8)
+    # each gain is counted against the front with the rows chosen before: after (0.4, 0.4), the point beside it
+    # (0.42, 0.38) adds a sliver only, so the two wings come first (rank and crowding see no such difference)
+    F = np.asarray([[0.42, 0.38], [0.1, 0.75], [0.4, 0.4], [0.7, 0.1]])
+    assert hypervolume_order(F, known, 4) == [2, 3, 1, 0] and predicted_order(F, known) == [1, 3, 2, 0]
+
+
+def test_objectives_the_feature_evaluator_reports_are_taken_exactly():
+    from evonas.evaluators.tabular import NB201TableEvaluator
+    from evonas.spaces.nb201 import NB201Space
+
+    space, objectives = NB201Space(), (Objective("accuracy", "max"), Objective("params", "min"))
+    table = NB201TableEvaluator(cost=True)
+    table.setup(space)
+    rng = np.random.default_rng(0)
+    train, test = [space.sample(rng) for _ in range(30)], [space.sample(rng) for _ in range(40)]
+    screens = {exact: PredictorScreen(warmup=5, features="analytic-cost", feature_options={"metrics": ["params"]},
+                                      exact_features=exact).setup(space, objectives) for exact in (True, False)}
+    truth = np.asarray([r["params"] for r in table.evaluate(test)])
+    predicted = {}
+    for exact, screen in screens.items():
+        screen.observe(train, table.evaluate(train))
+        predicted[exact] = screen.predict(test)
+    assert np.array_equal(predicted[True][:, 1], truth)  # params: counted, not predicted
+    assert screens[True]._models[1] is None and screens[False]._models[1] is not None
+    assert not np.array_equal(predicted[False][:, 1], truth)  # a regressor's guess is not exact
+    assert np.array_equal(predicted[True][:, 0], predicted[False][:, 0])  # accuracy is predicted either way
+
+
+def test_several_feature_evaluators_are_merged_and_their_objectives_taken_exactly():
+    evaluator = ZDTEvaluator()
+    evaluator.setup(SPACE)
+    screen = PredictorScreen(warmup=5, features=["zdt", "hamming"], feature_options={"hamming": {"target": (2,) * 8}},
+                             explore=0.0).setup(SPACE, evaluator.objectives)
+    archs = [SPACE.sample(np.random.default_rng(k)) for k in range(8)]
+    screen.observe(archs, evaluator.evaluate(archs))
+    assert np.asarray(screen.rows).shape == (8, 8 + 3 + 1)  # the genes, f1, f2, genes (zdt), similarity
+    others = [SPACE.sample(np.random.default_rng(100 + k)) for k in range(5)]
+    truth = np.asarray([[r["f1"], r["f2"]] for r in evaluator.evaluate(others)])
+    assert np.array_equal(screen.predict(others), truth)  # both objectives are zdt's own: none is predicted
+    with pytest.raises(ConfigError, match="feature_options maps each name"):
+        PredictorScreen(features=["zdt"], feature_options={"target": (1,) * 8})

@@ -183,4 +183,46 @@ class CostEvaluator(Evaluator):
         return result
 
 
-__all__ = ["COST_METRICS", "CostEvaluator", "count_macs", "count_params", "measure_latency"]
+@evaluators.register("analytic-cost")
+class AnalyticCostEvaluator(Evaluator):
+    """``params`` and ``flops`` (multiply-accumulates per image), both minimised, counted by the space without
+    building a network (its ``analytic_cost`` capability, :class:`~evonas.spaces.base.HasAnalyticCost`: the
+    NAS-Bench-201 and DARTS spaces): microseconds an architecture where ``cost`` builds each network, e.g. as
+    a screen's features (:mod:`evonas.screening`).
+
+    Args:
+        metrics: names from ``"params"``, ``"flops"`` (default both).
+        num_classes, resolution: the network's outputs and its input's height and width (pixels).
+    """
+
+    name = "analytic-cost"
+
+    def __init__(self, *, metrics: Sequence[str] = ("params", "flops"), num_classes: int = 10,
+                 resolution: int = 32) -> None:
+        super().__init__()
+        metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        unknown = [m for m in metrics if m not in ("params", "flops")]
+        if unknown or not metrics:
+            what = f"unknown analytic cost metric(s) {unknown}" if unknown else "no analytic cost metric given"
+            raise ConfigError(f"{what}; valid: params, flops")
+        self.metrics, self.num_classes, self.resolution = metrics, int(num_classes), int(resolution)
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return tuple(Objective(m, "min") for m in self.metrics)
+
+    def _setup(self, space) -> None:
+        from evonas.spaces.base import HasAnalyticCost, require
+
+        require(space, HasAnalyticCost, "the analytic-cost evaluator (the cost evaluator builds each network)")
+
+    def _evaluate(self, archs: list[Any]) -> list[dict[str, float]]:
+        out = []
+        for arch in archs:
+            cost = self.space.analytic_cost(arch, num_classes=self.num_classes, resolution=self.resolution)
+            out.append({m: float(cost[m]) for m in self.metrics})
+        return out
+
+
+__all__ = ["COST_METRICS", "AnalyticCostEvaluator", "CostEvaluator", "count_macs", "count_params",
+           "measure_latency"]

@@ -167,3 +167,23 @@ def test_bad_metrics_raise_config_error(metrics):
 def test_evaluate_before_setup_raises():
     with pytest.raises(EvonasError, match="setup"):
         CostEvaluator().evaluate([get_genotype("DARTS_V2")])
+
+
+def test_analytic_cost_counts_what_the_built_network_has_without_building_it():
+    from evonas.evaluators.cost import AnalyticCostEvaluator
+    from evonas.spaces.nb201 import NB201Space
+    from evonas.testing import ToySpace
+
+    space = NB201Space()
+    archs = [space.sample(np.random.default_rng(seed)) for seed in range(2)]
+    built, analytic = CostEvaluator(metrics=("params",)), AnalyticCostEvaluator()
+    built.setup(space)
+    analytic.setup(space)
+    assert [r["params"] for r in analytic.evaluate(archs)] == [r["params"] for r in built.evaluate(archs)]
+    assert [r["flops"] for r in analytic.evaluate(archs)] == [space.analytic_cost(a, num_classes=10, resolution=32)
+                                                              ["flops"] for a in archs]
+    assert [o.name for o in AnalyticCostEvaluator(metrics="params").objectives] == ["params"]
+    with pytest.raises(ConfigError, match="analytic_cost"):  # a space that cannot count without building
+        AnalyticCostEvaluator().setup(ToySpace())
+    with pytest.raises(ConfigError, match="unknown analytic cost metric"):
+        AnalyticCostEvaluator(metrics=("latency",))
