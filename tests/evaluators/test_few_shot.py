@@ -29,6 +29,11 @@ def trained(tmp_path_factory):
     """A few-shot evaluator split on EDGE, its sub-supernets trained one epoch each, and every path each trained
     (module -> paths)."""
     real, trained_paths = shared_supernet.train_step, {}
+    # a module fixture runs before the per-test one that sets one thread and the seed (conftest): set them here
+    # too, or its training (two threads on a 2-core machine) differs in the last bits from the tests' own runs
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
 
     def spy(module, images, targets, paths, *args, **kwargs):
         trained_paths.setdefault(id(module), []).extend(paths)
@@ -41,6 +46,7 @@ def trained(tmp_path_factory):
         evaluator.setup(NB201Space())
     finally:
         shared_supernet.train_step = real
+        torch.set_num_threads(threads)
     return evaluator, trained_paths
 
 
