@@ -197,7 +197,10 @@ def test_report_serve_command_serves_the_page_and_its_data(nb201_runs):
 
     proc = subprocess.Popen([sys.executable, "-m", "evonas.cli", "report", "--serve", "--port", "0",
                              str(nb201_runs[0])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                            # Ctrl-C as in a terminal, even where this test runs with SIGINT ignored (a background
+                            # job of a shell: Python then never turns SIGINT into KeyboardInterrupt)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an http_proxy of the machine
     try:
         line = proc.stdout.readline()
@@ -210,5 +213,9 @@ def test_report_serve_command_serves_the_page_and_its_data(nb201_runs):
             direct.open(url + "elsewhere", timeout=60)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # no server left behind
+            proc.wait()
     assert proc.returncode == 130  # Ctrl-C: "evonas: interrupted"
