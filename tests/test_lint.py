@@ -34,3 +34,15 @@ def test_ruff_reads_the_repository_configuration(tmp_path):
     proc = subprocess.run([*_ruff(), "check", "--no-cache", "--config", str(ROOT / "ruff.toml"), str(bad)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "F401" in proc.stdout
+
+
+def test_the_project_stands_alone():
+    """What users get (the package, docs, examples, benchmarks, README) never points at the developers' own
+    notes beside the repository (``../shared``, its algorithm digest): facts are stated and papers cited here."""
+    shipped = [ROOT / "README.md", *[path for folder in ("evonas", "docs", "examples", "benchmarks")
+                                     for path in (ROOT / folder).rglob("*")
+                                     if path.suffix in (".py", ".md", ".toml", ".yaml", ".yml", ".html", ".js")]]
+    found = [f"{path.relative_to(ROOT)}:{n}" for path in shipped
+             for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+             if "ALGORITHMS.md" in line or "/shared/" in line or "../shared" in line]
+    assert not found, f"references to files users do not have: {found}"

@@ -21,8 +21,7 @@ centre crop 224), with labels drawn uniformly from ImageNet's 1000 classes
 
 What the sources fix is :data:`SCARLET_PUBLISHED`; the budgets they do not
 publish (supernet epochs, batch size and learning rate, the sampler, the
-search's population and generations, the stand-alone recipe: ALGORITHMS.md
-section 7) are :data:`SCARLET_ASSUMED`, evonas' stand-ins, each marked as such
+search's population and generations, the stand-alone recipe) are :data:`SCARLET_ASSUMED`, evonas' stand-ins, each marked as such
 in the report, so the projection is "this many hours if the run is that long".
 Settings given to :func:`scarlet_smoke` that differ from either table are
 named in the report's notes; none is changed silently.
@@ -41,11 +40,11 @@ from evonas.training.bn import preserved_bn_statistics, recalibrate_bn
 from evonas.training.one_shot import SAMPLERS, sample_paths, train_step
 from evonas.training.smoke import epoch_steps, standalone_steps
 
-#: what the released models and data pipeline fix (``xiaomi-automl/SCARLET-NAS``; ALGORITHMS.md 1.1, 1.4)
+#: what the released models and data pipeline fix (``xiaomi-automl/SCARLET-NAS``: its models and data loader)
 SCARLET_PUBLISHED: dict[str, Any] = {"variant": "imagenet", "width_mult": 1.0, "num_classes": 1000,
                                      "resolution": 224, "train_crop_scale": (0.2, 1.0), "eval_resize": 256,
                                      "eval_batch_size": 128, "weight_sharing": "independent", "stabilizer": True}
-#: evonas' stand-ins for what the sources do not publish (ALGORITHMS.md section 7): the projection scales with
+#: evonas' stand-ins for what the sources do not publish (the paper and the released repository): the projection scales with
 #: them. Sampler: SCARLET v1-v3 build on FairNAS' strict fairness; population / generations: the only public
 #: NSGA-II code of the authors' family (a MixPath pull request); the rest: common MobileNet-space values
 SCARLET_ASSUMED: dict[str, Any] = {"supernet_epochs": 150, "batch_size": 256, "learning_rate": 0.045,
