@@ -150,6 +150,8 @@ def main() -> int:
                         help="JSON of their options ({name: options} with several)")
     parser.add_argument("--no-exact-features", dest="exact_features", action="store_false",
                         help="predict an objective the --features evaluator reports instead of taking its value")
+    parser.add_argument("--path-encoding", action="store_true",
+                        help="the screens also read the space's path encoding (BANANAS)")
     parser.add_argument("--order", default="rank", help="several objectives: rank (non-dominated rank, crowding) "
                         "or hypervolume (greedy predicted hypervolume gain); NSGA-II's screen: --mo-order")
     parser.add_argument("--mo-candidates", type=int, default=None,
@@ -172,7 +174,7 @@ def main() -> int:
               "explore": args.explore, "model": args.model, "model_params": args.model_params,
               "features": (args.features[0] if args.features and len(args.features) == 1 else args.features),
               "feature_options": args.feature_options,
-              "exact_features": args.exact_features, "order": args.order}
+              "exact_features": args.exact_features, "order": args.order, "path_encoding": args.path_encoding}
     table = NB201TableEvaluator(cost=False)
     table.setup(NB201Space())
     optimum = table.optimum()["accuracy"]

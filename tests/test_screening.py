@@ -252,3 +252,22 @@ def test_several_feature_evaluators_are_merged_and_their_objectives_taken_exactl
     assert np.array_equal(screen.predict(others), truth)  # both objectives are zdt's own: none is predicted
     with pytest.raises(ConfigError, match="feature_options maps each name"):
         PredictorScreen(features=["zdt"], feature_options={"target": (1,) * 8})
+
+
+def test_path_encoding_joins_the_model_inputs_where_the_space_has_one():
+    from evonas.evaluators.tabular import NB201TableEvaluator
+    from evonas.spaces.nb201 import NB201Space
+
+    space = NB201Space()
+    table = NB201TableEvaluator(cost=False)
+    table.setup(space)
+    plain = PredictorScreen(warmup=5, explore=0.0).setup(space, table.objectives)
+    paths = PredictorScreen(warmup=5, explore=0.0, path_encoding=True).setup(space, table.objectives)
+    archs = [space.sample(np.random.default_rng(k)) for k in range(8)]
+    for screen in (plain, paths):
+        screen.observe(archs, table.evaluate(archs))
+    assert np.asarray(paths.rows).shape == (8, np.asarray(plain.rows).shape[1] + 84)
+    assert np.array_equal(np.asarray(paths.rows)[:, -84:], space.path_encoding(archs))
+    assert paths.predict(archs[:3]).shape == (3, 1)
+    with pytest.raises(ConfigError, match="path_encoding.*HasPathEncoding.*ToySpace"):
+        PredictorScreen(path_encoding=True).setup(SPACE, [Objective("f", "min")])

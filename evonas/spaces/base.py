@@ -210,6 +210,15 @@ class NamesCandidateModules(Protocol):
 
 
 @runtime_checkable
+class HasPathEncoding(Protocol):
+    """``path_encoding(archs) -> (n, columns)`` float array: a fixed set of columns describing each
+    architecture by the op sequences on its input-to-output paths (BANANAS' path encoding, White et al., AAAI
+    2021), which a performance predictor reads beside the encoding."""
+
+    def path_encoding(self, archs: Any) -> np.ndarray: ...
+
+
+@runtime_checkable
 class HasCanonicalRows(Protocol):
     """``canonical_rows(rows) -> rows | None``: integer encodings mapped to one representative per architecture
     (rows that decode to the same architecture map to the same row), so a vector engine can key its rows
@@ -318,5 +327,5 @@ def require(space: Any, capability: type, purpose: str) -> Any:
 
 
 __all__ = ["EdgeExpansion", "HasAnalyticCost", "HasBounds", "HasCanonicalRows", "HasCellTools", "HasDrawing",
-           "HasEdgeSplit", "HasFairPaths", "HasRelaxation", "HasRepair", "HasSupernet", "HasTables", "SearchSpace",
+           "HasEdgeSplit", "HasFairPaths", "HasPathEncoding", "HasRelaxation", "HasRepair", "HasSupernet", "HasTables", "SearchSpace",
            "check_rng", "require"]

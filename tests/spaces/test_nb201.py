@@ -92,3 +92,22 @@ def test_decoding_keys_and_canonical_rows():
     assert validate_arch(["none"] * 6) == ("none",) * 6 and validate_arch((0,) * 6) == ("none",) * 6
     with pytest.raises(GenotypeError, match="unknown op"):
         validate_arch(("none",) * 5 + (["none"],))
+
+
+def test_path_encoding_counts_the_op_sequences_of_the_live_routes():
+    from evonas.spaces.nb201.paths import SEQUENCES
+
+    space = NB201Space()
+    column = {sequence: i for i, sequence in enumerate(SEQUENCES)}
+    row = space.path_encoding([BEST_TEST])[0]
+    # routes 0->3: skip; 0->1->3: conv3, none (cut); 0->2->3: conv1, conv3; 0->1->2->3: conv3, conv3, conv3
+    expected = {("skip_connect",): 1, ("nor_conv_1x1", "nor_conv_3x3"): 1,
+                ("nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3"): 1}
+    assert {SEQUENCES[i]: int(v) for i, v in enumerate(row) if v} == expected
+    all_conv = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    assert space.path_encoding([all_conv])[0][column[("nor_conv_3x3", "nor_conv_3x3")]] == 2  # two routes of two
+    # nodes 1 and 2 swapped (0->1->3 and 0->2->3 exchange their ops; 1->2 cut): the same routes, the same row
+    a = "|nor_conv_1x1~0|+|avg_pool_3x3~0|none~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    b = "|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|skip_connect~1|nor_conv_3x3~2|"
+    assert space.key(a) != space.key(b) and np.array_equal(*space.path_encoding([a, b]))
+    assert space.path_encoding(["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]).sum() == 0

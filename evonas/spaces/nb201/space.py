@@ -17,6 +17,7 @@ from evonas.errors import GenotypeError
 from evonas.registry import spaces
 from evonas.spaces.base import SearchSpace
 from evonas.spaces.nb201.arch import EDGES, OPS, Arch, arch_string, validate_arch
+from evonas.spaces.nb201.paths import path_encoding
 
 #: op name -> op id, and back
 _OP_IDS = {op: i for i, op in enumerate(OPS)}
@@ -61,6 +62,10 @@ class NB201Space(SearchSpace):
     def canonical_rows(self, rows: np.ndarray) -> np.ndarray:
         """The integer rows themselves: each row of op ids is one cell, and each cell has one row."""
         return np.asarray(rows, dtype=np.int64)
+
+    def path_encoding(self, archs) -> np.ndarray:
+        """BANANAS' path encoding, ``(len(archs), 84)`` (:func:`evonas.spaces.nb201.paths.path_encoding`)."""
+        return path_encoding([self.validate(a) for a in archs])
 
     def bounds(self) -> Tuple[np.ndarray, np.ndarray]:
         """(lower, upper) inclusive op ids per edge."""
