@@ -156,6 +156,30 @@ def build_evaluator(names: str | list[str], options: dict[str, Any], constraints
                               constraints=constraints)
 
 
+def fill_published(config: SearchConfig, given: set[str]) -> list[str]:
+    """Fill in what the strategy's settings fix outside its own options
+    (:meth:`~evonas.strategies.base.Strategy.published_components`, e.g. RelativeNAS' weight set under
+    ``published=True``) where its user set nothing: ``space`` / ``evaluator`` when not in ``given`` (the names
+    of the settings the user set), and their options under the user's own (which win). Returns one line per
+    component filled in, for the user to read."""
+    fixed = strategies.create(config.strategy, **config.strategy_options).published_components()
+    filled = []
+    for kind in ("space", "evaluator"):
+        if kind not in fixed:
+            continue
+        if kind not in given:
+            setattr(config, kind, fixed[kind])
+        names = getattr(config, kind)
+        if (names if isinstance(names, str) else list(names)) not in (fixed[kind], [fixed[kind]]):
+            continue  # the user's own component: its options are the user's too
+        options = fixed.get(f"{kind}_options", {})
+        ours = getattr(config, f"{kind}_options")
+        setattr(config, f"{kind}_options", {**options, **ours})
+        shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items() if k not in ours)
+        filled.append(f"{kind} {fixed[kind]}" + (f" with {shown}" if shown else ""))
+    return filled
+
+
 def build_components(config: SearchConfig):
     """Create ``(space, strategy, evaluator)`` from their registry names and options."""
     space = spaces.create(config.space, **config.space_options)
@@ -166,5 +190,5 @@ def build_components(config: SearchConfig):
     return space, strategy, evaluator
 
 
-__all__ = ["SearchConfig", "build_components", "build_evaluator", "evaluator_tables", "load_config_file",
-           "make_config", "parse_options"]
+__all__ = ["SearchConfig", "build_components", "build_evaluator", "evaluator_tables", "fill_published",
+           "load_config_file", "make_config", "parse_options"]

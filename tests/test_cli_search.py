@@ -199,20 +199,49 @@ def test_an_impossible_constraint_warns_that_the_front_is_empty(capsys, tmp_path
 
 
 def test_smoke_flag_runs_every_phase_and_writes_the_projection(capsys, tmp_path, monkeypatch):
-    """``--smoke 1``: one short generation of RelativeNAS (a pair, the scoring, the chosen cell's stand-alone network,
-    its batch lowered here for CI) and ``smoke.json`` with the projected cost of the full run."""
+    """``--strategy-opt published=true --smoke 1`` is all RelativeNAS needs: the space (real-valued vectors) and
+    the published weight set are filled in; one short generation (a pair, the scoring, the chosen cell's
+    stand-alone network, batches lowered here for CI) and ``smoke.json`` with the projected cost of the full run."""
     from evonas.strategies import relative
 
     monkeypatch.setitem(relative.STANDALONE, "batch_size", 4)
     run = tmp_path / "run"
-    assert main(["search", "--space", "darts", "--space-opt", "encoding=relativenas", "--strategy", "relative",
-                 "--pop-size", "4", "--smoke", "1", "--evaluator", "supernet", "--evaluator-opt", "epochs=0",
-                 "--evaluator-opt", 'supernet_kwargs={"C": 4, "layers": 3}', "--evaluator-opt", "batch_size=16",
-                 "--evaluator-opt", "val_images=16", "--evaluator-opt", "recalibration_images=16",
+    assert main(["search", "--strategy", "relative", "--strategy-opt", "published=true", "--smoke", "1",
+                 "--evaluator-opt", "batch_size=8", "--evaluator-opt", "eval_batch_size=8",
+                 "--evaluator-opt", "val_images=16", "--evaluator-opt", "recalibration_images=8",
                  "--evaluator-opt", "progress=false", "--budget", "100", "--run-dir", str(run), "--quiet"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "the strategy's settings fix the space darts" in captured.err
+    saved = json.loads((run / "search.json").read_text())
+    assert saved["space"] == "darts" and saved["space_options"] == {"encoding": "relativenas"}
+    assert saved["evaluator"] == "supernet"
+    options = saved["evaluator_options"]
+    assert options["supernet_kwargs"] == {"C": 16, "layers": 8} and options["cutout"] == 16  # published
+    assert options["batch_size"] == 8 and options["val_images"] == 16  # the user's own win
     report = json.loads((run / "smoke.json").read_text())
     assert "projected full run on this machine" in out and f"also written: {run / 'smoke.json'}" in out
     phases = {row["phase"] for row in report["rows"] if row["seconds_per_step"]}
     assert {"pairs", "evaluate", "stand-alone"} <= phases
     assert "2 evaluations" in out  # one short generation: the first pair's members scored
+    assert any("batch_size=8 (published 256)" in note for note in report["notes"])  # said, not hidden
+
+
+def test_published_fills_in_only_what_its_user_did_not_set():
+    from evonas.search_config import fill_published, make_config
+
+    config = make_config({}, {"strategy": "dap"})
+    config.strategy_options["published"] = True
+    assert fill_published(config, {"strategy"}) == [
+        f"space darts with primitives={json.dumps(config.space_options['primitives'])}"]
+    assert "sep_conv_7x7" in config.space_options["primitives"]
+    own = make_config({}, {"strategy": "dap", "space": "nb201"})
+    own.strategy_options["published"] = True
+    assert fill_published(own, {"strategy", "space"}) == [] and own.space_options == {}  # the user's space stays
+    plain = make_config({}, {"strategy": "relative"})
+    assert fill_published(plain, {"strategy"}) == [] and plain.evaluator == "cost"  # nothing fixed without it
+    mine = make_config({}, {"strategy": "relative", "evaluator": ["supernet"]})
+    mine.strategy_options["published"] = True
+    mine.evaluator_options["cutout"] = 0
+    fill_published(mine, {"strategy", "evaluator"})
+    assert mine.evaluator_options["cutout"] == 0 and mine.evaluator_options["batch_size"] == 256

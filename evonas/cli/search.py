@@ -83,7 +83,7 @@ def executor_options(args: argparse.Namespace) -> dict | None:
 
 def _config(args: argparse.Namespace):
     """The search's :class:`~evonas.search_config.SearchConfig`: the resumed run's, or file + flags."""
-    from evonas.search_config import load_config_file, make_config, parse_options
+    from evonas.search_config import fill_published, load_config_file, make_config, parse_options
 
     if args.resume:
         from evonas.runtime.run_dir import RunDir
@@ -114,6 +114,9 @@ def _config(args: argparse.Namespace):
     if args.smoke is not None:
         _check_smoke(config.strategy)
         config.strategy_options["smoke_steps"] = args.smoke
+    given = set(file_values) | {key for key, value in overrides.items() if value is not None}
+    for line in fill_published(config, given):
+        print(f"evonas: the strategy's settings fix the {line}", file=sys.stderr)
     if config.run_dir is None:
         config.run_dir = f"runs/search-{config.space}-{config.strategy}-seed{config.seed}"
     return config

@@ -139,6 +139,14 @@ class Strategy(Configurable, abc.ABC):
         ``chosen.json`` / ``chosen.txt``."""
         return None
 
+    def published_components(self) -> dict[str, Any]:
+        """What this strategy's settings (e.g. ``published=True``, a smoke run) fix outside its own options:
+        any of ``space`` (a registry name), ``space_options``, ``evaluator`` (a registry name) and
+        ``evaluator_options`` (that evaluator's). ``evonas search`` fills in the ones its user did not set, so
+        that ``published=True`` is one switch there too; a Python caller builds the components itself. None
+        (``{}``) by default."""
+        return {}
+
     def result_files(self) -> dict[str, Any]:
         """More JSON files for the run directory, ``{file name: JSON-able content}`` (written by
         :class:`~evonas.callbacks.StrategyOutputs`, listed by ``evonas search``); none (``{}``) by default."""

@@ -86,7 +86,7 @@ from evonas.operators.perturbation import (
     fine_select,
     masked_forward,
 )
-from evonas.registry import strategies
+from evonas.registry import spaces, strategies
 from evonas.runtime import distributed
 from evonas.spaces.base import HasCellTools
 from evonas.strategies.base import Strategy
@@ -202,6 +202,14 @@ class DAP(Strategy):
         self.net_state: dict | None = None  # the current network and optimizer
         self._trained: tuple | None = None  # (network, optimizer) as net_state was taken from them, if unchanged
         self.curve: list = []
+
+    def published_components(self) -> dict:
+        """With ``published=True``: the DARTS space with the published op list (``sep_conv_7x7`` included),
+        which ``evonas search`` fills in where its user set no space; nothing otherwise."""
+        if not self.config["published"]:
+            return {}
+        ops = getattr(spaces.create("darts").cell_tools, OP_LISTS["published"])
+        return {"space": "darts", "space_options": {"primitives": list(dict.fromkeys(ops))}}
 
     # ----------------------------------------------------------------- set-up
     def _setup(self) -> None:

@@ -81,7 +81,7 @@ RELATIVENAS_PUBLISHED_SUPERNET: dict = {"dataset": "cifar10", "split": (0.5, 0.5
                                         "supernet_kwargs": {"C": 16, "layers": 8}, "momentum": 0.9,
                                         "weight_decay": 3e-4, "grad_clip": 5.0, "cutout": 16, "epochs": 0,
                                         "val_images": None}
-#: the released code's stand-alone CIFAR-10 recipe (``train.py``; ALGORITHMS.md 3.4): a smoke run builds and trains
+#: the released code's stand-alone CIFAR-10 recipe (``train.py``): a smoke run builds and trains
 #: it a few steps
 STANDALONE: dict = {"C": 36, "layers": 20, "auxiliary_weight": 0.4, "drop_path_prob": 0.3, "epochs": 600,
                     "batch_size": 128, "learning_rate": 0.025, "weight_decay": 3e-4, "grad_clip": 5.0}
@@ -256,6 +256,18 @@ class RelativeNAS(Strategy):
         self.pending: dict | None = None  # the generation in progress (weight-set mode): pairs, next pair, outcomes
         self.trajectory: list[dict] = []  # one row per generation
         self.last_results: list[dict] | None = None  # the evaluator's results of the current positions
+
+    def published_components(self) -> dict:
+        """With ``published=True`` or a smoke run: the DARTS space with real-valued vectors and the published
+        weight set (:func:`published_weight_set`; a smoke run's on the embedded images), which ``evonas search``
+        fills in where its user set none; nothing otherwise."""
+        c = self.config
+        if not (c["published"] or c["smoke_steps"]):
+            return {}
+        options = published_weight_set(smoke_steps=c["smoke_steps"])
+        options.update(supernet_kwargs=dict(options["supernet_kwargs"]), split=list(options["split"]))
+        return {"space": "darts", "space_options": {"encoding": "relativenas"}, "evaluator": "supernet",
+                "evaluator_options": options}
 
     def _setup(self) -> None:
         self.codec = ContinuousBox(self.space)
