@@ -180,3 +180,95 @@ def test_scarlet_published_network_smoke_runs_every_phase(tmp_path):
     assert any("scoring batch 2 (published 128)" in n for n in report["notes"])
     with pytest.raises(evonas.errors.ConfigError, match="unknown SCARLET smoke setting"):
         scarlet_smoke(steps=1, epochs=3)
+
+
+def _dap_smoke_rank(rank: int, world: int, store: dict, out: str) -> None:
+    """One torchrun-like process of a published DAP smoke run (gloo), saving what it did."""
+    import os
+
+    import torch
+
+    from evonas.runtime import distributed
+
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), **store)
+    torch.set_num_threads(1)
+    assert distributed.init_from_env("gloo") and distributed.world_size() == world
+    dap_module.STANDALONE["batch_size"] = 8  # a fresh process: the CI-sized stand-alone batch of the test above
+    strategy = DAP(published=True, smoke_steps=1, batch_size=8, micro_batch=4)
+    space = DartsSpace(**strategy.published_components()["space_options"])
+    evonas.search(space, strategy, CostEvaluator(metrics=("params",)), budget=100, seed=0, progress=False,
+                  run_dir=f"{out}/run{rank}")
+    torch.save({"phases": [row["phase"] for row in strategy.curve], "matrices": strategy.matrices},
+               f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_dap_published_smoke_runs_under_two_gloo_processes(tmp_path):
+    """The torchrun path at the published size: member m on rank m mod 2 (a smoke run: each rank its first
+    member's first edge), the valuation matrices gathered, rank 0's selections and stand-alone network."""
+    import numpy as np
+    import torch
+    import torch.multiprocessing as mp
+
+    from tests.rendezvous import agent_store
+
+    with agent_store(2) as store:
+        mp.spawn(_dap_smoke_rank, args=(2, store, str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    assert ranks[1]["phases"] == ["expand", "gather"]
+    assert ranks[0]["phases"] == ["expand", "gather", "coarse", "fine", "topology"]
+    for r in range(2):  # every rank holds both members' valuations of edge 0 after the gather
+        assert np.any(ranks[r]["matrices"][0][0]) and np.any(ranks[r]["matrices"][1][0])
+        assert all(np.array_equal(a, b) for a, b in zip(ranks[r]["matrices"], ranks[0]["matrices"]))
+    report = json.loads((tmp_path / "run0" / "smoke.json").read_text())
+    rows = _rows(report)
+    for key in [("expand", "train"), ("coarse", "train"), ("fine", "train"), ("topology", "fine-tune"),
+                ("stand-alone", "train")]:
+        assert rows[key]["smoke_steps"] >= 1 and rows[key]["seconds_per_step"] > 0, key
+    assert (tmp_path / "run1" / "history.csv").is_file()
+
+
+def _relativenas_smoke_rank(rank: int, world: int, store: dict, out: str) -> None:
+    """One torchrun-like process of a published RelativeNAS smoke run: the weight set trains data-parallel."""
+    import hashlib
+    import os
+
+    import torch
+
+    from evonas.runtime import distributed
+    from evonas.strategies import relative
+    from evonas.strategies.relative import RelativeNAS
+
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), **store)
+    torch.set_num_threads(1)
+    assert distributed.init_from_env("gloo") and distributed.world_size() == world
+    relative.STANDALONE["batch_size"] = 2  # a fresh process: the CI-sized stand-alone batch of the test above
+    strategy = RelativeNAS(published=True, smoke_steps=1)
+    evaluator = _relativenas_weight_set(8)
+    evonas.search(DartsSpace(encoding="relativenas"), strategy, evaluator, budget=100, seed=0, progress=False,
+                  run_dir=f"{out}/run{rank}")
+    weights = hashlib.sha256(b"".join(t.detach().numpy().tobytes()
+                                      for t in evaluator.supernet.module.state_dict().values())).hexdigest()
+    torch.save({"completed": strategy.completed, "chosen": strategy.space.key(strategy.chosen()), "weights": weights,
+                "parallel": evaluator.supernet.world}, f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_relativenas_published_smoke_trains_its_weight_set_data_parallel_under_two_gloo_processes(tmp_path):
+    """Under torchrun the published weight set trains with DistributedDataParallel (half of each batch per rank):
+    both ranks run every phase and end with the same weight set and the same chosen cell."""
+    import torch
+    import torch.multiprocessing as mp
+
+    from tests.rendezvous import agent_store
+
+    with agent_store(2) as store:
+        mp.spawn(_relativenas_smoke_rank, args=(2, store, str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    assert [r["parallel"] for r in ranks] == [2, 2]  # data-parallel over both ranks
+    assert [r["completed"] for r in ranks] == [1, 1]
+    assert ranks[0]["weights"] == ranks[1]["weights"] and ranks[0]["chosen"] == ranks[1]["chosen"]
+    report = json.loads((tmp_path / "run0" / "smoke.json").read_text())
+    rows = _rows(report)
+    for key in [("pairs", "train"), ("pairs", "merge"), ("evaluate", "score-batch"), ("stand-alone", "train")]:
+        assert rows[key]["smoke_steps"] >= 1 and rows[key]["seconds_per_step"] > 0, key
