@@ -23,7 +23,7 @@ evaluation, quartile bands) to ``--out``, and prints the tables.
 ``--cheap-fitness``: searches judged end to end. The strategies above
 search on the table itself; here they search on a *cheap fitness* (the
 rows of :data:`CHEAP_FITNESSES`: NASWOT, the ``zc-ensemble``, a
-weight-sharing supernet trained briefly on the CPU), and the table only
+weight-sharing supernet trained briefly on the CPU, a few-shot split of it), and the table only
 judges what they find. Per seed and fitness, one fitness evaluator is set
 up (its CPU time counted once: a supernet's training, the ensemble's
 reference sample) and searched with, ``--cheap-budget`` evaluations each:
@@ -85,6 +85,11 @@ CHEAP_FITNESSES = {
     "zc-ensemble": ("zc-ensemble", {"net_kwargs": {"C": 8, "N": 1}}),
     "supernet": ("supernet", {"supernet_kwargs": {"C": 8, "N": 1}, "epochs": 10, "recalibration_images": 128,
                               "val_images": 256, "progress": False}),
+    # Zhao et al.'s few-shot split on edge 0 (5 sub-supernets): the supernet above trained 5 epochs, then each
+    # sub-supernet 1 epoch on its own cells (10 epochs of training in all, as the supernet row)
+    "few-shot": ("few-shot-supernet", {"supernet_kwargs": {"C": 8, "N": 1}, "epochs": 5, "sub_epochs": 1,
+                                       "split_edges": [0], "recalibration_images": 128, "val_images": 256,
+                                       "progress": False}),
 }
 PARAMS = Objective("params", "min")
 
