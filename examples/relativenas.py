@@ -18,7 +18,7 @@ its augmented validation images: about 9 GPU-hours; give ``--dataset
 cifar10 --root``; the settings are ``RELATIVENAS_PUBLISHED`` and
 ``RELATIVENAS_PUBLISHED_SUPERNET`` of :mod:`evonas.strategies.relative`).
 
-    python examples/relativenas.py                  # about 4 minutes on 2 CPU cores
+    python examples/relativenas.py                  # about 5 minutes on 2 CPU cores
     python examples/relativenas.py --published --dataset cifar10 --root ~/data --device cuda
     python examples/relativenas.py --published --smoke    # every published phase at full size, a step or two each
     python examples/relativenas.py --resume          # continue a killed run (also mid-generation)

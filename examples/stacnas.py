@@ -8,7 +8,7 @@ architecture logits. Weights and architecture weights learn from the same
 batches (one-level). Li et al., "StacNAS: Towards Stable and Consistent
 Differentiable Neural Architecture Search", 2019.
 
-Toy scale by default (about 2 minutes on 2 CPU cores): C=8, 5 then 8
+Toy scale by default (about 3.5 minutes on 2 CPU cores): C=8, 5 then 8
 cells, 4 epochs of 20 steps per stage on cifar10-mini. ``--published``
 uses the paper's scale (C=16, 14 then 20 cells, 80 epochs per stage on the
 whole CIFAR-10 training set; about 0.8 GPU-days: give ``--dataset cifar10
@@ -16,7 +16,7 @@ whole CIFAR-10 training set; about 0.8 GPU-days: give ``--dataset cifar10
 network); the run directory gets ``search_curve.csv`` / ``.png``,
 ``chosen.json`` / ``.txt`` / ``.png`` and checkpoints (``--resume``).
 
-    python examples/stacnas.py                      # about 2 minutes on 2 CPU cores
+    python examples/stacnas.py                      # about 3.5 minutes on 2 CPU cores
     python examples/stacnas.py --published --dataset cifar10 --root ~/data --device cuda
     python examples/stacnas.py --published --smoke --micro-batch 16
 
