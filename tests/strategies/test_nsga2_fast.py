@@ -146,3 +146,35 @@ def test_refuses_a_real_valued_encoding_in_one_line():
     with pytest.raises(ConfigError, match="needs an integer encoding.*use strategy 'nsga2'") as error:
         strategy.setup(DartsSpace(encoding="relativenas"), OBJECTIVES, np.random.default_rng(0))
     assert "\n" not in str(error.value)
+
+
+def bare(pop_size: int = 4) -> FastNSGA2:
+    strategy = FastNSGA2(pop_size=pop_size)
+    strategy.setup(ToySpace(length=4, choices=3), [Objective("f1", "min"), Objective("f2", "min")],
+                   np.random.default_rng(0))
+    return strategy
+
+
+def test_survival_keeps_the_best_front_then_the_least_crowded_of_the_splitting_front():
+    F = np.asarray([[0, 10], [1, 9], [2, 8], [8, 2], [10, 0], [11, 11]], dtype=float)  # the last one is dominated
+    # crowding within the front (extremes infinite): (1, 9) 0.2, (2, 8) 0.7, (8, 2) 0.8
+    for n, expected in ((3, {0, 4, 3}), (4, {0, 4, 3, 2}), (6, {0, 1, 2, 3, 4, 5})):
+        survivors, rank, _ = bare()._survive(F, np.zeros(len(F)), n)
+        assert set(survivors.tolist()) == expected
+        assert rank.tolist() == [0] * min(n, 5) + [1] * (n - 5)
+    # feasibility first: an infeasible row survives only behind every feasible one, the least violating first
+    survivors, rank, _ = bare()._survive(F, np.asarray([0, 0, 0, 0, 3.0, 1.0]), 5)
+    assert survivors.tolist()[-1] == 5 and set(survivors.tolist()[:4]) == {0, 1, 2, 3}
+
+
+def test_tournaments_prefer_feasible_then_lower_rank_then_larger_crowding():
+    strategy = bare()
+    strategy.X = np.zeros((4, 4), dtype=np.int64)
+    strategy.violation = np.asarray([0.0, 0.0, 0.0, 0.5])
+    strategy.rank = np.asarray([1, 0, 1, 0])
+    strategy.crowding = np.asarray([2.0, 1.0, 1.0, 9.0])
+    wins = np.bincount(strategy._tournament(40_000), minlength=4) / 40_000
+    # member 1 beats everyone, 0 beats 2 (same rank, more crowding) and 3 (infeasible), 2 beats 3, 3 nobody:
+    # a member wins the contests it is in against worse ones or itself
+    expected = np.asarray([5, 7, 3, 1]) / 16
+    assert np.allclose(wins, expected, atol=0.01), wins
