@@ -45,8 +45,8 @@ GOALS = {"generation_ratio": 1.5, "table_rate": 20_000, "nb301_rate": 5_000, "ch
 NB201_CELLS = 15_625
 
 
-#: --engines: the NSGA-II strategy each one runs
-ENGINES = {"pymoo": "nsga2", "fast": "nsga2-fast"}
+#: --engines: the NSGA-II strategy each one runs, and its options
+ENGINES = {"pymoo": ("nsga2", {}), "fast": ("nsga2-fast", {}), "fast-new": ("nsga2-fast", {"revisit": False})}
 
 
 def _components(kind: str, pop_size: int, model_dir: str | None, engine: str = "pymoo"):
@@ -54,7 +54,8 @@ def _components(kind: str, pop_size: int, model_dir: str | None, engine: str = "
     from evonas.evaluators.base import SelectObjectives
     from evonas.registry import strategies
 
-    strategy = strategies.create(ENGINES[engine], pop_size=pop_size)
+    name, options = ENGINES[engine]
+    strategy = strategies.create(name, pop_size=pop_size, **options)
     if kind == "table":
         from evonas.evaluators.tabular import NB201TableEvaluator
         from evonas.spaces.nb201.space import NB201Space
@@ -182,8 +183,9 @@ def main() -> None:
                         help=f"NAS-Bench-201 table budgets, comma-separated (at most {NB201_CELLS:,}; '' for none)")
     parser.add_argument("--toy", type=budgets, default=budgets("1000,10000,100000"), help="toy-space budgets")
     parser.add_argument("--nb301", type=budgets, default=budgets("10000"), help="NB301 (DEMO models) budgets")
-    parser.add_argument("--engines", default="pymoo,fast",
-                        help="NSGA-II engines, comma-separated: pymoo (strategy nsga2), fast (strategy nsga2-fast)")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="NSGA-II engines, comma-separated: pymoo (strategy nsga2), fast (strategy nsga2-fast), "
+                        "fast-new (nsga2-fast with revisit=False: every child new to the run)")
     parser.add_argument("--pop-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint-every", type=float, default=2.0, help="search(checkpoint_every=...), seconds")

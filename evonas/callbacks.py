@@ -150,6 +150,7 @@ class LiveHypervolume:
         self.objectives, self.seen = tuple(objectives), 0
         self.front = np.empty((0, len(self.objectives)))  # natural units
         self.low = self.high = self.bounds = None  # minimisation form
+        self.value: float | None = None  # the last hypervolume returned
 
     def update(self, archive: Archive) -> float | None:
         """The hypervolume after the individuals added since the last call (None: fewer than 2 objectives)."""
@@ -157,6 +158,8 @@ class LiveHypervolume:
             return None
         new = [ind for ind in archive.individuals[self.seen:] if ind.feasible]
         self.seen = len(archive.individuals)
+        if not new and self.value is not None:  # the front and the bounds are as they were
+            return self.value
         names = [o.name for o in self.objectives]
         start = 0
         while start < len(new):  # generation by generation: the bounds are those of the earliest spread ones
@@ -175,7 +178,8 @@ class LiveHypervolume:
         if self.low is None:
             return 0.0
         ideal, nadir = self.bounds if self.bounds is not None else (self.low, self.high)
-        return hypervolume(self.front, self.objectives, ideal=ideal, nadir=nadir)
+        self.value = hypervolume(self.front, self.objectives, ideal=ideal, nadir=nadir)
+        return self.value
 
 
 class _Best:

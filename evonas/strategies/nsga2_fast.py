@@ -20,8 +20,14 @@ vectorised in NumPy on those arrays:
   child (by the space's canonical rows,
   :class:`~evonas.spaces.base.HasCanonicalRows`, else by the decoded
   architectures' keys) are dropped and mating repeats until ``n_offsprings``
-  children are new (at most ``max_mating_rounds`` rounds; none new at all:
-  the space is exhausted and the search stops);
+  children are new (at most ``max_mating_rounds`` rounds, each mating up to
+  8 times as many children as are still needed; none new at all:
+  the space is exhausted and the search stops). With ``revisit=False``
+  children asked for in any earlier generation of the run are dropped too, so
+  every child is a new evaluation: where most children are architectures
+  seen before (a small space such as NAS-Bench-201's late in a run), a
+  budget takes several times fewer generations, a different (no longer
+  pymoo-equivalent) search;
 * survival: pymoo's non-dominated sorting
   (:class:`pymoo.util.nds.non_dominated_sorting.NonDominatedSorting`) and
   crowding distance on the merged population and children, the splitting
@@ -69,6 +75,8 @@ class FastNSGA2(Strategy):
         mutation_prob: chance each child is mutated (random reset).
         gene_prob: chance each gene of a mutated child is reset (None: ``1 / n_var``); at least one is.
         max_mating_rounds: mating rounds per generation to find ``n_offsprings`` new children.
+        revisit: whether children the run asked for in an earlier generation may come back (True, as pymoo's
+            NSGA-II: their results come from the search's memo cache); False: every child is new to the run.
         mutation, crossover, screen: not supported (the ``nsga2`` strategy takes them); anything but None is
             refused with a one-line error.
     """
@@ -80,7 +88,7 @@ class FastNSGA2(Strategy):
 
     def __init__(self, *, pop_size: int = 20, n_offsprings: int | None = None, crossover_prob: float = 0.9,
                  mutation_prob: float = 1.0, gene_prob: float | None = None, max_mating_rounds: int = 100,
-                 mutation: Any = None, crossover: Any = None, screen: Any = None) -> None:
+                 revisit: bool = True, mutation: Any = None, crossover: Any = None, screen: Any = None) -> None:
         for option, value in (("mutation", mutation), ("crossover", crossover), ("screen", screen)):
             if value is not None:
                 raise ConfigError(f"strategy 'nsga2-fast' has no {option}= option (it varies the encoding with its "
@@ -96,9 +104,11 @@ class FastNSGA2(Strategy):
             raise ConfigError(f"gene_prob must be a probability in [0, 1] or None, got {gene_prob!r}")
         if not isinstance(max_mating_rounds, (int, np.integer)) or max_mating_rounds < 1:
             raise ConfigError(f"max_mating_rounds must be a positive integer, got {max_mating_rounds!r}")
+        if not isinstance(revisit, bool):
+            raise ConfigError(f"revisit must be True or False, got {revisit!r}")
         super().__init__(pop_size=pop_size, n_offsprings=n_offsprings, crossover_prob=crossover_prob,
                          mutation_prob=mutation_prob, gene_prob=gene_prob, max_mating_rounds=max_mating_rounds,
-                         mutation=mutation, crossover=crossover, screen=screen)
+                         revisit=revisit, mutation=mutation, crossover=crossover, screen=screen)
         # state (state_dict): the population, its values and survival ranks, the rows of the last ask
         self.X: np.ndarray | None = None  # (N, n_var) int64
         self.fitness: np.ndarray | None = None  # (N, n_objectives) minimisation form
@@ -106,6 +116,7 @@ class FastNSGA2(Strategy):
         self.rank: np.ndarray | None = None  # (N,) non-dominated rank (infeasible: _INFEASIBLE_RANK)
         self.crowding: np.ndarray | None = None  # (N,) crowding distance within its front
         self.pending: np.ndarray | None = None  # rows of the last ask, waiting for their results
+        self.asked: set = set()  # identities of every row asked for so far (kept with revisit=False only)
 
     def _setup(self) -> None:
         probe = np.asarray(self.space.encode(self.space.sample(np.random.default_rng(0))))
@@ -129,18 +140,20 @@ class FastNSGA2(Strategy):
 
     # ----------------------------------------------------------------- ask / tell
     def ask(self) -> list:
-        rows = self._initial_rows() if self.X is None else self._offspring()
+        rows, keys = self._initial_rows() if self.X is None else self._offspring()
         if len(rows) == 0:  # no new row: the space is exhausted around the population
             self.pending = None
             return []
         self.pending = rows
+        if not self.config["revisit"]:
+            self.asked.update(keys)
         return self.space.decode_many(rows)
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
         if self.pending is None:
             return
         rows, F = self.pending, self.F(results)
-        CV = np.clip(self.G(results), 0.0, None).sum(axis=1)
+        CV = np.clip(self.G(results), 0.0, None).sum(axis=1) if self.constraints else np.zeros(len(F))
         self.pending = None
         if self.X is not None:
             rows, F, CV = (np.concatenate([self.X, rows]), np.concatenate([self.fitness, F]),
@@ -153,43 +166,48 @@ class FastNSGA2(Strategy):
         return [] if self.X is None else self.space.decode_many(self.X)
 
     # ----------------------------------------------------------------- generation
-    def _initial_rows(self) -> np.ndarray:
-        """``pop_size`` distinct rows from the space's own sampling (fewer where the space has fewer)."""
+    def _initial_rows(self) -> tuple[np.ndarray, list]:
+        """``pop_size`` distinct rows from the space's own sampling (fewer where the space has fewer), and their
+        identities."""
         n = self.config["pop_size"]
-        rows, seen = [], set()
+        rows, seen = [], {}
         for _ in range(self.config["max_mating_rounds"]):
             batch = np.asarray([self.space.encode(self.space.sample(self.rng)) for _ in range(n - len(rows))],
                                dtype=np.int64)
             for row, key in zip(batch, self._keys(batch)):
-                if key not in seen:
-                    seen.add(key)
+                if key not in seen and key not in self.asked:
+                    seen[key] = None
                     rows.append(row)
             if len(rows) >= n:
                 break
-        return np.asarray(rows, dtype=np.int64).reshape(len(rows), self.n_var)
+        return np.asarray(rows, dtype=np.int64).reshape(len(rows), self.n_var), list(seen)
 
-    def _offspring(self) -> np.ndarray:
-        """Up to ``n_offsprings`` new rows: mated, varied, repaired, duplicates of the population and of each
-        other dropped, repeated until enough are new."""
+    def _offspring(self) -> tuple[np.ndarray, list]:
+        """Up to ``n_offsprings`` new rows and their identities: mated, varied, repaired, duplicates of the
+        population, of each other (and with ``revisit=False`` of every row asked before) dropped, repeated until
+        enough are new."""
         n = self.config["n_offsprings"] or self.config["pop_size"]
         seen = set(self._keys(self.X))
+        asked = self.asked  # empty with revisit=True
         kept: list[np.ndarray] = []
-        count = 0
-        for _ in range(self.config["max_mating_rounds"]):
-            children = self._mate(n - count)
+        keys: list = []
+        for round_ in range(self.config["max_mating_rounds"]):
+            # twice as many children as still needed each further round (up to 8 n): where few children are new,
+            # a round costs the same few array operations for many more candidates
+            children = self._mate(min((n - len(keys)) << min(round_, 3), 8 * n))
             fresh = []
             for i, key in enumerate(self._keys(children)):
-                if key not in seen:
+                if key not in seen and key not in asked:
                     seen.add(key)
                     fresh.append(i)
+                    keys.append(key)
             if fresh:
                 kept.append(children[fresh])
-                count += len(fresh)
-            if count >= n:
+            if len(keys) >= n:
                 break
         if not kept:
-            return np.empty((0, self.n_var), dtype=np.int64)
-        return np.concatenate(kept)[:n]
+            return np.empty((0, self.n_var), dtype=np.int64), []
+        return np.concatenate(kept)[:n], keys[:n]
 
     def _mate(self, n: int) -> np.ndarray:
         """``n`` children (n, n_var): tournament-selected pairs, uniform crossover, random-reset mutation."""
