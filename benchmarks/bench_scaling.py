@@ -14,7 +14,14 @@ the goals of issue 28:
 * the share of wall time spent writing checkpoints (``checkpoint``) and
   appending each evaluation to ``history.csv`` and ``archive.log`` before
   them (``records``: once per evaluation, however often checkpoints are
-  written), and peak RSS.
+  written), the share spent drawing ``progress.png`` and ``pareto.png`` at
+  the end (``plots``: once per run), and peak RSS.
+
+Engines (``--engines``, each configuration is run with each): ``pymoo``
+(strategy ``nsga2``, pymoo's NSGA-II), ``fast`` (strategy ``nsga2-fast``,
+NSGA-II on index arrays, :mod:`evonas.strategies.nsga2_fast`) and
+``fast-new`` (``nsga2-fast`` with ``revisit=False``: every child is new to
+the run, so no generation is spent on memo hits).
 
 Configurations:
 
@@ -30,6 +37,7 @@ Configurations:
 
     python benchmarks/bench_scaling.py                      # table 1k, 10k; toy 1k, 10k, 100k; nb301 10k
     python benchmarks/bench_scaling.py --table 1000,3000 --toy 1000,10000 --nb301 2000   # a busy machine
+    python benchmarks/bench_scaling.py --engines fast,fast-new --table 10000 --toy '' --nb301 10000
 """
 from __future__ import annotations
 
@@ -77,10 +85,11 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engi
     """The measurements of one timed search (run in this process)."""
     import resource
 
+    import evonas.callbacks as callbacks
     import evonas.loop as loop
     from evonas.history import ArchiveLog, HistoryWriter
 
-    spent = {"checkpoint": 0.0, "records": 0.0}
+    spent = {"checkpoint": 0.0, "records": 0.0, "plots": 0.0}
 
     def timed(fn, what):
         def wrapper(*args, **kwargs):
@@ -94,6 +103,7 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engi
     loop.save_object_checkpoint = timed(loop.save_object_checkpoint, "checkpoint")
     HistoryWriter.sync = timed(HistoryWriter.sync, "records")
     ArchiveLog.sync = timed(ArchiveLog.sync, "records")
+    callbacks._write_plots = timed(callbacks._write_plots, "plots")
     with tempfile.TemporaryDirectory() as workdir:
         model_dir = None
         if kind == "nb301":
@@ -102,7 +112,7 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engi
             model_dir = str(build_demo_model_dir(os.path.join(workdir, "models")))
         loop.search(*_components(kind, pop_size, model_dir, engine), budget=2 * pop_size, seed=seed + 1,
                     run_dir=os.path.join(workdir, "warm-up"), progress=False, checkpoint_every=every)
-        spent.update(checkpoint=0.0, records=0.0)
+        spent.update(checkpoint=0.0, records=0.0, plots=0.0)
         stamps: list[float] = []
         hook = lambda generation, state: stamps.append(time.perf_counter())  # noqa: E731
         start, cpu = time.perf_counter(), time.process_time()
@@ -121,7 +131,7 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engi
             "wall": wall, "rate": len(result.individuals) / wall, "cpu_rate": len(result.individuals) / cpu,
             "start": median(gaps[:10]),
             "end": median(gaps[-10:]), "checkpoint": spent["checkpoint"] / wall,
-            "records": spent["records"] / wall,
+            "records": spent["records"] / wall, "plots": spent["plots"] / wall,
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -142,13 +152,14 @@ def verdict(ok: bool) -> str:
 def report(rows: list[dict]) -> None:
     print(f"{'run':>6} {'engine':>6} {'budget':>7} {'evals':>7} {'gens':>5} {'wall s':>7} {'evals/s':>8} "
           f"{'per CPU s':>9} {'ms/gen start':>12} {'ms/gen end':>10} {'end/start':>9} {'checkpoint':>10} "
-          f"{'records':>7} {'peak RSS':>9}")
+          f"{'records':>7} {'plots':>6} {'peak RSS':>9}")
     for r in rows:
         print(f"{r['kind']:>6} {r['engine']:>6} {r['budget']:>7} {r['evaluations']:>7} {r['generations']:>5} "
               f"{r['wall']:>7.1f} {r['rate']:>8.0f} {r['cpu_rate']:>9.0f} {1e3 * r['start']:>12.2f} "
               f"{1e3 * r['end']:>10.2f} "
               f"{r['end'] / r['start']:>9.2f} "
-              f"{100 * r['checkpoint']:>9.1f}% {100 * r['records']:>6.1f}% {r['rss_mib']:>6.0f} MiB")
+              f"{100 * r['checkpoint']:>9.1f}% {100 * r['records']:>6.1f}% {100 * r['plots']:>5.1f}% "
+              f"{r['rss_mib']:>6.0f} MiB")
     print("\ngoals (issue 28), measured above:")
     for kind, engine in ((kind, engine) for kind in ("table", "toy") for engine in ENGINES):
         runs = sorted((r for r in rows if r["kind"] == kind and r["engine"] == engine), key=lambda r: r["budget"])

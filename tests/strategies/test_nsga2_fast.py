@@ -65,13 +65,14 @@ def test_the_same_seed_gives_the_same_history_and_another_seed_another():
     assert as_rows(run(3)) != as_rows(run(4))
 
 
-def test_a_resumed_strategy_continues_exactly():
+@pytest.mark.parametrize("revisit", [True, False])
+def test_a_resumed_strategy_continues_exactly(revisit):
     """state_dict after some generations, loaded into a fresh strategy set up alike: the same next generations."""
     space, evaluator = ToySpace(length=8, choices=4), ZDTEvaluator()
     evaluator.setup(space)
 
     def started() -> FastNSGA2:
-        strategy = FastNSGA2(pop_size=10, n_offsprings=7)
+        strategy = FastNSGA2(pop_size=10, n_offsprings=7, revisit=revisit)
         strategy.setup(space, evaluator.objectives, np.random.default_rng(5))
         return strategy
 
@@ -104,6 +105,21 @@ def test_no_generation_asks_for_a_duplicate_or_a_member_of_the_population():
         asked += len(keys)
         strategy.tell(archs, evaluator.evaluate(archs))
     assert asked > 15 * 8
+
+
+@pytest.mark.parametrize("revisit", [True, False])
+def test_without_revisits_no_architecture_is_asked_for_twice_in_a_run(revisit):
+    space, evaluator = ToySpace(length=5, choices=3), ZDTEvaluator()  # 243 architectures
+    evaluator.setup(space)
+    strategy = FastNSGA2(pop_size=16, revisit=revisit)
+    strategy.setup(space, evaluator.objectives, np.random.default_rng(0))
+    asked = []
+    for _ in range(12):
+        archs = strategy.ask()
+        asked += [space.key(a) for a in archs]
+        strategy.tell(archs, evaluator.evaluate(archs))
+    assert len(asked) > 150
+    assert (len(set(asked)) == len(asked)) is (not revisit)  # with revisits some children come back
 
 
 def test_feasible_rows_survive_first():
