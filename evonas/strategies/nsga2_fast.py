@@ -84,7 +84,9 @@ class FastNSGA2(Strategy):
     name = "nsga2-fast"
     space_needs = (HasBounds,)
     #: rebuilt by setup() from the space (not state)
-    bound_attributes = ("lower", "span", "canonical", "repairs", "n_var")
+    bound_attributes = ("lower", "span", "canonical", "repairs", "n_var", "_decoded")
+    #: rows whose architectures are kept (the table is emptied when it is full)
+    _DECODED = 50_000
 
     def __init__(self, *, pop_size: int = 20, n_offsprings: int | None = None, crossover_prob: float = 0.9,
                  mutation_prob: float = 1.0, gene_prob: float | None = None, max_mating_rounds: int = 100,
@@ -127,6 +129,7 @@ class FastNSGA2(Strategy):
         self.n_var, self.lower, self.span = len(probe), lower, upper - lower + 1
         self.canonical = isinstance(self.space, HasCanonicalRows)
         self.repairs = isinstance(self.space, HasRepair)
+        self._decoded: dict[bytes, Any] = {}  # row bytes -> its architecture (children often come back)
 
     # ----------------------------------------------------------------- identities
     def _keys(self, rows: np.ndarray) -> list:
@@ -147,7 +150,7 @@ class FastNSGA2(Strategy):
         self.pending = rows
         if not self.config["revisit"]:
             self.asked.update(keys)
-        return self.space.decode_many(rows)
+        return self._decode(rows)
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
         if self.pending is None:
@@ -162,8 +165,25 @@ class FastNSGA2(Strategy):
         self.X, self.fitness, self.violation = rows[survivors], F[survivors], CV[survivors]
         self.rank, self.crowding = rank, crowding
 
+    def _state_dict(self) -> dict:
+        """The population arrays (replaced, never changed in place, by each generation) and a copy of the rows
+        asked for (a set that grows in place): a snapshot, however the strategy goes on."""
+        return {**super()._state_dict(), "asked": set(self.asked)}
+
     def population(self) -> list:
-        return [] if self.X is None else self.space.decode_many(self.X)
+        return [] if self.X is None else self._decode(self.X)
+
+    def _decode(self, rows: np.ndarray) -> list:
+        """The architectures of ``rows`` (N, n_var): those not decoded before in one ``decode_many`` call."""
+        cache = self._decoded
+        tokens = [row.tobytes() for row in rows]
+        new = [i for i, token in enumerate(tokens) if token not in cache]
+        if new:
+            if len(cache) + len(new) > self._DECODED:
+                cache.clear()
+            for i, arch in zip(new, self.space.decode_many(rows[new])):
+                cache[tokens[i]] = arch
+        return [cache[token] for token in tokens]
 
     # ----------------------------------------------------------------- generation
     def _initial_rows(self) -> tuple[np.ndarray, list]:
