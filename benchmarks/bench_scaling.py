@@ -14,7 +14,14 @@ the goals of issue 28:
 * the share of wall time spent writing checkpoints (``checkpoint``) and
   appending each evaluation to ``history.csv`` and ``archive.log`` before
   them (``records``: once per evaluation, however often checkpoints are
-  written), and peak RSS.
+  written), the share spent drawing ``progress.png`` and ``pareto.png`` at
+  the end (``plots``: once per run), and peak RSS.
+
+Engines (``--engines``, each configuration is run with each): ``pymoo``
+(strategy ``nsga2``, pymoo's NSGA-II), ``fast`` (strategy ``nsga2-fast``,
+NSGA-II on index arrays, :mod:`evonas.strategies.nsga2_fast`) and
+``fast-new`` (``nsga2-fast`` with ``revisit=False``: every child is new to
+the run, so no generation is spent on memo hits).
 
 Configurations:
 
@@ -30,6 +37,7 @@ Configurations:
 
     python benchmarks/bench_scaling.py                      # table 1k, 10k; toy 1k, 10k, 100k; nb301 10k
     python benchmarks/bench_scaling.py --table 1000,3000 --toy 1000,10000 --nb301 2000   # a busy machine
+    python benchmarks/bench_scaling.py --engines fast,fast-new --table 10000 --toy '' --nb301 10000
 """
 from __future__ import annotations
 
@@ -45,12 +53,17 @@ GOALS = {"generation_ratio": 1.5, "table_rate": 20_000, "nb301_rate": 5_000, "ch
 NB201_CELLS = 15_625
 
 
-def _components(kind: str, pop_size: int, model_dir: str | None):
+#: --engines: the NSGA-II strategy each one runs, and its options
+ENGINES = {"pymoo": ("nsga2", {}), "fast": ("nsga2-fast", {}), "fast-new": ("nsga2-fast", {"revisit": False})}
+
+
+def _components(kind: str, pop_size: int, model_dir: str | None, engine: str = "pymoo"):
     from evonas.core import Objective
     from evonas.evaluators.base import SelectObjectives
-    from evonas.strategies.pymoo_moo import PymooStrategy
+    from evonas.registry import strategies
 
-    strategy = PymooStrategy(algorithm="nsga2", pop_size=pop_size)
+    name, options = ENGINES[engine]
+    strategy = strategies.create(name, pop_size=pop_size, **options)
     if kind == "table":
         from evonas.evaluators.tabular import NB201TableEvaluator
         from evonas.spaces.nb201.space import NB201Space
@@ -68,14 +81,15 @@ def _components(kind: str, pop_size: int, model_dir: str | None):
                                                     [Objective("nb301_accuracy", "max"), Objective("params", "min")])
 
 
-def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float) -> dict:
+def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engine: str = "pymoo") -> dict:
     """The measurements of one timed search (run in this process)."""
     import resource
 
+    import evonas.callbacks as callbacks
     import evonas.loop as loop
     from evonas.history import ArchiveLog, HistoryWriter
 
-    spent = {"checkpoint": 0.0, "records": 0.0}
+    spent = {"checkpoint": 0.0, "records": 0.0, "plots": 0.0}
 
     def timed(fn, what):
         def wrapper(*args, **kwargs):
@@ -89,19 +103,20 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float) -> d
     loop.save_object_checkpoint = timed(loop.save_object_checkpoint, "checkpoint")
     HistoryWriter.sync = timed(HistoryWriter.sync, "records")
     ArchiveLog.sync = timed(ArchiveLog.sync, "records")
+    callbacks._write_plots = timed(callbacks._write_plots, "plots")
     with tempfile.TemporaryDirectory() as workdir:
         model_dir = None
         if kind == "nb301":
             from evonas.evaluators.nb301 import build_demo_model_dir
 
             model_dir = str(build_demo_model_dir(os.path.join(workdir, "models")))
-        loop.search(*_components(kind, pop_size, model_dir), budget=2 * pop_size, seed=seed + 1,
+        loop.search(*_components(kind, pop_size, model_dir, engine), budget=2 * pop_size, seed=seed + 1,
                     run_dir=os.path.join(workdir, "warm-up"), progress=False, checkpoint_every=every)
-        spent.update(checkpoint=0.0, records=0.0)
+        spent.update(checkpoint=0.0, records=0.0, plots=0.0)
         stamps: list[float] = []
         hook = lambda generation, state: stamps.append(time.perf_counter())  # noqa: E731
         start, cpu = time.perf_counter(), time.process_time()
-        result = loop.search(*_components(kind, pop_size, model_dir), budget=budget, seed=seed,
+        result = loop.search(*_components(kind, pop_size, model_dir, engine), budget=budget, seed=seed,
                              run_dir=os.path.join(workdir, "run"), progress=False, callbacks=[hook],
                              checkpoint_every=every)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -111,20 +126,22 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float) -> d
         values = sorted(values)
         return values[len(values) // 2] if values else float("nan")
 
-    return {"kind": kind, "budget": budget, "evaluations": len(result.individuals), "generations": len(stamps),
+    return {"kind": kind, "engine": engine, "budget": budget, "evaluations": len(result.individuals),
+            "generations": len(stamps),
             "wall": wall, "rate": len(result.individuals) / wall, "cpu_rate": len(result.individuals) / cpu,
             "start": median(gaps[:10]),
             "end": median(gaps[-10:]), "checkpoint": spent["checkpoint"] / wall,
-            "records": spent["records"] / wall,
+            "records": spent["records"] / wall, "plots": spent["plots"] / wall,
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def spawn(kind: str, budget: int, args) -> dict:
-    command = [sys.executable, __file__, "--one", kind, str(budget), "--pop-size", str(args.pop_size),
-               "--seed", str(args.seed), "--checkpoint-every", str(args.checkpoint_every)]
+def spawn(kind: str, budget: int, engine: str, args) -> dict:
+    command = [sys.executable, __file__, "--one", kind, str(budget), "--engines", engine,
+               "--pop-size", str(args.pop_size), "--seed", str(args.seed),
+               "--checkpoint-every", str(args.checkpoint_every)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"{kind} at budget {budget} failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{kind} ({engine}) at budget {budget} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -133,33 +150,37 @@ def verdict(ok: bool) -> str:
 
 
 def report(rows: list[dict]) -> None:
-    print(f"{'run':>6} {'budget':>7} {'evals':>7} {'gens':>5} {'wall s':>7} {'evals/s':>8} {'per CPU s':>9} "
-          f"{'ms/gen start':>12} {'ms/gen end':>10} {'end/start':>9} {'checkpoint':>10} {'records':>7} {'peak RSS':>9}")
+    print(f"{'run':>6} {'engine':>6} {'budget':>7} {'evals':>7} {'gens':>5} {'wall s':>7} {'evals/s':>8} "
+          f"{'per CPU s':>9} {'ms/gen start':>12} {'ms/gen end':>10} {'end/start':>9} {'checkpoint':>10} "
+          f"{'records':>7} {'plots':>6} {'peak RSS':>9}")
     for r in rows:
-        print(f"{r['kind']:>6} {r['budget']:>7} {r['evaluations']:>7} {r['generations']:>5} {r['wall']:>7.1f} "
-              f"{r['rate']:>8.0f} {r['cpu_rate']:>9.0f} {1e3 * r['start']:>12.2f} {1e3 * r['end']:>10.2f} "
+        print(f"{r['kind']:>6} {r['engine']:>6} {r['budget']:>7} {r['evaluations']:>7} {r['generations']:>5} "
+              f"{r['wall']:>7.1f} {r['rate']:>8.0f} {r['cpu_rate']:>9.0f} {1e3 * r['start']:>12.2f} "
+              f"{1e3 * r['end']:>10.2f} "
               f"{r['end'] / r['start']:>9.2f} "
-              f"{100 * r['checkpoint']:>9.1f}% {100 * r['records']:>6.1f}% {r['rss_mib']:>6.0f} MiB")
+              f"{100 * r['checkpoint']:>9.1f}% {100 * r['records']:>6.1f}% {100 * r['plots']:>5.1f}% "
+              f"{r['rss_mib']:>6.0f} MiB")
     print("\ngoals (issue 28), measured above:")
-    for kind in ("table", "toy"):
-        runs = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["budget"])
+    for kind, engine in ((kind, engine) for kind in ("table", "toy") for engine in ENGINES):
+        runs = sorted((r for r in rows if r["kind"] == kind and r["engine"] == engine), key=lambda r: r["budget"])
         if len(runs) >= 2:
             ratio = (runs[-1]["end"]) / runs[0]["end"]
-            print(f"  {kind}: time/generation at the end of budget {runs[-1]['budget']} = {ratio:.2f}x that of "
-                  f"budget {runs[0]['budget']} (goal <= {GOALS['generation_ratio']}x: "
+            print(f"  {kind} ({engine}): time/generation at the end of budget {runs[-1]['budget']} = {ratio:.2f}x "
+                  f"that of budget {runs[0]['budget']} (goal <= {GOALS['generation_ratio']}x: "
                   f"{verdict(ratio <= GOALS['generation_ratio'])})")
     for kind, goal in (("table", "table_rate"), ("nb301", "nb301_rate")):
         for r in (r for r in rows if r["kind"] == kind):
-            print(f"  {kind} at {r['budget']}: {r['rate']:,.0f} evaluations/s end to end (goal >= {GOALS[goal]:,}: "
-                  f"{verdict(r['rate'] >= GOALS[goal])})")
+            print(f"  {kind} ({r['engine']}) at {r['budget']}: {r['rate']:,.0f} evaluations/s end to end "
+                  f"(goal >= {GOALS[goal]:,}: {verdict(r['rate'] >= GOALS[goal])})")
     worst = max(rows, key=lambda r: r["checkpoint"])
-    print(f"  checkpointing: at most {100 * worst['checkpoint']:.1f}% of a search's wall time ({worst['kind']} at "
+    print(f"  checkpointing: at most {100 * worst['checkpoint']:.1f}% of a search's wall time ({worst['kind']} "
+          f"({worst['engine']}) at "
           f"{worst['budget']}; goal <= {100 * GOALS['checkpoint_share']:.0f}%: "
           f"{verdict(worst['checkpoint'] <= GOALS['checkpoint_share'])})")
     worst = max(rows, key=lambda r: r["checkpoint"] + r["records"])
     share = worst["checkpoint"] + worst["records"]
     print(f"  checkpointing with the history.csv / archive.log appends before it (each evaluation written once): "
-          f"at most {100 * share:.1f}% ({worst['kind']} at {worst['budget']}; "
+          f"at most {100 * share:.1f}% ({worst['kind']} ({worst['engine']}) at {worst['budget']}; "
           f"{verdict(share <= GOALS['checkpoint_share'])} the same goal)")
 
 
@@ -173,26 +194,36 @@ def main() -> None:
                         help=f"NAS-Bench-201 table budgets, comma-separated (at most {NB201_CELLS:,}; '' for none)")
     parser.add_argument("--toy", type=budgets, default=budgets("1000,10000,100000"), help="toy-space budgets")
     parser.add_argument("--nb301", type=budgets, default=budgets("10000"), help="NB301 (DEMO models) budgets")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="NSGA-II engines, comma-separated: pymoo (strategy nsga2), fast (strategy nsga2-fast), "
+                        "fast-new (nsga2-fast with revisit=False: every child new to the run)")
     parser.add_argument("--pop-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint-every", type=float, default=2.0, help="search(checkpoint_every=...), seconds")
     parser.add_argument("--one", nargs=2, metavar=("KIND", "BUDGET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        parser.error(f"--engines: unknown {unknown or 'none given'}; valid: {', '.join(ENGINES)}")
     if args.one:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        print(json.dumps(one_run(args.one[0], int(args.one[1]), args.pop_size, args.seed, args.checkpoint_every)))
+        print(json.dumps(one_run(args.one[0], int(args.one[1]), args.pop_size, args.seed, args.checkpoint_every,
+                                 engines[0])))
         return
     too_big = [b for b in args.table if b > NB201_CELLS]
     if too_big:
         parser.error(f"--table budgets above the table's {NB201_CELLS:,} cells ({too_big}): use --toy for those")
-    print(f"NSGA-II, population {args.pop_size}, seed {args.seed}, checkpoint_every {args.checkpoint_every} s, "
+    print(f"NSGA-II ({', '.join(engines)}), population {args.pop_size}, seed {args.seed}, "
+          f"checkpoint_every {args.checkpoint_every} s, "
           f"each run in its own process after a warm-up search")
     rows = []
     for kind, sizes in (("table", args.table), ("toy", args.toy), ("nb301", args.nb301)):
         for budget in sizes:
-            rows.append(spawn(kind, budget, args))
-            r = rows[-1]
-            print(f"  {kind} {budget}: {r['evaluations']} evaluations in {r['wall']:.1f} s", flush=True)
+            for engine in engines:
+                rows.append(spawn(kind, budget, engine, args))
+                r = rows[-1]
+                print(f"  {kind} {budget} ({engine}): {r['evaluations']} evaluations in {r['wall']:.1f} s", flush=True)
     print()
     report(rows)
 

@@ -76,7 +76,7 @@ from evonas.spaces.nb201 import NB201Space
 from evonas.spaces.nb201.cost import nb201_params
 
 SINGLE = ["random", "evolution", "ga", "deap-ga", "nsga2", "relative"]
-MULTI = ["random", "nsga2", "deap-nsga2", "agemoea", "nsga3", "smsemoa"]
+MULTI = ["random", "nsga2", "nsga2-fast", "deap-nsga2", "agemoea", "nsga3", "smsemoa"]
 MO_OBJECTIVES = [Objective("accuracy", "max"), Objective("params", "min")]
 #: --cheap-fitness: the fitnesses searched with, by label: (an evaluator's registry name, its options); each is
 #: created with ``seed=`` the run's seed too. Its first objective is the fitness. Add a row to judge another one.

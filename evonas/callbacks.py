@@ -150,6 +150,7 @@ class LiveHypervolume:
         self.objectives, self.seen = tuple(objectives), 0
         self.front = np.empty((0, len(self.objectives)))  # natural units
         self.low = self.high = self.bounds = None  # minimisation form
+        self.value: float | None = None  # the last hypervolume returned
 
     def update(self, archive: Archive) -> float | None:
         """The hypervolume after the individuals added since the last call (None: fewer than 2 objectives)."""
@@ -157,7 +158,10 @@ class LiveHypervolume:
             return None
         new = [ind for ind in archive.individuals[self.seen:] if ind.feasible]
         self.seen = len(archive.individuals)
+        if not new and self.value is not None:  # the front and the bounds are as they were
+            return self.value
         names = [o.name for o in self.objectives]
+        changed = self.value is None  # whether the front or the bounds the value depends on moved
         start = 0
         while start < len(new):  # generation by generation: the bounds are those of the earliest spread ones
             stop = start
@@ -165,17 +169,27 @@ class LiveHypervolume:
                 stop += 1
             values = np.asarray([[ind.values[name] for name in names] for ind in new[start:stop]], dtype=float)
             F = to_minimization(values, self.objectives)
+            if self.bounds is None:  # until the points spread, the bounds are everything seen so far
+                changed = True
             self.low = F.min(axis=0) if self.low is None else np.minimum(self.low, F.min(axis=0))
             self.high = F.max(axis=0) if self.high is None else np.maximum(self.high, F.max(axis=0))
             if self.bounds is None and np.all(self.high > self.low):
                 self.bounds = (self.low.copy(), self.high.copy())
             pool = np.concatenate([self.front, values])
-            self.front = pool[non_dominated_mask(pool, self.objectives)]
+            mask = non_dominated_mask(pool, self.objectives)
+            # no new point on the front: the front is as it was (a new point dominating a member of the front
+            # would itself be dominated only by a point that also dominates that member, so one would be on it)
+            if mask[len(self.front):].any():
+                changed = True
+                self.front = pool[mask]
             start = stop
         if self.low is None:
             return 0.0
+        if not changed:
+            return self.value
         ideal, nadir = self.bounds if self.bounds is not None else (self.low, self.high)
-        return hypervolume(self.front, self.objectives, ideal=ideal, nadir=nadir)
+        self.value = hypervolume(self.front, self.objectives, ideal=ideal, nadir=nadir)
+        return self.value
 
 
 class _Best:

@@ -124,16 +124,17 @@ class NB201TableEvaluator(Evaluator):
         key, cells = self.space.key, self._cells
         out = []
         for arch in archs:
-            values = cells.get(key(arch))
+            cell = key(arch)
+            values = cells.get(cell)
             if values is None:
-                values = self._cell(self.space.validate(arch))
+                values = self._cell(self.space.validate(arch), cell)
             out.append(dict(values))
         return out
 
-    def _cell(self, arch) -> dict[str, float]:
-        """The values of one cell, computed once per evaluator (params / FLOPs need the space's counting)."""
+    def _cell(self, arch, key: str) -> dict[str, float]:
+        """The values of one cell (``key``: its cell string), computed once per evaluator (params / FLOPs need
+        the space's counting)."""
         val, test, classes, resolution = DATASETS[self.dataset]
-        key = self.space.key(arch)
         row = self.table.get(key)
         if row is None:
             raise ConfigError(f"the cell {key} is not in the NAS-Bench-201 table {self.table_path or TABLE}")

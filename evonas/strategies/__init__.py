@@ -10,6 +10,7 @@ _EXPORTS = {
     "RandomSearch": "random_search",
     "RegularizedEvolution": "evolution",
     "PymooStrategy": "pymoo_moo",
+    "FastNSGA2": "nsga2_fast",
     "DeapStrategy": "deap_ga",
     "RelativeNAS": "relative",
     "DartsSearch": "gradient",

@@ -17,6 +17,7 @@ state holds must be picklable (no lambdas).
 from __future__ import annotations
 
 import abc
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -185,7 +186,11 @@ class Strategy(Configurable, abc.ABC):
         constraint) counts as :data:`NOT_EVALUATED`, worse than any real one.
         """
         names = [o.name for o in self.objectives]
-        F = np.asarray([[r[name] for name in names] for r in results], dtype=float)
+        if len(names) > 1:  # one C-level lookup of every objective per result (a tuple of its values)
+            row = itemgetter(*names)
+            F = np.asarray([row(r) for r in results], dtype=float).reshape(len(results), len(names))
+        else:
+            F = np.asarray([[r[name] for name in names] for r in results], dtype=float)
         if F.size:  # Objective.to_min of each value: value * sign
             F *= np.asarray([o.sign for o in self.objectives])
         return np.where(np.isnan(F), NOT_EVALUATED, F)
