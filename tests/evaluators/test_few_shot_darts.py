@@ -1,6 +1,6 @@
-"""Few-shot supernets on a tiny DARTS supernet, split on a node-0 edge of the reduction cell: one sub-supernet per
-op, each trained only on its own genotypes from the one-shot weights, scoring by the right one, checkpoints, exact
-resume and seeds."""
+"""Few-shot supernets on a tiny DARTS supernet (C=4, 3 cells of 2 nodes), split on a node-0 edge of the reduction
+cell: one sub-supernet per op, each trained only on its own genotypes from the one-shot weights, scoring by the right
+one, checkpoints, exact resume and seeds."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +16,7 @@ from evonas.testing import ToySpace
 from evonas.training import shared_supernet
 
 LAYERS = 3
-TINY = dict(supernet_kwargs=dict(C=4, layers=LAYERS), epochs=1, batch_size=16, recalibration_images=32,
+TINY = dict(supernet_kwargs=dict(C=4, layers=LAYERS, multiplier=2), epochs=1, batch_size=16, recalibration_images=32,
             val_images=48, progress=False, split=(0.02, 0.03))
 EDGE = 3  # the split edge: the reduction cell's node 0, its input from state 1 (c_{k-1})
 KIND, STATE = "reduce", 1
@@ -55,7 +55,7 @@ def trained(tmp_path_factory):
     try:
         evaluator = FewShotSupernetEvaluator(split_edges=(EDGE,), sub_epochs=1,
                                              checkpoint=str(tmp_path_factory.mktemp("fsd") / "fs.pt"), **TINY)
-        evaluator.setup(DartsSpace())
+        evaluator.setup(DartsSpace(steps=2))
     finally:
         shared_supernet.train_step = real
         torch.set_num_threads(threads)
@@ -158,4 +158,4 @@ def test_spaces_that_cannot_split_are_refused_in_one_line():
     with pytest.raises(ConfigError, match="allow_duplicate_inputs"):
         FewShotSupernetEvaluator(**TINY).setup(DartsSpace(encoding="relativenas"))
     with pytest.raises(ConfigError, match=r"split_edges \[4\] do not exist"):
-        FewShotSupernetEvaluator(split_edges=(4,), **TINY).setup(DartsSpace())
+        FewShotSupernetEvaluator(split_edges=(4,), **TINY).setup(DartsSpace(steps=2))
