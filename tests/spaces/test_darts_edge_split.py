@@ -41,7 +41,7 @@ def test_four_edges_with_the_space_ops_and_edge_ops_key_by_input_not_position():
         swapped = _swap_node0(g)
         assert space.key(swapped) == space.key(g) and swapped != g
         assert space.edge_ops(g, range(4)) == expected == space.edge_ops(swapped, range(4))
-        assert space.edge_ops(g, (3, 0)) == (expected[3], expected[0])
+        assert space.edge_ops(g, (3, 0)) == (expected[3], expected[0]) == space.edge_ops(g, np.array([3, 0]))
         orders.add(g.normal[0][1])
     assert orders == {0, 1}  # samples list node 0's pairs in both orders, so the keying is exercised
     # a published cell (both orders of its pairs) reads the same
@@ -101,8 +101,9 @@ def test_bad_edges_ops_duplicate_inputs_and_per_cell_genotypes_are_refused():
         space.fix_edges(g, {4: "skip_connect"})
     with pytest.raises(GenotypeError, match="ops are skip_connect, sep_conv_3x3"):
         space.fix_edges(g, {0: "max_pool_3x3"})
-    with pytest.raises(GenotypeError, match="edges are 0..3"):
-        space.edge_ops(g, (-1,))
+    for bad in (-1, 1.0, True, "0"):
+        with pytest.raises(GenotypeError, match="edges are 0..3"):
+            space.edge_ops(g, (bad,))
     for dup in (DartsSpace(encoding="relativenas"), DartsSpace(allow_duplicate_inputs=True)):
         with pytest.raises(ConfigError, match="allow_duplicate_inputs"):
             dup.edge_choices()

@@ -36,6 +36,7 @@ position.
 """
 from __future__ import annotations
 
+import operator
 from typing import Mapping, Sequence, Tuple
 
 from evonas.errors import ConfigError, GenotypeError
@@ -66,11 +67,16 @@ def _node0_position(cell: Sequence[Tuple[str, int]], state: int, where: str) -> 
 
 
 def _check_edges(edges: Sequence[Edge], indices) -> list:
+    """The edges of ``indices`` (whole numbers, numpy's too); GenotypeError for any other index."""
     out = []
     for index in indices:
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(edges):
+        try:
+            position = None if isinstance(index, bool) else operator.index(index)
+        except TypeError:
+            position = None
+        if position is None or not 0 <= position < len(edges):
             raise GenotypeError(f"no splittable DARTS edge {index!r}: the edges are 0..{len(edges) - 1}")
-        out.append(edges[index])
+        out.append(edges[position])
     return out
 
 
