@@ -5,7 +5,8 @@ co-adaptation of ops that never meet in one architecture blurs its ranking.
 Few-shot NAS (Zhao et al., ICML 2021, "Few-shot Neural Architecture Search")
 splits it: for the edges ``split_edges``, each combination of their ops
 gets a sub-supernet of its own (five for one NAS-Bench-201 edge, 25 for
-two) that holds only the architectures carrying those ops. Each
+two, seven for one of DARTS' node-0 edges) that holds only the
+architectures carrying those ops. Each
 sub-supernet starts from the trained one-shot supernet's weights (the
 paper's transfer, which makes them cheap) and trains ``sub_epochs`` more
 epochs sampling only its own architectures; an architecture is then scored

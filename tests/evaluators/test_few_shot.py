@@ -10,8 +10,8 @@ from evonas import registry
 from evonas.errors import CheckpointError, ConfigError
 from evonas.evaluators.few_shot import FewShotSupernetEvaluator
 from evonas.evaluators.supernet import SupernetEvaluator
-from evonas.spaces.darts import DartsSpace
 from evonas.spaces.nb201 import OPS, NB201Space
+from evonas.testing import ToySpace
 from evonas.training import shared_supernet
 from evonas.training.one_shot import sample_paths
 
@@ -160,7 +160,7 @@ def test_options_are_checked_and_the_space_must_split():
     with pytest.raises(ConfigError, match=r"split_edges \[6\] do not exist"):
         FewShotSupernetEvaluator(split_edges=(6,), **TINY).setup(NB201Space())
     with pytest.raises(ConfigError, match="HasEdgeSplit"):
-        FewShotSupernetEvaluator(**TINY).setup(DartsSpace())
+        FewShotSupernetEvaluator(**TINY).setup(ToySpace())
 
 
 def test_bfloat16_training_runs_under_autocast_and_has_its_own_digest():

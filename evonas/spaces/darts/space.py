@@ -10,6 +10,7 @@ from torch import nn
 from evonas.errors import ConfigError, GenotypeError
 from evonas.registry import spaces
 from evonas.spaces.base import SearchSpace
+from evonas.spaces.darts import edge_split
 from evonas.spaces.darts.cellwise import CellwiseGenotype, as_cellwise
 from evonas.spaces.darts.encodings import (
     DiscreteEdgeEncoding,
@@ -278,6 +279,38 @@ class DartsSpace(SearchSpace):
     def derive(self, supernet: nn.Module) -> Any:
         """The genotype of the supernet's architecture weights (DARTS' discretisation)."""
         return self.validate(supernet.genotype())
+
+    # few-shot supernets (HasEdgeSplit): the edges of node 0, present in every genotype (:mod:`.edge_split`)
+    def _split_edges(self) -> tuple:
+        return edge_split.split_edges(shared_cell=bool(self.shared_cell), allow_duplicate_inputs=self._dup)
+
+    def edge_choices(self) -> tuple:
+        """The ops of each splittable edge (this space's ``primitives``): node 0's edge from state 0 and from
+        state 1 of the normal cell (edges 0, 1), then of the reduction cell (2, 3); edges 0, 1 only with
+        ``shared_cell``. Raises ConfigError when the space allows duplicate inputs (:mod:`.edge_split`)."""
+        return tuple(self._primitives for _ in self._split_edges())
+
+    def edge_ops(self, arch: Any, edges) -> tuple:
+        """The ops ``arch`` carries on the splittable ``edges`` (indices as in :meth:`edge_choices`), each found
+        by its input state, whatever the order of node 0's two pairs."""
+        arch = self._plain(arch)
+        return edge_split.edge_ops(arch, self._split_edges(), list(edges))
+
+    def fix_edges(self, arch: Any, fixed) -> Genotype:
+        """``arch`` with splittable edge ``e`` set to op ``fixed[e]`` (inputs and other ops kept). Node 0's ops
+        are drawn independently of the rest of a sample, so fixing a uniform sample draws uniformly among the
+        genotypes carrying those ops."""
+        arch = self._plain(arch)
+        fixed = dict(fixed)
+        return self.validate(edge_split.fix_edges(arch, self._split_edges(), fixed, self._primitives,
+                                                     shared_cell=bool(self.shared_cell)))
+
+    def _plain(self, arch: Any) -> Genotype:
+        arch = self.validate(arch)
+        if isinstance(arch, CellwiseGenotype):
+            raise GenotypeError("a per-cell genotype has no few-shot split (its cells are not the normal and "
+                                "reduction cells of a supernet)")
+        return arch
 
     def build_supernet(self, **kwargs: Any) -> nn.Module:
         """The weight-sharing :class:`SearchNetwork` over this space's ops (default C=16, 8 cells).
