@@ -327,5 +327,5 @@ def require(space: Any, capability: type, purpose: str) -> Any:
 
 
 __all__ = ["EdgeExpansion", "HasAnalyticCost", "HasBounds", "HasCanonicalRows", "HasCellTools", "HasDrawing",
-           "HasEdgeSplit", "HasFairPaths", "HasPathEncoding", "HasRelaxation", "HasRepair", "HasSupernet", "HasTables", "SearchSpace",
-           "check_rng", "require"]
+           "HasEdgeSplit", "HasFairPaths", "HasPathEncoding", "HasRelaxation", "HasRepair", "HasSupernet", "HasTables",
+           "SearchSpace", "check_rng", "require"]

@@ -21,8 +21,8 @@ centre crop 224), with labels drawn uniformly from ImageNet's 1000 classes
 
 What the sources fix is :data:`SCARLET_PUBLISHED`; the budgets they do not
 publish (supernet epochs, batch size and learning rate, the sampler, the
-search's population and generations, the stand-alone recipe) are :data:`SCARLET_ASSUMED`, evonas' stand-ins, each marked as such
-in the report, so the projection is "this many hours if the run is that long".
+search's population and generations, the stand-alone recipe) are
+:data:`SCARLET_ASSUMED`, evonas' stand-ins, each marked as such in the report, so the projection is "this many hours if the run is that long".
 Settings given to :func:`scarlet_smoke` that differ from either table are
 named in the report's notes; none is changed silently.
 """
@@ -44,8 +44,8 @@ from evonas.training.smoke import epoch_steps, standalone_steps
 SCARLET_PUBLISHED: dict[str, Any] = {"variant": "imagenet", "width_mult": 1.0, "num_classes": 1000,
                                      "resolution": 224, "train_crop_scale": (0.2, 1.0), "eval_resize": 256,
                                      "eval_batch_size": 128, "weight_sharing": "independent", "stabilizer": True}
-#: evonas' stand-ins for what the sources do not publish (the paper and the released repository): the projection scales with
-#: them. Sampler: SCARLET v1-v3 build on FairNAS' strict fairness; population / generations: the only public
+#: evonas' stand-ins for what the sources (the paper, the released repository) do not publish: the projection
+#: scales with them. Sampler: SCARLET v1-v3 build on FairNAS' strict fairness; population / generations: the only public
 #: NSGA-II code of the authors' family (a MixPath pull request); the rest: common MobileNet-space values
 SCARLET_ASSUMED: dict[str, Any] = {"supernet_epochs": 150, "batch_size": 256, "learning_rate": 0.045,
                                    "momentum": 0.9, "weight_decay": 4e-5, "sampler": "fair", "population": 40,
