@@ -22,7 +22,8 @@ centre crop 224), with labels drawn uniformly from ImageNet's 1000 classes
 What the sources fix is :data:`SCARLET_PUBLISHED`; the budgets they do not
 publish (supernet epochs, batch size and learning rate, the sampler, the
 search's population and generations, the stand-alone recipe) are
-:data:`SCARLET_ASSUMED`, evonas' stand-ins, each marked as such in the report, so the projection is "this many hours if the run is that long".
+:data:`SCARLET_ASSUMED`, evonas' stand-ins, each marked as such in the report,
+so the projection is "this many hours if the run is that long".
 Settings given to :func:`scarlet_smoke` that differ from either table are
 named in the report's notes; none is changed silently.
 """
