@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -115,6 +116,7 @@ def zero_cost(args, space, truth, out: Path) -> int:
     import csv
 
     import numpy as np
+    from tqdm import tqdm
 
     from evonas.evaluators.zero_cost import ZeroCostEnsembleEvaluator
     from evonas.evaluators.zero_cost.ensemble import DEFAULT_ENSEMBLE, PREFIX, mean_rank
@@ -140,7 +142,9 @@ def zero_cost(args, space, truth, out: Path) -> int:
                                               net_kwargs={"C": args.zc_net[0], "N": args.zc_net[1]}, seed=seed)
         evaluator.setup(space)
         set_up = time.perf_counter() - began
-        rows = evaluator.evaluate(archs)
+        rows = []  # in chunks, for the progress bar: a cell's values do not depend on the batch it is in
+        for start in tqdm(range(0, len(archs), 25), desc=f"seed {seed}", unit="x25 cells", file=sys.stderr):
+            rows += evaluator.evaluate(archs[start:start + 25])
         seconds = time.perf_counter() - began
         true = np.asarray([truth(a) for a in archs], dtype=float)
         table = {name: np.asarray([row[PREFIX + name] for row in rows]) for name in dict.fromkeys(proxies + members)}

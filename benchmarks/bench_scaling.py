@@ -17,6 +17,12 @@ the goals of issue 28:
   written), the share spent drawing ``progress.png`` and ``pareto.png`` at
   the end (``plots``: once per run), and peak RSS.
 
+``--plots on,off`` (the default) runs each configuration with those two
+PNGs and without them (``search(plots=False)``, ``evonas search
+--no-plots``: history, archive log, checkpoints and ``front.json`` are
+still written): matplotlib's fixed cost of about half a second a run is a
+large share of a short one.
+
 Engines (``--engines``, each configuration is run with each): ``pymoo``
 (strategy ``nsga2``, pymoo's NSGA-II), ``fast`` (strategy ``nsga2-fast``,
 NSGA-II on index arrays, :mod:`evonas.strategies.nsga2_fast`) and
@@ -81,7 +87,8 @@ def _components(kind: str, pop_size: int, model_dir: str | None, engine: str = "
                                                     [Objective("nb301_accuracy", "max"), Objective("params", "min")])
 
 
-def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engine: str = "pymoo") -> dict:
+def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engine: str = "pymoo",
+            plots: bool = True) -> dict:
     """The measurements of one timed search (run in this process)."""
     import resource
 
@@ -111,14 +118,14 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engi
 
             model_dir = str(build_demo_model_dir(os.path.join(workdir, "models")))
         loop.search(*_components(kind, pop_size, model_dir, engine), budget=2 * pop_size, seed=seed + 1,
-                    run_dir=os.path.join(workdir, "warm-up"), progress=False, checkpoint_every=every)
+                    run_dir=os.path.join(workdir, "warm-up"), progress=False, checkpoint_every=every, plots=plots)
         spent.update(checkpoint=0.0, records=0.0, plots=0.0)
         stamps: list[float] = []
         hook = lambda generation, state: stamps.append(time.perf_counter())  # noqa: E731
         start, cpu = time.perf_counter(), time.process_time()
         result = loop.search(*_components(kind, pop_size, model_dir, engine), budget=budget, seed=seed,
                              run_dir=os.path.join(workdir, "run"), progress=False, callbacks=[hook],
-                             checkpoint_every=every)
+                             checkpoint_every=every, plots=plots)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
 
@@ -126,7 +133,7 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engi
         values = sorted(values)
         return values[len(values) // 2] if values else float("nan")
 
-    return {"kind": kind, "engine": engine, "budget": budget, "evaluations": len(result.individuals),
+    return {"kind": kind, "engine": engine, "pngs": plots, "budget": budget, "evaluations": len(result.individuals),
             "generations": len(stamps),
             "wall": wall, "rate": len(result.individuals) / wall, "cpu_rate": len(result.individuals) / cpu,
             "start": median(gaps[:10]),
@@ -135,13 +142,13 @@ def one_run(kind: str, budget: int, pop_size: int, seed: int, every: float, engi
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def spawn(kind: str, budget: int, engine: str, args) -> dict:
-    command = [sys.executable, __file__, "--one", kind, str(budget), "--engines", engine,
+def spawn(kind: str, budget: int, engine: str, plots: str, args) -> dict:
+    command = [sys.executable, __file__, "--one", kind, str(budget), "--engines", engine, "--plots", plots,
                "--pop-size", str(args.pop_size), "--seed", str(args.seed),
                "--checkpoint-every", str(args.checkpoint_every)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"{kind} ({engine}) at budget {budget} failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{kind} ({engine}, plots {plots}) at budget {budget} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -150,27 +157,31 @@ def verdict(ok: bool) -> str:
 
 
 def report(rows: list[dict]) -> None:
-    print(f"{'run':>6} {'engine':>6} {'budget':>7} {'evals':>7} {'gens':>5} {'wall s':>7} {'evals/s':>8} "
+    print(f"{'run':>6} {'engine':>8} {'PNGs':>4} {'budget':>7} {'evals':>7} {'gens':>5} {'wall s':>7} {'evals/s':>8} "
           f"{'per CPU s':>9} {'ms/gen start':>12} {'ms/gen end':>10} {'end/start':>9} {'checkpoint':>10} "
           f"{'records':>7} {'plots':>6} {'peak RSS':>9}")
     for r in rows:
-        print(f"{r['kind']:>6} {r['engine']:>6} {r['budget']:>7} {r['evaluations']:>7} {r['generations']:>5} "
+        print(f"{r['kind']:>6} {r['engine']:>8} {'yes' if r['pngs'] else 'no':>4} {r['budget']:>7} "
+              f"{r['evaluations']:>7} {r['generations']:>5} "
               f"{r['wall']:>7.1f} {r['rate']:>8.0f} {r['cpu_rate']:>9.0f} {1e3 * r['start']:>12.2f} "
               f"{1e3 * r['end']:>10.2f} "
               f"{r['end'] / r['start']:>9.2f} "
               f"{100 * r['checkpoint']:>9.1f}% {100 * r['records']:>6.1f}% {100 * r['plots']:>5.1f}% "
               f"{r['rss_mib']:>6.0f} MiB")
     print("\ngoals (issue 28), measured above:")
-    for kind, engine in ((kind, engine) for kind in ("table", "toy") for engine in ENGINES):
-        runs = sorted((r for r in rows if r["kind"] == kind and r["engine"] == engine), key=lambda r: r["budget"])
+    for kind, engine, pngs in ((k, e, p) for k in ("table", "toy") for e in ENGINES for p in (True, False)):
+        runs = sorted((r for r in rows if r["kind"] == kind and r["engine"] == engine and r["pngs"] == pngs),
+                      key=lambda r: r["budget"])
         if len(runs) >= 2:
             ratio = (runs[-1]["end"]) / runs[0]["end"]
-            print(f"  {kind} ({engine}): time/generation at the end of budget {runs[-1]['budget']} = {ratio:.2f}x "
+            print(f"  {kind} ({engine}{'' if pngs else ', no PNGs'}): time/generation at the end of budget "
+                  f"{runs[-1]['budget']} = {ratio:.2f}x "
                   f"that of budget {runs[0]['budget']} (goal <= {GOALS['generation_ratio']}x: "
                   f"{verdict(ratio <= GOALS['generation_ratio'])})")
     for kind, goal in (("table", "table_rate"), ("nb301", "nb301_rate")):
         for r in (r for r in rows if r["kind"] == kind):
-            print(f"  {kind} ({r['engine']}) at {r['budget']}: {r['rate']:,.0f} evaluations/s end to end "
+            print(f"  {kind} ({r['engine']}{'' if r['pngs'] else ', no PNGs'}) at {r['budget']}: "
+                  f"{r['rate']:,.0f} evaluations/s end to end "
                   f"(goal >= {GOALS[goal]:,}: {verdict(r['rate'] >= GOALS[goal])})")
     worst = max(rows, key=lambda r: r["checkpoint"])
     print(f"  checkpointing: at most {100 * worst['checkpoint']:.1f}% of a search's wall time ({worst['kind']} "
@@ -197,6 +208,8 @@ def main() -> None:
     parser.add_argument("--engines", default=",".join(ENGINES),
                         help="NSGA-II engines, comma-separated: pymoo (strategy nsga2), fast (strategy nsga2-fast), "
                         "fast-new (nsga2-fast with revisit=False: every child new to the run)")
+    parser.add_argument("--plots", default="on,off",
+                        help="on, off or on,off: each run with the two end-of-run PNGs, without them, or both")
     parser.add_argument("--pop-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint-every", type=float, default=2.0, help="search(checkpoint_every=...), seconds")
@@ -206,10 +219,13 @@ def main() -> None:
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
         parser.error(f"--engines: unknown {unknown or 'none given'}; valid: {', '.join(ENGINES)}")
+    plots = [p.strip() for p in args.plots.split(",") if p.strip()]
+    if not plots or any(p not in ("on", "off") for p in plots):
+        parser.error(f"--plots: on, off or on,off, got {args.plots!r}")
     if args.one:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         print(json.dumps(one_run(args.one[0], int(args.one[1]), args.pop_size, args.seed, args.checkpoint_every,
-                                 engines[0])))
+                                 engines[0], plots[0] == "on")))
         return
     too_big = [b for b in args.table if b > NB201_CELLS]
     if too_big:
@@ -221,9 +237,11 @@ def main() -> None:
     for kind, sizes in (("table", args.table), ("toy", args.toy), ("nb301", args.nb301)):
         for budget in sizes:
             for engine in engines:
-                rows.append(spawn(kind, budget, engine, args))
-                r = rows[-1]
-                print(f"  {kind} {budget} ({engine}): {r['evaluations']} evaluations in {r['wall']:.1f} s", flush=True)
+                for drawn in plots:
+                    rows.append(spawn(kind, budget, engine, drawn, args))
+                    r = rows[-1]
+                    print(f"  {kind} {budget} ({engine}, plots {drawn}): {r['evaluations']} evaluations in "
+                          f"{r['wall']:.1f} s", flush=True)
     print()
     report(rows)
 

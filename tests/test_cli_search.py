@@ -26,6 +26,16 @@ def test_search_from_flags_then_resume_with_more_budget(capsys, tmp_path):
     assert json.loads((run / "config.json").read_text())["budget"] == 60
 
 
+def test_no_plots_leaves_out_only_the_two_pictures(capsys, tmp_path):
+    assert main(["search", *TOY, "--budget", "20", "--run-dir", str(tmp_path / "drawn")]) == 0
+    assert main(["search", *TOY, "--budget", "20", "--run-dir", str(tmp_path / "bare"), "--no-plots"]) == 0
+    drawn = {p.name for p in (tmp_path / "drawn").iterdir()}
+    bare = {p.name for p in (tmp_path / "bare").iterdir()}
+    assert {"progress.png", "pareto.png"} <= drawn
+    assert drawn - bare == {"progress.png", "pareto.png"}
+    assert "plots)" not in capsys.readouterr().out.splitlines()[-1]
+
+
 @pytest.mark.parametrize("flags, named", [
     (["--seed", "5"], "--seed"), (["--strategy", "ga", "--pop-size", "8"], "--strategy, --pop-size"),
     (["--space-opt", "length=6"], "--space-opt"),

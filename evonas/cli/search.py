@@ -68,6 +68,9 @@ def add_parser(subparsers) -> None:
                              "step, peak memory, projected cost of the full run); strategies with a smoke mode: "
                              + ", ".join(SMOKE_STRATEGIES))
     search.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
+    search.add_argument("--no-plots", dest="plots", action="store_false",
+                        help="do not draw progress.png / pareto.png at the end (matplotlib: about half a second a "
+                             "run, whatever its length; history.csv, front.json and checkpoints are still written)")
     search.set_defaults(handler=run)
 
 
@@ -153,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{run_dir.path} already holds a search; continue it with --resume {run_dir.path}")
         result = search(space, strategy, evaluator, budget=config.budget, seed=config.seed, run_dir=config.run_dir,
                         constraints=config.constraints, resume=bool(args.resume), progress=not args.quiet,
-                        executor=executor, callbacks=callbacks,
+                        plots=args.plots, executor=executor, callbacks=callbacks,
                         **({} if args.checkpoint_every is None else {"checkpoint_every": args.checkpoint_every}))
     print(front_table(result))
     if config.constraints and result.individuals and not result.feasible:
@@ -165,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"chosen architecture: {space.key(chosen)} ({Path(config.run_dir) / 'chosen.json'})")
     for name in strategy.result_files():
         print(f"also written: {Path(config.run_dir) / name}")
-    print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json, plots)")
+    print(f"{len(result.individuals)} evaluations; results in {config.run_dir} (history.csv, front.json"
+          f"{', plots' if args.plots else ''})")
     for callback in callbacks:
         if getattr(callback, "written", None) is not None:
             print(f"report: {callback.written}")
