@@ -179,8 +179,9 @@ class FastNSGA2(Strategy):
         tokens = [row.tobytes() for row in rows]
         new = [i for i, token in enumerate(tokens) if token not in cache]
         if new:
-            if len(cache) + len(new) > self._DECODED:
+            if len(cache) + len(new) > self._DECODED:  # full: start over with this call's rows only
                 cache.clear()
+                new = list(range(len(tokens)))
             for i, arch in zip(new, self.space.decode_many(rows[new])):
                 cache[tokens[i]] = arch
         return [cache[token] for token in tokens]

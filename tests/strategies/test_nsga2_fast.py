@@ -122,6 +122,18 @@ def test_without_revisits_no_architecture_is_asked_for_twice_in_a_run(revisit):
     assert (len(set(asked)) == len(asked)) is (not revisit)  # with revisits some children come back
 
 
+def test_a_full_decoding_cache_starts_over_without_losing_the_rows_it_held(monkeypatch):
+    # the cache of decoded rows is bounded; when it fills in the middle of a call, the rows of that call that it
+    # held before must be decoded again (a run of the toy space at 100k evaluations once failed with a KeyError)
+    monkeypatch.setattr(FastNSGA2, "_DECODED", 30)
+    small = search(ToySpace(length=8, choices=4), strategies.create("nsga2-fast", pop_size=10), ZDTEvaluator(),
+                   budget=200, seed=0, progress=False)
+    monkeypatch.undo()
+    large = search(ToySpace(length=8, choices=4), strategies.create("nsga2-fast", pop_size=10), ZDTEvaluator(),
+                   budget=200, seed=0, progress=False)
+    assert [ind.key for ind in small.individuals] == [ind.key for ind in large.individuals]
+
+
 def test_feasible_rows_survive_first():
     space, strategy = NB201Space(), FastNSGA2(pop_size=20)
     result = search(space, strategy, table(), budget=200, seed=0, progress=False, constraints=["params <= 2e5"])
