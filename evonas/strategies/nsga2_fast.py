@@ -84,8 +84,8 @@ class FastNSGA2(Strategy):
     name = "nsga2-fast"
     space_needs = (HasBounds,)
     #: rebuilt by setup() from the space (not state)
-    bound_attributes = ("lower", "span", "canonical", "repairs", "n_var", "_decoded")
-    #: rows whose architectures are kept (the table is emptied when it is full)
+    bound_attributes = ("lower", "span", "canonical", "repairs", "n_var", "_decoded", "_identities")
+    #: rows whose architectures (and identities) are kept (each table is emptied when it is full)
     _DECODED = 50_000
 
     def __init__(self, *, pop_size: int = 20, n_offsprings: int | None = None, crossover_prob: float = 0.9,
@@ -130,6 +130,7 @@ class FastNSGA2(Strategy):
         self.canonical = isinstance(self.space, HasCanonicalRows)
         self.repairs = isinstance(self.space, HasRepair)
         self._decoded: dict[bytes, Any] = {}  # row bytes -> its architecture (children often come back)
+        self._identities: dict[bytes, Any] = {}  # row bytes -> space.key of its architecture (no canonical rows)
 
     # ----------------------------------------------------------------- identities
     def _keys(self, rows: np.ndarray) -> list:
@@ -139,7 +140,8 @@ class FastNSGA2(Strategy):
             if canon is not None:
                 canon = np.ascontiguousarray(canon, dtype=np.int64)
                 return [row.tobytes() for row in canon]
-        return [self.space.key(arch) for arch in self.space.decode_many(rows)]
+        key = self.space.key
+        return self._cached(rows, self._identities, lambda new: [key(arch) for arch in self.space.decode_many(new)])
 
     # ----------------------------------------------------------------- ask / tell
     def ask(self) -> list:
@@ -175,15 +177,20 @@ class FastNSGA2(Strategy):
 
     def _decode(self, rows: np.ndarray) -> list:
         """The architectures of ``rows`` (N, n_var): those not decoded before in one ``decode_many`` call."""
-        cache = self._decoded
+        return self._cached(rows, self._decoded, self.space.decode_many)
+
+    def _cached(self, rows: np.ndarray, cache: dict, compute) -> list:
+        """``compute(rows)`` (a list, one item per row) through ``cache`` (row bytes -> item): only the rows not
+        in it are computed, in one call; a cache that would pass :data:`_DECODED` rows starts over."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
         tokens = [row.tobytes() for row in rows]
         new = [i for i, token in enumerate(tokens) if token not in cache]
         if new:
             if len(cache) + len(new) > self._DECODED:  # full: start over with this call's rows only
                 cache.clear()
                 new = list(range(len(tokens)))
-            for i, arch in zip(new, self.space.decode_many(rows[new])):
-                cache[tokens[i]] = arch
+            for i, item in zip(new, compute(rows[new])):
+                cache[tokens[i]] = item
         return [cache[token] for token in tokens]
 
     # ----------------------------------------------------------------- generation
