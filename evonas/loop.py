@@ -3,9 +3,9 @@
 It owns what every strategy shares: the budget, the memo cache (each
 architecture is evaluated once per evaluator version), the history, the
 hypervolume per generation, progress display, the run directory and
-checkpoint / resume. A checkpoint is written atomically after the first
-generation, then after a generation whenever ``checkpoint_every`` seconds
-have passed since the last one, and after the last generation. It holds the
+checkpoint / resume. A checkpoint is written atomically after a generation
+whenever ``checkpoint_every`` seconds have passed since the search began or
+since the last checkpoint, and after the last generation. It holds the
 strategy's state (``state_dict``, its random generators included), the
 global ``random`` / NumPy / torch RNG states, the evaluator's state and
 where the run's append-only ``archive.log`` ends (the evaluations are
@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
 import random
 import time
 from pathlib import Path
@@ -165,8 +164,8 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
             each with its own copy of the evaluator; same results), ``"ray"``, or an
             :class:`~evonas.runtime.executors.Executor` with options
             (``evonas.create("executor", "processes", workers=4)``).
-        checkpoint_every: seconds between checkpoints of a run directory (the first and the last generation
-            are always checkpointed; 0: after every generation). A killed run resumes from its latest
+        checkpoint_every: seconds between checkpoints of a run directory, counted from the start of the search
+            (the last generation is always checkpointed; 0: after every generation). A killed run resumes from its latest
             checkpoint to the same result either way; a longer interval only loses more work to a kill.
 
     The evaluator is set up on ``space`` unless it already is (a caller that set it up, e.g. to train a
@@ -299,7 +298,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
                                   on_new=counted if counters else None)
     supernets = shared_supernets(evaluator)
 
-    last_save = -math.inf  # time.monotonic() of the last checkpoint
+    last_save = time.monotonic()  # of the last checkpoint, or of the start: a kill loses < checkpoint_every s
     saved_generation = None  # generations done at the last checkpoint
 
     def save(completed: int, *, force: bool = True) -> None:
@@ -341,7 +340,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             for hook in hooks:
                 hook.on_generation(generation, state)
             if run is not None:
-                save(generation, force=saved_generation is None)
+                save(generation, force=False)
         if run is not None and saved_generation != generation and generation >= 0:
             save(generation)  # the last generation, whenever the interval would have put it
         if len(archive) > budget:

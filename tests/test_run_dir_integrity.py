@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import types
 import zipfile
 import zlib
 
@@ -60,7 +61,7 @@ def test_resuming_a_checkpoint_of_other_objectives_is_a_one_line_error(capsys, t
 
 def test_a_flipped_byte_in_the_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog):
     reference = run_toy(budget=60)
-    run_toy(tmp_path, budget=40)
+    run_toy(tmp_path, budget=40, checkpoint_every=0)  # a checkpoint per generation: one to fall back to
     blob = bytearray((tmp_path / "checkpoint.pkl").read_bytes())
     blob[len(blob) // 2] ^= 0x04
     (tmp_path / "checkpoint.pkl").write_bytes(bytes(blob))
@@ -182,13 +183,13 @@ def test_history_grows_by_appending_and_a_resume_repairs_a_cut_row(tmp_path):
         if generation == 3:
             raise Stop()
 
-    run_toy(tmp_path / "run", budget=60, callbacks=[watch])
+    run_toy(tmp_path / "run", budget=60, callbacks=[watch], checkpoint_every=0)  # rows appended every generation
     texts = [t for t in snapshots if t is not None]
     # the callback runs before the generation is written: each snapshot holds the rows up to the previous one
     assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:]))
     assert len(texts[-1].splitlines()) < len((tmp_path / "run" / "history.csv").read_text().splitlines())
     with pytest.raises(Stop):
-        run_toy(tmp_path / "cut", budget=60, callbacks=[stop_at_3])
+        run_toy(tmp_path / "cut", budget=60, callbacks=[stop_at_3], checkpoint_every=0)
     with open(tmp_path / "cut" / "history.csv", "a") as handle:
         handle.write("99,3,0.5,0.")  # a row cut short by a kill
     run_toy(tmp_path / "cut", budget=60, resume=True)
@@ -306,12 +307,19 @@ def test_checkpoints_are_throttled_by_wall_time_and_a_resume_from_an_early_one_i
         if generation == 4:
             raise Stop()
 
+    clock = {"now": 0.0}  # one second a generation, from 0 at the start of the search
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(monotonic=lambda: clock["now"]))
+
+    def tick(generation, state):
+        clock["now"] += 1.0
+
     with pytest.raises(Stop):
-        run_toy(tmp_path / "rare", budget=60, checkpoint_every=3600, callbacks=[stop_at_4])
-    assert written == [0]  # the first generation only: the interval had not passed
+        run_toy(tmp_path / "rare", budget=60, checkpoint_every=2.5, callbacks=[tick, stop_at_4])
+    assert written == [2]  # 2.5 s after the start (none after the first generation), not again before the stop
     written.clear()
-    resumed = run_toy(tmp_path / "rare", budget=60, resume=True, checkpoint_every=3600)
-    assert written[0] == 1 and written[-1] == max(ind.generation for ind in resumed.individuals) and len(written) == 2
+    resumed = run_toy(tmp_path / "rare", budget=60, resume=True, checkpoint_every=2.5, callbacks=[tick])
+    last = max(ind.generation for ind in resumed.individuals)
+    assert written == [*range(5, last, 3), last] and len(written) >= 2  # every 3 s from the resume on, the last
     assert rows(resumed) == rows(every) == rows(reference)
     assert (tmp_path / "rare" / "history.csv").read_bytes() == (tmp_path / "every" / "history.csv").read_bytes()
     assert (tmp_path / "rare" / "archive.log").read_bytes() == (tmp_path / "every" / "archive.log").read_bytes()

@@ -76,7 +76,7 @@ KILL_SCRIPT = textwrap.dedent(
             return super()._evaluate(archs)
 
     search(ToySpace(length=8, choices=4), strategy, DiesAt(),
-           budget=120, seed=11, run_dir=sys.argv[1], progress=False)
+           budget=120, seed=11, run_dir=sys.argv[1], progress=False, checkpoint_every=0)
     """
 )
 
@@ -124,7 +124,7 @@ def test_corrupt_latest_checkpoint_falls_back(tmp_path, caplog):
     space = ToySpace(length=6, choices=3)
     make = lambda: strategies.create("deap-nsga2", pop_size=10)  # noqa: E731
     reference = search(space, make(), ZDTEvaluator(), budget=60, seed=2, progress=False)
-    search(space, make(), ZDTEvaluator(), budget=40, seed=2, run_dir=tmp_path, progress=False)
+    search(space, make(), ZDTEvaluator(), budget=40, seed=2, run_dir=tmp_path, progress=False, checkpoint_every=0)
     (tmp_path / "checkpoint.pkl").write_bytes(b"\x80\x05garbage")
     with caplog.at_level("WARNING"):
         resumed = search(space, make(), ZDTEvaluator(), budget=60, seed=2, run_dir=tmp_path, resume=True,
