@@ -178,7 +178,7 @@ class PredictorScreen(Configurable):
 
     def _features_of(self, archs: Sequence[Any]) -> np.ndarray:
         """``(n, columns)`` model inputs: the encoding (one-hot where small), the path encoding (with
-        ``path_encoding``) and the feature evaluator's values."""
+        ``path_encoding``) and the feature evaluator's values (NaN, missing, where one is not finite)."""
         from evonas.evaluators.surrogate import encode_features
 
         X = encode_features(np.stack([np.asarray(self.space.encode(a), dtype=np.float64) for a in archs]),
@@ -190,7 +190,8 @@ class PredictorScreen(Configurable):
         results = self._feature_results(archs)
         columns = sorted(k for k, v in results[0].items() if isinstance(v, (int, float)))
         extra = np.asarray([[float(r.get(c, np.nan)) for c in columns] for r in results], dtype=np.float64)
-        return np.hstack([X, np.nan_to_num(extra, nan=0.0, posinf=0.0, neginf=0.0)])
+        extra[~np.isfinite(extra)] = np.nan  # missing, not 0: jacov's -inf (an output blind to its input) is
+        return np.hstack([X, extra])         # the worst score, and 0 would be above every finite one
 
     def _feature_results(self, archs: Sequence[Any]) -> list[dict]:
         """The ``features`` evaluator's results for ``archs`` (each architecture scored once: a candidate that is

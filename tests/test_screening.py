@@ -271,3 +271,21 @@ def test_path_encoding_joins_the_model_inputs_where_the_space_has_one():
     assert paths.predict(archs[:3]).shape == (3, 1)
     with pytest.raises(ConfigError, match="path_encoding.*HasPathEncoding.*ToySpace"):
         PredictorScreen(path_encoding=True).setup(SPACE, [Objective("f", "min")])
+
+
+@pytest.mark.parametrize("model", ["xgboost", "lightgbm", "ridge"])
+def test_feature_values_that_are_not_finite_are_missing_not_zero(model):
+    """jacov is -inf for a network whose output ignores its input, the worst score there is: the screen passes
+    it to the regressor as missing (NaN), not as 0, which would rank above every finite (negative) jacov."""
+    evaluator = HammingEvaluator(target=(1,) * 8)
+    evaluator.setup(SPACE)
+    screen = PredictorScreen(warmup=5, features="zdt", explore=0.0, exact_features=False,
+                             model=model).setup(SPACE, evaluator.objectives)
+    scores = {0: -np.inf, 1: np.inf, 2: np.nan}
+    screen._feature_results = lambda archs: [{"proxy": scores.get(int(a[0]), -10.0 - float(sum(a)))} for a in archs]
+    archs = [SPACE.sample(np.random.default_rng(k)) for k in range(40)]
+    screen.observe(archs, evaluator.evaluate(archs))
+    proxy = np.asarray(screen.rows)[:, -1]
+    assert np.array_equal(np.isnan(proxy), [int(a[0]) in scores for a in archs])
+    assert np.all(proxy[~np.isnan(proxy)] < -10)
+    assert np.all(np.isfinite(screen.predict(archs)))

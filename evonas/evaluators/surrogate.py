@@ -53,7 +53,8 @@ MAX_ONEHOT_LEVELS = 16
 
 
 class Regressor:
-    """Pluggable regression model: ``fit`` / ``predict`` on float matrices, bytes for saving."""
+    """Pluggable regression model: ``fit`` / ``predict`` on float matrices, bytes for saving. A NaN in ``X`` is a
+    missing value (boosted trees learn which way it goes; ridge takes it as 0)."""
 
     name = ""
     #: the settings a model takes (None: any, passed on to its library, which checks them)
@@ -162,14 +163,14 @@ class RidgeRegressor(Regressor):
     accepted_params = frozenset({"alpha"})
 
     def fit(self, X, y, seed):
-        X1 = np.hstack([X, np.ones((len(X), 1))])
+        X1 = np.hstack([np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0), np.ones((len(X), 1))])
         penalty = float(self.params.get("alpha", 1.0)) * np.eye(X1.shape[1])
         penalty[-1, -1] = 0.0
         self.coef = np.linalg.solve(X1.T @ X1 + penalty, X1.T @ y)
         return self
 
     def predict(self, X):
-        return np.asarray(X, dtype=np.float64) @ self.coef[:-1] + self.coef[-1]
+        return np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0) @ self.coef[:-1] + self.coef[-1]
 
     def to_bytes(self):
         return json.dumps(self.coef.tolist()).encode()
