@@ -32,14 +32,22 @@ def _number(value: Any) -> Optional[float]:
     return number if math.isfinite(number) else None
 
 
+def _values(rows: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
+    """``(len(rows),)`` floats of column ``name``, NaN where a row has no finite number."""
+    raw = [row.get(name) for row in rows]
+    try:  # numbers, None and numeric text, at numpy's speed (10,000 rows: a millisecond)
+        values = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):  # other text in the column: one cell at a time
+        values = np.asarray([np.nan if (v := _number(value)) is None else v for value in raw], dtype=np.float64)
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
 def _column(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> Tuple[np.ndarray, np.ndarray]:
     """(x, y) arrays of the rows where both columns are numbers."""
-    pairs = [(_number(row.get(x)), _number(row.get(y))) for row in rows]
-    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
-    if not pairs:
-        return np.zeros(0), np.zeros(0)
-    xs, ys = zip(*pairs)
-    return np.asarray(xs), np.asarray(ys)
+    xs, ys = _values(rows, x), _values(rows, y)
+    keep = ~(np.isnan(xs) | np.isnan(ys))
+    return xs[keep], ys[keep]
 
 
 def best_so_far(rows: Sequence[Mapping[str, Any]], objective: Objective) -> Tuple[np.ndarray, np.ndarray]:
@@ -52,8 +60,9 @@ def best_so_far(rows: Sequence[Mapping[str, Any]], objective: Objective) -> Tupl
     gens, values = _column(rows, "generation", objective.name)
     if not len(gens):
         return gens, values
-    unique = np.unique(gens)
-    per_gen = np.array([(values[gens == g] * objective.sign).min() for g in unique])
+    order = np.argsort(gens, kind="stable")
+    unique, starts = np.unique(gens[order], return_index=True)
+    per_gen = np.minimum.reduceat(values[order] * objective.sign, starts)  # the best of each generation
     return unique, np.minimum.accumulate(per_gen) * objective.sign
 
 

@@ -26,12 +26,20 @@ POINT_COLOR = "#1f77b4"
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 120) -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix, PNG when none) atomically; return the path."""
+    """Write ``fig`` to ``path`` (format from the suffix, PNG when none) atomically; return the path.
+
+    A figure with a layout engine (``layout="constrained"``) is saved as laid out; one without is cropped to
+    its contents (``bbox_inches="tight"``, which costs a second drawing pass). PNGs are compressed at zlib
+    level 1: a third of the encoding time of the default level, files within about 10 %.
+    """
     from evonas.runtime.atomic import atomic_write
 
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
-    return atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=dpi, bbox_inches="tight"))
+    options = {"bbox_inches": None if fig.get_layout_engine() is not None else "tight"}
+    if fmt == "png":
+        options["pil_kwargs"] = {"compress_level": 1}
+    return atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=dpi, **options))
 
 
 #: above this many points a legend goes in a fixed corner: matplotlib's ``loc="best"`` tests every point

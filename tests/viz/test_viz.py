@@ -97,6 +97,18 @@ def test_best_so_far_respects_direction():
     assert gens.tolist() == [0, 1] and best.tolist() == [5, 3]
 
 
+@pytest.mark.parametrize("text", [False, True])
+def test_best_so_far_takes_rows_in_any_order_and_skips_what_is_not_a_finite_number(text):
+    rows = [{"generation": 2, "accuracy": 95}, {"generation": 0, "accuracy": 90}, {"generation": 1, "accuracy": 93},
+            {"generation": 0, "accuracy": 91}, {"generation": 1, "accuracy": 92}, {"generation": 0,
+                                                                                    "accuracy": float("inf")}]
+    if text:  # as csv.DictReader gives them, with cells that are not numbers
+        rows = [{k: str(v) for k, v in row.items()} for row in rows]
+        rows += [{"generation": "1", "accuracy": "n/a"}, {"generation": "3", "accuracy": None}, {"accuracy": "99"}]
+    gens, best = best_so_far(rows, ACC)
+    assert gens.tolist() == [0, 1, 2] and best.tolist() == [91, 93, 95]
+
+
 @pytest.mark.parametrize("m", [2, 3])
 @pytest.mark.parametrize("with_hv", [False, True])
 def test_plot_progress_writes_png(tmp_path, m, with_hv):
