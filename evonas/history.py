@@ -36,9 +36,13 @@ NAME = "history.csv"
 LOG = "archive.log"
 
 
+#: compact JSON text, the same as ``json.dumps(value, separators=(",", ":"))`` (which builds an encoder per call)
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def arch_text(space, arch) -> str:
     """``arch`` in the space's JSON form, as compact JSON text."""
-    return json.dumps(space.to_json(arch), separators=(",", ":"))
+    return _COMPACT(space.to_json(arch))
 
 
 class HistoryWriter:
@@ -101,8 +105,7 @@ class ArchiveLog:
         self.runs: list[list] = []  # [version, count] of the records written, in order
 
     def _line(self, ind, arch: str) -> bytes:
-        text = (f"[{ind.generation},{json.dumps(ind.key)},{arch},"
-                f"{json.dumps(ind.values, separators=(',', ':'))}]").encode("utf-8")
+        text = f"[{ind.generation},{_COMPACT(ind.key)},{arch},{_COMPACT(ind.values)}]".encode("utf-8")
         return b"%08x %s\n" % (zlib.crc32(text), text)
 
     def _lines(self, individuals: list, texts: dict[int, str]) -> bytes:
