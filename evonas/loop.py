@@ -165,8 +165,9 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
             :class:`~evonas.runtime.executors.Executor` with options
             (``evonas.create("executor", "processes", workers=4)``).
         checkpoint_every: seconds between checkpoints of a run directory, counted from the start of the search
-            (the last generation is always checkpointed; 0: after every generation). A killed run resumes from its latest
-            checkpoint to the same result either way; a longer interval only loses more work to a kill.
+            (the last generation is always checkpointed; 0: after every generation). A killed run resumes from
+            its latest checkpoint to the same result either way; a longer interval only loses more work to a
+            kill.
 
     The evaluator is set up on ``space`` unless it already is (a caller that set it up, e.g. to train a
     supernet once for several searches, passes it as it is).
