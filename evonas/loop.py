@@ -252,7 +252,7 @@ def _search(space, strategy: Strategy, evaluator: Evaluator, budget: int, seed: 
             _set_rng_states(state["rng"])
             log.info("resuming %s after generation %d (%d evaluations)", run.path, generation, len(archive))
         else:
-            log.warning("%s has no checkpoint yet (the run stopped in its first generation): starting over",
+            log.warning("%s has no checkpoint yet (the run stopped before its first one was due): starting over",
                         run.path)
             strategy, archive, generation = _start(space, strategy, objectives, constraints, seed)
         if saved.get("budget") != int(budget):  # the budget may change on resume: the run's files say so

@@ -326,3 +326,25 @@ def test_checkpoints_are_throttled_by_wall_time_and_a_resume_from_an_early_one_i
     for bad in (-1, "2", float("nan")):
         with pytest.raises(ConfigError, match="checkpoint_every must be a number of seconds"):
             run_toy(tmp_path / "bad", budget=20, checkpoint_every=bad)
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_over_on_resume(tmp_path, caplog):
+    from evonas.loop import CHECKPOINT
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_3(generation, state):
+        if generation == 3:
+            raise Stop()
+
+    reference = run_toy(tmp_path / "whole", budget=60)
+    with pytest.raises(Stop):  # three generations, well within the first checkpoint_every (an hour)
+        run_toy(tmp_path / "cut", budget=60, callbacks=[stop_at_3], checkpoint_every=3600)
+    assert not (tmp_path / "cut" / CHECKPOINT).exists() and (tmp_path / "cut" / "config.json").exists()
+    with caplog.at_level("WARNING"):
+        resumed = run_toy(tmp_path / "cut", budget=60, resume=True, checkpoint_every=3600)
+    assert "no checkpoint yet" in caplog.text and "starting over" in caplog.text
+    assert rows(resumed) == rows(reference)
+    for name in ("history.csv", "archive.log"):
+        assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
