@@ -84,7 +84,7 @@ class FastNSGA2(Strategy):
     name = "nsga2-fast"
     space_needs = (HasBounds,)
     #: rebuilt by setup() from the space (not state)
-    bound_attributes = ("lower", "span", "canonical", "repairs", "n_var", "_decoded", "_identities")
+    bound_attributes = ("lower", "span", "canonical", "repairs", "n_var", "_decoded", "_identities", "_asked_rows")
     #: rows whose architectures (and identities) are kept (each table is emptied when it is full)
     _DECODED = 50_000
 
@@ -131,6 +131,9 @@ class FastNSGA2(Strategy):
         self.repairs = isinstance(self.space, HasRepair)
         self._decoded: dict[bytes, Any] = {}  # row bytes -> its architecture (children often come back)
         self._identities: dict[bytes, Any] = {}  # row bytes -> space.key of its architecture (no canonical rows)
+        # row bytes of the rows asked for (revisit=False): a child equal to one of them is not new, whatever its
+        # identity, which is then not computed (a cache: a resumed strategy starts it empty, with the same results)
+        self._asked_rows: set = set()
 
     # ----------------------------------------------------------------- identities
     def _keys(self, rows: np.ndarray) -> list:
@@ -152,6 +155,7 @@ class FastNSGA2(Strategy):
         self.pending = rows
         if not self.config["revisit"]:
             self.asked.update(keys)
+            self._asked_rows.update(row.tobytes() for row in np.ascontiguousarray(rows, dtype=np.int64))
         return self._decode(rows)
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
@@ -223,6 +227,9 @@ class FastNSGA2(Strategy):
             # twice as many children as still needed each further round (up to 8 n): where few children are new,
             # a round costs the same few array operations for many more candidates
             children = self._mate(min((n - len(keys)) << min(round_, 3), 8 * n))
+            if self._asked_rows:  # rows asked before, dropped before their identities are computed
+                children = np.ascontiguousarray(children, dtype=np.int64)
+                children = children[[row.tobytes() not in self._asked_rows for row in children]]
             fresh = []
             for i, key in enumerate(self._keys(children)):
                 if key not in seen and key not in asked:

@@ -122,6 +122,40 @@ def test_without_revisits_no_architecture_is_asked_for_twice_in_a_run(revisit):
     assert (len(set(asked)) == len(asked)) is (not revisit)  # with revisits some children come back
 
 
+class _Forgetful(set):
+    """A set that keeps nothing: the strategy without its record of the rows it asked for."""
+
+    def update(self, *others) -> None:
+        pass
+
+
+def test_without_revisits_a_child_equal_to_a_row_asked_before_is_dropped_before_its_identity_is_computed(
+        monkeypatch):
+    # a converged population mates mostly rows it asked for before; once the run is longer than the bounded cache
+    # of identities (toy space, 100k evaluations), computing each one's identity made a generation 2.6x dearer
+    monkeypatch.setattr(FastNSGA2, "_DECODED", 50)
+
+    def run(remember: bool):
+        space, evaluator = ToySpace(length=6, choices=3), ZDTEvaluator()  # 729 architectures
+        evaluator.setup(space)
+        strategy = FastNSGA2(pop_size=20, revisit=False)
+        strategy.setup(space, evaluator.objectives, np.random.default_rng(1))
+        if not remember:
+            strategy._asked_rows = _Forgetful()
+        computed, key = [], space.key
+        space.key = lambda arch: computed.append(arch) or key(arch)
+        asked = []
+        for _ in range(15):
+            archs = strategy.ask()
+            asked += [key(a) for a in archs]
+            strategy.tell(archs, evaluator.evaluate(archs))
+        return asked, len(computed)
+
+    (asked, computed), (asked_without, computed_without) = run(True), run(False)
+    assert asked == asked_without and len(set(asked)) == len(asked) > 250  # the same run, every child new
+    assert computed < computed_without / 2
+
+
 def test_a_full_decoding_cache_starts_over_without_losing_the_rows_it_held(monkeypatch):
     # the cache of decoded rows is bounded; when it fills in the middle of a call, the rows of that call that it
     # held before must be decoded again (a run of the toy space at 100k evaluations once failed with a KeyError)
