@@ -51,6 +51,7 @@ a seed reproduces a run and a resumed run continues it exactly.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -84,7 +85,8 @@ class FastNSGA2(Strategy):
     name = "nsga2-fast"
     space_needs = (HasBounds,)
     #: rebuilt by setup() from the space (not state)
-    bound_attributes = ("lower", "span", "canonical", "repairs", "n_var", "_decoded", "_identities", "_asked_rows")
+    bound_attributes = ("lower", "span", "canonical", "repairs", "n_var", "_decoded", "_identities", "_asked_rows",
+                        "_radix")
     #: rows whose architectures (and identities) are kept (each table is emptied when it is full)
     _DECODED = 50_000
 
@@ -131,9 +133,13 @@ class FastNSGA2(Strategy):
         self.repairs = isinstance(self.space, HasRepair)
         self._decoded: dict[bytes, Any] = {}  # row bytes -> its architecture (children often come back)
         self._identities: dict[bytes, Any] = {}  # row bytes -> space.key of its architecture (no canonical rows)
-        # row bytes of the rows asked for (revisit=False): a child equal to one of them is not new, whatever its
-        # identity, which is then not computed (a cache: a resumed strategy starts it empty, with the same results)
-        self._asked_rows: set = set()
+        # the rows asked for (revisit=False): a child equal to one of them is not new, whatever its identity, which
+        # is then not computed (a cache: a resumed strategy starts it empty, with the same results). Each row as
+        # one integer (mixed radix over the genes' ranges) in a sorted array where the space is small enough,
+        # else as its bytes in a set
+        spans = [int(span) for span in self.span]
+        self._radix = (np.cumprod([1] + spans[:-1], dtype=np.int64) if math.prod(spans) < 2 ** 62 else None)
+        self._asked_rows: Any = np.empty(0, dtype=np.int64) if self._radix is not None else set()
 
     # ----------------------------------------------------------------- identities
     def _keys(self, rows: np.ndarray) -> list:
@@ -155,7 +161,7 @@ class FastNSGA2(Strategy):
         self.pending = rows
         if not self.config["revisit"]:
             self.asked.update(keys)
-            self._asked_rows.update(row.tobytes() for row in np.ascontiguousarray(rows, dtype=np.int64))
+            self._remember_rows(rows)
         return self._decode(rows)
 
     def tell(self, archs: list, results: list[dict[str, float]]) -> None:
@@ -227,9 +233,7 @@ class FastNSGA2(Strategy):
             # twice as many children as still needed each further round (up to 8 n): where few children are new,
             # a round costs the same few array operations for many more candidates
             children = self._mate(min((n - len(keys)) << min(round_, 3), 8 * n))
-            if self._asked_rows:  # rows asked before, dropped before their identities are computed
-                children = np.ascontiguousarray(children, dtype=np.int64)
-                children = children[[row.tobytes() not in self._asked_rows for row in children]]
+            children = children[~self._asked_before(children)]  # before their identities are computed
             fresh = []
             for i, key in enumerate(self._keys(children)):
                 if key not in seen and key not in asked:
@@ -243,6 +247,24 @@ class FastNSGA2(Strategy):
         if not kept:
             return np.empty((0, self.n_var), dtype=np.int64), []
         return np.concatenate(kept)[:n], keys[:n]
+
+    def _remember_rows(self, rows: np.ndarray) -> None:
+        """Add ``rows`` (N, n_var) to the rows asked for."""
+        if self._radix is None:
+            self._asked_rows.update(row.tobytes() for row in np.ascontiguousarray(rows, dtype=np.int64))
+            return
+        codes = np.unique((rows - self.lower) @ self._radix)
+        codes = codes[~_sorted_contains(self._asked_rows, codes)]
+        self._asked_rows = np.insert(self._asked_rows, np.searchsorted(self._asked_rows, codes), codes)
+
+    def _asked_before(self, rows: np.ndarray) -> np.ndarray:
+        """``(N,)`` bools: which of ``rows`` (N, n_var) equal a row asked for before (with ``revisit=False``)."""
+        if self._radix is not None:
+            return _sorted_contains(self._asked_rows, (rows - self.lower) @ self._radix)
+        if not self._asked_rows:
+            return np.zeros(len(rows), dtype=bool)
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        return np.fromiter((row.tobytes() in self._asked_rows for row in rows), dtype=bool, count=len(rows))
 
     def _mate(self, n: int) -> np.ndarray:
         """``n`` children (n, n_var): tournament-selected pairs, uniform crossover, random-reset mutation."""
@@ -321,4 +343,13 @@ class FastNSGA2(Strategy):
         return np.concatenate(survivors), np.concatenate(ranks), np.concatenate(crowdings)
 
 
+def _sorted_contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``(N,)`` bools: which of ``values`` are in the sorted array ``sorted_values``."""
+    if not len(sorted_values):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return sorted_values[at] == values
+
+
 __all__ = ["FastNSGA2"]
+
