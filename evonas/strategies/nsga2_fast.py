@@ -259,10 +259,10 @@ class FastNSGA2(Strategy):
 
     def _asked_before(self, rows: np.ndarray) -> np.ndarray:
         """``(N,)`` bools: which of ``rows`` (N, n_var) equal a row asked for before (with ``revisit=False``)."""
+        if not len(self._asked_rows):  # nothing asked yet, or revisit=True: no codes to compute
+            return np.zeros(len(rows), dtype=bool)
         if self._radix is not None:
             return _sorted_contains(self._asked_rows, (rows - self.lower) @ self._radix)
-        if not self._asked_rows:
-            return np.zeros(len(rows), dtype=bool)
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         return np.fromiter((row.tobytes() in self._asked_rows for row in rows), dtype=bool, count=len(rows))
 
@@ -352,4 +352,3 @@ def _sorted_contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarra
 
 
 __all__ = ["FastNSGA2"]
-
