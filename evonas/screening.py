@@ -125,6 +125,11 @@ class PredictorScreen(Configurable):
                               f"got {explore}")
         if model != "auto" and model not in REGRESSORS:
             raise ConfigError(f"unknown screen model {model!r}; valid: auto, {', '.join(sorted(REGRESSORS))}")
+        if model_params and model == "auto":
+            raise ConfigError(f"screen model_params {sorted(model_params)} need a named model (ridge, xgboost or "
+                              f"lightgbm), not 'auto', which picks one by the space")
+        if model_params:  # checked now, not at the first refit
+            REGRESSORS[model](**{**FAST_PARAMS.get(model, {}), **model_params})
         if features is not None and not isinstance(features, str):
             unknown = sorted(set(feature_options or {}) - set(features))
             if unknown:

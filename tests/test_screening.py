@@ -148,6 +148,8 @@ def test_a_screen_object_is_copied_not_shared():
     ({"candidats": 3}, "unknown screen option"), ({"candidates": 0}, "candidates must be >= 1"),
     ({"model": "forest"}, "unknown screen model"), ({"explore": 2.0}, "explore must be within"),
     ({"order": "best"}, "unknown screen order"), ({"target": "rank"}, "unknown screen target"),
+    ({"model_params": {"alpha": 3}}, "model_params .*alpha.* need a named model"),
+    ({"model": "ridge", "model_params": {"num_rounds": 3}}, "unknown setting.*num_rounds.*ridge"),
     ("yes", "screen must be a dict"),
 ])
 def test_bad_screen_options_are_one_line_errors(option, message):
