@@ -63,7 +63,8 @@ class HistoryWriter:
         architectures' JSON texts by individual index where known (:meth:`ArchiveLog.sync` returns them)."""
         rows = [self._row(ind, texts) for ind in archive.individuals[self.written:]]
         if self.columns is None or any(key not in self.columns for row in rows for key in row):
-            self._rewrite(archive, texts)
+            done = archive.individuals[:self.written]  # (none on the first call: the rows are built once)
+            self._rewrite([self._row(ind, texts) for ind in done] + rows)
             return
         if not rows:
             return
@@ -80,8 +81,8 @@ class HistoryWriter:
             raise storage_error(exc, path) from exc
         self.written = len(archive.individuals)
 
-    def _rewrite(self, archive, texts: Mapping[int, str] | None) -> None:
-        rows = [self._row(ind, texts) for ind in archive.individuals]
+    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
+        """The whole file from ``rows`` (one per individual of the archive, in order)."""
         self.run.write_csv(NAME, rows)
         columns: list[str] = []
         for row in rows:

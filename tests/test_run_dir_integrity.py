@@ -196,6 +196,41 @@ def test_history_grows_by_appending_and_a_resume_repairs_a_cut_row(tmp_path):
     assert (tmp_path / "cut" / "history.csv").read_text() == (tmp_path / "run" / "history.csv").read_text()
 
 
+def test_history_takes_a_column_that_appears_late_and_builds_each_row_once(tmp_path, monkeypatch):
+    """An evaluator that reports a new value mid-run: the file is rewritten with the new column (empty in the
+    rows before it), later rows are appended again; the first sync builds each row once."""
+    import csv
+
+    from evonas.history import HistoryWriter
+    from evonas.runtime.run_dir import RunDir
+
+    space = ToySpace(length=3, choices=2)
+    archive = types.SimpleNamespace(individuals=[])
+
+    def add(values):
+        index = len(archive.individuals)
+        archive.individuals.append(types.SimpleNamespace(index=index, generation=index // 2, values=values,
+                                                         feasible=True, key=f"k{index}", arch=(index % 2, 0, 1)))
+
+    built = []
+    row = HistoryWriter._row
+    monkeypatch.setattr(HistoryWriter, "_row", lambda self, ind, texts=None: built.append(ind.index) or
+                        row(self, ind, texts))
+    writer = HistoryWriter(RunDir(tmp_path), space)
+    add({"f": 1.0}), add({"f": 2.0})
+    writer.sync(archive)
+    assert built == [0, 1]
+    add({"f": 3.0, "g": 9.0})
+    writer.sync(archive)
+    add({"f": 4.0})
+    writer.sync(archive)
+    with open(tmp_path / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["index", "generation", "f", "feasible", "key", "arch", "g"]
+    assert [(r["f"], r["g"]) for r in rows] == [("1.0", ""), ("2.0", ""), ("3.0", "9.0"), ("4.0", "")]
+    assert rows[3]["arch"] == "[1,0,1]" and rows[3]["key"] == "k3"
+
+
 def test_the_checkpoint_holds_states_as_data_not_objects(tmp_path):
     from evonas.runtime.checkpoint import load_checkpoint
     from evonas.strategies.base import Strategy
