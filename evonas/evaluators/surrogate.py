@@ -54,7 +54,7 @@ MAX_ONEHOT_LEVELS = 16
 
 class Regressor:
     """Pluggable regression model: ``fit`` / ``predict`` on float matrices, bytes for saving. A NaN in ``X`` is a
-    missing value (boosted trees learn which way it goes; ridge takes it as 0)."""
+    missing value (boosted trees learn which way it goes; ridge fills it and flags it)."""
 
     name = ""
     #: the settings a model takes (None: any, passed on to its library, which checks them)
@@ -158,27 +158,50 @@ class LightGBMRegressor(Regressor):
 
 @register_regressor("ridge")
 class RidgeRegressor(Regressor):
-    """Linear least squares with an L2 penalty ``alpha`` (closed form, numpy only)."""
+    """Linear least squares with an L2 penalty ``alpha`` (closed form, numpy only).
+
+    A missing value (NaN) takes its column's mean over the training rows, and each column that has missing
+    values in training gets an indicator column (1 where missing) with a coefficient of its own, so a value
+    that is missing for a reason (jacov of a network blind to its input) can weigh like any other level;
+    scikit-learn's ``SimpleImputer(add_indicator=True)`` does the same.
+    """
 
     accepted_params = frozenset({"alpha"})
 
     def fit(self, X, y, seed):
-        X1 = np.hstack([np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0), np.ones((len(X), 1))])
+        X = np.asarray(X, dtype=np.float64)
+        missing = ~np.isfinite(X)
+        counts = (~missing).sum(axis=0)
+        self.fill = np.where(missing, 0.0, X).sum(axis=0) / np.maximum(counts, 1)  # column means (0: none)
+        self.flagged = np.flatnonzero(missing.any(axis=0))
+        X1 = self._design(X)
         penalty = float(self.params.get("alpha", 1.0)) * np.eye(X1.shape[1])
         penalty[-1, -1] = 0.0
         self.coef = np.linalg.solve(X1.T @ X1 + penalty, X1.T @ y)
         return self
 
+    def _design(self, X) -> np.ndarray:
+        """``(n, columns + flagged + 1)``: the values (missing ones filled), the indicators, the intercept."""
+        X = np.asarray(X, dtype=np.float64)
+        missing = ~np.isfinite(X)
+        return np.hstack([np.where(missing, self.fill, X), missing[:, self.flagged].astype(np.float64),
+                          np.ones((len(X), 1))])
+
     def predict(self, X):
-        return np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0) @ self.coef[:-1] + self.coef[-1]
+        return self._design(X) @ self.coef
 
     def to_bytes(self):
-        return json.dumps(self.coef.tolist()).encode()
+        return json.dumps({"coef": self.coef.tolist(), "fill": self.fill.tolist(),
+                           "flagged": self.flagged.tolist()}).encode()
 
     @classmethod
     def from_bytes(cls, data):
-        model = cls()
-        model.coef = np.asarray(json.loads(data.decode()), dtype=np.float64)
+        model, saved = cls(), json.loads(data.decode())
+        if isinstance(saved, list):  # saved before missing values were filled: the coefficients, missing = 0
+            saved = {"coef": saved, "fill": [0.0] * (len(saved) - 1), "flagged": []}
+        model.coef = np.asarray(saved["coef"], dtype=np.float64)
+        model.fill = np.asarray(saved["fill"], dtype=np.float64)
+        model.flagged = np.asarray(saved["flagged"], dtype=np.int64)
         return model
 
 

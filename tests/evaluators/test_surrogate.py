@@ -183,3 +183,25 @@ def test_the_fitted_space_is_identified_by_its_settings_not_its_repr(darts_pairs
     old = SurrogateModel.load(path)
     old.check_space(DartsSpace())
     np.testing.assert_array_equal(old.predict([pairs[0][0]], space), surrogate.predict([pairs[0][0]], space))
+
+
+def test_ridge_fills_a_missing_value_and_learns_what_missing_means():
+    """A proxy that is missing where the network is dead (the worst rows): ridge fills it with the column's mean
+    and gives the missing flag a weight of its own, so a dead row is predicted as bad as the dead rows were (taken
+    as 0, above every finite value of the proxy, it was predicted better than them: 19.6 for 25). Saved and
+    loaded, it predicts the same; coefficients saved before (a bare list) still load."""
+    from evonas.evaluators.surrogate import RidgeRegressor
+
+    rng = np.random.default_rng(0)
+    proxy = rng.uniform(-20.0, -10.0, size=80)
+    y = -proxy + rng.normal(0.0, 0.1, size=80)  # minimisation form: a higher proxy is better
+    dead = np.arange(80) % 8 == 0
+    proxy[dead], y[dead] = -np.inf, 25.0  # dead networks: the worst
+    X = np.stack([proxy, rng.normal(size=80)], axis=1)
+    model = RidgeRegressor(alpha=0.1).fit(np.where(np.isfinite(X), X, np.nan), y, seed=0)
+    test = np.asarray([[np.nan, 0.0], [-10.0, 0.0], [-20.0, 0.0]])
+    predicted = model.predict(test)
+    assert predicted[0] > 22.0 and predicted[0] > predicted[2] > predicted[1]
+    assert np.allclose(RidgeRegressor.from_bytes(model.to_bytes()).predict(test), predicted)
+    old = RidgeRegressor.from_bytes(b"[1.0, 2.0, 3.0]")
+    assert np.allclose(old.predict(np.asarray([[1.0, np.nan]])), [1.0 + 3.0])
