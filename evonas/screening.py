@@ -129,7 +129,7 @@ class PredictorScreen(Configurable):
             raise ConfigError(f"screen model_params {sorted(model_params)} need a named model (ridge, xgboost or "
                               f"lightgbm), not 'auto', which picks one by the space")
         if model_params:  # checked now, not at the first refit
-            REGRESSORS[model](**{**FAST_PARAMS.get(model, {}), **model_params})
+            REGRESSORS[model](**_regressor_params(model, model_params))
         if features is not None and not isinstance(features, str):
             unknown = sorted(set(feature_options or {}) - set(features))
             if unknown:
@@ -258,8 +258,7 @@ class PredictorScreen(Configurable):
         n, every = len(self.values), self.config["refit_every"]
         size = n if self.fit_size == 0 or n - self.fit_size >= every else self.fit_size
         if self._models is None or size != self.fit_size:
-            params = dict(FAST_PARAMS.get(self.model_name, {}))
-            params.update(self.config["model_params"] or {})
+            params = _regressor_params(self.model_name, self.config["model_params"])
             X = np.asarray(self.rows[:size], dtype=np.float64)
             Y = np.asarray(self.values[:size], dtype=np.float64)
             exact, target = self._exact_columns(), self.config["target"]
@@ -312,6 +311,11 @@ class PredictorScreen(Configurable):
             pick = int(rng.integers(len(order))) if rng.random() < explore else 0
             chosen.append(order.pop(pick))
         return chosen
+
+
+def _regressor_params(model: str, given: dict | None) -> dict:
+    """The settings a screen's regressor ``model`` is made with: :data:`FAST_PARAMS`, then ``given``."""
+    return {**FAST_PARAMS.get(model, {}), **(given or {})}
 
 
 class _Targeted:
