@@ -19,6 +19,11 @@ search runs.
 The budget counts distinct evaluated architectures in whole generations: the
 search stops after the generation in which the count reaches ``budget``, so a
 run may end up to one generation above it (a population is never cut short).
+
+While a search runs, the objects alive before it (modules, tables, datasets)
+sit in the garbage collector's permanent generation
+(:func:`~evonas.runtime.heap.frozen_heap`), so collections walk only what the
+search made.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ from evonas.registry import component_config, differences
 from evonas.result import Archive, SearchResult
 from evonas.runtime.checkpoint import has_checkpoint, load_latest_checkpoint, save_object_checkpoint
 from evonas.runtime.executors import Executor, LocalExecutor, resolve_executor
+from evonas.runtime.heap import frozen_heap
 from evonas.runtime.legacy_settings import SETTINGS_FORMAT, is_legacy, legacy_differences, refusal
 from evonas.runtime.run_dir import RunDir
 from evonas.search_record import SEARCH_JSON, search_record
@@ -186,7 +192,7 @@ def search(space, strategy: Strategy, evaluator: Evaluator, *, budget: int, seed
     if resume and run is None:
         raise ConfigError("resume needs the run directory of the run to continue")
     executor = resolve_executor(executor)
-    with run.locked() if run is not None else contextlib.nullcontext():
+    with run.locked() if run is not None else contextlib.nullcontext(), frozen_heap():
         try:
             executor.start(space, evaluator)  # before set-up: workers receive the evaluator as constructed
             return _search(space, strategy, evaluator, budget, seed, run, constraints, resume, progress,

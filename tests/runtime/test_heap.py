@@ -1,0 +1,51 @@
+"""The search keeps the collector off the objects alive before it started, and gives them back after."""
+from __future__ import annotations
+
+import gc
+
+from evonas.loop import search
+from evonas.registry import strategies
+from evonas.runtime.heap import frozen_heap
+from evonas.testing import ToySpace, ZDTEvaluator
+
+
+class Before:
+    """An object made before the search, in a reference cycle that becomes garbage during it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_objects_alive_before_the_block_are_frozen_in_it_and_collectable_after():
+    gc.collect()
+    before = Before()
+    with frozen_heap() as froze:
+        assert froze
+        assert gc.get_freeze_count() >= len(gc.get_objects()) // 2  # the heap is in the permanent generation
+        assert not any(obj is before for obj in gc.get_objects())  # frozen objects are not tracked by any generation
+        made = Before()
+        assert any(obj is made for obj in gc.get_objects())  # what the block makes is collected as usual
+    assert gc.get_freeze_count() == 0
+    assert any(obj is before for obj in gc.get_objects())
+    del before
+    assert gc.collect() > 0  # the cycle that became garbage inside the block is freed after it
+
+
+def test_a_freeze_made_elsewhere_is_left_as_it_is():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with frozen_heap() as froze:
+            assert not froze
+        assert gc.get_freeze_count() == frozen  # not undone by the block
+    finally:
+        gc.unfreeze()
+
+
+def test_a_search_runs_with_the_heap_frozen_and_unfreezes_it(tmp_path):
+    seen = []
+    search(ToySpace(length=4, choices=3), strategies.create("nsga2", pop_size=6), ZDTEvaluator(), budget=12,
+           seed=0, run_dir=tmp_path / "run", progress=False, plots=False,
+           callbacks=[lambda generation, state: seen.append(gc.get_freeze_count())])
+    assert seen and all(count > 0 for count in seen)
+    assert gc.get_freeze_count() == 0
