@@ -24,15 +24,24 @@ hypervolume gain (``--mo-order``); its other settings are the evolution
 screen's (``--mo-candidates``, ``--mo-pop-size`` override them).
 
 Both are measured in the same run and printed with their goals; the
-screen's settings are flags. ``summary.json`` goes to ``--out``.
+screen's settings are flags.
+
+``--oracle-noise 0,1,2,4`` adds a diagnostic to the two-objective part:
+the same NSGA-II screen with its accuracy regressor replaced by the
+table's own accuracy plus a normal error of that many points per cell
+(:class:`NoisyOracleScreen`), with how well each noise level ranks 500
+random cells (Kendall tau, all and the best 30 %): how good an accuracy
+predictor has to be for the goal. ``summary.json`` goes to ``--out``.
 
     python benchmarks/bench_predictor.py [--seeds 20] [--budget 400] [--mo-budget 100] [--mo-baseline-budget 300]
+    python benchmarks/bench_predictor.py --skip single --no-quality --oracle-noise 0,1,1.5,2,3,4
 """
 from __future__ import annotations
 
 import argparse
 import json
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +52,7 @@ from evonas.evaluators.base import SelectObjectives
 from evonas.evaluators.tabular import NB201TableEvaluator
 from evonas.loop import search
 from evonas.registry import strategies
+from evonas.screening import PredictorScreen
 from evonas.spaces.nb201 import NB201Space
 from evonas.spaces.nb201.cost import nb201_params
 
@@ -77,32 +87,97 @@ def single_objective(args, screen: dict, optimum: float) -> dict:
     return out
 
 
-def multi_objective(args, screen: dict) -> dict:
+class NoisyOracleScreen(PredictorScreen):
+    """A diagnostic, not a method: the NSGA-II screen with its accuracy regressor replaced by the table's own
+    validation accuracy plus an error of ``noise`` points (normal, drawn once per cell from ``noise_seed``: the
+    same cell is always mispredicted the same way within a run); the parameter count is exact. Sweeping
+    ``noise`` gives the hypervolume a screen reaches as a function of how well its predictor ranks cells."""
+
+    def __init__(self, *, noise: float = 0.0, noise_seed: int = 0, **options) -> None:
+        super().__init__(**options)
+        self._accuracy: dict | None = None
+
+    def predict(self, archs):
+        if self._accuracy is None:
+            table = NB201TableEvaluator(cost=False)
+            table.setup(self.space)
+            self._accuracy = {key: row["cifar10_valid_val"] for key, row in table.table.items()}
+        keys = [self.space.key(a) for a in archs]
+        accuracy = np.asarray([self._accuracy[k] for k in keys]) + self.config["noise"] * oracle_error(
+            keys, self.config["noise_seed"])
+        return to_minimization(np.column_stack([accuracy, [nb201_params(a) for a in archs]]), MO_OBJECTIVES)
+
+
+def oracle_error(keys, seed: int) -> np.ndarray:
+    """One standard normal draw per cell key, the same for a key and a seed whenever it is asked for."""
+    return np.asarray([np.random.default_rng([seed, zlib.crc32(k.encode())]).standard_normal() for k in keys])
+
+
+def table_bounds():
+    """Ideal and nadir (minimisation form) of the whole table, accuracy and parameters."""
     space, table = NB201Space(), NB201TableEvaluator()
     table.setup(space)
     every = space.all_archs()
     values = np.asarray([[table.table[space.key(a)]["cifar10_valid_val"], nb201_params(a)] for a in every])
     F = to_minimization(values, MO_OBJECTIVES)
-    ideal, nadir = F.min(axis=0), F.max(axis=0)
-    out, early = {}, []
+    return F.min(axis=0), F.max(axis=0)
+
+
+def nsga2_runs(args, screen, budget: int, pop_size: int, bounds) -> tuple[list[float], list[float]]:
+    """Hypervolumes of ``--seeds`` NSGA-II runs of ``budget`` evaluations over the table (``screen``: None, a
+    dict of screen options, or a function of the seed giving a screen), and of their first ``--mo-budget``."""
+    ideal, nadir = bounds
+    volumes, early = [], []
+    for seed in range(args.seeds):
+        option = screen(seed) if callable(screen) else screen
+        strategy = strategies.create("nsga2", pop_size=pop_size, screen=option)
+        evaluator = SelectObjectives(NB201TableEvaluator(cost=True), MO_OBJECTIVES)
+        result = search(NB201Space(), strategy, evaluator, budget=budget, seed=seed, progress=False, plots=False)
+        found = np.asarray([[i.values["accuracy"], i.values["params"]] for i in result.individuals[:budget]])
+        volumes.append(hypervolume(found, MO_OBJECTIVES, ideal=ideal, nadir=nadir))
+        early.append(hypervolume(found[:args.mo_budget], MO_OBJECTIVES, ideal=ideal, nadir=nadir))
+    return volumes, early
+
+
+def multi_objective(args, screen: dict) -> dict:
+    bounds, out = table_bounds(), {}
     for label, option, budget in (("plain", None, args.mo_baseline_budget), ("screened", screen, args.mo_budget)):
-        began, volumes = time.perf_counter(), []
-        for seed in range(args.seeds):
-            pop_size = args.pop_size if option is None else (args.mo_pop_size or args.pop_size)
-            strategy = strategies.create("nsga2", pop_size=pop_size, screen=option)
-            evaluator = SelectObjectives(NB201TableEvaluator(cost=True), MO_OBJECTIVES)
-            result = search(NB201Space(), strategy, evaluator, budget=budget, seed=seed, progress=False, plots=False)
-            found = np.asarray([[i.values["accuracy"], i.values["params"]] for i in result.individuals[:budget]])
-            volumes.append(hypervolume(found, MO_OBJECTIVES, ideal=ideal, nadir=nadir))
-            if label == "plain":  # the same runs' first --mo-budget evaluations: what the screen adds at that budget
-                early.append(hypervolume(found[:args.mo_budget], MO_OBJECTIVES, ideal=ideal, nadir=nadir))
+        began = time.perf_counter()
+        volumes, early = nsga2_runs(args, option, budget,
+                                    args.pop_size if option is None else (args.mo_pop_size or args.pop_size), bounds)
         out[label] = {"hypervolume": volumes, "median": float(np.median(volumes)), "budget": budget,
                       "seconds": round(time.perf_counter() - began, 1)}
-    out["plain_at_screened_budget"] = {"hypervolume": early, "median": float(np.median(early)),
-                                       "budget": args.mo_budget}
+        if label == "plain":  # the same runs' first --mo-budget evaluations: what the screen adds at that budget
+            out["plain_at_screened_budget"] = {"hypervolume": early, "median": float(np.median(early)),
+                                               "budget": args.mo_budget}
     p = mannwhitneyu(out["screened"]["hypervolume"], out["plain"]["hypervolume"], alternative="less").pvalue
     out["p_screened_smaller"] = float(p)
     out["goal_met"] = bool(out["screened"]["median"] >= out["plain"]["median"])
+    return out
+
+
+def oracle_sweep(args, screen: dict, plain_median: float) -> dict:
+    """For each ``--oracle-noise`` level: how well the noisy oracle ranks 500 random cells (Kendall tau, all and
+    the best 30 %, the held-out cells of :func:`predictor_quality`) and the hypervolume NSGA-II screened by it
+    reaches at ``--mo-budget``, against plain NSGA-II's median at ``--mo-baseline-budget``."""
+    from scipy.stats import kendalltau
+
+    space, bounds, out = NB201Space(), table_bounds(), {}
+    rng = np.random.default_rng(12345)
+    test = [space.sample(rng) for _ in range(500)]
+    oracle = NoisyOracleScreen(warmup=2).setup(space, MO_OBJECTIVES)
+    truth = oracle.predict(test)[:, 0]  # noise 0: the table itself (minimisation form)
+    best = truth <= np.quantile(truth, 0.3)
+    for noise in args.oracle_noise:
+        predicted = truth - noise * oracle_error([space.key(a) for a in test], 0)  # (minimisation form)
+        def make(seed: int, noise: float = noise) -> NoisyOracleScreen:
+            return NoisyOracleScreen(**screen, noise=noise, noise_seed=seed)
+
+        volumes, _ = nsga2_runs(args, make, args.mo_budget, args.mo_pop_size or args.pop_size, bounds)
+        out[noise] = {"tau": float(kendalltau(predicted, truth)[0]),
+                      "tau_best_30pc": float(kendalltau(predicted[best], truth[best])[0]),
+                      "hypervolume": volumes, "median": float(np.median(volumes)),
+                      "meets_plain": bool(np.median(volumes) >= plain_median)}
     return out
 
 
@@ -112,7 +187,6 @@ def predictor_quality(args, screen: dict) -> dict:
     how well the regressor ranks what it has not seen."""
     from scipy.stats import kendalltau
 
-    from evonas.screening import PredictorScreen
 
     space = NB201Space()
     evaluator = SelectObjectives(NB201TableEvaluator(cost=True), MO_OBJECTIVES)
@@ -169,6 +243,9 @@ def main() -> int:
     parser.add_argument("--mo-order", default="hypervolume", help="--order of the NSGA-II screen")
     parser.add_argument("--mo-pop-size", type=int, default=None,
                         help="population of screened NSGA-II (default: --pop-size; plain NSGA-II keeps --pop-size)")
+    parser.add_argument("--oracle-noise", type=lambda text: [float(v) for v in text.split(",") if v.strip()],
+                        default=[], help="comma-separated errors (accuracy points) of a noisy-oracle NSGA-II screen, "
+                        "e.g. 0,1,2,4: how good the accuracy predictor must be for the goal (a diagnostic)")
     parser.add_argument("--skip", choices=("single", "multi"), help="leave one part out")
     parser.add_argument("--no-quality", action="store_true", help="skip the predictor's Kendall tau on held-out cells")
     parser.add_argument("--out", default="runs/bench_predictor")
@@ -215,6 +292,16 @@ def main() -> int:
         print(f"  goal: screened at {args.mo_budget} >= plain at {args.mo_baseline_budget} (medians); "
               f"one-sided p(screened smaller) = {multi['p_screened_smaller']:.2g}: "
               f"{'MET' if multi['goal_met'] else 'NOT MET'}")
+        if args.oracle_noise:
+            oracle = summary["oracle"] = oracle_sweep(args, mo_screen, multi["plain"]["median"])
+            print(f"\nthe same NSGA-II screen with a noisy oracle for its accuracy predictor (the table's accuracy "
+                  f"plus a normal error of sigma points per cell; a diagnostic, not a method): hypervolume at "
+                  f"{args.mo_budget} against plain NSGA-II's {multi['plain']['median']:.4f} at "
+                  f"{args.mo_baseline_budget}")
+            for noise, row in oracle.items():
+                print(f"  sigma {noise:4.1f}: Kendall tau on 500 random cells {row['tau']:.2f} (among the best 30 %: "
+                      f"{row['tau_best_30pc']:.2f}); hypervolume median {row['median']:.4f} "
+                      f"({'at least' if row['meets_plain'] else 'below'} plain)")
     quality = summary["predictor_kendall_tau"] = predictor_quality(args, screen) if not args.no_quality else {}
     print("\npredictor on 500 held-out random cells, Kendall tau after n random training cells: " + "; ".join(
         f"n={n}: accuracy {q['accuracy']:.2f} (among the best 30 %: {q['accuracy_best_30pc']:.2f}), "

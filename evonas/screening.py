@@ -111,6 +111,9 @@ class PredictorScreen(Configurable):
                  model_params: dict | None = None, features: str | Sequence[str] | None = None,
                  feature_options: dict | None = None, explore: float = 0.1, order: str = "rank",
                  exact_features: bool = True, path_encoding: bool = False, target: str = "log-gap") -> None:
+        for name, value in dict(locals()).items():  # a subclass passing options on leaves the rest to these
+            if name != "self":
+                self.config.setdefault(name, value)
         from evonas.evaluators.surrogate import REGRESSORS
 
         if candidates < 1:
@@ -445,11 +448,12 @@ def crowding_distance(F: np.ndarray) -> np.ndarray:
 def resolve_screen(spec: Any) -> PredictorScreen | None:
     """A fresh :class:`PredictorScreen` from a strategy's ``screen=`` option: None (no screening), a dict of its
     options (``{}``: the defaults; as the command line's ``--strategy-opt screen='{"candidates": 20}'`` or a
-    ``search.json`` gives it) or a :class:`PredictorScreen` (its settings are copied: its state is not shared)."""
+    ``search.json`` gives it) or a :class:`PredictorScreen` (a fresh one of its class, a subclass included, with its
+    settings: its state is not shared)."""
     if spec is None:
         return None
     if isinstance(spec, PredictorScreen):
-        return PredictorScreen(**spec.get_params(deep=False))
+        return type(spec)(**spec.get_params(deep=False))
     if isinstance(spec, dict):
         options = {k: v for k, v in spec.items() if not (k == "type" and v == "PredictorScreen")}
         known = set(PredictorScreen.__signature__.parameters)

@@ -163,6 +163,26 @@ def test_resolve_screen_reads_what_search_json_records():
     assert resolve_screen(None) is None
 
 
+class ConstantScreen(PredictorScreen):
+    """A screen of a user's own: a setting of its own beside the screen's."""
+
+    def __init__(self, *, constant: float = 0.0, **options) -> None:
+        super().__init__(**options)
+
+    def predict(self, archs):
+        return np.full((len(archs), len(self.objectives)), self.config["constant"])
+
+
+def test_a_screen_subclass_passed_to_a_strategy_stays_that_class_with_its_settings():
+    given = ConstantScreen(constant=3.0, candidates=4)
+    screen = resolve_screen(given)
+    assert type(screen) is ConstantScreen and screen is not given
+    assert screen.config["constant"] == 3.0 and screen.config["candidates"] == 4
+    strategy = strategies.create("evolution", pop_size=6, screen=given)
+    search(SPACE, strategy, HammingEvaluator(), budget=8, seed=0, progress=False, plots=False)
+    assert type(strategy.screen) is ConstantScreen
+
+
 def test_extra_features_come_from_an_evaluator():
     evaluator = HammingEvaluator()
     evaluator.setup(SPACE)
