@@ -97,6 +97,9 @@ class NoisyOracleScreen(PredictorScreen):
         super().__init__(**options)
         self._accuracy: dict | None = None
 
+    def __getstate__(self) -> dict:
+        return {**super().__getstate__(), "_accuracy": None}  # (the table is read again on use)
+
     def predict(self, archs):
         if self._accuracy is None:
             table = NB201TableEvaluator(cost=False)
@@ -186,7 +189,6 @@ def predictor_quality(args, screen: dict) -> dict:
     100 random training cells (accuracy and parameters, and accuracy among the best 30 % of the held-out cells):
     how well the regressor ranks what it has not seen."""
     from scipy.stats import kendalltau
-
 
     space = NB201Space()
     evaluator = SelectObjectives(NB201TableEvaluator(cost=True), MO_OBJECTIVES)

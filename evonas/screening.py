@@ -105,15 +105,19 @@ class PredictorScreen(Configurable):
             each value's distance to the best one observed, so the fit tells the good architectures apart
             instead of spending itself on how bad the worst are; predictions are mapped back to the objective's
             units) or ``"value"`` (the measured values as they are).
+
+    A subclass (a predictor of its own, say) takes its own settings as keyword arguments and passes the screen's
+    on with ``**options``: ``def __init__(self, *, noise=0.0, **options): super().__init__(**options)``.
     """
 
     def __init__(self, *, candidates: int = 10, warmup: int = 20, refit_every: int = 2, model: str = "auto",
                  model_params: dict | None = None, features: str | Sequence[str] | None = None,
                  feature_options: dict | None = None, explore: float = 0.1, order: str = "rank",
                  exact_features: bool = True, path_encoding: bool = False, target: str = "log-gap") -> None:
-        for name, value in dict(locals()).items():  # a subclass passing options on leaves the rest to these
-            if name != "self":
-                self.config.setdefault(name, value)
+        if _passes_options_on(type(self)):  # a subclass's ``**options``: the settings it leaves out are these
+            for name, value in dict(locals()).items():
+                if name != "self":
+                    self.config.setdefault(name, value)
         from evonas.evaluators.surrogate import REGRESSORS
 
         if candidates < 1:
@@ -316,6 +320,14 @@ class PredictorScreen(Configurable):
         return chosen
 
 
+def _passes_options_on(cls: type) -> bool:
+    """Whether ``cls`` is a subclass whose constructor takes ``**options`` for :class:`PredictorScreen`'s."""
+    import inspect
+
+    return cls is not PredictorScreen and any(p.kind is p.VAR_KEYWORD
+                                              for p in inspect.signature(cls.__init__).parameters.values())
+
+
 def _regressor_params(model: str, given: dict | None) -> dict:
     """The settings a screen's regressor ``model`` is made with: :data:`FAST_PARAMS`, then ``given``."""
     return {**FAST_PARAMS.get(model, {}), **(given or {})}
@@ -455,7 +467,10 @@ def resolve_screen(spec: Any) -> PredictorScreen | None:
     if isinstance(spec, PredictorScreen):
         return type(spec)(**spec.get_params(deep=False))
     if isinstance(spec, dict):
-        options = {k: v for k, v in spec.items() if not (k == "type" and v == "PredictorScreen")}
+        if spec.get("type", "PredictorScreen") != "PredictorScreen":
+            raise ConfigError(f"the screen {spec['type']!r} is a subclass of PredictorScreen, which a search.json "
+                              f"cannot build again: resume the run from Python, passing the same screen object")
+        options = {k: v for k, v in spec.items() if k != "type"}
         known = set(PredictorScreen.__signature__.parameters)
         unknown = sorted(set(options) - known)
         if unknown:

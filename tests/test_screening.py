@@ -178,9 +178,25 @@ def test_a_screen_subclass_passed_to_a_strategy_stays_that_class_with_its_settin
     screen = resolve_screen(given)
     assert type(screen) is ConstantScreen and screen is not given
     assert screen.config["constant"] == 3.0 and screen.config["candidates"] == 4
-    strategy = strategies.create("evolution", pop_size=6, screen=given)
-    search(SPACE, strategy, HammingEvaluator(), budget=8, seed=0, progress=False, plots=False)
-    assert type(strategy.screen) is ConstantScreen
+    strategy = strategies.create("evolution", pop_size=6, screen=ConstantScreen(constant=3.0, warmup=2))
+    search(SPACE, strategy, HammingEvaluator(), budget=12, seed=0, progress=False, plots=False)
+    assert type(strategy.screen) is ConstantScreen and strategy.screen.screened > 0  # its predict ran
+
+
+class FixedScreen(PredictorScreen):
+    """A subclass with a fixed constructor of its own (no ``**options``)."""
+
+    def __init__(self, *, k: int = 5) -> None:
+        super().__init__(candidates=k)
+
+
+def test_a_screen_subclass_with_a_fixed_constructor_describes_itself_by_its_own_settings():
+    assert FixedScreen(k=3).get_params(deep=False) == {"k": 3}
+
+
+def test_a_search_json_naming_a_screen_subclass_is_a_one_line_error():
+    with pytest.raises(ConfigError, match="'ConstantScreen' is a subclass of PredictorScreen"):
+        resolve_screen({"type": "ConstantScreen", "constant": 3.0})
 
 
 def test_extra_features_come_from_an_evaluator():

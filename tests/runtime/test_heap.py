@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 from evonas.loop import search
 from evonas.registry import strategies
@@ -19,16 +20,21 @@ class Before:
 def test_objects_alive_before_the_block_are_frozen_in_it_and_collectable_after():
     gc.collect()
     before = Before()
+    old = weakref.ref(before)
     with frozen_heap() as froze:
         assert froze
         assert gc.get_freeze_count() >= len(gc.get_objects()) // 2  # the heap is in the permanent generation
         assert not any(obj is before for obj in gc.get_objects())  # frozen objects are not tracked by any generation
         made = Before()
-        assert any(obj is made for obj in gc.get_objects())  # what the block makes is collected as usual
+        new = weakref.ref(made)
+        assert any(obj is made for obj in gc.get_objects())  # what the block makes is tracked as usual ...
+        del made, before
+        gc.collect()
+        assert new() is None  # ... and a cycle of its own that became garbage is freed in it
+        assert old() is not None  # a frozen one waits for the end of the block
     assert gc.get_freeze_count() == 0
-    assert any(obj is before for obj in gc.get_objects())
-    del before
-    assert gc.collect() > 0  # the cycle that became garbage inside the block is freed after it
+    gc.collect()
+    assert old() is None
 
 
 def test_a_freeze_made_elsewhere_is_left_as_it_is():
